@@ -1,0 +1,124 @@
+//! Checks on the parsed model. Every broken rule is reported at once, each on
+//! the token the user must change.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use quote::ToTokens;
+
+use crate::model::{FieldKind, Sketch};
+
+/// Flags every sketch has already; settings may not take their names.
+const RESERVED_LONG: &[&str] = &["socket", "port", "quiet", "seed", "retry_for", "help"];
+
+/// One-letter flags every sketch has already.
+const RESERVED_SHORT: &[char] = &['s', 'p', 'q', 'h'];
+
+/// Errors collected so far: later checks still run after one fails.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    /// Records `message` at the tokens of `at`.
+    pub fn push(&mut self, at: impl ToTokens, message: impl Display) {
+        self.add(syn::Error::new_spanned(at, message));
+    }
+
+    /// Records an error built elsewhere.
+    pub fn add(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// All errors as one, or `Ok` when there were none.
+    pub fn finish(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks a sketch struct and its arguments.
+pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
+    let generics = &sketch.item.generics;
+    if !generics.params.is_empty() || generics.where_clause.is_some() {
+        errors.push(
+            generics,
+            "a sketch cannot be generic: its command line is fixed at compile time; use concrete types",
+        );
+    }
+    let args = &sketch.args;
+    if let Some(name) = &args.name {
+        let value = name.value();
+        let valid = !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !valid {
+            errors.push(
+                name,
+                "a sketch's name is a subcommand: use lower-case letters, digits, `-` and `_`",
+            );
+        }
+    }
+    if let Some(port) = &args.port {
+        if port.base10_parse::<u16>().is_err() {
+            errors.push(port, "`port` takes a number from 0 to 65535");
+        }
+    }
+    if let Some(every) = &args.every {
+        if !sketch.fields.iter().any(|field| field.ident == *every) {
+            errors.push(
+                every,
+                format_args!(
+                    "no field `{every}` in this sketch; `every` names the field holding the period"
+                ),
+            );
+        }
+    }
+    if let Some(channel) = &args.channel {
+        if args.every.is_none() {
+            errors.push(
+                channel,
+                "`channel` is where a timer sketch sends; add `every = field` or remove `channel`",
+            );
+        } else if !channel.value().starts_with('/') {
+            errors.push(
+                channel,
+                "a channel is a path starting with `/`, such as \"/datafeed\"",
+            );
+        }
+    }
+    let mut shorts = HashMap::new();
+    for field in &sketch.fields {
+        let FieldKind::Setting { short, .. } = &field.kind else {
+            continue;
+        };
+        let name = field.ident.to_string();
+        if RESERVED_LONG.contains(&name.as_str()) {
+            errors.push(
+                &field.ident,
+                format_args!(
+                    "`--{}` is a flag every sketch has already; rename this setting",
+                    name.replace('_', "-")
+                ),
+            );
+        }
+        if let Some(short) = short {
+            let letter = short.value();
+            if RESERVED_SHORT.contains(&letter) {
+                errors.push(
+                    short,
+                    format_args!(
+                        "`-{letter}` is a flag every sketch has already; pick another letter"
+                    ),
+                );
+            } else if let Some(first) = shorts.insert(letter, &field.ident) {
+                errors.push(
+                    short,
+                    format_args!("`-{letter}` is taken by `{first}` already; pick another letter"),
+                );
+            }
+        }
+    }
+}

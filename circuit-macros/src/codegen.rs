@@ -1,0 +1,241 @@
+//! Code generation: glue only. Every behaviour lives in
+//! `::circuit_runtime::__private`; this file names it and passes the user's
+//! items to it. No checks happen here.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Expr, Lit};
+
+use crate::model::{Field, FieldKind, Loop, LoopShape, Sketch};
+
+/// The default port when `#[sketch]` names none (the seed's iopin).
+const DEFAULT_PORT: u16 = 8765;
+
+/// `impl Sketch` and `impl Reactive` / `impl Timed` for a sketch struct.
+pub fn sketch(sketch: &Sketch) -> TokenStream {
+    let item = &sketch.item;
+    let ident = &item.ident;
+    let name = sketch
+        .args
+        .name
+        .as_ref()
+        .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
+    let about = &sketch.about;
+    let port = sketch
+        .args
+        .port
+        .as_ref()
+        .and_then(|port| port.base10_parse::<u16>().ok())
+        .unwrap_or(DEFAULT_PORT);
+    let seeded = sketch
+        .fields
+        .iter()
+        .any(|field| matches!(field.kind, FieldKind::Rng));
+    let settings = sketch.fields.iter().filter_map(setting_entry);
+    let inits = sketch
+        .fields
+        .iter()
+        .scan(0u64, |rngs, field| Some(field_init(field, rngs)));
+    let links = sketch
+        .fields
+        .iter()
+        .filter(|field| field.is_link)
+        .map(|field| &field.ident);
+    let (role, run, role_impl) = match &sketch.args.every {
+        None => (
+            quote!(Server),
+            quote!(__circuit::serve(self, options, shutdown)),
+            quote! {
+                impl __circuit::Reactive for #ident {
+                    fn react<'a>(
+                        &'a mut self,
+                        channel: &'a str,
+                        frame: &'a str,
+                    ) -> impl ::core::future::Future<Output = ::std::string::String> + ::core::marker::Send + 'a {
+                        Self::__circuit_loop(self, channel, frame)
+                    }
+                }
+            },
+        ),
+        Some(every) => {
+            let channel = sketch
+                .args
+                .channel
+                .as_ref()
+                .map_or_else(|| "/".to_owned(), syn::LitStr::value);
+            (
+                quote!(Timer),
+                quote!(__circuit::run_timer(self, options, shutdown)),
+                quote! {
+                    impl __circuit::Timed for #ident {
+                        const CHANNEL: &'static str = #channel;
+                        fn period(&self) -> ::core::time::Duration {
+                            __circuit::period(&self.#every)
+                        }
+                        fn tick(
+                            &mut self,
+                            tick: u64,
+                        ) -> impl ::core::future::Future<Output = ::core::option::Option<::std::string::String>> + ::core::marker::Send + '_ {
+                            Self::__circuit_loop(self, tick)
+                        }
+                    }
+                },
+            )
+        }
+    };
+    quote! {
+        #item
+
+        const _: () = {
+            use ::circuit_runtime::__private as __circuit;
+
+            impl __circuit::Sketch for #ident {
+                const NAME: &'static str = #name;
+                const ABOUT: &'static str = #about;
+                const ROLE: __circuit::Role = __circuit::Role::#role;
+                const PORT: u16 = #port;
+                const SEEDED: bool = #seeded;
+                const SETTINGS: &'static [__circuit::Setting] = &[#(#settings),*];
+
+                fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+                    Self { #(#inits),* }
+                }
+
+                fn begin(&mut self) -> __circuit::Result<()> {
+                    use __circuit::NoSetup as _;
+                    __circuit::setup_outcome(Self::setup(self))
+                }
+
+                fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
+                    ::std::vec![#(&self.#links),*]
+                }
+
+                fn run(
+                    self,
+                    options: &__circuit::Options,
+                    shutdown: __circuit::Shutdown,
+                ) -> impl ::core::future::Future<Output = __circuit::Result<()>> + ::core::marker::Send + '_ {
+                    #run
+                }
+            }
+
+            #role_impl
+        };
+    }
+}
+
+/// The settings-table entry of a `#[setting]` field.
+fn setting_entry(field: &Field) -> Option<TokenStream> {
+    let FieldKind::Setting { default, short, .. } = &field.kind else {
+        return None;
+    };
+    let id = field.ident.to_string();
+    let long = id.replace('_', "-");
+    let value_name = if field.is_link {
+        "URL".to_owned()
+    } else {
+        long.to_uppercase()
+    };
+    let help = &field.doc;
+    let short = match short {
+        Some(letter) => quote!(::core::option::Option::Some(#letter)),
+        None => quote!(::core::option::Option::None),
+    };
+    let default = match default {
+        Some(expr) => {
+            let shown = shown_default(expr);
+            quote!(::core::option::Option::Some(#shown))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let ty = &field.ty;
+    let parser = quote_spanned!(ty.span()=> __circuit::value_parser::<#ty>);
+    Some(quote! {
+        __circuit::Setting {
+            id: #id,
+            long: #long,
+            short: #short,
+            value_name: #value_name,
+            help: #help,
+            default: #default,
+            parser: #parser,
+        }
+    })
+}
+
+/// How a default reads in `--help`: a string's text, or the expression as written.
+fn shown_default(expr: &Expr) -> String {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => text.value(),
+        other => other.to_token_stream().to_string(),
+    }
+}
+
+/// The initialiser of one field in `from_settings`.
+fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
+    let ident = &field.ident;
+    let ty = &field.ty;
+    match &field.kind {
+        FieldKind::Setting { default, .. } => {
+            let id = ident.to_string();
+            let default = match default {
+                Some(expr) => {
+                    quote_spanned!(expr.span()=> <#ty as __circuit::FromDefault<_>>::from_default(#expr))
+                }
+                None => quote!(::core::default::Default::default()),
+            };
+            quote!(#ident: __circuit::setting::<#ty>(matches, #id, || #default))
+        }
+        FieldKind::Rng => {
+            let index = *rngs;
+            *rngs += 1;
+            quote!(#ident: __circuit::rng(matches, #index))
+        }
+        FieldKind::State => quote!(#ident: ::core::default::Default::default()),
+    }
+}
+
+/// The method as written, plus the hidden `__circuit_loop` that the sketch's
+/// `impl Reactive` / `impl Timed` calls.
+pub fn reactive(looped: &Loop) -> TokenStream {
+    let item = &looped.item;
+    let name = &item.sig.ident;
+    let call_await = item.sig.asyncness.map(|_| quote!(.await));
+    let output = match &item.sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let hidden = match &looped.shape {
+        LoopShape::Server { message } => {
+            let ack = quote_spanned!(output.span()=> __circuit::ack);
+            quote! {
+                #[doc(hidden)]
+                async fn __circuit_loop(&mut self, channel: &str, frame: &str) -> ::std::string::String {
+                    use ::circuit_runtime::__private as __circuit;
+                    match __circuit::parse_message::<#message>(frame) {
+                        ::core::result::Result::Ok(message) => #ack(Self::#name(self, channel, message)#call_await),
+                        ::core::result::Result::Err(error) => error,
+                    }
+                }
+            }
+        }
+        LoopShape::Timer => {
+            let tick = quote_spanned!(output.span()=> __circuit::tick);
+            quote! {
+                #[doc(hidden)]
+                async fn __circuit_loop(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                    use ::circuit_runtime::__private as __circuit;
+                    #tick(Self::#name(self, tick)#call_await)
+                }
+            }
+        }
+    };
+    quote! {
+        #item
+        #hidden
+    }
+}

@@ -1,0 +1,101 @@
+//! The `#[sketch]` and `#[reactive]` attribute macros of circuit.
+//!
+//! Use them through `circuit-runtime`, which re-exports both; the code they
+//! generate names only `::circuit_runtime::__private`, so nothing else needs
+//! importing. Each attribute parses into a typed model (`model`), checks it
+//! and collects every error (`check`), then generates glue (`codegen`); on an
+//! error, the user's item is emitted unchanged beside the errors (`fallback`).
+
+#![deny(missing_docs)]
+
+use proc_macro::TokenStream;
+
+mod check;
+mod codegen;
+mod fallback;
+mod model;
+mod reactive;
+mod sketch;
+
+/// Turns a struct into a sketch: its fields become command-line settings.
+///
+/// # Grammar
+/// ```text
+/// #[sketch(name = "iopin", port = 8765)]            // a server sketch
+/// #[sketch(every = delay, channel = "/datafeed")]   // a timer sketch (the clock)
+/// ```
+/// All keys are optional:
+/// - `name = "…"`: the name in log lines and the subcommand; by default the
+///   struct's name in lower case (`IoPin` → `iopin`).
+/// - `port = N`: the default of `-p/--port` (8765 when absent).
+/// - `every = field`: makes a timer sketch, whose loop runs every `field`
+///   seconds (`f64` or `u64`) or every `field` (`Duration`) instead of once per message.
+/// - `channel = "/path"`: the path a timer sketch sends to (`/` by default).
+///
+/// Fields:
+/// - `#[setting]` or `#[setting(default = EXPR, short = 'x')]` makes a field a
+///   flag, `--field-name VALUE`, with its doc comment as help. Its type must
+///   implement `FromStr`; a `Link` setting is an outbound link given as a URL.
+/// - A field of type `Rng` is seeded by `--seed N`.
+/// - Any other field is plain state, starting from `Default::default()`.
+///
+/// The sketch's `setup(&mut self)` method, if it has one, runs once before
+/// serving; it may return `Result<(), E>` to reject its settings (exit code 2).
+///
+/// # Example
+/// ```text
+/// use circuit_runtime::prelude::*;
+///
+/// /// Buzzes when the pin it listens to rises.
+/// #[sketch(port = 8766)]
+/// struct Buzzer {
+///     /// What a buzz says.
+///     #[setting(default = "bzzz")]
+///     sound: String,
+///     level: u8,
+/// }
+/// ```
+///
+/// # What it expands to
+/// The struct without the `#[setting]` attributes, and in a `const _` block an
+/// `impl Sketch` (name, settings table, construction from parsed flags,
+/// `setup`, links) plus `impl Reactive` or `impl Timed` that forwards to the
+/// method marked `#[reactive]`.
+#[proc_macro_attribute]
+pub fn sketch(args: TokenStream, item: TokenStream) -> TokenStream {
+    sketch::expand(args.into(), item.into()).into()
+}
+
+/// Marks the loop of a sketch: a method in the sketch's `impl` block, of any name.
+///
+/// # Grammar
+/// ```text
+/// #[reactive]
+/// [async] fn NAME(&mut self, channel: &str, message: M) -> A   // a server sketch
+/// [async] fn NAME(&mut self, tick: u64) -> Option<T>           // a timer sketch
+/// ```
+/// - `M` is any `FromStr` type: a frame that does not parse is answered with
+///   `error: …` and never reaches the loop.
+/// - `A` is the acknowledgement: a string, a number, `bool`, `()` or `None`
+///   (sent as `n/a`), or an `Option` or `Result` of one.
+/// - A timer loop returns `Some(message)` to send a tick and `None` to stop.
+///
+/// # Example
+/// ```text
+/// impl Buzzer {
+///     #[reactive]
+///     fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
+///         let rising = self.level == 0 && level == 1;
+///         self.level = level;
+///         rising.then(|| self.sound.clone())
+///     }
+/// }
+/// ```
+///
+/// # What it expands to
+/// The method as written, plus a hidden `__circuit_loop` method that parses
+/// the frame, calls it, and turns its return value into the acknowledgement.
+#[proc_macro_attribute]
+pub fn reactive(args: TokenStream, item: TokenStream) -> TokenStream {
+    reactive::expand(args.into(), item.into()).into()
+}

@@ -1,0 +1,301 @@
+//! Parsing: attribute arguments and items into a typed model that keeps the
+//! user's syn nodes, so every later error can point at the user's own token.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::{
+    Attribute, Expr, Fields, FnArg, Ident, ItemFn, ItemStruct, LitChar, LitInt, LitStr, Type,
+};
+
+use crate::check::Errors;
+
+/// The keys `#[sketch(...)]` takes, listed in errors about unknown keys.
+pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `channel`";
+
+/// The keys `#[setting(...)]` takes.
+pub const SETTING_KEYS: &str = "`default`, `short`";
+
+/// The arguments of `#[sketch(...)]`.
+#[derive(Default)]
+pub struct SketchArgs {
+    /// `name = "…"`: the sketch's name.
+    pub name: Option<LitStr>,
+    /// `port = N`: the default port.
+    pub port: Option<LitInt>,
+    /// `every = field`: makes a timer sketch ticking every `field`.
+    pub every: Option<Ident>,
+    /// `channel = "/path"`: where a timer sketch sends.
+    pub channel: Option<LitStr>,
+}
+
+/// A struct under `#[sketch]`.
+pub struct Sketch {
+    /// The struct as the user wrote it, minus `#[setting]` attributes.
+    pub item: ItemStruct,
+    /// The attribute's arguments.
+    pub args: SketchArgs,
+    /// The struct's doc comment.
+    pub about: String,
+    /// Its fields, in order.
+    pub fields: Vec<Field>,
+}
+
+/// One field of a sketch.
+pub struct Field {
+    /// The field's name.
+    pub ident: Ident,
+    /// The field's type.
+    pub ty: Type,
+    /// The field's doc comment.
+    pub doc: String,
+    /// What the field is to the framework.
+    pub kind: FieldKind,
+    /// Whether the field is an outbound `Link`.
+    pub is_link: bool,
+}
+
+/// What a field is to the framework.
+pub enum FieldKind {
+    /// `#[setting(...)]`: a command-line flag.
+    Setting {
+        /// `default = EXPR`.
+        default: Option<Expr>,
+        /// `short = 'x'`.
+        short: Option<LitChar>,
+    },
+    /// A field of type `Rng`: seeded by `--seed`.
+    Rng,
+    /// Plain state, starting from `Default::default()`.
+    State,
+}
+
+/// A method under `#[reactive]`.
+pub struct Loop {
+    /// The method as the user wrote it.
+    pub item: ItemFn,
+    /// Its parameters after `self`: their types decide the kind of loop.
+    pub shape: LoopShape,
+}
+
+/// The two loops a sketch can have.
+pub enum LoopShape {
+    /// `(&mut self, channel: &str, message: M)`: runs once per message.
+    Server {
+        /// The message type, parsed from each text frame.
+        message: Box<Type>,
+    },
+    /// `(&mut self, tick: u64)`: runs on every tick of a timer.
+    Timer,
+}
+
+/// Parses `#[sketch(...)]` and its item. Returns `None` when the item is not a
+/// struct with named fields; every problem found is in `errors`.
+pub fn sketch(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option<Sketch> {
+    let args = sketch_args(args, errors);
+    let mut item = match item {
+        syn::Item::Struct(item) => item,
+        syn::Item::Enum(item) => {
+            errors.push(
+                item.enum_token,
+                "`#[sketch]` goes on a struct with named fields, not on an enum",
+            );
+            return None;
+        }
+        syn::Item::Union(item) => {
+            errors.push(
+                item.union_token,
+                "`#[sketch]` goes on a struct with named fields, not on a union",
+            );
+            return None;
+        }
+        other => {
+            errors.push(other, "`#[sketch]` goes on a struct with named fields");
+            return None;
+        }
+    };
+    let about = doc(&item.attrs);
+    let mut fields = Vec::new();
+    match &mut item.fields {
+        Fields::Named(named) => {
+            for field in &mut named.named {
+                let ident = field.ident.clone().expect("named fields have names");
+                let kind = field_kind(field, errors);
+                let is_link = type_is(&field.ty, "Link");
+                fields.push(Field {
+                    ident,
+                    ty: field.ty.clone(),
+                    doc: doc(&field.attrs),
+                    kind,
+                    is_link,
+                });
+            }
+        }
+        Fields::Unnamed(unnamed) => errors.push(
+            &unnamed,
+            "`#[sketch]` needs named fields: settings are named after them; write `struct Name { field: Type }`",
+        ),
+        Fields::Unit => {}
+    }
+    Some(Sketch {
+        item,
+        args,
+        about,
+        fields,
+    })
+}
+
+/// Parses the arguments of `#[sketch(...)]`, reporting unknown keys.
+fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
+    let mut parsed = SketchArgs::default();
+    let parser = syn::meta::parser(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(Ident::to_string)
+            .unwrap_or_default();
+        match key.as_str() {
+            "name" => parsed.name = Some(meta.value()?.parse()?),
+            "port" => parsed.port = Some(meta.value()?.parse()?),
+            "every" => parsed.every = Some(meta.value()?.parse()?),
+            "channel" => parsed.channel = Some(meta.value()?.parse()?),
+            _ => {
+                return Err(meta.error(format_args!(
+                    "unknown `#[sketch]` argument; expected one of {SKETCH_KEYS}"
+                )))
+            }
+        }
+        Ok(())
+    });
+    if let Err(err) = parser.parse2(args) {
+        errors.add(err);
+    }
+    parsed
+}
+
+/// Classifies a field and removes its `#[setting]` attribute.
+fn field_kind(field: &mut syn::Field, errors: &mut Errors) -> FieldKind {
+    let mut settings = field
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("setting"));
+    let Some(attr) = settings.next() else {
+        return if type_is(&field.ty, "Rng") {
+            FieldKind::Rng
+        } else {
+            FieldKind::State
+        };
+    };
+    if let Some(again) = settings.next() {
+        errors.push(again, "a field takes one `#[setting]`; merge the two");
+    }
+    let mut default = None;
+    let mut short = None;
+    if !matches!(attr.meta, syn::Meta::Path(_)) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                default = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("short") {
+                short = Some(meta.value()?.parse()?);
+            } else {
+                return Err(meta.error(format_args!(
+                    "unknown `#[setting]` argument; expected one of {SETTING_KEYS}"
+                )));
+            }
+            Ok(())
+        });
+        if let Err(err) = parsed {
+            errors.add(err);
+        }
+    }
+    let kind = FieldKind::Setting { default, short };
+    field.attrs.retain(|attr| !attr.path().is_ident("setting"));
+    kind
+}
+
+/// Parses a method under `#[reactive]`. Returns `None` when it is not a loop.
+pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option<Loop> {
+    if !args.is_empty() {
+        errors.push(
+            args,
+            "`#[reactive]` takes no arguments; write `#[reactive]`",
+        );
+    }
+    let syn::Item::Fn(item) = item else {
+        errors.push(
+            item,
+            "`#[reactive]` goes on the loop: a method of the sketch's `impl` block taking `&mut self`",
+        );
+        return None;
+    };
+    let mut inputs = item.sig.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some() && receiver.mutability.is_some() => {}
+        Some(FnArg::Receiver(receiver)) => {
+            errors.push(receiver, "the loop changes the sketch: take `&mut self`");
+            return None;
+        }
+        _ => {
+            errors.push(
+                &item.sig.ident,
+                "`#[reactive]` goes on a method of a sketch's `impl` block; add `&mut self` as its first parameter",
+            );
+            return None;
+        }
+    }
+    let rest: Vec<&syn::PatType> = inputs
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let shape = match rest.as_slice() {
+        [_channel, message] => LoopShape::Server {
+            message: message.ty.clone(),
+        },
+        [_tick] => LoopShape::Timer,
+        _ => {
+            errors.push(
+                &item.sig.inputs,
+                "a loop takes `(&mut self, channel: &str, message: M)`, or `(&mut self, tick: u64)` in a timer sketch",
+            );
+            return None;
+        }
+    };
+    Some(Loop { item, shape })
+}
+
+/// The doc comment of an item, lines joined with spaces and trimmed.
+fn doc(attrs: &[Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value().trim().to_owned()),
+            _ => None,
+        })
+        .collect();
+    lines.join(" ").trim().to_owned()
+}
+
+/// Whether `ty` is a path whose last segment is `name`, such as `circuit_runtime::Link`.
+fn type_is(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == name)
+        }
+        _ => false,
+    }
+}

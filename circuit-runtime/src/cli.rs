@@ -1,0 +1,325 @@
+//! The command line: one subcommand per sketch, its settings as flags, and exit
+//! codes that mean something (0 success, 2 usage, 1 failure).
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::builder::ValueParser;
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
+use tokio::time::timeout;
+
+use crate::log;
+use crate::shutdown::{Interrupts, Shutdown};
+use crate::sketch::{Role, Sketch};
+use crate::{Error, Result};
+
+/// How long a sketch may take to stop after Ctrl-C or SIGTERM.
+const STOPPING: Duration = Duration::from_secs(2);
+
+/// One setting of a sketch, as `#[sketch]` describes it: becomes `--long VALUE`.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// The field's name, used as the argument id.
+    pub id: &'static str,
+    /// The flag, `--long`: the field's name with `-` for `_`.
+    pub long: &'static str,
+    /// The optional one-letter flag, `-x`.
+    pub short: Option<char>,
+    /// The placeholder in `--help`, such as `CHANCE`.
+    pub value_name: &'static str,
+    /// The field's doc comment.
+    pub help: &'static str,
+    /// The default as the user wrote it, shown in `--help`.
+    pub default: Option<&'static str>,
+    /// Reads the value from its command-line text.
+    pub parser: fn() -> ValueParser,
+}
+
+impl Setting {
+    fn arg(&self) -> Arg {
+        // Doc comments end with a period; clap's help lines do not.
+        let help = self.help.strip_suffix('.').unwrap_or(self.help);
+        let help = match self.default {
+            Some(default) => format!("{help} [default: {default}]"),
+            None => help.to_owned(),
+        };
+        let mut arg = Arg::new(self.id)
+            .long(self.long)
+            .value_name(self.value_name)
+            .value_parser((self.parser)())
+            .help(help);
+        if let Some(short) = self.short {
+            arg = arg.short(short);
+        }
+        arg
+    }
+}
+
+/// The flags every sketch has, whatever its own settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// `-s/--socket`: the host to serve on, or the host of the server to tick.
+    pub socket: String,
+    /// `-p/--port`: the port to serve on (0 picks a free one), or the server's port.
+    pub port: u16,
+    /// `-q/--quiet`: silence the per-message log lines.
+    pub quiet: bool,
+    /// `--retry-for`: how long a timer sketch keeps trying to reach its server.
+    pub retry_for: Duration,
+}
+
+impl Options {
+    /// The defaults of sketch `S`, as if no flag were given.
+    pub fn defaults<S: Sketch>() -> Self {
+        Options {
+            socket: "localhost".to_owned(),
+            port: S::PORT,
+            quiet: false,
+            retry_for: Duration::from_secs(10),
+        }
+    }
+
+    fn from_matches<S: Sketch>(matches: &mut ArgMatches) -> Self {
+        let defaults = Options::defaults::<S>();
+        Options {
+            socket: matches.remove_one("socket").unwrap_or(defaults.socket),
+            port: matches.remove_one("port").unwrap_or(defaults.port),
+            quiet: matches.get_flag("quiet"),
+            retry_for: matches
+                .try_remove_one("retry-for")
+                .ok()
+                .flatten()
+                .unwrap_or(defaults.retry_for),
+        }
+    }
+}
+
+/// The subcommand of sketch `S`: the common flags, then its own settings.
+pub fn command<S: Sketch>() -> Command {
+    let (socket_help, port_help) = match S::ROLE {
+        Role::Server => (
+            "Host or address to serve on",
+            "Port to serve on; 0 picks a free one",
+        ),
+        Role::Timer => (
+            "Host of the server to send to",
+            "Port of the server to send to",
+        ),
+    };
+    let mut command = Command::new(S::NAME)
+        .about(S::ABOUT)
+        .arg(
+            Arg::new("socket")
+                .short('s')
+                .long("socket")
+                .value_name("HOST")
+                .help(format!("{socket_help} [default: localhost]")),
+        )
+        .arg(
+            Arg::new("port")
+                .short('p')
+                .long("port")
+                .value_name("PORT")
+                .value_parser(value_parser!(u16))
+                .help(format!("{port_help} [default: {}]", S::PORT)),
+        )
+        .arg(
+            Arg::new("quiet")
+                .short('q')
+                .long("quiet")
+                .action(ArgAction::SetTrue)
+                .help("Silence the per-message log lines"),
+        );
+    if S::ROLE == Role::Timer {
+        command = command.arg(
+            Arg::new("retry-for")
+                .long("retry-for")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("How long to keep trying to reach the server [default: 10]"),
+        );
+    }
+    if S::SEEDED {
+        command = command.arg(
+            Arg::new("seed")
+                .long("seed")
+                .value_name("N")
+                .value_parser(value_parser!(u64))
+                .help("Seed for the random draws: the same seed repeats a run"),
+        );
+    }
+    S::SETTINGS
+        .iter()
+        .fold(command, |command, setting| command.arg(setting.arg()))
+}
+
+/// Builds sketch `S` and its options from command-line arguments (without the
+/// program name), as its subcommand would.
+///
+/// # Errors
+/// clap's error for an unknown flag or a value that does not parse.
+pub fn parse<S, I, T>(args: I) -> Result<(S, Options), clap::Error>
+where
+    S: Sketch,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = std::iter::once(OsString::from(S::NAME)).chain(args.into_iter().map(Into::into));
+    let mut matches = command::<S>().try_get_matches_from(args)?;
+    let options = Options::from_matches::<S>(&mut matches);
+    Ok((S::from_settings(&mut matches), options))
+}
+
+/// A non-negative, finite number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text.parse().map_err(|err| format!("{err}"))?;
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{text} is not a number of seconds ≥ 0"))
+}
+
+/// What a subcommand does with its parsed arguments.
+type Runner = Box<dyn FnOnce(&mut ArgMatches) -> Result<()>>;
+
+/// A program made of sketches: one subcommand each, plus any commands of its own.
+pub struct App {
+    /// The top-level command, with a subcommand per sketch.
+    command: Command,
+    /// What each subcommand runs, by name.
+    runners: Vec<(&'static str, Runner)>,
+}
+
+impl App {
+    /// A program called `name` with no sketches yet.
+    pub fn new(name: &'static str) -> Self {
+        App {
+            command: Command::new(name)
+                .subcommand_required(true)
+                .arg_required_else_help(true),
+            runners: Vec::new(),
+        }
+    }
+
+    /// Sets the one-line description in `--help`.
+    pub fn about(mut self, about: &'static str) -> Self {
+        self.command = self.command.about(about);
+        self
+    }
+
+    /// Adds sketch `S` as a subcommand named after it.
+    pub fn sketch<S: Sketch>(self) -> Self {
+        self.command(command::<S>(), |matches| {
+            let options = Options::from_matches::<S>(matches);
+            let sketch = S::from_settings(matches);
+            run_until_interrupted(S::NAME, options.quiet, |shutdown| async move {
+                sketch.run(&options, shutdown).await
+            })
+        })
+    }
+
+    /// Adds a subcommand of the program's own, such as one that runs several sketches.
+    pub fn command(
+        mut self,
+        command: Command,
+        run: impl FnOnce(&mut ArgMatches) -> Result<()> + 'static,
+    ) -> Self {
+        let name: &'static str = command.get_name().to_owned().leak();
+        self.command = self.command.subcommand(command);
+        self.runners.push((name, Box::new(run)));
+        self
+    }
+
+    /// Parses the process's arguments, runs the chosen subcommand, and returns its exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// As [`App::run`], with the given arguments (the first is the program name).
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut matches = match self.command.try_get_matches_from(args) {
+            Ok(matches) => matches,
+            Err(err) => {
+                let _ = err.print();
+                return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+            }
+        };
+        let Some((name, mut sub)) = matches.remove_subcommand() else {
+            return ExitCode::from(2); // clap requires a subcommand, so unreachable
+        };
+        let Some(run) = self
+            .runners
+            .into_iter()
+            .find_map(|(runner, run)| (runner == name).then_some(run))
+        else {
+            return ExitCode::from(2);
+        };
+        match run(&mut sub) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("[ {name} ] error: {err}");
+                ExitCode::from(err.exit_code())
+            }
+        }
+    }
+}
+
+/// Runs `body` as sketch `name` on a fresh async runtime until it ends, or
+/// until Ctrl-C / SIGTERM: then it logs `Keyboard interruption, aborting.`,
+/// fires the shutdown that `body` was given, and lets it finish (at most 2 s).
+///
+/// # Errors
+/// Whatever `body` returns, or an I/O error starting the runtime.
+pub fn run_until_interrupted<F, Fut>(name: &'static str, quiet: bool, body: F) -> Result<()>
+where
+    F: FnOnce(Shutdown) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    log::init(quiet);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(log::scoped(name, async move {
+        let mut interrupts = Interrupts::listen()?;
+        let shutdown = Shutdown::new();
+        let body = body(shutdown.clone());
+        tokio::pin!(body);
+        tokio::select! {
+            result = &mut body => result,
+            _ = interrupts.recv() => {
+                tracing::info!("Keyboard interruption, aborting.");
+                shutdown.trigger();
+                match timeout(STOPPING, body).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("did not stop within {}s; leaving anyway", STOPPING.as_secs());
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// Turns a displayable error into a setup error (exit code 2).
+pub(crate) fn setup_error(err: impl Display) -> Error {
+    Error::Setup(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_take_fractions_but_not_negatives() {
+        assert_eq!(seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(seconds("0"), Ok(Duration::ZERO));
+        assert!(seconds("-1").is_err());
+        assert!(seconds("soon").is_err());
+        assert!(seconds("NaN").is_err());
+    }
+}

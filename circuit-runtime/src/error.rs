@@ -1,0 +1,63 @@
+//! The runtime's one error type.
+
+use std::io;
+
+/// Everything that can stop a sketch.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server's address is taken (or not ours to take).
+    #[error("Cannot bind to this port! Is the server already running? ({addr}: {source})")]
+    Bind {
+        /// The address we tried to bind.
+        addr: String,
+        /// Why the operating system refused.
+        source: io::Error,
+    },
+    /// The host name of `--socket` does not resolve.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The host we tried to resolve.
+        host: String,
+        /// Why resolution failed.
+        source: io::Error,
+    },
+    /// No server answered at the peer's address within the retry window.
+    #[error("no server answered at {url} within {seconds}s ({reason})")]
+    Unreachable {
+        /// The peer's URL.
+        url: String,
+        /// How long we kept trying.
+        seconds: f64,
+        /// The last connection error.
+        reason: String,
+    },
+    /// The peer went away before acknowledging a message.
+    #[error("the server at {url} went away before acknowledging {message:?} ({reason})")]
+    Lost {
+        /// The peer's URL.
+        url: String,
+        /// The message that got no acknowledgement.
+        message: String,
+        /// What ended the connection.
+        reason: String,
+    },
+    /// A setting is out of range or inconsistent; reported by a sketch's `setup`.
+    #[error("{0}")]
+    Setup(String),
+    /// An I/O error outside any connection, such as starting the async runtime.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for bad settings, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Setup(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The runtime's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,89 @@
+//! Reactive sketches that talk machine-to-machine over WebSockets.
+//!
+//! A *sketch* is a struct with Arduino-style `setup` and loop code. The
+//! [`sketch`] attribute turns its fields into command-line settings; the
+//! [`reactive`] attribute marks its loop. Everything else — the WebSocket
+//! accept loop, one acknowledgement per message, outbound [`Link`]s, logging
+//! and the command line — is ordinary code in this crate.
+//!
+//! ```no_run
+//! use circuit_runtime::prelude::*;
+//!
+//! /// Answers every message with its length.
+//! #[sketch(port = 9000)]
+//! struct Counter {
+//!     /// Added to every answer.
+//!     #[setting(default = 0)]
+//!     offset: usize,
+//! }
+//!
+//! impl Counter {
+//!     #[reactive]
+//!     fn count(&mut self, channel: &str, message: String) -> usize {
+//!         out!("{channel}: {message}");
+//!         message.len() + self.offset
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     App::new("counter").sketch::<Counter>().run()
+//! }
+//! ```
+//!
+//! # Layout
+//! - `sketch`: the [`Sketch`], [`Reactive`] and [`Timed`] traits that the macros implement.
+//! - `cli`: the command line: one subcommand per sketch, settings as flags, exit codes.
+//! - `server`: binds a port, accepts connections, and owns the sketch in one task.
+//! - `connection`: one WebSocket peer: receive, call the loop, acknowledge, in order.
+//! - `timer`: drives a timer sketch (the clock): tick, send, wait for the acknowledgement.
+//! - `link`: an outbound link to another sketch, delivered in order in the background.
+//! - `ack`: what a loop may take as a message and return as an acknowledgement.
+//! - `log`: the `[ name ] text` log format on top of `tracing`.
+//! - `shutdown`: Ctrl-C / SIGTERM and the signal that tells every task to stop.
+//! - `rng`: a seedable random source for sketches that draw random numbers.
+//! - `error`: the one error type.
+
+#![deny(missing_docs)]
+
+mod ack;
+mod cli;
+mod client;
+mod connection;
+mod error;
+mod link;
+mod log;
+mod rng;
+mod server;
+mod shutdown;
+mod sketch;
+mod timer;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use ack::IntoAck;
+pub use circuit_macros::{reactive, sketch};
+pub use cli::{command, parse, run_until_interrupted, App, Options, Setting};
+pub use error::{Error, Result};
+pub use link::Link;
+pub use rng::Rng;
+pub use server::{serve, Server};
+pub use shutdown::Shutdown;
+pub use sketch::{Reactive, Role, Sketch, Timed};
+pub use timer::{drive, TimerReport};
+
+/// Everything a sketch file needs: `use circuit_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{out, reactive, sketch, App, Link, Rng};
+}
+
+/// Logs one line as `[ name ] text`, where `name` is the sketch that runs it.
+///
+/// Takes the same arguments as [`format!`]. These are per-message lines:
+/// `-q` silences them, and nothing is formatted when they are filtered out.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::__private::tracing::info!(target: "circuit::msg", $($arg)*)
+    };
+}

@@ -1,0 +1,246 @@
+//! An outbound link to another sketch: messages are queued and delivered in
+//! order by a background task, which reconnects whenever the peer is down.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::sleep;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{dial, Backoff, Socket};
+use crate::log;
+
+/// Messages a link holds while its peer is slow or down; `send` waits beyond that.
+const QUEUE: usize = 1024;
+
+/// A WebSocket link to another sketch, given on the command line as a URL.
+///
+/// As a setting, `buzzer: Link` becomes `--buzzer URL`. [`Link::send`] queues a
+/// message and returns; a background task connects (retrying while the peer is
+/// down, and saying so once), sends each message, and waits for its
+/// acknowledgement before sending the next, so messages arrive in order.
+#[derive(Clone)]
+pub struct Link {
+    /// Shared by the clones that command-line parsing makes.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Where the messages go, such as `ws://localhost:8766/pin`.
+    url: String,
+    /// The queue of the delivering task, started on the first send.
+    queue: OnceLock<mpsc::Sender<Command>>,
+}
+
+/// What the delivering task is asked to do, in order.
+enum Command {
+    /// Deliver this text frame and wait for its acknowledgement.
+    Send(String),
+    /// Say when everything queued before this has been acknowledged.
+    Flush(oneshot::Sender<()>),
+    /// As `Flush`, then close the connection (the next send opens a new one).
+    Close(oneshot::Sender<()>),
+}
+
+impl Link {
+    /// A link to `url` (`ws://host:port/path`); nothing connects until the first send.
+    ///
+    /// # Errors
+    /// When `url` is not a `ws://` or `wss://` URL with a host.
+    pub fn new(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("ws://")
+            .or_else(|| url.strip_prefix("wss://"))
+            .ok_or_else(|| format!("{url:?} is not a WebSocket URL (ws://host:port/path)"))?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(format!("{url:?} has no host"));
+        }
+        Ok(Link {
+            inner: Arc::new(Inner {
+                url: url.to_owned(),
+                queue: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Where this link sends.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Queues `message` for the peer and returns; waits only while the queue is full.
+    pub async fn send(&self, message: impl fmt::Display) {
+        // The delivering task only stops when every handle to its queue is gone.
+        let _ = self.queue().send(Command::Send(message.to_string())).await;
+    }
+
+    /// Waits until every message sent so far has been acknowledged by the peer.
+    pub async fn flush(&self) {
+        self.ask(Command::Flush).await;
+    }
+
+    /// Flushes, then closes the connection with a close frame; a later send reconnects.
+    pub async fn close(&self) {
+        self.ask(Command::Close).await;
+    }
+
+    /// Queues a command that answers once everything before it is delivered.
+    async fn ask(&self, command: fn(oneshot::Sender<()>) -> Command) {
+        let Some(queue) = self.inner.queue.get() else {
+            return; // nothing was ever sent
+        };
+        let (done, delivered) = oneshot::channel();
+        if queue.send(command(done)).await.is_ok() {
+            let _ = delivered.await;
+        }
+    }
+
+    /// The queue, starting the delivering task on first use.
+    fn queue(&self) -> &mpsc::Sender<Command> {
+        self.inner.queue.get_or_init(|| {
+            let (queue, commands) = mpsc::channel(QUEUE);
+            log::spawn(deliver(self.inner.url.clone(), commands));
+            queue
+        })
+    }
+}
+
+impl FromStr for Link {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Link::new(url)
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Link").field(&self.inner.url).finish()
+    }
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.url)
+    }
+}
+
+/// The delivering task: one message at a time, each acknowledged before the next.
+async fn deliver(url: String, mut commands: mpsc::Receiver<Command>) {
+    let mut peer: Option<Socket> = None;
+    let mut down = false;
+    while let Some(command) = commands.recv().await {
+        let text = match command {
+            Command::Send(text) => text,
+            Command::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+            Command::Close(done) => {
+                if let Some(socket) = peer.take() {
+                    close(socket).await;
+                }
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let mut backoff = Backoff::new();
+        loop {
+            let socket = match peer.as_mut() {
+                Some(socket) => socket,
+                None => match dial(&url).await {
+                    Ok(socket) => {
+                        if down {
+                            tracing::info!("link to {url} is up again");
+                            down = false;
+                        }
+                        peer.insert(socket)
+                    }
+                    Err(err) => {
+                        if !down {
+                            tracing::warn!(
+                                "link to {url} is down ({err}); retrying in the background"
+                            );
+                            down = true;
+                        }
+                        sleep(backoff.next_wait()).await;
+                        continue;
+                    }
+                },
+            };
+            match exchange(socket, &text).await {
+                Ok(()) => break,
+                Err(err) => {
+                    // Resend on a fresh connection: the peer may not have seen it.
+                    if !down {
+                        tracing::warn!("link to {url} is down ({err}); retrying in the background");
+                        down = true;
+                    }
+                    peer = None;
+                }
+            }
+        }
+    }
+    if let Some(socket) = peer {
+        close(socket).await;
+    }
+}
+
+/// Ends a connection the polite way: close frame 1000, then the peer's answer.
+async fn close(mut socket: Socket) {
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    if socket.close(Some(frame)).await.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+            while let Some(Ok(_)) = socket.next().await {}
+        })
+        .await;
+    }
+}
+
+/// Sends one text frame and waits for its acknowledgement.
+async fn exchange(socket: &mut Socket, text: &str) -> Result<(), String> {
+    socket
+        .send(Message::text(text))
+        .await
+        .map_err(|err| err.to_string())?;
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(_) | Message::Binary(_))) => return Ok(()),
+            Some(Ok(Message::Close(_))) | None => return Err("the peer closed".to_owned()),
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => return Err(err.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_take_websocket_urls_only() {
+        assert_eq!(
+            Link::new("ws://localhost:8766/pin").unwrap().url(),
+            "ws://localhost:8766/pin"
+        );
+        assert!(Link::new("http://localhost:8766").is_err());
+        assert!(Link::new("ws:///pin").is_err());
+        assert!("localhost:8766".parse::<Link>().is_err());
+    }
+
+    #[tokio::test]
+    async fn flushing_an_unused_link_returns_at_once() {
+        let link = Link::new("ws://127.0.0.1:1/never").unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(1), link.flush())
+            .await
+            .expect("nothing to deliver");
+    }
+}

@@ -1,0 +1,198 @@
+//! A server: binds a port, accepts peers, and owns the sketch in one task.
+//!
+//! The sketch lives in a single task and handles one message at a time, in
+//! arrival order, so a loop takes `&mut self` without any lock. Each peer has
+//! its own task that forwards frames to it and writes back acknowledgements.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+
+use crate::cli::Options;
+use crate::connection::{self, Request};
+use crate::link::Link;
+use crate::log;
+use crate::shutdown::Shutdown;
+use crate::sketch::Reactive;
+use crate::{Error, Result};
+
+/// Messages waiting for the sketch; beyond this, peers wait before sending more.
+const QUEUE: usize = 256;
+
+/// How long a stopping sketch may take to deliver what its links still hold.
+const FLUSH: Duration = Duration::from_secs(2);
+
+/// A running server sketch.
+pub struct Server<S> {
+    /// The address actually bound (the real port when `-p 0` was asked).
+    address: SocketAddr,
+    /// Stops the accept loop and every connection.
+    shutdown: Shutdown,
+    /// The accept loop.
+    accepting: JoinHandle<()>,
+    /// The task that owns the sketch and hands it back when every peer is gone.
+    sketch: JoinHandle<S>,
+}
+
+impl<S: Reactive> Server<S> {
+    /// Runs `setup`, binds `options.socket:options.port`, logs `serving on`, and starts accepting.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] when `setup` rejects the settings, [`Error::Resolve`] for
+    /// an unknown host, [`Error::Bind`] when the port is taken.
+    pub async fn start(sketch: S, options: &Options) -> Result<Self> {
+        log::scoped(S::NAME, Self::start_here(sketch, options)).await
+    }
+
+    /// [`Server::start`], logging as the sketch's own task.
+    async fn start_here(mut sketch: S, options: &Options) -> Result<Self> {
+        sketch.begin()?;
+        let listener = bind(&options.socket, options.port).await?;
+        let address = listener.local_addr()?;
+        let shutdown = Shutdown::new();
+        let (requests, queue) = mpsc::channel(QUEUE);
+        let sketch = tokio::spawn(log::scoped(S::NAME, own(sketch, queue)));
+        let accepting = tokio::spawn(log::scoped(
+            S::NAME,
+            accept(listener, requests, shutdown.clone()),
+        ));
+        tracing::info!("serving on {}:{}", options.socket, address.port());
+        Ok(Server {
+            address,
+            shutdown,
+            accepting,
+            sketch,
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops accepting, closes every peer with 1001 once its in-flight message
+    /// is acknowledged, delivers what the links still hold, and hands back the sketch.
+    pub async fn stop(self) -> S {
+        self.shutdown.trigger();
+        let _ = self.accepting.await;
+        let sketch = match self.sketch.await {
+            Ok(sketch) => sketch,
+            // The sketch task catches the loop's panics, so this is a bug of ours.
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        log::scoped(S::NAME, flush(&sketch.links())).await;
+        sketch
+    }
+}
+
+/// Serves `sketch` until `shutdown` fires, then stops it cleanly.
+///
+/// # Errors
+/// As [`Server::start`].
+pub async fn serve<S: Reactive>(
+    sketch: S,
+    options: &Options,
+    mut shutdown: Shutdown,
+) -> Result<()> {
+    let server = Server::start(sketch, options).await?;
+    shutdown.wait().await;
+    server.stop().await;
+    Ok(())
+}
+
+/// Delivers what `links` still hold and closes them, for at most [`FLUSH`] each.
+pub(crate) async fn flush(links: &[&Link]) {
+    for link in links {
+        if timeout(FLUSH, link.close()).await.is_err() {
+            tracing::warn!(
+                "link to {} did not take everything before the end",
+                link.url()
+            );
+        }
+    }
+}
+
+/// Binds the first address `host` resolves to.
+async fn bind(host: &str, port: u16) -> Result<TcpListener> {
+    let addr = format!("{host}:{port}");
+    let resolved = tokio::net::lookup_host(&addr)
+        .await
+        .map_err(|source| Error::Resolve {
+            host: host.to_owned(),
+            source,
+        })?
+        .next()
+        .ok_or_else(|| Error::Resolve {
+            host: host.to_owned(),
+            source: std::io::Error::other("no address"),
+        })?;
+    TcpListener::bind(resolved)
+        .await
+        .map_err(|source| Error::Bind { addr, source })
+}
+
+/// Accepts peers until shutdown; one failed `accept` (such as too many open
+/// files) never stops the server.
+async fn accept(listener: TcpListener, requests: mpsc::Sender<Request>, mut shutdown: Shutdown) {
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait() => return,
+        };
+        match accepted {
+            Ok((stream, _peer)) => {
+                pause = Duration::from_millis(10);
+                let _ = stream.set_nodelay(true);
+                log::spawn(connection::serve(
+                    stream,
+                    requests.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            Err(err) => {
+                tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
+                sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Owns the sketch: runs its loop on each message, in order, until every peer is gone.
+async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
+    while let Some(request) = queue.recv().await {
+        let frame = request.frame.as_str();
+        let outcome = AssertUnwindSafe(sketch.react(&request.channel, frame))
+            .catch_unwind()
+            .await
+            .map_err(|panic| {
+                let why = panic_message(panic.as_ref());
+                tracing::error!(
+                    "the loop panicked on {frame:?} from {}: {why}",
+                    request.channel
+                );
+                why
+            });
+        // The peer may be gone already; its acknowledgement then has nowhere to go.
+        let _ = request.reply.send(outcome);
+    }
+    sketch
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}

@@ -1,0 +1,16 @@
+//! `sketches`: run one sketch of the demo circuit, or the whole circuit.
+
+use std::process::ExitCode;
+
+use circuit_runtime::App;
+use sketches::{circuit, Buzzer, Clock, IoPin};
+
+fn main() -> ExitCode {
+    App::new("sketches")
+        .about("The demo circuit: a clock drives an I/O pin, which drives a buzzer")
+        .sketch::<Clock>()
+        .sketch::<IoPin>()
+        .sketch::<Buzzer>()
+        .command(circuit::command(), circuit::run)
+        .run()
+}
