@@ -1,1 +1,303 @@
+//! The circuit end to end: the real `sketches` binary on loopback, ephemeral
+//! ports only, every wait bounded.
 
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use support::{dead_port, drawn_bits, lines_of, rising_edges, run, start, PATIENCE};
+
+#[test]
+fn the_clock_drives_an_iopin() {
+    // The pin's buzzer is down: the pin must serve anyway and say so once.
+    let buzzer = format!("ws://127.0.0.1:{}/pin", dead_port());
+    let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", "0", "--buzzer", &buzzer]);
+    let port = iopin.port().to_string();
+
+    let clock = run(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "3",
+        "-d",
+        "0",
+    ]);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let lines = clock.lines_of("clock");
+    let sent: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("> "))
+        .collect();
+    let acked: Vec<_> = lines.iter().filter(|l| l.starts_with("< ")).collect();
+    assert_eq!(sent, ["> 0", "> 1", "> 2"]);
+    assert_eq!(acked.len(), 3, "{lines:?}");
+    // Each tick is answered before the next goes out.
+    let order: Vec<char> = lines
+        .iter()
+        .filter_map(|l| l.chars().next())
+        .filter(|c| "<>".contains(*c))
+        .collect();
+    assert_eq!(order, ['>', '<', '>', '<', '>', '<']);
+    for ack in &acked {
+        let bits = ack.trim_start_matches("< ");
+        assert!(
+            bits.starts_with('[') && bits.ends_with(']') && bits.split(", ").count() == 3,
+            "{ack}"
+        );
+    }
+
+    iopin.wait_for(PATIENCE, |l| l.contains("done processing messages"));
+    iopin.signal("TERM");
+    let iopin = iopin.finish(PATIENCE);
+    assert_eq!(iopin.code(), 0, "{iopin:?}");
+    let pin = iopin.lines_of("iopin");
+    assert!(
+        pin.contains(&"** new client connected, path=/datafeed"),
+        "{pin:?}"
+    );
+    assert!(
+        pin.contains(&"new tick triggered on /datafeed: 0"),
+        "{pin:?}"
+    );
+    assert_eq!(drawn_bits(&pin).len(), 9);
+    let down = pin.iter().filter(|l| l.contains("is down")).count();
+    assert_eq!(down, 1, "the dead link is reported exactly once: {pin:?}");
+}
+
+#[test]
+fn the_circuit_buzzes_on_every_rising_edge() {
+    let circuit = run(&["circuit", "-t", "8", "-d", "0", "--seed", "42"]);
+    assert_eq!(circuit.code(), 0, "{circuit:?}");
+    let bits = drawn_bits(&circuit.lines_of("iopin"));
+    assert_eq!(bits.len(), 24);
+    let buzzes = circuit
+        .lines_of("buzzer")
+        .iter()
+        .filter(|l| l.starts_with("buzz #"))
+        .count();
+    assert_eq!(buzzes, rising_edges(&bits), "{circuit:?}");
+    let summary = circuit.lines_of("circuit");
+    let expected = format!("8 ticks sent, 8 acks received, 24 bits drawn, {buzzes} buzzes");
+    assert_eq!(summary.last(), Some(&expected.as_str()), "{circuit:?}");
+
+    // The same seed draws the same bits; another seed (almost surely) does not.
+    let again = run(&["circuit", "-t", "8", "-d", "0", "--seed", "42", "-q"]);
+    let other = run(&["circuit", "-t", "8", "-d", "0", "--seed", "43", "-q"]);
+    assert_eq!(again.lines_of("circuit").last(), summary.last());
+    assert_eq!(other.code(), 0);
+    assert!(
+        again
+            .lines_of("iopin")
+            .iter()
+            .all(|l| !l.starts_with("toggling")),
+        "-q hides per-message lines"
+    );
+    assert!(
+        again.lines_of("clock").iter().all(|l| !l.starts_with('>')),
+        "-q hides per-message lines"
+    );
+}
+
+#[test]
+fn an_iopin_streams_to_a_buzzer_in_another_process() {
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", "0", "--sound", "beep"]);
+    let link = format!("ws://127.0.0.1:{}/pin", buzzer.port());
+    let mut iopin = start(&[
+        "iopin",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--buzzer",
+        &link,
+        "--seed",
+        "5",
+        "--chance",
+        "0.4",
+    ]);
+    let port = iopin.port().to_string();
+    let clock = run(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "6",
+        "-d",
+        "0.01",
+    ]);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+
+    iopin.wait_for(PATIENCE, |l| l.contains("done processing messages"));
+    let bits = drawn_bits(&lines_of(&iopin.out, "iopin"));
+    assert_eq!(bits.len(), 18);
+    let edges = rising_edges(&bits);
+    // The levels reach the buzzer in the background: wait for the last buzz.
+    if edges > 0 {
+        let last = format!("[ buzzer ] buzz #{edges}: beep");
+        buzzer.wait_for(PATIENCE, |l| l == last);
+    }
+    iopin.signal("TERM");
+    buzzer.signal("INT");
+    let (iopin, buzzer) = (iopin.finish(PATIENCE), buzzer.finish(PATIENCE));
+    assert_eq!((iopin.code(), buzzer.code()), (0, 0));
+    let buzzes = buzzer
+        .lines_of("buzzer")
+        .iter()
+        .filter(|l| l.starts_with("buzz #"))
+        .count();
+    assert_eq!(buzzes, edges, "{buzzer:?}");
+    assert!(buzzer
+        .lines_of("buzzer")
+        .contains(&"** new client connected, path=/pin"));
+}
+
+#[test]
+fn an_unknown_sketch_is_a_usage_error() {
+    let unknown = run(&["toaster"]);
+    assert_eq!(unknown.code(), 2);
+    let said = unknown.err.join("\n");
+    assert!(said.contains("unrecognized subcommand 'toaster'"), "{said}");
+
+    let bad_flag = run(&["iopin", "--chanse", "0.3"]);
+    assert_eq!(bad_flag.code(), 2);
+    assert!(
+        bad_flag.err.join("\n").contains("--chance"),
+        "clap suggests the right flag: {bad_flag:?}"
+    );
+
+    let bad_value = run(&["iopin", "--chance", "often"]);
+    assert_eq!(bad_value.code(), 2);
+    assert!(
+        bad_value.err.join("\n").contains("invalid value 'often'"),
+        "{bad_value:?}"
+    );
+
+    let out_of_range = run(&["iopin", "-p", "0", "--chance", "1.5"]);
+    assert_eq!(out_of_range.code(), 2, "{out_of_range:?}");
+    assert!(
+        out_of_range.err.join("\n").contains("between 0 and 1"),
+        "{out_of_range:?}"
+    );
+
+    let bad_link = run(&["iopin", "--buzzer", "localhost:8766"]);
+    assert_eq!(bad_link.code(), 2, "{bad_link:?}");
+}
+
+#[test]
+fn a_busy_port_is_reported() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let busy = run(&["buzzer", "-s", "127.0.0.1", "-p", &port]);
+    assert_eq!(busy.code(), 1, "{busy:?}");
+    let said = busy.err.join("\n");
+    assert!(
+        said.contains("Cannot bind to this port! Is the server already running?"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_clock_without_a_server_gives_up_in_bounded_time() {
+    let port = dead_port().to_string();
+    let started = Instant::now();
+    let clock = run(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--retry-for",
+        "0.5",
+    ]);
+    assert_eq!(clock.code(), 1, "{clock:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(clock.err.len(), 1, "one clear line: {clock:?}");
+    assert!(
+        clock.err[0].contains("no server answered at ws://127.0.0.1:"),
+        "{clock:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_closes_peers_and_exits_cleanly() {
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", "0"]);
+    let url = format!("ws://127.0.0.1:{}/pin", buzzer.port());
+    let (mut peer, _) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .expect("connects in time")
+            .expect("connects");
+    // Plain text frames: any WebSocket client can play the pin.
+    let mut acks = Vec::new();
+    for level in ["1", "0", "1", "x"] {
+        peer.send(Message::text(level)).await.unwrap();
+        let ack = tokio::time::timeout(PATIENCE, peer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        acks.push(ack.into_text().unwrap().as_str().to_owned());
+    }
+    assert_eq!(acks[..3], ["bzzz", "n/a", "bzzz"]);
+    assert!(acks[3].starts_with("error: cannot read \"x\""), "{acks:?}");
+
+    buzzer.signal("TERM");
+    let close = tokio::time::timeout(PATIENCE, peer.next())
+        .await
+        .expect("closed in time");
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    let buzzer = buzzer.finish(PATIENCE);
+    assert_eq!(buzzer.code(), 0, "{buzzer:?}");
+    let lines = buzzer.lines_of("buzzer");
+    assert!(
+        lines.contains(&"Keyboard interruption, aborting."),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("done processing messages: path=/pin, 4 acknowledged")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_binary_frame_is_refused_with_1003() {
+    let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", "0"]);
+    let url = format!("ws://127.0.0.1:{}/datafeed", iopin.port());
+    let (mut peer, _) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap()
+            .unwrap();
+    peer.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    match tokio::time::timeout(PATIENCE, peer.next()).await.unwrap() {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Unsupported),
+        other => panic!("expected close 1003, got {other:?}"),
+    }
+    // The server carries on serving others.
+    let (mut other, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    other.send(Message::text("0")).await.unwrap();
+    let ack = tokio::time::timeout(PATIENCE, other.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(ack.into_text().unwrap().starts_with('['));
+}

@@ -87,3 +87,8 @@ macro_rules! out {
         $crate::__private::tracing::info!(target: "circuit::msg", $($arg)*)
     };
 }
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
