@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::handshake::server::Request;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -300,4 +301,59 @@ async fn a_binary_frame_is_refused_with_1003() {
         .unwrap()
         .unwrap();
     assert!(ack.into_text().unwrap().starts_with('['));
+}
+
+#[tokio::test]
+#[allow(clippy::result_large_err)] // the handshake callback's error type is tungstenite's
+async fn our_clock_talks_to_a_plain_websocket_server() {
+    // A server with no circuit code at all: plain tokio-tungstenite, as a peer
+    // written by someone else would be.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut path = String::new();
+        let mut socket =
+            tokio_tungstenite::accept_hdr_async(stream, |request: &Request, response| {
+                path = request.uri().path().to_owned();
+                Ok(response)
+            })
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                received.push(text.as_str().to_owned());
+                socket
+                    .send(Message::text(format!("got {text}")))
+                    .await
+                    .unwrap();
+            }
+        }
+        (path, received)
+    });
+
+    let clock = tokio::task::spawn_blocking(move || {
+        run(&[
+            "clock",
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "4",
+            "-d",
+            "0",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    assert!(clock.lines_of("clock").contains(&"< got 3"), "{clock:?}");
+    let (path, received) = tokio::time::timeout(PATIENCE, server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(path, "/datafeed");
+    assert_eq!(received, ["0", "1", "2", "3"]);
 }
