@@ -9,9 +9,6 @@ use syn::{Expr, Lit};
 
 use crate::model::{Field, FieldKind, Loop, LoopShape, Sketch};
 
-/// The default port when `#[sketch]` names none (the seed's iopin).
-const DEFAULT_PORT: u16 = 8765;
-
 /// `impl Sketch` and `impl Reactive` / `impl Timed` for a sketch struct.
 pub fn sketch(sketch: &Sketch) -> TokenStream {
     let item = &sketch.item;
@@ -22,12 +19,10 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .as_ref()
         .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
     let about = &sketch.about;
-    let port = sketch
-        .args
-        .port
-        .as_ref()
-        .and_then(|port| port.base10_parse::<u16>().ok())
-        .unwrap_or(DEFAULT_PORT);
+    let port = match &sketch.args.port {
+        Some(port) => port.to_token_stream(),
+        None => quote!(__circuit::DEFAULT_PORT),
+    };
     let seeded = sketch
         .fields
         .iter()

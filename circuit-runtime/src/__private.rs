@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 
 pub use crate::ack::{parse_message, IntoAck};
-pub use crate::cli::{Options, Setting};
+pub use crate::cli::{Options, Setting, DEFAULT_PORT};
 pub use crate::link::Link;
 pub use crate::rng::Rng;
 pub use crate::server::serve;

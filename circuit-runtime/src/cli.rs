@@ -16,6 +16,9 @@ use crate::shutdown::{Interrupts, Shutdown};
 use crate::sketch::{Role, Sketch};
 use crate::{Error, Result};
 
+/// The default of `-p/--port` when `#[sketch]` names none (the seed's iopin port).
+pub const DEFAULT_PORT: u16 = 8765;
+
 /// How long a sketch may take to stop after Ctrl-C or SIGTERM.
 const STOPPING: Duration = Duration::from_secs(2);
 
@@ -187,7 +190,7 @@ pub struct App {
     /// The top-level command, with a subcommand per sketch.
     command: Command,
     /// What each subcommand runs, by name.
-    runners: Vec<(&'static str, Runner)>,
+    runners: Vec<(String, Runner)>,
 }
 
 impl App {
@@ -224,9 +227,9 @@ impl App {
         command: Command,
         run: impl FnOnce(&mut ArgMatches) -> Result<()> + 'static,
     ) -> Self {
-        let name: &'static str = command.get_name().to_owned().leak();
+        self.runners
+            .push((command.get_name().to_owned(), Box::new(run)));
         self.command = self.command.subcommand(command);
-        self.runners.push((name, Box::new(run)));
         self
     }
 

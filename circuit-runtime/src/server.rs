@@ -25,8 +25,9 @@ use crate::{Error, Result};
 /// Messages waiting for the sketch; beyond this, peers wait before sending more.
 const QUEUE: usize = 256;
 
-/// How long a stopping sketch may take to deliver what its links still hold.
-const FLUSH: Duration = Duration::from_secs(2);
+/// How long a stopping sketch may take to deliver what its links still hold;
+/// shorter than the 2 s a stop may take, so a stuck link is reported, not cut off.
+const FLUSH: Duration = Duration::from_secs(1);
 
 /// A running server sketch.
 pub struct Server<S> {
