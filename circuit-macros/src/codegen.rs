@@ -9,6 +9,45 @@ use syn::{Expr, Lit};
 
 use crate::model::{Field, FieldKind, Loop, LoopShape, Sketch};
 
+/// A stand-in `impl Sketch` for a sketch whose attribute has errors, so that
+/// its loop and its `App::sketch` call do not add errors of their own.
+pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
+    quote! {
+        const _: () = {
+            use ::circuit_runtime::__private as __circuit;
+
+            impl __circuit::Sketch for #ident {
+                const NAME: &'static str = "";
+                const ABOUT: &'static str = "";
+                const ROLE: __circuit::Role = __circuit::Role::Server;
+                const PORT: u16 = 0;
+                const SEEDED: bool = false;
+                const SETTINGS: &'static [__circuit::Setting] = &[];
+
+                fn from_settings(_: &mut __circuit::ArgMatches) -> Self {
+                    ::core::unreachable!("a sketch with a compile error never runs")
+                }
+
+                fn begin(&mut self) -> __circuit::Result<()> {
+                    ::core::result::Result::Ok(())
+                }
+
+                fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
+                    ::std::vec::Vec::new()
+                }
+
+                fn run(
+                    self,
+                    _: &__circuit::Options,
+                    _: __circuit::Shutdown,
+                ) -> impl ::core::future::Future<Output = __circuit::Result<()>> + ::core::marker::Send + '_ {
+                    ::core::future::pending()
+                }
+            }
+        };
+    }
+}
+
 /// `impl Sketch` and `impl Reactive` / `impl Timed` for a sketch struct.
 pub fn sketch(sketch: &Sketch) -> TokenStream {
     let item = &sketch.item;
@@ -37,6 +76,8 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .iter()
         .filter(|field| field.is_link)
         .map(|field| &field.ident);
+    // Spanned on the struct's name, so that a missing loop is reported there.
+    let call_loop = quote_spanned!(ident.span()=> Self::__circuit_loop);
     let (role, run, role_impl) = match &sketch.args.every {
         None => (
             quote!(Server),
@@ -48,7 +89,8 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                         channel: &'a str,
                         frame: &'a str,
                     ) -> impl ::core::future::Future<Output = ::std::string::String> + ::core::marker::Send + 'a {
-                        Self::__circuit_loop(self, channel, frame)
+                        use __circuit::NoServerLoop as _;
+                        #call_loop(self, channel, frame)
                     }
                 }
             },
@@ -72,7 +114,8 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                             &mut self,
                             tick: u64,
                         ) -> impl ::core::future::Future<Output = ::core::option::Option<::std::string::String>> + ::core::marker::Send + '_ {
-                            Self::__circuit_loop(self, tick)
+                            use __circuit::NoTimerLoop as _;
+                            #call_loop(self, tick)
                         }
                     }
                 },
@@ -199,32 +242,60 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
+    // Named after the user's method, so that a second `#[reactive]` is reported there.
+    let hidden_name = syn::Ident::new("__circuit_loop", name.span());
+    let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
     let call_await = item.sig.asyncness.map(|_| quote!(.await));
+    // The call of the user's method carries the span of its return type, so
+    // that a return type that is no acknowledgement is reported there.
     let output = match &item.sig.output {
-        syn::ReturnType::Default => quote!(()),
-        syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+        syn::ReturnType::Default => name.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
     };
+    let mut method = name.clone();
+    method.set_span(output);
     let hidden = match &looped.shape {
-        LoopShape::Server { message } => {
-            let ack = quote_spanned!(output.span()=> __circuit::ack);
+        _ if !looped.callable => {
+            let (inputs, output) = match &looped.shape {
+                LoopShape::Server { .. } => (
+                    quote!(_channel: &str, _frame: &str),
+                    quote!(::std::string::String),
+                ),
+                LoopShape::Timer => (
+                    quote!(_tick: u64),
+                    quote!(::core::option::Option<::std::string::String>),
+                ),
+            };
             quote! {
                 #[doc(hidden)]
-                async fn __circuit_loop(&mut self, channel: &str, frame: &str) -> ::std::string::String {
+                async fn #hidden_name(&mut self, #inputs) -> #output {
+                    ::core::unreachable!("a loop with a compile error never runs")
+                }
+            }
+        }
+        LoopShape::Server { message } => {
+            let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
+            quote! {
+                #[doc(hidden)]
+                async fn #hidden_name(&mut self, channel: &str, frame: &str) -> ::std::string::String {
                     use ::circuit_runtime::__private as __circuit;
+                    #assert_sketch
                     match __circuit::parse_message::<#message>(frame) {
-                        ::core::result::Result::Ok(message) => #ack(Self::#name(self, channel, message)#call_await),
+                        ::core::result::Result::Ok(message) => #ack,
                         ::core::result::Result::Err(error) => error,
                     }
                 }
             }
         }
         LoopShape::Timer => {
-            let tick = quote_spanned!(output.span()=> __circuit::tick);
+            let tick =
+                quote_spanned!(output=> __circuit::tick(Self::#method(self, tick)#call_await));
             quote! {
                 #[doc(hidden)]
-                async fn __circuit_loop(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                async fn #hidden_name(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
                     use ::circuit_runtime::__private as __circuit;
-                    #tick(Self::#name(self, tick)#call_await)
+                    #assert_sketch
+                    #tick
                 }
             }
         }

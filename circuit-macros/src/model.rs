@@ -75,6 +75,9 @@ pub struct Loop {
     pub item: ItemFn,
     /// Its parameters after `self`: their types decide the kind of loop.
     pub shape: LoopShape,
+    /// Whether the glue may call it; when not (an error was reported), the
+    /// glue is a stub, so that the one error is not followed by others.
+    pub callable: bool,
 }
 
 /// The two loops a sketch can have.
@@ -154,10 +157,21 @@ fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
             .map(Ident::to_string)
             .unwrap_or_default();
         match key.as_str() {
-            "name" => parsed.name = Some(meta.value()?.parse()?),
-            "port" => parsed.port = Some(meta.value()?.parse()?),
-            "every" => parsed.every = Some(meta.value()?.parse()?),
-            "channel" => parsed.channel = Some(meta.value()?.parse()?),
+            "name" => {
+                parsed.name = Some(value(&meta, &key, "a string, such as `name = \"iopin\"`")?)
+            }
+            "port" => parsed.port = Some(value(&meta, &key, "a number, such as `port = 8765`")?),
+            "every" => {
+                let what = "the name of the field holding the period, such as `every = delay`";
+                parsed.every = Some(value(&meta, &key, what)?);
+            }
+            "channel" => {
+                parsed.channel = Some(value(
+                    &meta,
+                    &key,
+                    "a path, such as `channel = \"/datafeed\"`",
+                )?);
+            }
             _ => {
                 return Err(meta.error(format_args!(
                     "unknown `#[sketch]` argument; expected one of {SKETCH_KEYS}"
@@ -170,6 +184,17 @@ fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
         errors.add(err);
     }
     parsed
+}
+
+/// The value of `key = value`, or an error saying what `key` takes.
+fn value<T: syn::parse::Parse>(
+    meta: &syn::meta::ParseNestedMeta,
+    key: &str,
+    what: &str,
+) -> syn::Result<T> {
+    meta.value()?
+        .parse()
+        .map_err(|err| syn::Error::new(err.span(), format_args!("`{key}` takes {what}")))
 }
 
 /// Classifies a field and removes its `#[setting]` attribute.
@@ -228,12 +253,13 @@ pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Opti
         return None;
     };
     let mut inputs = item.sig.inputs.iter();
+    let mut callable = true;
     match inputs.next() {
         Some(FnArg::Receiver(receiver))
             if receiver.reference.is_some() && receiver.mutability.is_some() => {}
         Some(FnArg::Receiver(receiver)) => {
             errors.push(receiver, "the loop changes the sketch: take `&mut self`");
-            return None;
+            callable = false;
         }
         _ => {
             errors.push(
@@ -259,10 +285,21 @@ pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Opti
                 &item.sig.inputs,
                 "a loop takes `(&mut self, channel: &str, message: M)`, or `(&mut self, tick: u64)` in a timer sketch",
             );
-            return None;
+            callable = false;
+            if rest.len() > 2 {
+                LoopShape::Server {
+                    message: Box::new(syn::parse_quote!(::std::string::String)),
+                }
+            } else {
+                LoopShape::Timer
+            }
         }
     };
-    Some(Loop { item, shape })
+    Some(Loop {
+        item,
+        shape,
+        callable,
+    })
 }
 
 /// The doc comment of an item, lines joined with spaces and trimmed.

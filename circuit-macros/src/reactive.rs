@@ -15,7 +15,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let looped = model::reactive(args, parsed, &mut errors);
     match (looped, errors.finish()) {
         (Some(looped), Ok(())) => codegen::reactive(&looped),
-        (_, Err(err)) => fallback::emit(item, err),
+        // The glue still comes out (a stub where the loop is unusable), so the
+        // sketch does not also report a missing loop.
+        (Some(looped), Err(err)) => fallback::emit(codegen::reactive(&looped), err),
+        (None, Err(err)) => fallback::emit(item, err),
         (None, Ok(())) => unreachable!("no loop without an error"),
     }
 }

@@ -1,6 +1,7 @@
 //! `#[sketch]`: parse → check → generate, or the struct and its errors.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
 use crate::check::{self, Errors};
 use crate::{codegen, fallback, model};
@@ -11,14 +12,31 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(parsed) => parsed,
         Err(err) => return fallback::emit(item, err),
     };
+    let dummy = dummy_for(&parsed);
     let mut errors = Errors::default();
     let Some(sketch) = model::sketch(args, parsed, &mut errors) else {
         let err = errors.finish().expect_err("no model means an error");
-        return fallback::emit(item, err);
+        return fallback::emit(quote!(#item #dummy), err);
     };
     check::sketch(&sketch, &mut errors);
     match errors.finish() {
         Ok(()) => codegen::sketch(&sketch),
-        Err(err) => fallback::emit(&sketch.item, err),
+        Err(err) => {
+            let item = &sketch.item;
+            fallback::emit(quote!(#item #dummy), err)
+        }
     }
+}
+
+/// The stand-in `impl Sketch` emitted beside errors, for items that can take one.
+fn dummy_for(item: &syn::Item) -> Option<TokenStream> {
+    let (ident, generics) = match item {
+        syn::Item::Struct(item) => (&item.ident, &item.generics),
+        syn::Item::Enum(item) => (&item.ident, &item.generics),
+        _ => return None,
+    };
+    generics
+        .params
+        .is_empty()
+        .then(|| codegen::dummy_sketch(ident))
 }

@@ -74,7 +74,7 @@ impl FromDefault<&'static str> for Link {
 }
 
 /// The value of setting `id`, or its default when the flag was not given.
-pub fn setting<T: SettingValue>(
+pub fn setting<T: Clone + Send + Sync + 'static>(
     matches: &mut ArgMatches,
     id: &str,
     default: impl FnOnce() -> T,
@@ -182,6 +182,45 @@ impl Period for Duration {
 pub fn period(value: &impl Period) -> Duration {
     value.period()
 }
+
+/// Compiles only for sketches: `#[reactive]` checks that its method is in a sketch's `impl`.
+pub const fn assert_sketch<S: Sketch>() {}
+
+/// Implemented by nothing: naming it in an error says that a sketch has no loop.
+#[diagnostic::on_unimplemented(
+    message = "sketch `{Self}` has no loop",
+    label = "this sketch needs a method marked `#[reactive]`",
+    note = "add `#[reactive]` to one method of `impl {Self}`: `fn NAME(&mut self, channel: &str, message: M) -> A`, or `fn NAME(&mut self, tick: u64) -> Option<T>` in a timer sketch"
+)]
+pub trait HasLoop {}
+
+/// The loop a server sketch has when `#[reactive]` marked none: it does not compile.
+///
+/// `#[reactive]` adds an inherent `__circuit_loop`, which wins over this one.
+pub trait NoServerLoop {
+    /// Never called: its bound fails at compile time.
+    fn __circuit_loop(&mut self, _channel: &str, _frame: &str) -> std::future::Pending<String>
+    where
+        Self: HasLoop,
+    {
+        std::future::pending()
+    }
+}
+
+impl<T: ?Sized> NoServerLoop for T {}
+
+/// The loop a timer sketch has when `#[reactive]` marked none: it does not compile.
+pub trait NoTimerLoop {
+    /// Never called: its bound fails at compile time.
+    fn __circuit_loop(&mut self, _tick: u64) -> std::future::Pending<Option<String>>
+    where
+        Self: HasLoop,
+    {
+        std::future::pending()
+    }
+}
+
+impl<T: ?Sized> NoTimerLoop for T {}
 
 /// Runs a timer sketch until its loop ends or `shutdown` fires.
 ///

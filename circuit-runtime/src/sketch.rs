@@ -21,6 +21,11 @@ pub enum Role {
 }
 
 /// A sketch: its name, its settings, its `setup`. Implemented by `#[sketch]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sketch",
+    label = "`#[reactive]` marks the loop of a sketch",
+    note = "add `#[sketch]` to `struct {Self}`, or remove `#[reactive]`"
+)]
 pub trait Sketch: Send + Sized + 'static {
     /// The name in log lines and the subcommand that runs it.
     const NAME: &'static str;

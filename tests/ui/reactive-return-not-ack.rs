@@ -1,0 +1,15 @@
+use circuit_runtime::prelude::*;
+
+#[sketch]
+struct Pin {
+    level: u8,
+}
+
+impl Pin {
+    #[reactive]
+    fn tick(&mut self, _channel: &str, _message: String) -> Vec<u8> {
+        vec![self.level]
+    }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use circuit_runtime::prelude::*;
+
+#[sketch]
+struct Pin {
+    level: u8,
+}
+
+impl Pin {
+    #[reactive]
+    fn tick(&mut self, _channel: &str, message: u8) {
+        self.level = message;
+    }
+
+    #[reactive]
+    fn tock(&mut self, _channel: &str, message: u8) {
+        self.level = message;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use circuit_runtime::prelude::*;
+
+#[sketch]
+struct Pin {
+    level: u8,
+}
+
+impl Pin {
+    #[reactive]
+    fn tick(&mut self, _channel: &str, _message: String, _extra: u8) {}
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use circuit_runtime::prelude::*;
+
+#[sketch]
+enum Pin {
+    Low,
+    High,
+}
+
+fn main() {}

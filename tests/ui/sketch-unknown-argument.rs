@@ -1,0 +1,8 @@
+use circuit_runtime::prelude::*;
+
+#[sketch(prot = 8765)]
+struct Pin {
+    level: u8,
+}
+
+fn main() {}
