@@ -129,13 +129,7 @@ pub fn command<S: Sketch>() -> Command {
                 .value_parser(value_parser!(u16))
                 .help(format!("{port_help} [default: {}]", S::PORT)),
         )
-        .arg(
-            Arg::new("quiet")
-                .short('q')
-                .long("quiet")
-                .action(ArgAction::SetTrue)
-                .help("Silence the per-message log lines"),
-        );
+        .arg(quiet_arg());
     if S::ROLE == Role::Timer {
         command = command.arg(
             Arg::new("retry-for")
@@ -146,17 +140,29 @@ pub fn command<S: Sketch>() -> Command {
         );
     }
     if S::SEEDED {
-        command = command.arg(
-            Arg::new("seed")
-                .long("seed")
-                .value_name("N")
-                .value_parser(value_parser!(u64))
-                .help("Seed for the random draws: the same seed repeats a run"),
-        );
+        command = command.arg(seed_arg());
     }
     S::SETTINGS
         .iter()
         .fold(command, |command, setting| command.arg(setting.arg()))
+}
+
+/// `-q/--quiet`, as every sketch has it: silences the per-message log lines.
+pub fn quiet_arg() -> Arg {
+    Arg::new("quiet")
+        .short('q')
+        .long("quiet")
+        .action(ArgAction::SetTrue)
+        .help("Silence the per-message log lines")
+}
+
+/// `--seed N`, as every sketch that draws random numbers has it.
+pub fn seed_arg() -> Arg {
+    Arg::new("seed")
+        .long("seed")
+        .value_name("N")
+        .value_parser(value_parser!(u64))
+        .help("Seed for the random draws: the same seed repeats a run")
 }
 
 /// Builds sketch `S` and its options from command-line arguments (without the

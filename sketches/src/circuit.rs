@@ -1,8 +1,10 @@
 //! The `circuit` command: clock → iopin → buzzer in one process, wired over
 //! real loopback WebSockets on ephemeral ports, with a summary at the end.
 
-use circuit_runtime::{drive, parse, run_until_interrupted, Error, Result, Server, Shutdown};
-use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
+use circuit_runtime::{
+    drive, parse, quiet_arg, run_until_interrupted, seed_arg, Error, Result, Server, Shutdown,
+};
+use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::{Buzzer, Clock, IoPin};
 
@@ -55,20 +57,8 @@ pub fn command() -> Command {
                 .default_value("1")
                 .help("Seconds between two ticks; fractions allowed"),
         )
-        .arg(
-            Arg::new("seed")
-                .long("seed")
-                .value_name("N")
-                .value_parser(value_parser!(u64))
-                .help("Seed for the pin's random draws: the same seed repeats a run"),
-        )
-        .arg(
-            Arg::new("quiet")
-                .short('q')
-                .long("quiet")
-                .action(ArgAction::SetTrue)
-                .help("Silence the per-message log lines"),
-        )
+        .arg(seed_arg())
+        .arg(quiet_arg())
 }
 
 /// Runs the `circuit` subcommand with its parsed arguments.
