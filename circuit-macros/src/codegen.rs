@@ -146,7 +146,7 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                 }
 
                 fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-                    ::std::vec![#(&self.#links),*]
+                    ::std::vec::Vec::from([#(&self.#links),*])
                 }
 
                 fn run(

@@ -43,17 +43,58 @@ mod sketch;
 /// serving; it may return `Result<(), E>` to reject its settings (exit code 2).
 ///
 /// # Example
-/// ```text
+/// ```
 /// use circuit_runtime::prelude::*;
 ///
 /// /// Buzzes when the pin it listens to rises.
 /// #[sketch(port = 8766)]
 /// struct Buzzer {
 ///     /// What a buzz says.
-///     #[setting(default = "bzzz")]
+///     #[setting(short = 'o', default = "bzzz")]
 ///     sound: String,
 ///     level: u8,
 /// }
+///
+/// impl Buzzer {
+///     /// Runs once, before serving; an `Err` rejects the settings (exit code 2).
+///     fn setup(&mut self) -> Result<(), String> {
+///         if self.sound.is_empty() { Err("--sound cannot be empty".into()) } else { Ok(()) }
+///     }
+///
+///     #[reactive]
+///     fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
+///         let rising = self.level == 0 && level == 1;
+///         self.level = level;
+///         rising.then(|| self.sound.clone())
+///     }
+/// }
+///
+/// let (buzzer, options) = circuit_runtime::parse::<Buzzer, _, _>(["--sound", "beep"]).unwrap();
+/// assert_eq!((buzzer.sound.as_str(), options.port), ("beep", 8766));
+/// ```
+///
+/// A timer sketch, like the demo's clock:
+/// ```
+/// use circuit_runtime::prelude::*;
+///
+/// /// Counts up to `--upto`, one number every `--pause` seconds.
+/// #[sketch(every = pause, channel = "/numbers")]
+/// struct Counter {
+///     /// Where to stop.
+///     #[setting(default = 10)]
+///     upto: u64,
+///     /// Seconds between two numbers.
+///     #[setting(default = 0.5)]
+///     pause: f64,
+/// }
+///
+/// impl Counter {
+///     #[reactive]
+///     fn count(&mut self, tick: u64) -> Option<u64> {
+///         (tick < self.upto).then_some(tick + 1)
+///     }
+/// }
+/// # fn main() {}
 /// ```
 ///
 /// # What it expands to
@@ -81,15 +122,26 @@ pub fn sketch(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - A timer loop returns `Some(message)` to send a tick and `None` to stop.
 ///
 /// # Example
-/// ```text
-/// impl Buzzer {
+/// ```
+/// use circuit_runtime::prelude::*;
+///
+/// /// Remembers the last reading of each room.
+/// #[sketch]
+/// struct Rooms {
+///     last: std::collections::HashMap<String, f64>,
+/// }
+///
+/// impl Rooms {
 ///     #[reactive]
-///     fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
-///         let rising = self.level == 0 && level == 1;
-///         self.level = level;
-///         rising.then(|| self.sound.clone())
+///     async fn record(&mut self, room: &str, celsius: f64) -> Result<String, String> {
+///         if celsius.is_nan() {
+///             return Err(format!("no temperature for {room}"));
+///         }
+///         let before = self.last.insert(room.to_owned(), celsius);
+///         Ok(before.map_or_else(|| "first".to_owned(), |b| format!("{:+.1}", celsius - b)))
 ///     }
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// # What it expands to

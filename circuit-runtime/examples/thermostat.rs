@@ -1,0 +1,198 @@
+//! A thermostat that reacts to temperature readings and drives a fan over a
+//! link: two sketches in one program, showing what the seed circuit does not —
+//! a message type of your own, `Result` acknowledgements, `setup` that checks
+//! its settings, short flags and explicit names.
+//!
+//! ```sh
+//! cargo run -p circuit-runtime --example thermostat -- fan            # terminal 1
+//! cargo run -p circuit-runtime --example thermostat -- thermostat     # terminal 2
+//! websocat ws://localhost:8770/livingroom    # then type 21C, 26.5C, 80F, …
+//! ```
+
+use std::fmt;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use circuit_runtime::prelude::*;
+
+/// A temperature reading as sent on the wire: `21.5C` or `70F`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reading {
+    /// The temperature in degrees Celsius.
+    celsius: f64,
+}
+
+impl FromStr for Reading {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (number, to_celsius): (&str, fn(f64) -> f64) = if let Some(c) = text.strip_suffix('C') {
+            (c, |c| c)
+        } else if let Some(f) = text.strip_suffix('F') {
+            (f, |f| (f - 32.0) * 5.0 / 9.0)
+        } else {
+            return Err("a reading ends with C or F, such as 21.5C".to_owned());
+        };
+        let value: f64 = number.trim().parse().map_err(|err| format!("{err}"))?;
+        Ok(Reading {
+            celsius: to_celsius(value),
+        })
+    }
+}
+
+impl fmt::Display for Reading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1}°C", self.celsius)
+    }
+}
+
+/// Switches a fan on above `--high` and off below `--low` degrees Celsius.
+#[sketch(name = "thermostat", port = 8770)]
+struct Thermostat {
+    /// Switch the fan on above this temperature, in °C.
+    #[setting(short = 'H', default = 25.0)]
+    high: f64,
+    /// Switch the fan off below this temperature, in °C.
+    #[setting(short = 'L', default = 22.0)]
+    low: f64,
+    /// Where the fan listens.
+    #[setting(default = "ws://localhost:8771/fan")]
+    fan: Link,
+    /// Whether the fan was last switched on.
+    fan_on: bool,
+}
+
+impl Thermostat {
+    fn setup(&mut self) -> Result<(), String> {
+        if self.low < self.high {
+            Ok(())
+        } else {
+            Err(format!(
+                "--low ({}) must be below --high ({})",
+                self.low, self.high
+            ))
+        }
+    }
+
+    #[reactive]
+    async fn react(&mut self, room: &str, reading: Reading) -> Result<&'static str, String> {
+        if !(-60.0..=60.0).contains(&reading.celsius) {
+            return Err(format!("{reading} in {room} cannot be right; ignored"));
+        }
+        let wanted = if reading.celsius > self.high {
+            true
+        } else if reading.celsius < self.low {
+            false
+        } else {
+            self.fan_on // between the two: keep the fan as it is
+        };
+        if wanted != self.fan_on {
+            self.fan_on = wanted;
+            out!(
+                "{reading} in {room}: fan {}",
+                if wanted { "on" } else { "off" }
+            );
+            self.fan.send(u8::from(wanted)).await;
+        }
+        Ok(if self.fan_on { "fan on" } else { "fan off" })
+    }
+}
+
+/// A fan that spins while its last command was 1.
+#[sketch(port = 8771)]
+struct Fan {
+    /// Whether the fan spins.
+    spinning: bool,
+    /// Commands received so far.
+    commands: u64,
+}
+
+impl Fan {
+    #[reactive]
+    fn switch(&mut self, _channel: &str, on: u8) -> &'static str {
+        self.spinning = on != 0;
+        self.commands += 1;
+        out!("{}", if self.spinning { "whirr" } else { "silence" });
+        if self.spinning {
+            "spinning"
+        } else {
+            "stopped"
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    App::new("thermostat")
+        .about("A thermostat and the fan it drives")
+        .sketch::<Thermostat>()
+        .sketch::<Fan>()
+        .run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circuit_runtime::{parse, Server, Sketch};
+    use futures_util::{SinkExt, StreamExt};
+    use std::time::Duration;
+    use tokio::time::timeout;
+    use tokio_tungstenite::tungstenite::Message;
+
+    #[test]
+    fn readings_parse_in_either_unit() {
+        assert_eq!("21.5C".parse(), Ok(Reading { celsius: 21.5 }));
+        assert_eq!("212F".parse(), Ok(Reading { celsius: 100.0 }));
+        assert!("21.5".parse::<Reading>().is_err());
+        assert!("warmC".parse::<Reading>().is_err());
+    }
+
+    #[test]
+    fn low_must_stay_below_high() {
+        let (mut thermostat, _) = parse::<Thermostat, _, _>(["-L", "30", "-H", "20"]).unwrap();
+        assert!(Sketch::begin(&mut thermostat).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_fan_follows_the_thermostat_with_hysteresis() {
+        let patience = Duration::from_secs(20);
+        let (fan, options) = parse::<Fan, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+        let fan = Server::start(fan, &options).await.unwrap();
+        let link = format!("ws://127.0.0.1:{}/fan", fan.local_addr().port());
+        let args = ["-s", "127.0.0.1", "-p", "0", "--fan", &link];
+        let (thermostat, options) = parse::<Thermostat, _, _>(args).unwrap();
+        let thermostat = Server::start(thermostat, &options).await.unwrap();
+
+        let url = format!("ws://127.0.0.1:{}/kitchen", thermostat.local_addr().port());
+        let (mut sensor, _) = timeout(patience, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut acks = Vec::new();
+        for reading in ["21C", "26C", "23C", "70F", "99C", "cold"] {
+            sensor.send(Message::text(reading)).await.unwrap();
+            let ack = timeout(patience, sensor.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            acks.push(ack.into_text().unwrap().as_str().to_owned());
+        }
+        assert_eq!(acks[..4], ["fan off", "fan on", "fan on", "fan off"]);
+        assert!(
+            acks[4].starts_with("error: 99.0°C in /kitchen cannot be right"),
+            "{acks:?}"
+        );
+        assert!(
+            acks[5].starts_with("error: cannot read \"cold\""),
+            "{acks:?}"
+        );
+
+        drop(sensor);
+        let thermostat = timeout(patience, thermostat.stop()).await.unwrap();
+        let fan = timeout(patience, fan.stop()).await.unwrap();
+        assert!(!thermostat.fan_on);
+        assert_eq!(fan.commands, 2, "the fan got exactly the on and the off");
+        assert!(!fan.spinning, "in that order");
+    }
+}

@@ -1,0 +1,66 @@
+use circuit_runtime::prelude::*;
+/// Says hello.
+struct Hello {}
+const _: () = {
+    use ::circuit_runtime::__private as __circuit;
+    impl __circuit::Sketch for Hello {
+        const NAME: &'static str = "hello";
+        const ABOUT: &'static str = "Says hello.";
+        const ROLE: __circuit::Role = __circuit::Role::Server;
+        const PORT: u16 = __circuit::DEFAULT_PORT;
+        const SEEDED: bool = false;
+        const SETTINGS: &'static [__circuit::Setting] = &[];
+        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+            Self {}
+        }
+        fn begin(&mut self) -> __circuit::Result<()> {
+            use __circuit::NoSetup as _;
+            __circuit::setup_outcome(Self::setup(self))
+        }
+        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
+            ::std::vec::Vec::from([])
+        }
+        fn run(
+            self,
+            options: &__circuit::Options,
+            shutdown: __circuit::Shutdown,
+        ) -> impl ::core::future::Future<
+            Output = __circuit::Result<()>,
+        > + ::core::marker::Send + '_ {
+            __circuit::serve(self, options, shutdown)
+        }
+    }
+    impl __circuit::Reactive for Hello {
+        fn react<'a>(
+            &'a mut self,
+            channel: &'a str,
+            frame: &'a str,
+        ) -> impl ::core::future::Future<
+            Output = ::std::string::String,
+        > + ::core::marker::Send + 'a {
+            use __circuit::NoServerLoop as _;
+            Self::__circuit_loop(self, channel, frame)
+        }
+    }
+};
+impl Hello {
+    fn greet(&mut self, _channel: &str, name: String) -> String {
+        name
+    }
+    #[doc(hidden)]
+    async fn __circuit_loop(
+        &mut self,
+        channel: &str,
+        frame: &str,
+    ) -> ::std::string::String {
+        use ::circuit_runtime::__private as __circuit;
+        __circuit::assert_sketch::<Self>();
+        match __circuit::parse_message::<String>(frame) {
+            ::core::result::Result::Ok(message) => {
+                __circuit::ack(Self::greet(self, channel, message))
+            }
+            ::core::result::Result::Err(error) => error,
+        }
+    }
+}
+fn main() {}
