@@ -7,9 +7,11 @@ use std::time::Duration;
 use circuit_runtime::prelude::*;
 use circuit_runtime::{drive, parse, Server, Shutdown};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -65,10 +67,11 @@ impl Relay {
     }
 }
 
-async fn client(
-    port: u16,
-    path: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+/// A WebSocket client connection, as any peer would open one.
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn client(port: u16, path: &str) -> Client {
     let url = format!("ws://127.0.0.1:{port}{path}");
     timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
         .await
@@ -77,12 +80,7 @@ async fn client(
         .0
 }
 
-async fn ask(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    text: &str,
-) -> Message {
+async fn ask(socket: &mut Client, text: &str) -> Message {
     socket.send(Message::text(text)).await.unwrap();
     timeout(PATIENCE, socket.next())
         .await
@@ -207,4 +205,120 @@ async fn shutdown_sends_1001_to_every_peer() {
     drop(peers);
     let doubler = timeout(PATIENCE, stopping).await.unwrap().unwrap();
     assert_eq!(doubler.seen.len(), 3);
+}
+
+async fn closed_with(socket: &mut Client, code: CloseCode) {
+    // Read past anything else until the close frame (bounded by PATIENCE).
+    let seen = timeout(PATIENCE, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(seen, Some(code));
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_their_own_connection() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--max-message", "1024"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    assert_eq!(options.limits.max_message, 1024);
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+    let mut good = client(port, "/good").await;
+    assert_eq!(ask(&mut good, "1").await, Message::text("2"));
+
+    let mut invalid = client(port, "/utf8").await;
+    let frame = Frame::message(vec![b'1', 0xff, 0xfe], OpCode::Data(Data::Text), true);
+    invalid.send(Message::Frame(frame)).await.unwrap();
+    closed_with(&mut invalid, CloseCode::Invalid).await;
+
+    let mut large = client(port, "/large").await;
+    let _ = large.send(Message::text("1".repeat(4096))).await;
+    closed_with(&mut large, CloseCode::Size).await;
+
+    let mut binary = client(port, "/binary").await;
+    binary.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    closed_with(&mut binary, CloseCode::Unsupported).await;
+
+    // Just under the limit still goes through, and the first peer never noticed.
+    let under = "1".repeat(18);
+    assert_eq!(
+        ask(&mut good, &under).await,
+        Message::text("222222222222222222")
+    );
+    drop(good);
+    let doubler = timeout(PATIENCE, server.stop()).await.unwrap();
+    assert_eq!(doubler.seen, ["/good:1", &format!("/good:{under}")]);
+}
+
+#[tokio::test]
+async fn peers_beyond_max_clients_are_refused_with_503() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--max-clients", "2"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+    let mut first = client(port, "/1").await;
+    let mut second = client(port, "/2").await;
+    assert_eq!(ask(&mut first, "1").await, Message::text("2"));
+
+    let url = format!("ws://127.0.0.1:{port}/3");
+    match timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
+        .await
+        .unwrap()
+    {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503)
+        }
+        other => panic!("expected HTTP 503, got {other:?}"),
+    }
+    // The two served peers are unaffected.
+    assert_eq!(ask(&mut second, "2").await, Message::text("4"));
+
+    // A place frees up when a peer leaves (bounded retries while it closes).
+    first.close(None).await.unwrap();
+    let mut third = None;
+    for _ in 0..100 {
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(url.as_str()).await {
+            third = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut third = third.expect("a place frees up when a peer leaves");
+    assert_eq!(ask(&mut third, "3").await, Message::text("6"));
+    drop((second, third));
+    timeout(PATIENCE, server.stop()).await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_and_garbage_peers_are_dropped() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--handshake-timeout", "0.2"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+
+    let openings: [&[u8]; 3] = [
+        b"",                                                                     // says nothing at all
+        b"GET / HTTP/1.1\r\nHost: pin\r\n\r\n", // plain HTTP, no upgrade
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not a handshake\r\n\r\n", // garbage
+    ];
+    for opening in openings {
+        let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        raw.write_all(opening).await.unwrap();
+        let mut rest = Vec::new();
+        let ended = timeout(PATIENCE, raw.read_to_end(&mut rest)).await;
+        assert!(ended.is_ok(), "the server hangs up on {opening:?}");
+    }
+    let mut good = client(port, "/").await;
+    assert_eq!(ask(&mut good, "5").await, Message::text("10"));
+    drop(good);
+    timeout(PATIENCE, server.stop()).await.unwrap();
 }

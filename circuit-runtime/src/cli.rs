@@ -72,6 +72,29 @@ pub struct Options {
     pub quiet: bool,
     /// `--retry-for`: how long a timer sketch keeps trying to reach its server.
     pub retry_for: Duration,
+    /// What a server accepts from its peers.
+    pub limits: Limits,
+}
+
+/// What a server accepts from its peers, so that no peer can exhaust it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `--max-message`: the largest message (and frame) in bytes; larger ones close with 1009.
+    pub max_message: usize,
+    /// `--max-clients`: peers served at once; more are refused with HTTP 503.
+    pub max_clients: usize,
+    /// `--handshake-timeout`: a peer that has not finished its handshake by then is dropped.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 64 * 1024,
+            max_clients: 1024,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Options {
@@ -82,6 +105,7 @@ impl Options {
             port: S::PORT,
             quiet: false,
             retry_for: Duration::from_secs(10),
+            limits: Limits::default(),
         }
     }
 
@@ -91,13 +115,22 @@ impl Options {
             socket: matches.remove_one("socket").unwrap_or(defaults.socket),
             port: matches.remove_one("port").unwrap_or(defaults.port),
             quiet: matches.get_flag("quiet"),
-            retry_for: matches
-                .try_remove_one("retry-for")
-                .ok()
-                .flatten()
-                .unwrap_or(defaults.retry_for),
+            retry_for: optional(matches, "retry-for").unwrap_or(defaults.retry_for),
+            limits: Limits {
+                max_message: optional(matches, "max-message")
+                    .unwrap_or(defaults.limits.max_message),
+                max_clients: optional(matches, "max-clients")
+                    .unwrap_or(defaults.limits.max_clients),
+                handshake_timeout: optional(matches, "handshake-timeout")
+                    .unwrap_or(defaults.limits.handshake_timeout),
+            },
         }
     }
+}
+
+/// The value of a flag that only some sketches have.
+fn optional<T: Clone + Send + Sync + 'static>(matches: &mut ArgMatches, id: &str) -> Option<T> {
+    matches.try_remove_one(id).ok().flatten()
 }
 
 /// The subcommand of sketch `S`: the common flags, then its own settings.
@@ -130,6 +163,40 @@ pub fn command<S: Sketch>() -> Command {
                 .help(format!("{port_help} [default: {}]", S::PORT)),
         )
         .arg(quiet_arg());
+    if S::ROLE == Role::Server {
+        let limits = Limits::default();
+        command = command
+            .arg(
+                Arg::new("max-message")
+                    .long("max-message")
+                    .value_name("BYTES")
+                    .value_parser(value_parser!(usize))
+                    .help(format!(
+                        "Largest message accepted; larger ones are refused with 1009 [default: {}]",
+                        limits.max_message
+                    )),
+            )
+            .arg(
+                Arg::new("max-clients")
+                    .long("max-clients")
+                    .value_name("N")
+                    .value_parser(value_parser!(usize))
+                    .help(format!(
+                        "Peers served at once; more are refused with HTTP 503 [default: {}]",
+                        limits.max_clients
+                    )),
+            )
+            .arg(
+                Arg::new("handshake-timeout")
+                    .long("handshake-timeout")
+                    .value_name("SECONDS")
+                    .value_parser(seconds)
+                    .help(format!(
+                        "Drop peers whose handshake takes longer [default: {}]",
+                        limits.handshake_timeout.as_secs()
+                    )),
+            );
+    }
     if S::ROLE == Role::Timer {
         command = command.arg(
             Arg::new("retry-for")

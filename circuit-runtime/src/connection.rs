@@ -7,16 +7,19 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::handshake::server::{Request as Handshake, Response};
+use tokio_tungstenite::tungstenite::handshake::server::{
+    ErrorResponse, Request as Handshake, Response,
+};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{accept_hdr_async, WebSocketStream};
+use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
 
+use crate::cli::Limits;
 use crate::shutdown::Shutdown;
-
-/// A handshake that is not done by then is dropped, so slow peers cannot pin a task.
-const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// How long we wait for the peer's answer to our close frame.
 const CLOSING: Duration = Duration::from_secs(1);
@@ -52,18 +55,26 @@ enum End {
 pub(crate) async fn serve(
     stream: TcpStream,
     requests: mpsc::Sender<Request>,
+    limits: Limits,
     mut shutdown: Shutdown,
 ) {
     let mut path = String::from("/");
-    let handshake = accept_hdr_async(stream, |request: &Handshake, response: Response| {
-        path = request.uri().path().to_owned();
-        Ok(response)
-    });
+    let handshake = accept_hdr_async_with_config(
+        stream,
+        |request: &Handshake, response: Response| {
+            path = request.uri().path().to_owned();
+            Ok(response)
+        },
+        Some(config(limits)),
+    );
     let mut socket = tokio::select! {
-        result = timeout(HANDSHAKE, handshake) => match result {
+        result = timeout(limits.handshake_timeout, handshake) => match result {
             Ok(Ok(socket)) => socket,
-            Ok(Err(err)) => return tracing::debug!("handshake failed: {err}"),
-            Err(_) => return tracing::debug!("handshake not finished within {}s; dropped", HANDSHAKE.as_secs()),
+            Ok(Err(err)) => return tracing::warn!("refused a peer: its handshake failed ({err})"),
+            Err(_) => return tracing::warn!(
+                "dropped a peer: no handshake within {:.1}s",
+                limits.handshake_timeout.as_secs_f64()
+            ),
         },
         _ = shutdown.wait() => return,
     };
@@ -89,6 +100,29 @@ pub(crate) async fn serve(
     tracing::info!("done processing messages: path={channel}, {handled} acknowledged, {how}");
 }
 
+/// Refuses a peer beyond `--max-clients` with HTTP 503, before any upgrade.
+#[allow(clippy::result_large_err)]
+pub(crate) async fn refuse(stream: TcpStream, limits: Limits) {
+    let handshake = accept_hdr_async(stream, |_: &Handshake, _: Response| {
+        let mut busy = ErrorResponse::new(Some("too many clients; try again later".to_owned()));
+        *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        Err(busy)
+    });
+    let _ = timeout(limits.handshake_timeout, handshake).await;
+    tracing::warn!(
+        "refused a peer with 503: {} clients already (--max-clients)",
+        limits.max_clients
+    );
+}
+
+/// The WebSocket settings of every connection: the message and frame limit,
+/// so that nothing larger than `--max-message` is ever buffered.
+fn config(limits: Limits) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(limits.max_message))
+        .max_frame_size(Some(limits.max_message))
+}
+
 /// The receive → loop → acknowledge cycle, until the peer or the server ends it.
 async fn converse(
     socket: &mut WebSocketStream<TcpStream>,
@@ -109,6 +143,21 @@ async fn converse(
         let frame = match next {
             None if peer_close.is_some() => return End::PeerClosed(peer_close.flatten()),
             None => return End::Dropped,
+            Some(Err(WsError::Utf8(_))) => {
+                let why = "invalid UTF-8 in a text frame";
+                close(socket, CloseCode::Invalid, why).await;
+                return End::Refused(CloseCode::Invalid, why);
+            }
+            Some(Err(WsError::Capacity(_))) => {
+                let why = "message larger than --max-message";
+                close(socket, CloseCode::Size, why).await;
+                return End::Refused(CloseCode::Size, why);
+            }
+            Some(Err(WsError::Protocol(err))) => {
+                let why = "protocol error";
+                close(socket, CloseCode::Protocol, why).await;
+                return End::Failed(format!("{why}: {err}, sent 1002"));
+            }
             Some(Err(err)) => return End::Failed(err.to_string()),
             Some(Ok(Message::Text(frame))) => frame,
             Some(Ok(Message::Binary(_))) => {

@@ -63,7 +63,9 @@ pub mod __private;
 
 pub use ack::IntoAck;
 pub use circuit_macros::{reactive, sketch};
-pub use cli::{command, parse, quiet_arg, run_until_interrupted, seed_arg, App, Options, Setting};
+pub use cli::{
+    command, parse, quiet_arg, run_until_interrupted, seed_arg, App, Limits, Options, Setting,
+};
 pub use error::{Error, Result};
 pub use link::Link;
 pub use rng::Rng;

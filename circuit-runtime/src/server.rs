@@ -9,12 +9,14 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 
-use crate::cli::Options;
+use crate::cli::{Limits, Options};
 use crate::connection::{self, Request};
 use crate::link::Link;
 use crate::log;
@@ -56,12 +58,18 @@ impl<S: Reactive> Server<S> {
         sketch.begin()?;
         let listener = bind(&options.socket, options.port).await?;
         let address = listener.local_addr()?;
+        if !address.ip().is_loopback() {
+            tracing::warn!(
+                "listening on {}: this sketch is reachable from the network, by anyone who can reach this machine",
+                address.ip()
+            );
+        }
         let shutdown = Shutdown::new();
         let (requests, queue) = mpsc::channel(QUEUE);
         let sketch = tokio::spawn(log::scoped(S::NAME, own(sketch, queue)));
         let accepting = tokio::spawn(log::scoped(
             S::NAME,
-            accept(listener, requests, shutdown.clone()),
+            accept(listener, requests, options.limits, shutdown.clone()),
         ));
         tracing::info!("serving on {}:{}", options.socket, address.port());
         Ok(Server {
@@ -139,8 +147,14 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener> {
 }
 
 /// Accepts peers until shutdown; one failed `accept` (such as too many open
-/// files) never stops the server.
-async fn accept(listener: TcpListener, requests: mpsc::Sender<Request>, mut shutdown: Shutdown) {
+/// files) never stops the server. Beyond `--max-clients`, peers are refused.
+async fn accept(
+    listener: TcpListener,
+    requests: mpsc::Sender<Request>,
+    limits: Limits,
+    mut shutdown: Shutdown,
+) {
+    let places = Arc::new(Semaphore::new(limits.max_clients));
     let mut pause = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -151,11 +165,19 @@ async fn accept(listener: TcpListener, requests: mpsc::Sender<Request>, mut shut
             Ok((stream, _peer)) => {
                 pause = Duration::from_millis(10);
                 let _ = stream.set_nodelay(true);
-                log::spawn(connection::serve(
-                    stream,
-                    requests.clone(),
-                    shutdown.clone(),
-                ));
+                match Arc::clone(&places).try_acquire_owned() {
+                    Ok(place) => {
+                        let peer =
+                            connection::serve(stream, requests.clone(), limits, shutdown.clone());
+                        log::spawn(async move {
+                            peer.await;
+                            drop(place);
+                        });
+                    }
+                    Err(_) => {
+                        log::spawn(connection::refuse(stream, limits));
+                    }
+                }
             }
             Err(err) => {
                 tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
