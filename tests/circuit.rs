@@ -357,3 +357,28 @@ async fn our_clock_talks_to_a_plain_websocket_server() {
     assert_eq!(path, "/datafeed");
     assert_eq!(received, ["0", "1", "2", "3"]);
 }
+
+#[test]
+fn a_fast_circuit_loses_no_level_on_the_way_to_the_buzzer() {
+    // Each tick sends three levels over the pin's link: the link must keep up
+    // (or slow the pin down), never drop levels while the buzzer is up.
+    let circuit = run(&["circuit", "-t", "1500", "-d", "0", "-q", "--seed", "9"]);
+    assert_eq!(circuit.code(), 0, "{:?}", circuit.err);
+    let buzzer = circuit.lines_of("buzzer");
+    assert!(
+        buzzer
+            .iter()
+            .any(|l| l.starts_with("done processing messages: path=/pin, 4500 acknowledged")),
+        "{buzzer:?}"
+    );
+    let summary = circuit.lines_of("circuit");
+    assert!(summary
+        .last()
+        .unwrap()
+        .starts_with("1500 ticks sent, 1500 acks received, 4500 bits drawn"));
+    assert!(
+        circuit.out.iter().all(|l| !l.contains("warning")),
+        "{:?}",
+        circuit.out
+    );
+}

@@ -322,3 +322,28 @@ async fn silent_and_garbage_peers_are_dropped() {
     drop(good);
     timeout(PATIENCE, server.stop()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
+    let peer_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let link = Link::with_capacity(&format!("ws://127.0.0.1:{peer_port}/in"), 4).unwrap();
+    // Nothing yields between these sends, so the delivering task has taken none yet.
+    for n in 0..10 {
+        link.send(n).await;
+    }
+    assert_eq!(link.overflowed(), 6);
+
+    // The peer comes up: the four that fit arrive, in order.
+    let (doubler, options) =
+        parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", &peer_port.to_string()]).unwrap();
+    let peer = Server::start(doubler, &options).await.unwrap();
+    timeout(PATIENCE, link.close())
+        .await
+        .expect("delivered once the peer is up");
+    let doubler = timeout(PATIENCE, peer.stop()).await.unwrap();
+    assert_eq!(doubler.seen, ["/in:0", "/in:1", "/in:2", "/in:3"]);
+}

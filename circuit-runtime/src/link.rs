@@ -3,9 +3,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::sleep;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -15,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::client::{dial, Backoff, Socket};
 use crate::log;
 
-/// Messages a link holds while its peer is slow or down; `send` waits beyond that.
+/// Messages a link holds while its peer is slow or down, unless told otherwise.
 const QUEUE: usize = 1024;
 
 /// A WebSocket link to another sketch, given on the command line as a URL.
@@ -24,6 +26,12 @@ const QUEUE: usize = 1024;
 /// message and returns; a background task connects (retrying while the peer is
 /// down, and saying so once), sends each message, and waits for its
 /// acknowledgement before sending the next, so messages arrive in order.
+///
+/// The queue is bounded (1024 messages unless [`Link::with_capacity`] says
+/// otherwise). While the peer is up, a full queue makes `send` wait, so a slow
+/// peer slows the sender down and nothing is lost. While the peer is down,
+/// `send` never waits: what does not fit is counted in [`Link::overflowed`]
+/// and reported, never silently lost.
 #[derive(Clone)]
 pub struct Link {
     /// Shared by the clones that command-line parsing makes.
@@ -33,8 +41,14 @@ pub struct Link {
 struct Inner {
     /// Where the messages go, such as `ws://localhost:8766/pin`.
     url: String,
+    /// How many messages may wait for the peer.
+    capacity: usize,
     /// The queue of the delivering task, started on the first send.
     queue: OnceLock<mpsc::Sender<Command>>,
+    /// Messages that found the queue full while the peer was down.
+    overflowed: AtomicU64,
+    /// Whether the delivering task is connected to the peer right now.
+    up: AtomicBool,
 }
 
 /// What the delivering task is asked to do, in order.
@@ -53,6 +67,14 @@ impl Link {
     /// # Errors
     /// When `url` is not a `ws://` or `wss://` URL with a host.
     pub fn new(url: &str) -> Result<Self, String> {
+        Link::with_capacity(url, QUEUE)
+    }
+
+    /// A link to `url` that holds at most `capacity` messages (at least 1) while its peer is down.
+    ///
+    /// # Errors
+    /// When `url` is not a `ws://` or `wss://` URL with a host.
+    pub fn with_capacity(url: &str, capacity: usize) -> Result<Self, String> {
         let rest = url
             .strip_prefix("ws://")
             .or_else(|| url.strip_prefix("wss://"))
@@ -63,7 +85,10 @@ impl Link {
         Ok(Link {
             inner: Arc::new(Inner {
                 url: url.to_owned(),
+                capacity: capacity.max(1),
                 queue: OnceLock::new(),
+                overflowed: AtomicU64::new(0),
+                up: AtomicBool::new(false),
             }),
         })
     }
@@ -73,10 +98,37 @@ impl Link {
         &self.inner.url
     }
 
-    /// Queues `message` for the peer and returns; waits only while the queue is full.
+    /// Queues `message` for the peer. While the peer is up, waits for room in
+    /// the queue; while it is down, returns at once, and a message that finds
+    /// the queue full is counted in [`Link::overflowed`] and a warning says so.
     pub async fn send(&self, message: impl fmt::Display) {
-        // The delivering task only stops when every handle to its queue is gone.
-        let _ = self.queue().send(Command::Send(message.to_string())).await;
+        let command = Command::Send(message.to_string());
+        if self.inner.up.load(Ordering::Relaxed) {
+            // The delivering task only stops when every handle to its queue is gone.
+            let _ = self.queue().send(command).await;
+            return;
+        }
+        match self.queue().try_send(command) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let lost = self.inner.overflowed.fetch_add(1, Ordering::Relaxed) + 1;
+                // Once at the start of an outage, then at 2, 4, 8, … so the log stays readable.
+                if lost.is_power_of_two() {
+                    tracing::warn!(
+                        "link to {} is holding {} messages already; {lost} dropped so far",
+                        self.inner.url,
+                        self.inner.capacity
+                    );
+                }
+            }
+            // The delivering task only stops when every handle to its queue is gone.
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// How many messages found the queue full and were dropped.
+    pub fn overflowed(&self) -> u64 {
+        self.inner.overflowed.load(Ordering::Relaxed)
     }
 
     /// Waits until every message sent so far has been acknowledged by the peer.
@@ -103,8 +155,8 @@ impl Link {
     /// The queue, starting the delivering task on first use.
     fn queue(&self) -> &mpsc::Sender<Command> {
         self.inner.queue.get_or_init(|| {
-            let (queue, commands) = mpsc::channel(QUEUE);
-            log::spawn(deliver(self.inner.url.clone(), commands));
+            let (queue, commands) = mpsc::channel(self.inner.capacity);
+            log::spawn(deliver(Arc::clone(&self.inner), commands));
             queue
         })
     }
@@ -131,7 +183,8 @@ impl fmt::Display for Link {
 }
 
 /// The delivering task: one message at a time, each acknowledged before the next.
-async fn deliver(url: String, mut commands: mpsc::Receiver<Command>) {
+async fn deliver(link: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
+    let url = link.url.as_str();
     let mut peer: Option<Socket> = None;
     let mut down = false;
     while let Some(command) = commands.recv().await {
@@ -142,6 +195,7 @@ async fn deliver(url: String, mut commands: mpsc::Receiver<Command>) {
                 continue;
             }
             Command::Close(done) => {
+                link.up.store(false, Ordering::Relaxed);
                 if let Some(socket) = peer.take() {
                     close(socket).await;
                 }
@@ -153,8 +207,9 @@ async fn deliver(url: String, mut commands: mpsc::Receiver<Command>) {
         loop {
             let socket = match peer.as_mut() {
                 Some(socket) => socket,
-                None => match dial(&url).await {
+                None => match dial(url).await {
                     Ok(socket) => {
+                        link.up.store(true, Ordering::Relaxed);
                         if down {
                             tracing::info!("link to {url} is up again");
                             down = false;
@@ -176,6 +231,7 @@ async fn deliver(url: String, mut commands: mpsc::Receiver<Command>) {
             match exchange(socket, &text).await {
                 Ok(()) => break,
                 Err(err) => {
+                    link.up.store(false, Ordering::Relaxed);
                     // Resend on a fresh connection: the peer may not have seen it.
                     if !down {
                         tracing::warn!("link to {url} is down ({err}); retrying in the background");
