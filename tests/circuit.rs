@@ -382,3 +382,92 @@ fn a_fast_circuit_loses_no_level_on_the_way_to_the_buzzer() {
         circuit.out
     );
 }
+
+/// Starts an iopin on `port` ("0" for any) whose buzzer is down; returns it and its port.
+fn iopin_on(port: &str) -> (support::Running, String) {
+    let buzzer = format!("ws://127.0.0.1:{}/pin", dead_port());
+    let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", port, "--buzzer", &buzzer]);
+    let port = iopin.port().to_string();
+    (iopin, port)
+}
+
+#[test]
+fn the_clock_resends_when_its_server_is_killed_and_comes_back() {
+    let (first, port) = iopin_on("0");
+    let mut clock = start(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "6",
+        "-d",
+        "0.2",
+    ]);
+    for _ in 0..2 {
+        clock.wait_for(PATIENCE, |l| l.starts_with("[ clock ] < "));
+    }
+    first.signal("KILL");
+    drop(first);
+    let (second, _) = iopin_on(&port);
+
+    let clock = clock.finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let lines = clock.lines_of("clock");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("< ")).count(),
+        6,
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.ends_with("(resent)")).count(),
+        1,
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"6 ticks sent, 6 acknowledged, 1 resent"),
+        "{lines:?}"
+    );
+
+    second.signal("TERM");
+    let second = second.finish(PATIENCE);
+    let ticks = second
+        .lines_of("iopin")
+        .iter()
+        .filter(|l| l.starts_with("new tick"))
+        .count();
+    assert!(
+        (4..=5).contains(&ticks),
+        "the second pin got the rest: {second:?}"
+    );
+}
+
+#[test]
+fn the_clock_gives_up_when_its_server_does_not_come_back() {
+    let (first, port) = iopin_on("0");
+    let mut clock = start(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "50",
+        "-d",
+        "0.1",
+        "--retry-for",
+        "0.5",
+    ]);
+    clock.wait_for(PATIENCE, |l| l.starts_with("[ clock ] < "));
+    first.signal("KILL");
+    drop(first);
+    let clock = clock.finish(PATIENCE);
+    assert_eq!(clock.code(), 1, "{clock:?}");
+    assert_eq!(clock.err.len(), 1, "{clock:?}");
+    assert!(
+        clock.err[0].contains("did not come back within 0.5s"),
+        "{clock:?}"
+    );
+}

@@ -27,6 +27,8 @@ pub struct TimerReport {
     pub sent: u64,
     /// Acknowledgements received back.
     pub acked: u64,
+    /// Ticks sent again after the server went away before acknowledging them.
+    pub resent: u64,
 }
 
 /// Runs `setup`, connects to `ws://SOCKET:PORT/CHANNEL`, and ticks until the
@@ -35,7 +37,9 @@ pub struct TimerReport {
 /// # Errors
 /// [`Error::Setup`] when `setup` rejects the settings, [`Error::Unreachable`]
 /// when no server answers within `--retry-for`, [`Error::Lost`] when the
-/// server goes away or does not acknowledge a tick within 10 s.
+/// server goes away (or leaves a tick unacknowledged for 10 s) and does not
+/// come back within `--retry-for`. A server that does come back gets the
+/// unacknowledged tick again.
 pub async fn drive<S: Timed>(
     sketch: S,
     options: &Options,
@@ -51,53 +55,67 @@ async fn drive_here<S: Timed>(
 ) -> Result<TimerReport> {
     sketch.begin()?;
     let url = format!("ws://{}:{}{}", options.socket, options.port, S::CHANNEL);
-    let mut socket = tokio::select! {
-        socket = dial_within(&url, options.retry_for) => socket.map_err(|reason| Error::Unreachable {
-            url: url.clone(),
-            seconds: options.retry_for.as_secs_f64(),
-            reason,
-        })?,
-        _ = shutdown.wait() => return Ok(TimerReport::default()),
+    let patience = options.retry_for;
+    let mut socket = match connect(&url, patience, &mut shutdown).await {
+        Ok(Some(socket)) => socket,
+        Ok(None) => return Ok(TimerReport::default()),
+        Err(reason) => {
+            return Err(Error::Unreachable {
+                url,
+                seconds: patience.as_secs_f64(),
+                reason,
+            })
+        }
     };
     let period = sketch.period();
     let mut report = TimerReport::default();
     let mut tick = 0;
-    while let Some(message) = sketch.tick(tick).await {
+    'ticks: while let Some(message) = sketch.tick(tick).await {
         if tick > 0 && !period.is_zero() {
             tokio::select! {
                 _ = sleep(period) => {}
                 _ = shutdown.wait() => break,
             }
         }
-        let lost = |reason: String| Error::Lost {
-            url: url.clone(),
-            message: message.clone(),
-            reason,
-        };
-        socket
-            .send(Message::text(message.as_str()))
-            .await
-            .map_err(|err| lost(err.to_string()))?;
-        crate::out!("> {message}");
         report.sent += 1;
-        let (ack, stopping) = tokio::select! {
-            ack = timeout(ACK, acknowledgement(&mut socket)) => {
-                let ack = ack.map_err(|_| lost(format!("no acknowledgement within {}s", ACK.as_secs())))?;
-                (Some(ack.map_err(lost)?), false)
-            }
-            // The tick is out: a shutdown still gives its answer a moment to arrive.
-            _ = shutdown.wait() => {
-                let ack = timeout(Duration::from_secs(1), acknowledgement(&mut socket)).await;
-                (ack.ok().and_then(Result::ok), true)
+        let mut resending = false;
+        let ack = loop {
+            match exchange(&mut socket, &message, resending, &mut shutdown).await {
+                Exchange::Acked(ack) => break ack,
+                Exchange::Stopped(ack) => {
+                    if let Some(ack) = ack {
+                        crate::out!("< {ack}");
+                        report.acked += 1;
+                    }
+                    break 'ticks;
+                }
+                Exchange::Lost(reason) => {
+                    // The tick may or may not have reached the server: send it again
+                    // on a new connection, so that every tick is acknowledged.
+                    tracing::warn!(
+                        "lost the server at {url} ({reason}); reconnecting to resend {message:?}"
+                    );
+                    socket = match connect(&url, patience, &mut shutdown).await {
+                        Ok(Some(socket)) => socket,
+                        Ok(None) => break 'ticks,
+                        Err(_) => {
+                            return Err(Error::Lost {
+                                url,
+                                message,
+                                reason: format!(
+                                    "{reason}; it did not come back within {:.1}s",
+                                    patience.as_secs_f64()
+                                ),
+                            })
+                        }
+                    };
+                    report.resent += 1;
+                    resending = true;
+                }
             }
         };
-        if let Some(ack) = ack {
-            crate::out!("< {ack}");
-            report.acked += 1;
-        }
-        if stopping {
-            break;
-        }
+        crate::out!("< {ack}");
+        report.acked += 1;
         tick += 1;
     }
     let frame = CloseFrame {
@@ -115,7 +133,64 @@ async fn drive_here<S: Timed>(
         .await;
     }
     flush(&sketch.links()).await;
+    tracing::info!(
+        "{} ticks sent, {} acknowledged, {} resent",
+        report.sent,
+        report.acked,
+        report.resent
+    );
     Ok(report)
+}
+
+/// How sending one tick ended.
+enum Exchange {
+    /// The server acknowledged it.
+    Acked(String),
+    /// Shutdown: the acknowledgement, if it came within a second.
+    Stopped(Option<String>),
+    /// The connection failed before the acknowledgement.
+    Lost(String),
+}
+
+/// Sends one tick and waits for its acknowledgement, or for shutdown.
+async fn exchange(
+    socket: &mut Socket,
+    message: &str,
+    resending: bool,
+    shutdown: &mut Shutdown,
+) -> Exchange {
+    if let Err(err) = socket.send(Message::text(message)).await {
+        return Exchange::Lost(err.to_string());
+    }
+    if resending {
+        crate::out!("> {message} (resent)");
+    } else {
+        crate::out!("> {message}");
+    }
+    tokio::select! {
+        ack = timeout(ACK, acknowledgement(socket)) => match ack {
+            Ok(Ok(ack)) => Exchange::Acked(ack),
+            Ok(Err(reason)) => Exchange::Lost(reason),
+            Err(_) => Exchange::Lost(format!("no acknowledgement within {}s", ACK.as_secs())),
+        },
+        // The tick is out: a shutdown still gives its answer a moment to arrive.
+        _ = shutdown.wait() => {
+            let ack = timeout(Duration::from_secs(1), acknowledgement(socket)).await;
+            Exchange::Stopped(ack.ok().and_then(Result::ok))
+        }
+    }
+}
+
+/// Connects within `patience`; `None` when shutdown came first.
+async fn connect(
+    url: &str,
+    patience: Duration,
+    shutdown: &mut Shutdown,
+) -> Result<Option<Socket>, String> {
+    tokio::select! {
+        socket = dial_within(url, patience) => socket.map(Some),
+        _ = shutdown.wait() => Ok(None),
+    }
 }
 
 /// The next text (or binary) frame from the server: the acknowledgement.
