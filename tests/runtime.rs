@@ -347,3 +347,63 @@ async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
     let doubler = timeout(PATIENCE, peer.stop()).await.unwrap();
     assert_eq!(doubler.seen, ["/in:0", "/in:1", "/in:2", "/in:3"]);
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_pinged_then_dropped_and_a_lively_one_is_kept() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--ping-interval", "0.2"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+
+    // Never reads, so never answers the ping: gone after about two intervals.
+    let mut silent = client(port, "/silent").await;
+    // Talks every 50 ms: always heard, never dropped.
+    let mut lively = client(port, "/lively").await;
+    for n in (2..34).step_by(2) {
+        assert_eq!(
+            ask(&mut lively, &n.to_string()).await,
+            Message::text((2 * n).to_string())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut saw_ping = false;
+    let code = timeout(PATIENCE, async {
+        loop {
+            match silent.next().await {
+                Some(Ok(Message::Ping(_))) => saw_ping = true,
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(saw_ping, "pinged before being dropped");
+    assert_eq!(code, Some(CloseCode::Error));
+    assert_eq!(ask(&mut lively, "100").await, Message::text("200"));
+    drop(lively);
+    timeout(PATIENCE, server.stop()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_pings_stays_connected_while_idle() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--ping-interval", "0.1"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let mut idle = client(server.local_addr().port(), "/idle").await;
+    // Reading answers pings with pongs (tungstenite does it): idle, but alive.
+    let quiet = timeout(Duration::from_millis(800), async {
+        loop {
+            match idle.next().await {
+                Some(Ok(Message::Ping(_))) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "nothing but pings for 0.8 s: {quiet:?}");
+    assert_eq!(ask(&mut idle, "21").await, Message::text("42"));
+    drop(idle);
+    timeout(PATIENCE, server.stop()).await.unwrap();
+}

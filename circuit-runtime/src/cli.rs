@@ -85,6 +85,9 @@ pub struct Limits {
     pub max_clients: usize,
     /// `--handshake-timeout`: a peer that has not finished its handshake by then is dropped.
     pub handshake_timeout: Duration,
+    /// `--ping-interval`: a peer silent this long is pinged, and dropped if it
+    /// stays silent as long again; zero turns keepalive off.
+    pub ping_interval: Duration,
 }
 
 impl Default for Limits {
@@ -93,6 +96,7 @@ impl Default for Limits {
             max_message: 64 * 1024,
             max_clients: 1024,
             handshake_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
         }
     }
 }
@@ -123,6 +127,8 @@ impl Options {
                     .unwrap_or(defaults.limits.max_clients),
                 handshake_timeout: optional(matches, "handshake-timeout")
                     .unwrap_or(defaults.limits.handshake_timeout),
+                ping_interval: optional(matches, "ping-interval")
+                    .unwrap_or(defaults.limits.ping_interval),
             },
         }
     }
@@ -194,6 +200,16 @@ pub fn command<S: Sketch>() -> Command {
                     .help(format!(
                         "Drop peers whose handshake takes longer [default: {}]",
                         limits.handshake_timeout.as_secs()
+                    )),
+            )
+            .arg(
+                Arg::new("ping-interval")
+                    .long("ping-interval")
+                    .value_name("SECONDS")
+                    .value_parser(seconds)
+                    .help(format!(
+                        "Ping peers silent this long, drop them if still silent; 0 = never [default: {}]",
+                        limits.ping_interval.as_secs()
                     )),
             );
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::timeout;
+use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Handshake, Response,
 };
@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
@@ -85,6 +86,7 @@ pub(crate) async fn serve(
         &mut socket,
         &channel,
         &requests,
+        limits.ping_interval,
         &mut shutdown,
         &mut handled,
     )
@@ -128,10 +130,19 @@ async fn converse(
     socket: &mut WebSocketStream<TcpStream>,
     channel: &Arc<str>,
     requests: &mpsc::Sender<Request>,
+    ping_interval: Duration,
     shutdown: &mut Shutdown,
     handled: &mut u64,
 ) -> End {
     let mut peer_close = None;
+    // Keepalive: a peer silent for a whole interval gets a ping; one still
+    // silent an interval later is gone. The timer is re-armed only when it
+    // fires, so a busy connection pays one `Instant::now()` per frame.
+    let keepalive = !ping_interval.is_zero();
+    let mut heard = Instant::now();
+    let mut pinged = false;
+    let check = sleep(ping_interval.max(Duration::from_millis(1)));
+    tokio::pin!(check);
     loop {
         let next = tokio::select! {
             next = socket.next() => next,
@@ -139,7 +150,28 @@ async fn converse(
                 close(socket, CloseCode::Away, "server shutting down").await;
                 return End::Shutdown;
             }
+            _ = &mut check, if keepalive && peer_close.is_none() => {
+                let now = Instant::now();
+                if now.duration_since(heard) < ping_interval {
+                    check.as_mut().reset(heard + ping_interval);
+                } else if pinged {
+                    let why = "no answer to a keepalive ping";
+                    close(socket, CloseCode::Error, why).await;
+                    return End::Refused(CloseCode::Error, why);
+                } else {
+                    if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                        return End::Dropped;
+                    }
+                    pinged = true;
+                    check.as_mut().reset(now + ping_interval);
+                }
+                continue;
+            }
         };
+        if keepalive {
+            heard = Instant::now();
+            pinged = false;
+        }
         let frame = match next {
             None if peer_close.is_some() => return End::PeerClosed(peer_close.flatten()),
             None => return End::Dropped,
