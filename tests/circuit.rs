@@ -471,3 +471,44 @@ fn the_clock_gives_up_when_its_server_does_not_come_back() {
         "{clock:?}"
     );
 }
+
+#[test]
+fn a_token_from_the_environment_guards_a_server() {
+    let secret = [("CIRCUIT_TOKEN", "let-me-in")];
+    let buzzer = format!("ws://127.0.0.1:{}/pin", dead_port());
+    let mut iopin = support::start_with(
+        &["iopin", "-s", "127.0.0.1", "-p", "0", "--buzzer", &buzzer],
+        &secret,
+    );
+    let port = iopin.port().to_string();
+    let clock = [
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "2",
+        "-d",
+        "0",
+    ];
+
+    let stranger = run(&[&clock[..], &["--retry-for", "0.3"]].concat());
+    assert_eq!(stranger.code(), 1, "{stranger:?}");
+    assert!(stranger.err[0].contains("401"), "{stranger:?}");
+
+    let friend = support::start_with(&clock, &secret).finish(PATIENCE);
+    assert_eq!(friend.code(), 0, "{friend:?}");
+    assert_eq!(
+        friend
+            .lines_of("clock")
+            .iter()
+            .filter(|l| l.starts_with("< "))
+            .count(),
+        2
+    );
+
+    iopin.wait_for(PATIENCE, |l| l.contains("refused a peer with 401"));
+    iopin.signal("TERM");
+    assert_eq!(iopin.finish(PATIENCE).code(), 0);
+}

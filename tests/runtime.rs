@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
@@ -406,4 +407,79 @@ async fn a_peer_that_answers_pings_stays_connected_while_idle() {
     assert_eq!(ask(&mut idle, "21").await, Message::text("42"));
     drop(idle);
     timeout(PATIENCE, server.stop()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_keeps_strangers_out_and_links_and_timers_present_it() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--token", "s3cret"];
+    let (doubler, options) = parse::<Doubler, _, _>(args).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+
+    for url in [
+        format!("ws://127.0.0.1:{port}/"),
+        format!("ws://127.0.0.1:{port}/?token=wrong"),
+    ] {
+        match timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap()
+        {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 401)
+            }
+            other => panic!("expected HTTP 401 for {url}, got {other:?}"),
+        }
+    }
+    let mut by_query = client(port, "/q?token=s3cret").await;
+    assert_eq!(ask(&mut by_query, "2").await, Message::text("4"));
+    let mut request = format!("ws://127.0.0.1:{port}/h")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", "Bearer s3cret".parse().unwrap());
+    let (mut by_header, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(ask(&mut by_header, "4").await, Message::text("8"));
+
+    // A timer and a link given the same token get in too.
+    let (counter, options) = parse::<Counter, _, _>([
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "--upto",
+        "2",
+        "--token",
+        "s3cret",
+    ])
+    .unwrap();
+    let report = timeout(PATIENCE, drive(counter, &options, Shutdown::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.acked, 2);
+    let link = format!("ws://127.0.0.1:{port}/relayed");
+    let (relay, options) = parse::<Relay, _, _>([
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--to",
+        &link,
+        "--token",
+        "s3cret",
+    ])
+    .unwrap();
+    let relay = Server::start(relay, &options).await.unwrap();
+    let mut source = client(relay.local_addr().port(), "/?token=s3cret").await;
+    assert_eq!(ask(&mut source, "6").await, Message::text("n/a"));
+    drop(source);
+    timeout(PATIENCE, relay.stop()).await.unwrap();
+
+    drop((by_query, by_header));
+    let doubler = timeout(PATIENCE, server.stop()).await.unwrap();
+    assert_eq!(
+        doubler.seen,
+        ["/q:2", "/h:4", "/numbers:1", "/numbers:2", "/relayed:6"]
+    );
 }

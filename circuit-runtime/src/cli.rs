@@ -11,6 +11,7 @@ use clap::builder::ValueParser;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 use tokio::time::timeout;
 
+use crate::auth::{Token, TOKEN_VAR};
 use crate::log;
 use crate::shutdown::{Interrupts, Shutdown};
 use crate::sketch::{Role, Sketch};
@@ -74,6 +75,8 @@ pub struct Options {
     pub retry_for: Duration,
     /// What a server accepts from its peers.
     pub limits: Limits,
+    /// `--token` (or `CIRCUIT_TOKEN`): the secret servers require and clients and links present.
+    pub token: Option<Token>,
 }
 
 /// What a server accepts from its peers, so that no peer can exhaust it.
@@ -110,6 +113,7 @@ impl Options {
             quiet: false,
             retry_for: Duration::from_secs(10),
             limits: Limits::default(),
+            token: None,
         }
     }
 
@@ -120,6 +124,11 @@ impl Options {
             port: matches.remove_one("port").unwrap_or(defaults.port),
             quiet: matches.get_flag("quiet"),
             retry_for: optional(matches, "retry-for").unwrap_or(defaults.retry_for),
+            token: matches
+                .remove_one::<String>("token")
+                .or_else(|| std::env::var(TOKEN_VAR).ok())
+                .filter(|secret| !secret.is_empty())
+                .map(Token::new),
             limits: Limits {
                 max_message: optional(matches, "max-message")
                     .unwrap_or(defaults.limits.max_message),
@@ -168,7 +177,15 @@ pub fn command<S: Sketch>() -> Command {
                 .value_parser(value_parser!(u16))
                 .help(format!("{port_help} [default: {}]", S::PORT)),
         )
-        .arg(quiet_arg());
+        .arg(quiet_arg())
+        .arg(
+            Arg::new("token")
+                .long("token")
+                .value_name("SECRET")
+                .help(format!(
+                    "Shared secret: servers refuse peers without it, clients send it [env: {TOKEN_VAR}]"
+                )),
+        );
     if S::ROLE == Role::Server {
         let limits = Limits::default();
         command = command

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+use crate::auth::Token;
 
 /// A client connection to another sketch.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -37,9 +40,13 @@ impl Backoff {
     }
 }
 
-/// One attempt to connect to `url`.
-pub(crate) async fn dial(url: &str) -> Result<Socket, String> {
-    match timeout(ATTEMPT, connect_async(url)).await {
+/// One attempt to connect to `url`, presenting `token` if there is one.
+pub(crate) async fn dial(url: &str, token: Option<&Token>) -> Result<Socket, String> {
+    let mut request = url.into_client_request().map_err(|err| err.to_string())?;
+    if let Some(token) = token {
+        token.present(&mut request)?;
+    }
+    match timeout(ATTEMPT, connect_async(request)).await {
         Ok(Ok((socket, _response))) => {
             if let MaybeTlsStream::Plain(tcp) = socket.get_ref() {
                 // Acks are tiny and latency-bound: do not let Nagle hold them.
@@ -54,12 +61,16 @@ pub(crate) async fn dial(url: &str) -> Result<Socket, String> {
 
 /// Connects to `url`, retrying until `patience` has passed. On failure, the
 /// last error. Says once that it is waiting, so a user knows why nothing happens.
-pub(crate) async fn dial_within(url: &str, patience: Duration) -> Result<Socket, String> {
+pub(crate) async fn dial_within(
+    url: &str,
+    token: Option<&Token>,
+    patience: Duration,
+) -> Result<Socket, String> {
     let deadline = Instant::now() + patience;
     let mut backoff = Backoff::new();
     let mut said = false;
     loop {
-        let error = match dial(url).await {
+        let error = match dial(url, token).await {
             Ok(socket) => return Ok(socket),
             Err(error) => error,
         };
@@ -102,6 +113,7 @@ mod tests {
         let started = Instant::now();
         let result = dial_within(
             &format!("ws://127.0.0.1:{port}/x"),
+            None,
             Duration::from_millis(300),
         )
         .await;

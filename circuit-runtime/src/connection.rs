@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
 
+use crate::auth::Token;
 use crate::cli::Limits;
 use crate::shutdown::Shutdown;
 
@@ -57,12 +58,22 @@ pub(crate) async fn serve(
     stream: TcpStream,
     requests: mpsc::Sender<Request>,
     limits: Limits,
+    token: Option<Token>,
     mut shutdown: Shutdown,
 ) {
     let mut path = String::from("/");
+    let mut intruder = false;
     let handshake = accept_hdr_async_with_config(
         stream,
         |request: &Handshake, response: Response| {
+            // Checked before the upgrade: a peer without the token never gets a socket.
+            if token.as_ref().is_some_and(|token| !token.admits(request)) {
+                intruder = true;
+                return Err(refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "a valid token is required",
+                ));
+            }
             path = request.uri().path().to_owned();
             Ok(response)
         },
@@ -71,6 +82,7 @@ pub(crate) async fn serve(
     let mut socket = tokio::select! {
         result = timeout(limits.handshake_timeout, handshake) => match result {
             Ok(Ok(socket)) => socket,
+            Ok(Err(_)) if intruder => return tracing::warn!("refused a peer with 401: no valid token"),
             Ok(Err(err)) => return tracing::warn!("refused a peer: its handshake failed ({err})"),
             Err(_) => return tracing::warn!(
                 "dropped a peer: no handshake within {:.1}s",
@@ -106,15 +118,23 @@ pub(crate) async fn serve(
 #[allow(clippy::result_large_err)]
 pub(crate) async fn refuse(stream: TcpStream, limits: Limits) {
     let handshake = accept_hdr_async(stream, |_: &Handshake, _: Response| {
-        let mut busy = ErrorResponse::new(Some("too many clients; try again later".to_owned()));
-        *busy.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        Err(busy)
+        Err(refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many clients; try again later",
+        ))
     });
     let _ = timeout(limits.handshake_timeout, handshake).await;
     tracing::warn!(
         "refused a peer with 503: {} clients already (--max-clients)",
         limits.max_clients
     );
+}
+
+/// An HTTP error answer to a handshake, with a one-line reason as its body.
+fn refusal(status: StatusCode, reason: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(reason.to_owned()));
+    *response.status_mut() = status;
+    response
 }
 
 /// The WebSocket settings of every connection: the message and frame limit,

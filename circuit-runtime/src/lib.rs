@@ -38,6 +38,7 @@
 //! - `timer`: drives a timer sketch (the clock): tick, send, wait for the acknowledgement.
 //! - `link`: an outbound link to another sketch, delivered in order in the background.
 //! - `ack`: what a loop may take as a message and return as an acknowledgement.
+//! - `auth`: shared-secret tokens: who may connect, and how clients say who they are.
 //! - `log`: the `[ name ] text` log format on top of `tracing`.
 //! - `shutdown`: Ctrl-C / SIGTERM and the signal that tells every task to stop.
 //! - `rng`: a seedable random source for sketches that draw random numbers.
@@ -46,6 +47,7 @@
 #![deny(missing_docs)]
 
 mod ack;
+mod auth;
 mod cli;
 mod client;
 mod connection;
@@ -62,6 +64,7 @@ mod timer;
 pub mod __private;
 
 pub use ack::IntoAck;
+pub use auth::Token;
 pub use circuit_macros::{reactive, sketch};
 pub use cli::{
     command, parse, quiet_arg, run_until_interrupted, seed_arg, App, Limits, Options, Setting,

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::auth::Token;
 use crate::client::{dial, Backoff, Socket};
 use crate::log;
 
@@ -49,6 +50,8 @@ struct Inner {
     overflowed: AtomicU64,
     /// Whether the delivering task is connected to the peer right now.
     up: AtomicBool,
+    /// The token presented to the peer: the sketch's own `--token`.
+    token: OnceLock<Token>,
 }
 
 /// What the delivering task is asked to do, in order.
@@ -89,6 +92,7 @@ impl Link {
                 queue: OnceLock::new(),
                 overflowed: AtomicU64::new(0),
                 up: AtomicBool::new(false),
+                token: OnceLock::new(),
             }),
         })
     }
@@ -124,6 +128,11 @@ impl Link {
             // The delivering task only stops when every handle to its queue is gone.
             Err(TrySendError::Closed(_)) => {}
         }
+    }
+
+    /// Presents `token` to the peer from the next connection on; the first token given stays.
+    pub fn authorize(&self, token: Token) {
+        let _ = self.inner.token.set(token);
     }
 
     /// How many messages found the queue full and were dropped.
@@ -207,7 +216,7 @@ async fn deliver(link: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
         loop {
             let socket = match peer.as_mut() {
                 Some(socket) => socket,
-                None => match dial(url).await {
+                None => match dial(url, link.token.get()).await {
                     Ok(socket) => {
                         link.up.store(true, Ordering::Relaxed);
                         if down {

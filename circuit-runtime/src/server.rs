@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 
+use crate::auth::Token;
 use crate::cli::{Limits, Options};
 use crate::connection::{self, Request};
 use crate::link::Link;
@@ -56,6 +57,7 @@ impl<S: Reactive> Server<S> {
     /// [`Server::start`], logging as the sketch's own task.
     async fn start_here(mut sketch: S, options: &Options) -> Result<Self> {
         sketch.begin()?;
+        authorize(&sketch.links(), options.token.as_ref());
         let listener = bind(&options.socket, options.port).await?;
         let address = listener.local_addr()?;
         if !address.ip().is_loopback() {
@@ -69,7 +71,13 @@ impl<S: Reactive> Server<S> {
         let sketch = tokio::spawn(log::scoped(S::NAME, own(sketch, queue)));
         let accepting = tokio::spawn(log::scoped(
             S::NAME,
-            accept(listener, requests, options.limits, shutdown.clone()),
+            accept(
+                listener,
+                requests,
+                options.limits,
+                options.token.clone(),
+                shutdown.clone(),
+            ),
         ));
         tracing::info!("serving on {}:{}", options.socket, address.port());
         Ok(Server {
@@ -115,6 +123,15 @@ pub async fn serve<S: Reactive>(
     Ok(())
 }
 
+/// Has every link present the sketch's token, so that linked servers sharing it admit us.
+pub(crate) fn authorize(links: &[&Link], token: Option<&Token>) {
+    if let Some(token) = token {
+        for link in links {
+            link.authorize(token.clone());
+        }
+    }
+}
+
 /// Delivers what `links` still hold and closes them, for at most [`FLUSH`] each.
 pub(crate) async fn flush(links: &[&Link]) {
     for link in links {
@@ -152,6 +169,7 @@ async fn accept(
     listener: TcpListener,
     requests: mpsc::Sender<Request>,
     limits: Limits,
+    token: Option<Token>,
     mut shutdown: Shutdown,
 ) {
     let places = Arc::new(Semaphore::new(limits.max_clients));
@@ -167,8 +185,13 @@ async fn accept(
                 let _ = stream.set_nodelay(true);
                 match Arc::clone(&places).try_acquire_owned() {
                     Ok(place) => {
-                        let peer =
-                            connection::serve(stream, requests.clone(), limits, shutdown.clone());
+                        let peer = connection::serve(
+                            stream,
+                            requests.clone(),
+                            limits,
+                            token.clone(),
+                            shutdown.clone(),
+                        );
                         log::spawn(async move {
                             peer.await;
                             drop(place);

@@ -9,10 +9,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::auth::Token;
 use crate::cli::Options;
 use crate::client::{dial_within, Socket};
 use crate::log;
-use crate::server::flush;
+use crate::server::{authorize, flush};
 use crate::shutdown::Shutdown;
 use crate::sketch::Timed;
 use crate::{Error, Result};
@@ -54,9 +55,11 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
+    authorize(&sketch.links(), options.token.as_ref());
     let url = format!("ws://{}:{}{}", options.socket, options.port, S::CHANNEL);
     let patience = options.retry_for;
-    let mut socket = match connect(&url, patience, &mut shutdown).await {
+    let token = options.token.as_ref();
+    let mut socket = match connect(&url, token, patience, &mut shutdown).await {
         Ok(Some(socket)) => socket,
         Ok(None) => return Ok(TimerReport::default()),
         Err(reason) => {
@@ -95,7 +98,7 @@ async fn drive_here<S: Timed>(
                     tracing::warn!(
                         "lost the server at {url} ({reason}); reconnecting to resend {message:?}"
                     );
-                    socket = match connect(&url, patience, &mut shutdown).await {
+                    socket = match connect(&url, token, patience, &mut shutdown).await {
                         Ok(Some(socket)) => socket,
                         Ok(None) => break 'ticks,
                         Err(_) => {
@@ -184,11 +187,12 @@ async fn exchange(
 /// Connects within `patience`; `None` when shutdown came first.
 async fn connect(
     url: &str,
+    token: Option<&Token>,
     patience: Duration,
     shutdown: &mut Shutdown,
 ) -> Result<Option<Socket>, String> {
     tokio::select! {
-        socket = dial_within(url, patience) => socket.map(Some),
+        socket = dial_within(url, token, patience) => socket.map(Some),
         _ = shutdown.wait() => Ok(None),
     }
 }

@@ -35,9 +35,16 @@ pub struct Running {
 
 /// Starts `sketches ARGS…` with its output piped.
 pub fn start(args: &[&str]) -> Running {
+    start_with(args, &[])
+}
+
+/// Starts `sketches ARGS…` with extra environment variables.
+pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(BIN)
         .args(args)
         .env_remove("RUST_LOG")
+        .env_remove("CIRCUIT_TOKEN")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
