@@ -512,3 +512,24 @@ fn a_token_from_the_environment_guards_a_server() {
     iopin.signal("TERM");
     assert_eq!(iopin.finish(PATIENCE).code(), 0);
 }
+
+#[test]
+fn serving_beyond_loopback_comes_with_a_warning() {
+    let mut buzzer = start(&["buzzer", "-s", "0.0.0.0", "-p", "0"]);
+    buzzer.wait_for(PATIENCE, |l| l.contains("reachable from the network"));
+    buzzer.port();
+    buzzer.signal("TERM");
+    assert_eq!(buzzer.finish(PATIENCE).code(), 0);
+
+    let mut local = start(&["buzzer", "-s", "127.0.0.1", "-p", "0"]);
+    local.port();
+    local.signal("TERM");
+    let local = local.finish(PATIENCE);
+    assert!(
+        local
+            .out
+            .iter()
+            .all(|l| !l.contains("reachable from the network")),
+        "{local:?}"
+    );
+}

@@ -483,3 +483,117 @@ async fn a_token_keeps_strangers_out_and_links_and_timers_present_it() {
         ["/q:2", "/h:4", "/numbers:1", "/numbers:2", "/relayed:6"]
     );
 }
+
+/// A WebSocket opening handshake written by hand, for peers that then misbehave.
+const RAW_HANDSHAKE: &[u8] = b"GET /raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// One malformed (or just odd) frame: random bytes, or a frame header with
+/// random flags, opcode, mask and length around a random payload.
+fn random_frame(rng: &mut Rng) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if rng.chance(0.3) {
+        bytes.extend((0..1 + rng.below(64)).map(|_| rng.below(256) as u8));
+        return bytes;
+    }
+    let first = (rng.below(16) as u8) << 4 | rng.below(16) as u8; // FIN, RSV1-3, opcode
+    let masked = rng.chance(0.8);
+    let length = rng.below(200);
+    bytes.push(first);
+    match rng.below(3) {
+        0 => bytes.push(u8::from(masked) << 7 | length.min(125) as u8),
+        1 => {
+            bytes.push(u8::from(masked) << 7 | 126);
+            bytes.extend((length as u16).to_be_bytes());
+        }
+        _ => {
+            bytes.push(u8::from(masked) << 7 | 127);
+            bytes.extend((rng.below(u64::MAX)).to_be_bytes()); // absurd lengths too
+        }
+    }
+    if masked {
+        bytes.extend((0..4).map(|_| rng.below(256) as u8));
+    }
+    bytes.extend((0..rng.below(length + 1)).map(|_| rng.below(256) as u8));
+    bytes
+}
+
+#[tokio::test]
+async fn random_frames_never_bring_the_server_down() {
+    let (doubler, options) =
+        parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", "0", "--max-message", "4096"]).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+    let mut rng = Rng::seeded(20261125);
+    let cases = 2000;
+    timeout(Duration::from_secs(120), async {
+        for _ in 0..cases {
+            let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            raw.write_all(RAW_HANDSHAKE).await.unwrap();
+            let mut answer = [0u8; 512];
+            let read = raw.read(&mut answer).await.unwrap();
+            assert!(
+                answer[..read].starts_with(b"HTTP/1.1 101"),
+                "the handshake is accepted"
+            );
+            for _ in 0..1 + rng.below(3) {
+                // The server may hang up mid-way; that is one of the right answers.
+                if raw.write_all(&random_frame(&mut rng)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the randomized cases finish in bounded time");
+
+    // Still serving, and still correct.
+    let mut good = client(port, "/after").await;
+    assert_eq!(ask(&mut good, "21").await, Message::text("42"));
+    drop(good);
+    timeout(PATIENCE, server.stop()).await.unwrap();
+}
+
+/// Takes its time over every message.
+#[sketch]
+struct Slow {
+    /// Milliseconds per message.
+    #[setting(default = 300)]
+    millis: u64,
+}
+
+impl Slow {
+    #[reactive]
+    async fn ponder(&mut self, _channel: &str, message: String) -> String {
+        tokio::time::sleep(Duration::from_millis(self.millis)).await;
+        format!("pondered {message}")
+    }
+}
+
+#[tokio::test]
+async fn stopping_lets_the_message_in_flight_finish_then_closes_with_1001() {
+    let (slow, options) = parse::<Slow, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+    let server = Server::start(slow, &options).await.unwrap();
+    let mut peer = client(server.local_addr().port(), "/").await;
+    peer.send(Message::text("this")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await; // the loop is busy with it now
+
+    let started = tokio::time::Instant::now();
+    let stopping = tokio::spawn(server.stop());
+    let ack = timeout(PATIENCE, peer.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack, Message::text("pondered this"));
+    closed_with(&mut peer, CloseCode::Away).await;
+    drop(peer);
+    timeout(PATIENCE, stopping).await.unwrap().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+}
