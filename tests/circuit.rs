@@ -533,3 +533,106 @@ fn serving_beyond_loopback_comes_with_a_warning() {
         "{local:?}"
     );
 }
+
+/// The echo sketch, served in-process on an ephemeral loopback port.
+async fn echo_server() -> (circuit_runtime::Server<sketches::Echo>, String) {
+    let (echo, options) =
+        circuit_runtime::parse::<sketches::Echo, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+    let server = circuit_runtime::Server::start(echo, &options)
+        .await
+        .unwrap();
+    let url = format!("ws://127.0.0.1:{}/echo", server.local_addr().port());
+    (server, url)
+}
+
+#[tokio::test]
+async fn the_echo_follows_rfc_6455() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+    let (server, url) = echo_server().await;
+    let (mut peer, _) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap()
+            .unwrap();
+    let next = async |peer: &mut tokio_tungstenite::WebSocketStream<_>| {
+        tokio::time::timeout(PATIENCE, peer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+
+    // Text as text, binary as binary, empty ones too.
+    for message in [
+        Message::text("héllo"),
+        Message::binary(vec![0, 159, 146, 150]),
+        Message::text(""),
+        Message::binary(vec![]),
+    ] {
+        peer.send(message.clone()).await.unwrap();
+        assert_eq!(next(&mut peer).await, message);
+    }
+
+    // A fragmented message, with a ping between its fragments (RFC 6455 §5.4, §5.5):
+    // the pong comes first, then the whole message echoed as one.
+    let fragment = |data: &'static str, opcode, fin| {
+        Message::Frame(Frame::message(data.as_bytes().to_vec(), opcode, fin))
+    };
+    peer.send(fragment("frag", OpCode::Data(Data::Text), false))
+        .await
+        .unwrap();
+    peer.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    peer.send(fragment("men", OpCode::Data(Data::Continue), false))
+        .await
+        .unwrap();
+    peer.send(fragment("ted", OpCode::Data(Data::Continue), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut peer).await,
+        Message::Pong(b"are you there".to_vec().into())
+    );
+    assert_eq!(next(&mut peer).await, Message::text("fragmented"));
+
+    // The closing handshake: our close is answered with the same code, then the end.
+    peer.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    match next(&mut peer).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Normal),
+        other => panic!("expected the closing handshake, got {other:?}"),
+    }
+    assert!(tokio::time::timeout(PATIENCE, peer.next())
+        .await
+        .unwrap()
+        .is_none());
+    tokio::time::timeout(PATIENCE, server.stop()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_protocol_violation_is_closed_with_1002() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+
+    let (server, url) = echo_server().await;
+    let (mut peer, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    // A continuation frame with no message to continue.
+    let stray = Frame::message(b"orphan".to_vec(), OpCode::Data(Data::Continue), true);
+    peer.send(Message::Frame(stray)).await.unwrap();
+    match tokio::time::timeout(PATIENCE, peer.next()).await.unwrap() {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Protocol),
+        other => panic!("expected close 1002, got {other:?}"),
+    }
+    drop(peer);
+    tokio::time::timeout(PATIENCE, server.stop()).await.unwrap();
+}

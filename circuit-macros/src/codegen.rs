@@ -87,8 +87,8 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                     fn react<'a>(
                         &'a mut self,
                         channel: &'a str,
-                        frame: &'a str,
-                    ) -> impl ::core::future::Future<Output = ::std::string::String> + ::core::marker::Send + 'a {
+                        frame: __circuit::Frame<'a>,
+                    ) -> impl ::core::future::Future<Output = __circuit::Outcome> + ::core::marker::Send + 'a {
                         use __circuit::NoServerLoop as _;
                         #call_loop(self, channel, frame)
                     }
@@ -258,8 +258,8 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         _ if !looped.callable => {
             let (inputs, output) = match &looped.shape {
                 LoopShape::Server { .. } => (
-                    quote!(_channel: &str, _frame: &str),
-                    quote!(::std::string::String),
+                    quote!(_channel: &str, _frame: ::circuit_runtime::__private::Frame<'_>),
+                    quote!(::circuit_runtime::__private::Outcome),
                 ),
                 LoopShape::Timer => (
                     quote!(_tick: u64),
@@ -277,12 +277,16 @@ pub fn reactive(looped: &Loop) -> TokenStream {
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
             quote! {
                 #[doc(hidden)]
-                async fn #hidden_name(&mut self, channel: &str, frame: &str) -> ::std::string::String {
-                    use ::circuit_runtime::__private as __circuit;
+                async fn #hidden_name(
+                    &mut self,
+                    channel: &str,
+                    frame: ::circuit_runtime::__private::Frame<'_>,
+                ) -> ::circuit_runtime::__private::Outcome {
+                    use ::circuit_runtime::__private::{self as __circuit, ParseBytes as _, ParseText as _};
                     #assert_sketch
-                    match __circuit::parse_message::<#message>(frame) {
+                    match (&__circuit::Probe::<#message>::new()).parse(frame) {
                         ::core::result::Result::Ok(message) => #ack,
-                        ::core::result::Result::Err(error) => error,
+                        ::core::result::Result::Err(refusal) => refusal,
                     }
                 }
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::builder::ValueParser;
 
-pub use crate::ack::{parse_message, IntoAck};
+pub use crate::ack::{Frame, IntoAck, Outcome, ParseBytes, ParseText, Probe, Reply};
 pub use crate::cli::{Options, Setting, DEFAULT_PORT};
 pub use crate::link::Link;
 pub use crate::rng::Rng;
@@ -126,8 +126,8 @@ pub fn setup_outcome(outcome: impl SetupOutcome) -> Result<()> {
 }
 
 /// The acknowledgement for what a loop returned.
-pub fn ack(value: impl IntoAck) -> String {
-    value.into_ack()
+pub fn ack(value: impl IntoAck) -> Outcome {
+    Ok(value.into_ack())
 }
 
 /// What a timer loop may return: the next message, or `None` when done.
@@ -199,7 +199,7 @@ pub trait HasLoop {}
 /// `#[reactive]` adds an inherent `__circuit_loop`, which wins over this one.
 pub trait NoServerLoop {
     /// Never called: its bound fails at compile time.
-    fn __circuit_loop(&mut self, _channel: &str, _frame: &str) -> std::future::Pending<String>
+    fn __circuit_loop(&mut self, _channel: &str, _frame: Frame<'_>) -> std::future::Pending<Outcome>
     where
         Self: HasLoop,
     {

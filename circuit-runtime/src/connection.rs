@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
 
+use crate::ack::{Frame, Outcome, Reply, Unsupported};
 use crate::auth::Token;
 use crate::cli::Limits;
 use crate::shutdown::Shutdown;
@@ -30,10 +31,28 @@ const CLOSING: Duration = Duration::from_secs(1);
 pub(crate) struct Request {
     /// The path the peer connected to, such as `/datafeed`.
     pub channel: Arc<str>,
-    /// The text frame as received.
-    pub frame: Utf8Bytes,
+    /// The frame as received: text or binary.
+    pub frame: Data,
     /// Where the acknowledgement goes, or the panic message if the loop panicked.
-    pub reply: oneshot::Sender<Result<String, String>>,
+    pub reply: oneshot::Sender<Result<Outcome, String>>,
+}
+
+/// The payload of a data frame, kept as tungstenite handed it over (no copy).
+pub(crate) enum Data {
+    /// A text frame.
+    Text(Utf8Bytes),
+    /// A binary frame.
+    Binary(Bytes),
+}
+
+impl Data {
+    /// The frame as the loop's glue takes it.
+    pub fn frame(&self) -> Frame<'_> {
+        match self {
+            Data::Text(text) => Frame::Text(text.as_str()),
+            Data::Binary(bytes) => Frame::Binary(bytes),
+        }
+    }
 }
 
 /// Why a conversation ended, for the `done processing messages` line.
@@ -211,12 +230,8 @@ async fn converse(
                 return End::Failed(format!("{why}: {err}, sent 1002"));
             }
             Some(Err(err)) => return End::Failed(err.to_string()),
-            Some(Ok(Message::Text(frame))) => frame,
-            Some(Ok(Message::Binary(_))) => {
-                let why = "binary frame refused: this sketch takes text";
-                close(socket, CloseCode::Unsupported, why).await;
-                return End::Refused(CloseCode::Unsupported, why);
-            }
+            Some(Ok(Message::Text(text))) => Data::Text(text),
+            Some(Ok(Message::Binary(bytes))) => Data::Binary(bytes),
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close; keep reading until it is done.
                 peer_close = Some(frame.map(|f| f.code));
@@ -236,11 +251,20 @@ async fn converse(
             return End::Shutdown;
         }
         match acknowledgement.await {
-            Ok(Ok(ack)) => {
-                if let Err(err) = socket.send(Message::text(ack)).await {
+            Ok(Ok(Ok(reply))) => {
+                let ack = match reply {
+                    Reply::Text(text) => Message::text(text),
+                    Reply::Binary(bytes) => Message::binary(bytes),
+                };
+                if let Err(err) = socket.send(ack).await {
                     return End::Failed(err.to_string());
                 }
                 *handled += 1;
+            }
+            Ok(Ok(Err(Unsupported))) => {
+                let why = "binary frame refused: this sketch takes text";
+                close(socket, CloseCode::Unsupported, why).await;
+                return End::Refused(CloseCode::Unsupported, why);
             }
             Ok(Err(_panic)) => {
                 let why = "the loop panicked";

@@ -63,7 +63,7 @@ mod timer;
 #[doc(hidden)]
 pub mod __private;
 
-pub use ack::IntoAck;
+pub use ack::{Frame, FromBytes, IntoAck, Outcome, Payload, Reply, Unsupported};
 pub use auth::Token;
 pub use circuit_macros::{reactive, sketch};
 pub use cli::{
@@ -79,7 +79,7 @@ pub use timer::{drive, TimerReport};
 
 /// Everything a sketch file needs: `use circuit_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::{out, reactive, sketch, App, Link, Rng};
+    pub use crate::{out, reactive, sketch, App, Link, Payload, Rng};
 }
 
 /// Logs one line as `[ name ] text`, where `name` is the sketch that runs it.

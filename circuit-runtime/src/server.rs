@@ -214,7 +214,7 @@ async fn accept(
 /// Owns the sketch: runs its loop on each message, in order, until every peer is gone.
 async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
     while let Some(request) = queue.recv().await {
-        let frame = request.frame.as_str();
+        let frame = request.frame.frame();
         let outcome = AssertUnwindSafe(sketch.react(&request.channel, frame))
             .catch_unwind()
             .await

@@ -6,6 +6,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+#[allow(unused_imports)] // linked from the docs
+use crate::ack::Unsupported;
+use crate::ack::{Frame, Outcome};
 use crate::cli::{Options, Setting};
 use crate::link::Link;
 use crate::shutdown::Shutdown;
@@ -62,12 +65,13 @@ pub trait Sketch: Send + Sized + 'static {
 
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
 pub trait Reactive: Sketch {
-    /// Runs the loop on one text frame received on `channel` and returns the acknowledgement.
+    /// Runs the loop on one frame received on `channel` and returns the acknowledgement,
+    /// or [`Unsupported`] when the loop does not take this kind of frame.
     fn react<'a>(
         &'a mut self,
         channel: &'a str,
-        frame: &'a str,
-    ) -> impl Future<Output = String> + Send + 'a;
+        frame: Frame<'a>,
+    ) -> impl Future<Output = Outcome> + Send + 'a;
 }
 
 /// A sketch driven by a timer, such as the clock.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use circuit_runtime::App;
-use sketches::{circuit, Buzzer, Clock, IoPin};
+use sketches::{circuit, Buzzer, Clock, Echo, IoPin};
 
 fn main() -> ExitCode {
     App::new("sketches")
@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         .sketch::<Clock>()
         .sketch::<IoPin>()
         .sketch::<Buzzer>()
+        .sketch::<Echo>()
         .command(circuit::command(), circuit::run)
         .run()
 }

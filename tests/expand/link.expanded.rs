@@ -57,9 +57,9 @@ const _: () = {
         fn react<'a>(
             &'a mut self,
             channel: &'a str,
-            frame: &'a str,
+            frame: __circuit::Frame<'a>,
         ) -> impl ::core::future::Future<
-            Output = ::std::string::String,
+            Output = __circuit::Outcome,
         > + ::core::marker::Send + 'a {
             use __circuit::NoServerLoop as _;
             Self::__circuit_loop(self, channel, frame)
@@ -74,15 +74,17 @@ impl Relay {
     async fn __circuit_loop(
         &mut self,
         channel: &str,
-        frame: &str,
-    ) -> ::std::string::String {
-        use ::circuit_runtime::__private as __circuit;
+        frame: ::circuit_runtime::__private::Frame<'_>,
+    ) -> ::circuit_runtime::__private::Outcome {
+        use ::circuit_runtime::__private::{
+            self as __circuit, ParseBytes as _, ParseText as _,
+        };
         __circuit::assert_sketch::<Self>();
-        match __circuit::parse_message::<String>(frame) {
+        match (&__circuit::Probe::<String>::new()).parse(frame) {
             ::core::result::Result::Ok(message) => {
                 __circuit::ack(Self::relay(self, channel, message).await)
             }
-            ::core::result::Result::Err(error) => error,
+            ::core::result::Result::Err(refusal) => refusal,
         }
     }
 }

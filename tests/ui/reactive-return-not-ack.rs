@@ -7,8 +7,8 @@ struct Pin {
 
 impl Pin {
     #[reactive]
-    fn tick(&mut self, _channel: &str, _message: String) -> Vec<u8> {
-        vec![self.level]
+    fn tick(&mut self, _channel: &str, _message: String) -> std::time::Instant {
+        std::time::Instant::now()
     }
 }
 

@@ -1,0 +1,68 @@
+use circuit_runtime::prelude::*;
+/// Answers every message with itself: text as text, binary as binary.
+struct Echo {}
+const _: () = {
+    use ::circuit_runtime::__private as __circuit;
+    impl __circuit::Sketch for Echo {
+        const NAME: &'static str = "echo";
+        const ABOUT: &'static str = "Answers every message with itself: text as text, binary as binary.";
+        const ROLE: __circuit::Role = __circuit::Role::Server;
+        const PORT: u16 = __circuit::DEFAULT_PORT;
+        const SEEDED: bool = false;
+        const SETTINGS: &'static [__circuit::Setting] = &[];
+        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+            Self {}
+        }
+        fn begin(&mut self) -> __circuit::Result<()> {
+            use __circuit::NoSetup as _;
+            __circuit::setup_outcome(Self::setup(self))
+        }
+        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
+            ::std::vec::Vec::from([])
+        }
+        fn run(
+            self,
+            options: &__circuit::Options,
+            shutdown: __circuit::Shutdown,
+        ) -> impl ::core::future::Future<
+            Output = __circuit::Result<()>,
+        > + ::core::marker::Send + '_ {
+            __circuit::serve(self, options, shutdown)
+        }
+    }
+    impl __circuit::Reactive for Echo {
+        fn react<'a>(
+            &'a mut self,
+            channel: &'a str,
+            frame: __circuit::Frame<'a>,
+        ) -> impl ::core::future::Future<
+            Output = __circuit::Outcome,
+        > + ::core::marker::Send + 'a {
+            use __circuit::NoServerLoop as _;
+            Self::__circuit_loop(self, channel, frame)
+        }
+    }
+};
+impl Echo {
+    fn echo(&mut self, _channel: &str, message: Payload) -> Payload {
+        message
+    }
+    #[doc(hidden)]
+    async fn __circuit_loop(
+        &mut self,
+        channel: &str,
+        frame: ::circuit_runtime::__private::Frame<'_>,
+    ) -> ::circuit_runtime::__private::Outcome {
+        use ::circuit_runtime::__private::{
+            self as __circuit, ParseBytes as _, ParseText as _,
+        };
+        __circuit::assert_sketch::<Self>();
+        match (&__circuit::Probe::<Payload>::new()).parse(frame) {
+            ::core::result::Result::Ok(message) => {
+                __circuit::ack(Self::echo(self, channel, message))
+            }
+            ::core::result::Result::Err(refusal) => refusal,
+        }
+    }
+}
+fn main() {}
