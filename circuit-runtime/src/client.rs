@@ -5,9 +5,11 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
 
 use crate::auth::Token;
+use crate::connection::READ_BUFFER;
 
 /// A client connection to another sketch.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -46,14 +48,15 @@ pub(crate) async fn dial(url: &str, token: Option<&Token>) -> Result<Socket, Str
     if let Some(token) = token {
         token.present(&mut request)?;
     }
-    match timeout(ATTEMPT, connect_async(request)).await {
-        Ok(Ok((socket, _response))) => {
-            if let MaybeTlsStream::Plain(tcp) = socket.get_ref() {
-                // Acks are tiny and latency-bound: do not let Nagle hold them.
-                let _ = tcp.set_nodelay(true);
-            }
-            Ok(socket)
-        }
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    // Acks are tiny and latency-bound: do not let Nagle hold them (`true`).
+    match timeout(
+        ATTEMPT,
+        connect_async_with_config(request, Some(config), true),
+    )
+    .await
+    {
+        Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(err)) => Err(err.to_string()),
         Err(_) => Err(format!("no answer within {}s", ATTEMPT.as_secs())),
     }

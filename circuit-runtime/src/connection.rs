@@ -156,10 +156,16 @@ fn refusal(status: StatusCode, reason: &str) -> ErrorResponse {
     response
 }
 
+/// How much tungstenite reads from the socket at a time. Its default (128 KiB)
+/// is zero-filled before every read, which costs more than the small frames of
+/// a sketch ever need, in time and in memory per idle peer.
+pub(crate) const READ_BUFFER: usize = 4 * 1024;
+
 /// The WebSocket settings of every connection: the message and frame limit,
 /// so that nothing larger than `--max-message` is ever buffered.
 fn config(limits: Limits) -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limits.max_message))
         .max_frame_size(Some(limits.max_message))
 }
