@@ -1,0 +1,415 @@
+//! Side-by-side load benchmark: the `echo` sketch (built with the macros)
+//! against a plain hand-written tokio-tungstenite server, driven by the same
+//! load generator, alternating A/B runs so that machine drift cancels.
+//!
+//! ```sh
+//! cargo bench -p sketches --bench load            # 3 runs per mode (a few minutes)
+//! cargo bench -p sketches --bench load -- --quick # 1 run, smaller loads
+//! ```
+//!
+//! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
+//! count and time; the server processes are killed when the benchmark ends.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The `sketches` binary, built by cargo for this benchmark.
+const SKETCHES: &str = env!("CARGO_BIN_EXE_sketches");
+
+/// One round trip may take this long before its message counts as unacknowledged.
+const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(10);
+
+/// Connections opened at once; more would overflow the listen backlog.
+const CONNECT_BATCH: usize = 200;
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--raw-server") {
+        return raw_server();
+    }
+    let quick = args.iter().any(|arg| arg == "--quick");
+    let runs = if quick { 1 } else { 3 };
+    raise_open_file_limit(40_000);
+    println!(
+        "circuit load benchmark — {} cores, {runs} run(s) per mode, medians",
+        cores()
+    );
+
+    let sequential = if quick { 5_000 } else { 20_000 };
+    let mut table = Table::default();
+    for _ in 0..runs {
+        for kind in [Kind::Circuit, Kind::Raw] {
+            let server = Server::start(kind);
+            let load = block_on(drive(&server.url, 1, sequential));
+            table.add(kind, "sequential: messages/s", load.rate());
+            table.add(kind, "sequential: p50 µs", load.percentile(50.0));
+            table.add(kind, "sequential: p99 µs", load.percentile(99.0));
+            for (clients, each) in [(100, 200), (1_000, 50), (10_000, 100)] {
+                let each = if quick { each / 5 } else { each };
+                let load = block_on(drive(&server.url, clients, each));
+                table.add(kind, &format!("{clients} clients: messages/s"), load.rate());
+                table.add(
+                    kind,
+                    &format!("{clients} clients: p99 µs"),
+                    load.percentile(99.0),
+                );
+                table.add(
+                    kind,
+                    &format!("{clients} clients: unacknowledged"),
+                    load.unacked as f64,
+                );
+            }
+        }
+        for kind in [Kind::Circuit, Kind::Raw] {
+            let server = Server::start(kind);
+            table.add(
+                kind,
+                "idle memory: KiB per connection",
+                block_on(idle_memory(&server, 10_000)),
+            );
+        }
+    }
+    table.print();
+
+    let ticks = if quick { 5_000 } else { 20_000 };
+    let quiet: Vec<f64> = (0..runs)
+        .map(|_| circuit_ticks_per_second(ticks, true))
+        .collect();
+    let logged: Vec<f64> = (0..runs)
+        .map(|_| circuit_ticks_per_second(ticks, false))
+        .collect();
+    let (quiet, logged) = (median(quiet), median(logged));
+    println!();
+    println!("one-process circuit, {ticks} ticks at delay 0:");
+    println!("  -q                      {quiet:>10.0} ticks/s");
+    println!(
+        "  default logging to file {logged:>10.0} ticks/s  ({:.2}× the -q figure)",
+        logged / quiet
+    );
+}
+
+/// Which server a measurement is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// `sketches echo`: built with `#[sketch]` / `#[reactive]`.
+    Circuit,
+    /// The plain tokio-tungstenite server below, in a process of its own.
+    Raw,
+}
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(kind: Kind) -> Server {
+        let mut command = match kind {
+            Kind::Circuit => {
+                let mut command = Command::new(SKETCHES);
+                command.args([
+                    "echo",
+                    "-s",
+                    "127.0.0.1",
+                    "-p",
+                    "0",
+                    "-q",
+                    "--max-clients",
+                    "20000",
+                ]);
+                command
+            }
+            Kind::Raw => {
+                let mut command = Command::new(std::env::current_exe().expect("own path"));
+                command.arg("--raw-server");
+                command
+            }
+        };
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("the server says where it serves")
+                .expect("a line");
+            if let Some((_, port)) = line.rsplit_once("serving on 127.0.0.1:") {
+                break port.trim().to_owned();
+            }
+        };
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            url: format!("ws://127.0.0.1:{port}/bench"),
+        }
+    }
+
+    fn resident_kib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The plain server a user would write first: `#[tokio::main]` defaults,
+/// default `WebSocketConfig`, echo every text or binary message.
+fn raw_server() {
+    let runtime = tokio::runtime::Runtime::new().expect("the runtime #[tokio::main] builds");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!(
+            "serving on 127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        );
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = socket.next().await {
+                    if (message.is_text() || message.is_binary())
+                        && socket.send(message).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// The load generator's runtime: one thread, so that it measures the server, not itself.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// What one load run saw.
+struct Load {
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+    unacked: u64,
+}
+
+impl Load {
+    fn rate(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+        f64::from(sorted[index])
+    }
+}
+
+async fn connect(url: &str) -> Option<Client> {
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    match tokio::time::timeout(ROUND_TRIP_LIMIT, attempt).await {
+        Ok(Ok((client, _))) => Some(client),
+        _ => None,
+    }
+}
+
+/// Opens `count` connections, in batches that the listen backlog can take.
+async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
+    let mut clients = Vec::with_capacity(count);
+    while clients.len() < count {
+        let batch = CONNECT_BATCH.min(count - clients.len());
+        clients.extend(futures_util::future::join_all((0..batch).map(|_| connect(url))).await);
+    }
+    clients
+}
+
+/// `clients` connections at once, each doing `each` sequential round trips.
+async fn drive(url: &str, clients: usize, each: usize) -> Load {
+    let connected = connect_many(url, clients).await;
+    let started = Instant::now();
+    let results = futures_util::future::join_all(connected.into_iter().map(|client| async move {
+        let mut latencies = Vec::with_capacity(each);
+        let Some(mut client) = client else {
+            return (latencies, each as u64);
+        };
+        let payload = "0123456789abcdef"; // a small tick-sized message
+        for done in 0..each {
+            let sent = Instant::now();
+            let round_trip = async {
+                client.send(Message::text(payload)).await.ok()?;
+                loop {
+                    match client.next().await? {
+                        Ok(Message::Text(_)) => return Some(()),
+                        Ok(_) => continue,
+                        Err(_) => return None,
+                    }
+                }
+            };
+            match tokio::time::timeout(ROUND_TRIP_LIMIT, round_trip).await {
+                Ok(Some(())) => {
+                    latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
+                }
+                _ => return (latencies, (each - done) as u64),
+            }
+        }
+        let _ = client.close(None).await;
+        (latencies, 0)
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    let mut load = Load {
+        elapsed,
+        latencies_us: Vec::new(),
+        unacked: 0,
+    };
+    for (latencies, unacked) in results {
+        load.latencies_us.extend(latencies);
+        load.unacked += unacked;
+    }
+    load
+}
+
+/// Resident memory per idle connection: RSS with `count` open, idle peers, minus RSS before.
+async fn idle_memory(server: &Server, count: usize) -> f64 {
+    // Warm up the allocator and the runtime with a little traffic first.
+    drop(drive(&server.url, 10, 10).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.resident_kib();
+    let clients = connect_many(&server.url, count).await;
+    let open = clients.iter().filter(|client| client.is_some()).count();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = server.resident_kib();
+    drop(clients);
+    (after - before) / open.max(1) as f64
+}
+
+/// Ticks per second of `sketches circuit -t TICKS -d 0`, quiet or logging to a file.
+fn circuit_ticks_per_second(ticks: u64, quiet: bool) -> f64 {
+    let log = std::env::temp_dir().join(format!("circuit-bench-{}.log", std::process::id()));
+    let file = std::fs::File::create(&log).expect("a log file");
+    let mut command = Command::new(SKETCHES);
+    command.args([
+        "circuit",
+        "-t",
+        &ticks.to_string(),
+        "-d",
+        "0",
+        "--seed",
+        "1",
+    ]);
+    if quiet {
+        command.arg("-q");
+    }
+    let started = Instant::now();
+    let status = command
+        .env_remove("RUST_LOG")
+        .stdout(file)
+        .stderr(Stdio::null())
+        .status()
+        .expect("the circuit runs");
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_file(&log);
+    assert!(status.success(), "the circuit failed: {status}");
+    ticks as f64 / elapsed.as_secs_f64()
+}
+
+/// Figures per mode and kind, printed as medians with the circuit / raw ratio.
+#[derive(Default)]
+struct Table {
+    rows: Vec<(String, Vec<f64>, Vec<f64>)>,
+}
+
+impl Table {
+    fn add(&mut self, kind: Kind, mode: &str, value: f64) {
+        let index = match self.rows.iter().position(|(name, ..)| name == mode) {
+            Some(index) => index,
+            None => {
+                self.rows.push((mode.to_owned(), Vec::new(), Vec::new()));
+                self.rows.len() - 1
+            }
+        };
+        let row = &mut self.rows[index];
+        match kind {
+            Kind::Circuit => row.1.push(value),
+            Kind::Raw => row.2.push(value),
+        }
+    }
+
+    fn print(&self) {
+        println!();
+        println!(
+            "{:<36} {:>8} {:>12} {:>12}",
+            "mode", "ratio", "circuit", "raw"
+        );
+        for (mode, circuit, raw) in &self.rows {
+            let (circuit, raw) = (median(circuit.clone()), median(raw.clone()));
+            let ratio = if raw == 0.0 { f64::NAN } else { circuit / raw };
+            println!("{mode:<36} {ratio:>7.2}× {circuit:>12.1} {raw:>12.1}");
+        }
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Raises this process's soft limit on open files (children inherit it).
+fn raise_open_file_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max.min(wanted.max(limit.rlim_cur));
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
