@@ -68,7 +68,13 @@ impl<S: Reactive> Server<S> {
         }
         let shutdown = Shutdown::new();
         let (requests, queue) = mpsc::channel(QUEUE);
-        let sketch = tokio::spawn(log::scoped(S::NAME, own(sketch, queue)));
+        // Unconstrained by tokio's cooperative budget: once scheduled, the sketch
+        // answers everything queued before yielding, instead of going to the back
+        // of a run queue that may hold thousands of connection tasks.
+        let sketch = tokio::spawn(log::scoped(
+            S::NAME,
+            tokio::task::unconstrained(own(sketch, queue)),
+        ));
         let accepting = tokio::spawn(log::scoped(
             S::NAME,
             accept(
