@@ -37,6 +37,26 @@ fn main() {
         return raw_server();
     }
     let quick = args.iter().any(|arg| arg == "--quick");
+    // `--clients C --each M`: just that one many-clients mode, once per server.
+    let number = |flag: &str| {
+        let at = args.iter().position(|arg| arg == flag)?;
+        args.get(at + 1)?.parse::<usize>().ok()
+    };
+    if let (Some(clients), Some(each)) = (number("--clients"), number("--each")) {
+        raise_open_file_limit(40_000);
+        for kind in [Kind::Circuit, Kind::Raw] {
+            let server = Server::start(kind);
+            let load = block_on(drive(&server.url, clients, each));
+            println!(
+                "{kind:?}: {clients} clients × {each}: {:.0} messages/s, p99 {} µs, {} unacknowledged, {} failed to connect",
+                load.rate(),
+                load.percentile(99.0),
+                load.unacked,
+                load.unconnected
+            );
+        }
+        return;
+    }
     let runs = if quick { 1 } else { 3 };
     raise_open_file_limit(40_000);
     println!(
@@ -224,6 +244,7 @@ struct Load {
     elapsed: Duration,
     latencies_us: Vec<u32>,
     unacked: u64,
+    unconnected: u64,
 }
 
 impl Load {
@@ -265,44 +286,54 @@ async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
 async fn drive(url: &str, clients: usize, each: usize) -> Load {
     let connected = connect_many(url, clients).await;
     let started = Instant::now();
-    let results = futures_util::future::join_all(connected.into_iter().map(|client| async move {
-        let mut latencies = Vec::with_capacity(each);
-        let Some(mut client) = client else {
-            return (latencies, each as u64);
-        };
-        let payload = "0123456789abcdef"; // a small tick-sized message
-        for done in 0..each {
-            let sent = Instant::now();
-            let round_trip = async {
-                client.send(Message::text(payload)).await.ok()?;
-                loop {
-                    match client.next().await? {
-                        Ok(Message::Text(_)) => return Some(()),
-                        Ok(_) => continue,
-                        Err(_) => return None,
-                    }
-                }
+    // One task per client, so that each has its own cooperative budget and the
+    // scheduler, not one giant future, decides who runs next.
+    let tasks = connected.into_iter().map(|client| {
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(each);
+            let Some(mut client) = client else {
+                return (latencies, each as u64, 1);
             };
-            match tokio::time::timeout(ROUND_TRIP_LIMIT, round_trip).await {
-                Ok(Some(())) => {
-                    latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
+            let payload = "0123456789abcdef"; // a small tick-sized message
+            for done in 0..each {
+                let sent = Instant::now();
+                let round_trip = async {
+                    client.send(Message::text(payload)).await.ok()?;
+                    loop {
+                        match client.next().await? {
+                            Ok(Message::Text(_)) => return Some(()),
+                            Ok(_) => continue,
+                            Err(_) => return None,
+                        }
+                    }
+                };
+                match tokio::time::timeout(ROUND_TRIP_LIMIT, round_trip).await {
+                    Ok(Some(())) => {
+                        latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
+                    }
+                    _ => return (latencies, (each - done) as u64, 0),
                 }
-                _ => return (latencies, (each - done) as u64),
             }
-        }
-        let _ = client.close(None).await;
-        (latencies, 0)
-    }))
-    .await;
+            let _ = client.close(None).await;
+            (latencies, 0, 0)
+        })
+    });
+    let tasks: Vec<_> = tasks.collect();
+    let results = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("a client task"));
     let elapsed = started.elapsed();
     let mut load = Load {
         elapsed,
         latencies_us: Vec::new(),
         unacked: 0,
+        unconnected: 0,
     };
-    for (latencies, unacked) in results {
+    for (latencies, unacked, unconnected) in results {
         load.latencies_us.extend(latencies);
         load.unacked += unacked;
+        load.unconnected += unconnected;
     }
     load
 }
