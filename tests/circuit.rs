@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::handshake::server::Request;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::{dead_port, drawn_bits, lines_of, rising_edges, run, start, PATIENCE};
+use support::{connect, dead_port, drawn_bits, lines_of, rising_edges, run, start, PATIENCE};
 
 #[test]
 fn the_clock_drives_an_iopin() {
@@ -234,11 +234,7 @@ fn a_clock_without_a_server_gives_up_in_bounded_time() {
 async fn sigterm_closes_peers_and_exits_cleanly() {
     let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", "0"]);
     let url = format!("ws://127.0.0.1:{}/pin", buzzer.port());
-    let (mut peer, _) =
-        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
-            .await
-            .expect("connects in time")
-            .expect("connects");
+    let mut peer = connect(&url).await;
     // Plain text frames: any WebSocket client can play the pin.
     let mut acks = Vec::new();
     for level in ["1", "0", "1", "x"] {
@@ -280,20 +276,14 @@ async fn sigterm_closes_peers_and_exits_cleanly() {
 async fn a_binary_frame_is_refused_with_1003() {
     let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", "0"]);
     let url = format!("ws://127.0.0.1:{}/datafeed", iopin.port());
-    let (mut peer, _) =
-        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
-            .await
-            .unwrap()
-            .unwrap();
+    let mut peer = connect(&url).await;
     peer.send(Message::binary(vec![1, 2, 3])).await.unwrap();
     match tokio::time::timeout(PATIENCE, peer.next()).await.unwrap() {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Unsupported),
         other => panic!("expected close 1003, got {other:?}"),
     }
     // The server carries on serving others.
-    let (mut other, _) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .unwrap();
+    let mut other = connect(&url).await;
     other.send(Message::text("0")).await.unwrap();
     let ack = tokio::time::timeout(PATIENCE, other.next())
         .await
@@ -552,11 +542,7 @@ async fn the_echo_follows_rfc_6455() {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     let (server, url) = echo_server().await;
-    let (mut peer, _) =
-        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url.as_str()))
-            .await
-            .unwrap()
-            .unwrap();
+    let mut peer = connect(&url).await;
     let next = async |peer: &mut tokio_tungstenite::WebSocketStream<_>| {
         tokio::time::timeout(PATIENCE, peer.next())
             .await
@@ -623,9 +609,7 @@ async fn a_protocol_violation_is_closed_with_1002() {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 
     let (server, url) = echo_server().await;
-    let (mut peer, _) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .unwrap();
+    let mut peer = connect(&url).await;
     // A continuation frame with no message to continue.
     let stray = Frame::message(b"orphan".to_vec(), OpCode::Data(Data::Continue), true);
     peer.send(Message::Frame(stray)).await.unwrap();

@@ -210,6 +210,20 @@ pub fn run(args: &[&str]) -> Finished {
     start(args).finish(PATIENCE)
 }
 
+/// A WebSocket client connection, as any peer would open one.
+pub type Peer =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to `url` as a plain WebSocket client, within [`PATIENCE`].
+pub async fn connect(url: &str) -> Peer {
+    let connecting = tokio_tungstenite::connect_async(url);
+    let (peer, _response) = tokio::time::timeout(PATIENCE, connecting)
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    peer
+}
+
 /// A loopback port where nobody listens (bound, then released).
 pub fn dead_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
