@@ -42,6 +42,17 @@ fn main() {
         let at = args.iter().position(|arg| arg == flag)?;
         args.get(at + 1)?.parse::<usize>().ok()
     };
+    if let Some(at) = args.iter().position(|arg| arg == "--generate") {
+        // A second generator process: drive URL with C clients × M, print the rate.
+        let (url, clients, each) = (
+            &args[at + 1],
+            number("--clients").unwrap_or(100),
+            number("--each").unwrap_or(100),
+        );
+        let load = block_on(drive(url, clients, each));
+        println!("{:.0} {}", load.rate(), load.unacked);
+        return;
+    }
     if let (Some(clients), Some(each)) = (number("--clients"), number("--each")) {
         raise_open_file_limit(40_000);
         for kind in [Kind::Circuit, Kind::Raw] {
@@ -99,6 +110,22 @@ fn main() {
         }
     }
     table.print();
+
+    // Is the load generator the bottleneck? Two generator processes at once
+    // against the same server: if their total rose well above one generator's
+    // rate, one generator was holding the server back; if it stays level (or
+    // drops, as the generators take CPU from the server), the server is saturated.
+    println!();
+    println!("generator check (100 clients × 200, messages/s):");
+    for kind in [Kind::Circuit, Kind::Raw] {
+        let server = Server::start(kind);
+        let one = block_on(drive(&server.url, 100, 200)).rate();
+        let two = two_generators(&server.url, 100, 200);
+        println!(
+            "  {kind:?}: one generator {one:.0}, two at once {two:.0} in total ({:.2}×)",
+            two / one
+        );
+    }
 
     let ticks = if quick { 5_000 } else { 20_000 };
     let quiet: Vec<f64> = (0..runs)
@@ -228,6 +255,39 @@ fn raw_server() {
             });
         }
     });
+}
+
+/// Runs two generator processes against `url` at once; their summed rate.
+fn two_generators(url: &str, clients: usize, each: usize) -> f64 {
+    let me = std::env::current_exe().expect("own path");
+    let children: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new(&me)
+                .args([
+                    "--generate",
+                    url,
+                    "--clients",
+                    &clients.to_string(),
+                    "--each",
+                    &each.to_string(),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("a generator starts")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("a generator ends");
+            let text = String::from_utf8_lossy(&output.stdout);
+            text.split_whitespace()
+                .next()
+                .and_then(|rate| rate.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        })
+        .sum()
 }
 
 /// The load generator's runtime: one thread, so that it measures the server, not itself.
