@@ -388,7 +388,8 @@ where
     F: FnOnce(Shutdown) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    log::init(quiet);
+    // Declared before the runtime, so dropped after it: the last lines get written.
+    let _log = log::init(quiet);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::future::Future;
 
 use tracing::{Event, Level, Subscriber};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -40,10 +41,15 @@ where
 }
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), `quiet`
-/// silences the per-message lines (target `circuit::msg`).
+/// silences the per-message lines (target `circuit::msg`). Lines go to stdout
+/// through a buffer drained by a thread of its own, so a slow terminal or pipe
+/// never stalls a loop; the buffer is lossless (a full one makes logging wait).
 ///
-/// Calling it again is harmless: the first subscriber stays.
-pub fn init(quiet: bool) {
+/// Keep the returned guard until the end: dropping it writes what is still
+/// buffered. Calling `init` again is harmless: the first subscriber stays, and
+/// the later call returns `None`.
+#[must_use = "dropping the guard at once stops the log writer"]
+pub fn init(quiet: bool) -> Option<WorkerGuard> {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if quiet {
         filter = filter.add_directive(
@@ -52,11 +58,16 @@ pub fn init(quiet: bool) {
                 .expect("a constant directive parses"),
         );
     }
-    let _ = tracing_subscriber::fmt()
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(writer)
         .event_format(LineFormat)
-        .try_init();
+        .try_init()
+        .is_ok()
+        .then_some(guard)
 }
 
 /// Formats an event as `[ name ] text`, with `warning: ` or `error: ` before
