@@ -10,7 +10,7 @@
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
 //! count and time; the server processes are killed when the benchmark ends.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,14 @@ fn main() {
         let at = args.iter().position(|arg| arg == flag)?;
         args.get(at + 1)?.parse::<usize>().ok()
     };
+    if args.iter().any(|arg| arg == "--tcp-server") {
+        return tcp_server();
+    }
+    if let Some(at) = args.iter().position(|arg| arg == "--tcp-client") {
+        let rounds = number("--each").unwrap_or(10_000);
+        println!("{:.0}", tcp_client(&args[at + 1], rounds));
+        return;
+    }
     if let Some(at) = args.iter().position(|arg| arg == "--generate") {
         // A second generator process: drive URL with C clients × M, print the rate.
         let (url, clients, each) = (
@@ -127,6 +135,33 @@ fn main() {
         );
     }
 
+    // Sequential round trips with server and generator pinned to one core, next
+    // to the floor of any framework: a blocking TCP ping-pong of the same bytes.
+    let rounds = if quick { 5_000 } else { 20_000 };
+    println!();
+    println!("sequential, both processes on core 0 (taskset -c 0), messages/s:");
+    let mut pinned = Vec::new();
+    for kind in [Kind::Circuit, Kind::Raw] {
+        let server = Server::spawn(on_core_zero(Server::command(kind)));
+        let rate = generate_on_core_zero(&[
+            "--generate",
+            &server.url,
+            "--clients",
+            "1",
+            "--each",
+            &rounds.to_string(),
+        ]);
+        println!("  {kind:?}: {rate:.0}");
+        pinned.push(rate);
+    }
+    let mut tcp = Command::new(std::env::current_exe().expect("own path"));
+    tcp.arg("--tcp-server");
+    let server = Server::spawn(on_core_zero(tcp));
+    let address = format!("127.0.0.1:{}", server.port);
+    let floor = generate_on_core_zero(&["--tcp-client", &address, "--each", &rounds.to_string()]);
+    println!("  blocking TCP ping-pong: {floor:.0}");
+    println!("  circuit / TCP ping-pong: {:.2}×", pinned[0] / floor);
+
     let ticks = if quick { 5_000 } else { 20_000 };
     let quiet: Vec<f64> = (0..runs)
         .map(|_| circuit_ticks_per_second(ticks, true))
@@ -156,12 +191,18 @@ enum Kind {
 /// A server process, killed when dropped.
 struct Server {
     child: Child,
+    port: String,
     url: String,
 }
 
 impl Server {
     fn start(kind: Kind) -> Server {
-        let mut command = match kind {
+        Server::spawn(Server::command(kind))
+    }
+
+    /// The command line that starts a server of this kind.
+    fn command(kind: Kind) -> Command {
+        match kind {
             Kind::Circuit => {
                 let mut command = Command::new(SKETCHES);
                 command.args([
@@ -181,7 +222,11 @@ impl Server {
                 command.arg("--raw-server");
                 command
             }
-        };
+        }
+    }
+
+    /// Starts `command` and reads the port from its `serving on` line.
+    fn spawn(mut command: Command) -> Server {
         let mut child = command
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
@@ -203,6 +248,7 @@ impl Server {
         std::thread::spawn(move || lines.for_each(drop));
         Server {
             child,
+            port: port.clone(),
             url: format!("ws://127.0.0.1:{port}/bench"),
         }
     }
@@ -255,6 +301,68 @@ fn raw_server() {
             });
         }
     });
+}
+
+/// `command`, run under `taskset -c 0`.
+fn on_core_zero(command: Command) -> Command {
+    let mut pinned = Command::new("taskset");
+    pinned
+        .args(["-c", "0"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    pinned
+}
+
+/// Runs this benchmark in generator mode on core 0 and returns the rate it prints.
+fn generate_on_core_zero(args: &[&str]) -> f64 {
+    let mut generator = Command::new(std::env::current_exe().expect("own path"));
+    generator.args(args);
+    let output = on_core_zero(generator)
+        .stderr(Stdio::null())
+        .output()
+        .expect("the generator runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .next()
+        .and_then(|rate| rate.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// A blocking TCP echo of 16-byte messages: the floor for one round trip.
+fn tcp_server() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    println!(
+        "serving on 127.0.0.1:{}",
+        listener.local_addr().expect("address").port()
+    );
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_nodelay(true);
+        std::thread::spawn(move || {
+            let mut message = [0u8; 16];
+            while stream.read_exact(&mut message).is_ok() {
+                if stream.write_all(&message).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// `rounds` blocking round trips of 16 bytes; messages per second.
+fn tcp_client(address: &str, rounds: usize) -> f64 {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+        .set_read_timeout(Some(ROUND_TRIP_LIMIT))
+        .expect("timeout");
+    let mut message = *b"0123456789abcdef";
+    let started = Instant::now();
+    for _ in 0..rounds {
+        stream.write_all(&message).expect("write");
+        stream.read_exact(&mut message).expect("read");
+    }
+    rounds as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Runs two generator processes against `url` at once; their summed rate.
