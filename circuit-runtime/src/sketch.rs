@@ -6,8 +6,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-#[allow(unused_imports)] // linked from the docs
-use crate::ack::Unsupported;
 use crate::ack::{Frame, Outcome};
 use crate::cli::{Options, Setting};
 use crate::link::Link;
@@ -66,7 +64,7 @@ pub trait Sketch: Send + Sized + 'static {
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
 pub trait Reactive: Sketch {
     /// Runs the loop on one frame received on `channel` and returns the acknowledgement,
-    /// or [`Unsupported`] when the loop does not take this kind of frame.
+    /// or [`Unsupported`](crate::Unsupported) when the loop does not take this kind of frame.
     fn react<'a>(
         &'a mut self,
         channel: &'a str,
