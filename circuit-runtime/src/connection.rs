@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Handshake, Response,
@@ -33,9 +33,13 @@ pub(crate) struct Request {
     pub channel: Arc<str>,
     /// The frame as received: text or binary.
     pub frame: Data,
-    /// Where the acknowledgement goes, or the panic message if the loop panicked.
-    pub reply: oneshot::Sender<Result<Outcome, String>>,
+    /// Where the acknowledgement goes, or the panic message if the loop panicked:
+    /// the connection's own reply channel, made once per peer (not per message).
+    pub reply: mpsc::Sender<Answer>,
 }
+
+/// What the sketch answers to one request: the outcome, or the panic message.
+pub(crate) type Answer = Result<Outcome, String>;
 
 /// The payload of a data frame, kept as tungstenite handed it over (no copy).
 pub(crate) enum Data {
@@ -180,6 +184,10 @@ async fn converse(
     handled: &mut u64,
 ) -> End {
     let mut peer_close = None;
+    // One reply channel for the whole conversation: a peer has at most one
+    // message in flight, so a single slot always has room, and no message pays
+    // for a channel of its own.
+    let (reply, mut answers) = mpsc::channel::<Answer>(1);
     // Keepalive: a peer silent for a whole interval gets a ping; one still
     // silent an interval later is gone. The timer is re-armed only when it
     // fires, so a busy connection pays one `Instant::now()` per frame.
@@ -246,18 +254,24 @@ async fn converse(
             // Pings are answered by tungstenite itself.
             Some(Ok(_)) => continue,
         };
-        let (reply, acknowledgement) = oneshot::channel();
         let request = Request {
             channel: Arc::clone(channel),
             frame,
-            reply,
+            reply: reply.clone(),
         };
         if requests.send(request).await.is_err() {
             close(socket, CloseCode::Away, "server shutting down").await;
             return End::Shutdown;
         }
-        match acknowledgement.await {
-            Ok(Ok(Ok(reply))) => {
+        // We hold a sender of `answers` ourselves, so it never closes; if the
+        // sketch's task is gone instead, its queue closes.
+        let answer = tokio::select! {
+            biased;
+            answer = answers.recv() => answer,
+            () = requests.closed() => None,
+        };
+        match answer {
+            Some(Ok(Ok(reply))) => {
                 let ack = match reply {
                     Reply::Text(text) => Message::text(text),
                     Reply::Binary(bytes) => Message::binary(bytes),
@@ -267,17 +281,17 @@ async fn converse(
                 }
                 *handled += 1;
             }
-            Ok(Ok(Err(Unsupported))) => {
+            Some(Ok(Err(Unsupported))) => {
                 let why = "binary frame refused: this sketch takes text";
                 close(socket, CloseCode::Unsupported, why).await;
                 return End::Refused(CloseCode::Unsupported, why);
             }
-            Ok(Err(_panic)) => {
+            Some(Err(_panic)) => {
                 let why = "the loop panicked";
                 close(socket, CloseCode::Error, why).await;
                 return End::Refused(CloseCode::Error, why);
             }
-            Err(_) => {
+            None => {
                 close(socket, CloseCode::Away, "server shutting down").await;
                 return End::Shutdown;
             }

@@ -50,6 +50,11 @@ fn main() {
         println!("{:.0}", tcp_client(&args[at + 1], rounds));
         return;
     }
+    if let Some(at) = args.iter().position(|arg| arg == "--ws-client") {
+        let rounds = number("--each").unwrap_or(10_000);
+        println!("{:.0}", blocking_ws_client(&args[at + 1], rounds));
+        return;
+    }
     if let Some(at) = args.iter().position(|arg| arg == "--generate") {
         // A second generator process: drive URL with C clients × M, print the rate.
         let (url, clients, each) = (
@@ -140,19 +145,25 @@ fn main() {
     let rounds = if quick { 5_000 } else { 20_000 };
     println!();
     println!("sequential, both processes on core 0 (taskset -c 0), messages/s:");
+    // Two clients: the async load generator used everywhere else, and a blocking
+    // WebSocket client that, like the TCP floor's client, costs two system calls
+    // per round trip (write, read) instead of three (epoll_wait too), so that
+    // the ratio shows what the server costs rather than the generator.
     let mut pinned = Vec::new();
     for kind in [Kind::Circuit, Kind::Raw] {
         let server = Server::spawn(on_core_zero(Server::command(kind)));
+        let rounds = rounds.to_string();
         let rate = generate_on_core_zero(&[
             "--generate",
             &server.url,
             "--clients",
             "1",
             "--each",
-            &rounds.to_string(),
+            &rounds,
         ]);
-        println!("  {kind:?}: {rate:.0}");
-        pinned.push(rate);
+        let blocking = generate_on_core_zero(&["--ws-client", &server.url, "--each", &rounds]);
+        println!("  {kind:?}: {rate:.0} (async generator), {blocking:.0} (blocking client)");
+        pinned.push((rate, blocking));
     }
     let mut tcp = Command::new(std::env::current_exe().expect("own path"));
     tcp.arg("--tcp-server");
@@ -160,7 +171,11 @@ fn main() {
     let address = format!("127.0.0.1:{}", server.port);
     let floor = generate_on_core_zero(&["--tcp-client", &address, "--each", &rounds.to_string()]);
     println!("  blocking TCP ping-pong: {floor:.0}");
-    println!("  circuit / TCP ping-pong: {:.2}×", pinned[0] / floor);
+    println!(
+        "  circuit / TCP ping-pong: {:.2}× (blocking client), {:.2}× (async generator)",
+        pinned[0].1 / floor,
+        pinned[0].0 / floor
+    );
 
     let ticks = if quick { 5_000 } else { 20_000 };
     let quiet: Vec<f64> = (0..runs)
@@ -363,6 +378,35 @@ fn tcp_client(address: &str, rounds: usize) -> f64 {
         stream.read_exact(&mut message).expect("read");
     }
     rounds as f64 / started.elapsed().as_secs_f64()
+}
+
+/// `rounds` round trips of a short text message over a blocking WebSocket
+/// client (tungstenite without tokio); messages per second.
+fn blocking_ws_client(url: &str, rounds: usize) -> f64 {
+    let address = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host:port");
+    let stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+        .set_read_timeout(Some(ROUND_TRIP_LIMIT))
+        .expect("timeout");
+    let (mut socket, _) = tokio_tungstenite::tungstenite::client(url, stream).expect("handshake");
+    let started = Instant::now();
+    for round in 0..rounds {
+        socket
+            .send(Message::text(format!("tick {round}")))
+            .expect("send");
+        match socket.read().expect("an acknowledgement") {
+            Message::Text(_) => {}
+            other => panic!("not an acknowledgement: {other:?}"),
+        }
+    }
+    let rate = rounds as f64 / started.elapsed().as_secs_f64();
+    let _ = socket.close(None);
+    rate
 }
 
 /// Runs two generator processes against `url` at once; their summed rate.
