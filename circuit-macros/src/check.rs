@@ -9,7 +9,20 @@ use quote::ToTokens;
 use crate::model::{FieldKind, Sketch};
 
 /// Flags every sketch has already; settings may not take their names.
-const RESERVED_LONG: &[&str] = &["socket", "port", "quiet", "seed", "retry_for", "help"];
+const RESERVED_LONG: &[&str] = &[
+    "socket",
+    "port",
+    "quiet",
+    "seed",
+    "retry_for",
+    "help",
+    "vcd",
+    "token",
+    "max_message",
+    "max_clients",
+    "handshake_timeout",
+    "ping_interval",
+];
 
 /// One-letter flags every sketch has already.
 const RESERVED_SHORT: &[char] = &['s', 'p', 'q', 'h'];
@@ -72,6 +85,21 @@ pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
                 every,
                 format_args!(
                     "no field `{every}` in this sketch; `every` names the field holding the period"
+                ),
+            );
+        }
+    }
+    if let Some(count) = &args.count {
+        if args.every.is_none() {
+            errors.push(
+                count,
+                "`count` is how many ticks a timer sketch sends; add `every = field` or remove `count`",
+            );
+        } else if !sketch.fields.iter().any(|field| field.ident == *count) {
+            errors.push(
+                count,
+                format_args!(
+                    "no field `{count}` in this sketch; `count` names the field holding the number of ticks"
                 ),
             );
         }

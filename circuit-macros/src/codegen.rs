@@ -101,6 +101,16 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                 .channel
                 .as_ref()
                 .map_or_else(|| "/".to_owned(), syn::LitStr::value);
+            // Only sketches that say how many ticks they send override `total`.
+            let total = sketch.args.count.as_ref().map(|count| {
+                // Spanned on the field's name, where a wrong type is reported.
+                let total = quote_spanned!(count.span()=> __circuit::total(&self.#count));
+                quote! {
+                    fn total(&self) -> ::core::option::Option<u64> {
+                        #total
+                    }
+                }
+            });
             (
                 quote!(Timer),
                 quote!(__circuit::run_timer(self, options, shutdown)),
@@ -110,6 +120,7 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                         fn period(&self) -> ::core::time::Duration {
                             __circuit::period(&self.#every)
                         }
+                        #total
                         fn tick(
                             &mut self,
                             tick: u64,

@@ -22,7 +22,7 @@ mod sketch;
 /// # Grammar
 /// ```text
 /// #[sketch(name = "iopin", port = 8765)]            // a server sketch
-/// #[sketch(every = delay, channel = "/datafeed")]   // a timer sketch (the clock)
+/// #[sketch(every = delay, count = tacks, channel = "/datafeed")]   // a timer sketch (the clock)
 /// ```
 /// All keys are optional:
 /// - `name = "…"`: the name in log lines and the subcommand; by default the
@@ -30,6 +30,8 @@ mod sketch;
 /// - `port = N`: the default of `-p/--port` (8765 when absent).
 /// - `every = field`: makes a timer sketch, whose loop runs every `field`
 ///   seconds (`f64` or `u64`) or every `field` (`Duration`) instead of once per message.
+/// - `count = field`: how many ticks a timer sketch sends (a whole number); it
+///   gives the progress bar shown when the output is a terminal its length.
 /// - `channel = "/path"`: the path a timer sketch sends to (`/` by default).
 ///
 /// Fields:

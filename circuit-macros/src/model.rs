@@ -10,7 +10,7 @@ use syn::{
 use crate::check::Errors;
 
 /// The keys `#[sketch(...)]` takes, listed in errors about unknown keys.
-pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `channel`";
+pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`";
 
 /// The keys `#[setting(...)]` takes.
 pub const SETTING_KEYS: &str = "`default`, `short`";
@@ -24,6 +24,8 @@ pub struct SketchArgs {
     pub port: Option<LitInt>,
     /// `every = field`: makes a timer sketch ticking every `field`.
     pub every: Option<Ident>,
+    /// `count = field`: how many ticks a timer sketch sends (for its progress bar).
+    pub count: Option<Ident>,
     /// `channel = "/path"`: where a timer sketch sends.
     pub channel: Option<LitStr>,
 }
@@ -164,6 +166,11 @@ fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
             "every" => {
                 let what = "the name of the field holding the period, such as `every = delay`";
                 parsed.every = Some(value(&meta, &key, what)?);
+            }
+            "count" => {
+                let what =
+                    "the name of the field holding the number of ticks, such as `count = tacks`";
+                parsed.count = Some(value(&meta, &key, what)?);
             }
             "channel" => {
                 parsed.channel = Some(value(

@@ -183,6 +183,38 @@ pub fn period(value: &impl Period) -> Duration {
     value.period()
 }
 
+/// A field that holds a number of ticks (`#[sketch(count = field)]`).
+#[diagnostic::on_unimplemented(
+    message = "`count` takes a field holding a whole number, not `{Self}`",
+    label = "a count of ticks"
+)]
+pub trait Count {
+    /// The number, as a count of ticks.
+    fn count(&self) -> u64;
+}
+
+macro_rules! counts {
+    ($($number:ty),*) => {$(
+        impl Count for $number {
+            fn count(&self) -> u64 {
+                u64::from(*self)
+            }
+        }
+    )*};
+}
+counts!(u8, u16, u32, u64);
+
+impl Count for usize {
+    fn count(&self) -> u64 {
+        *self as u64
+    }
+}
+
+/// The number of ticks held by the field named in `count = field`.
+pub fn total(count: &impl Count) -> Option<u64> {
+    Some(count.count())
+}
+
 /// Compiles only for sketches: `#[reactive]` checks that its method is in a sketch's `impl`.
 pub const fn assert_sketch<S: Sketch>() {}
 

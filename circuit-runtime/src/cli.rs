@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::future::Future;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::auth::{Token, TOKEN_VAR};
 use crate::log;
 use crate::shutdown::{Interrupts, Shutdown};
 use crate::sketch::{Role, Sketch};
+use crate::trace::Recording;
 use crate::{Error, Result};
 
 /// The default of `-p/--port` when `#[sketch]` names none (the seed's iopin port).
@@ -77,6 +79,8 @@ pub struct Options {
     pub limits: Limits,
     /// `--token` (or `CIRCUIT_TOKEN`): the secret servers require and clients and links present.
     pub token: Option<Token>,
+    /// Where to record this sketch's signals as a VCD file (`--vcd FILE`).
+    pub vcd: Option<PathBuf>,
 }
 
 /// What a server accepts from its peers, so that no peer can exhaust it.
@@ -114,6 +118,7 @@ impl Options {
             retry_for: Duration::from_secs(10),
             limits: Limits::default(),
             token: None,
+            vcd: None,
         }
     }
 
@@ -124,6 +129,7 @@ impl Options {
             port: matches.remove_one("port").unwrap_or(defaults.port),
             quiet: matches.get_flag("quiet"),
             retry_for: optional(matches, "retry-for").unwrap_or(defaults.retry_for),
+            vcd: matches.remove_one("vcd"),
             token: matches
                 .remove_one::<String>("token")
                 .or_else(|| std::env::var(TOKEN_VAR).ok())
@@ -185,7 +191,8 @@ pub fn command<S: Sketch>() -> Command {
                 .help(format!(
                     "Shared secret: servers refuse peers without it, clients send it [env: {TOKEN_VAR}]"
                 )),
-        );
+        )
+        .arg(vcd_arg());
     if S::ROLE == Role::Server {
         let limits = Limits::default();
         command = command
@@ -256,6 +263,15 @@ pub fn quiet_arg() -> Arg {
         .help("Silence the per-message log lines")
 }
 
+/// The `--vcd FILE` flag: record the signals as a Value Change Dump.
+pub fn vcd_arg() -> Arg {
+    Arg::new("vcd")
+        .long("vcd")
+        .value_name("FILE")
+        .value_parser(value_parser!(PathBuf))
+        .help("Record the signals (with their times) to FILE, a VCD for GTKWave or Surfer")
+}
+
 /// `--seed N`, as every sketch that draws random numbers has it.
 pub fn seed_arg() -> Arg {
     Arg::new("seed")
@@ -283,7 +299,7 @@ where
 }
 
 /// A non-negative, finite number of seconds, fractions allowed.
-fn seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn seconds(text: &str) -> Result<Duration, String> {
     let value: f64 = text.parse().map_err(|err| format!("{err}"))?;
     Duration::try_from_secs_f64(value).map_err(|_| format!("{text} is not a number of seconds ≥ 0"))
 }
@@ -322,7 +338,12 @@ impl App {
             let options = Options::from_matches::<S>(matches);
             let sketch = S::from_settings(matches);
             run_until_interrupted(S::NAME, options.quiet, |shutdown| async move {
-                sketch.run(&options, shutdown).await
+                let recording = Recording::start(options.vcd.clone(), false)?;
+                let result = sketch.run(&options, shutdown).await;
+                match recording {
+                    Some(recording) => result.and(recording.finish(None)),
+                    None => result,
+                }
             })
         })
     }

@@ -44,6 +44,14 @@ pub enum Error {
     /// A setting is out of range or inconsistent; reported by a sketch's `setup`.
     #[error("{0}")]
     Setup(String),
+    /// A recording (`--vcd FILE`) could not be written.
+    #[error("cannot write {path}: {source}")]
+    Record {
+        /// The file we tried to write.
+        path: String,
+        /// Why writing failed.
+        source: io::Error,
+    },
     /// An I/O error outside any connection, such as starting the async runtime.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -37,9 +37,13 @@
 //! - `connection`: one WebSocket peer: receive, call the loop, acknowledge, in order.
 //! - `timer`: drives a timer sketch (the clock): tick, send, wait for the acknowledgement.
 //! - `link`: an outbound link to another sketch, delivered in order in the background.
+//! - `trace`: signals over time, recorded for a VCD file and for the live analyzer.
+//! - `analyzer`: the live logic-analyzer page and its event stream.
 //! - `ack`: what a loop may take as a message and return as an acknowledgement.
 //! - `auth`: shared-secret tokens: who may connect, and how clients say who they are.
 //! - `log`: the `[ name ] text` log format on top of `tracing`.
+//! - `progress`: a timer sketch's progress bar, on a terminal only.
+//! - `probe`: the `probe` subcommand: send messages to any sketch by hand.
 //! - `shutdown`: Ctrl-C / SIGTERM and the signal that tells every task to stop.
 //! - `rng`: a seedable random source for sketches that draw random numbers.
 //! - `error`: the one error type.
@@ -47,6 +51,7 @@
 #![deny(missing_docs)]
 
 mod ack;
+mod analyzer;
 mod auth;
 mod cli;
 mod client;
@@ -54,32 +59,39 @@ mod connection;
 mod error;
 mod link;
 mod log;
+mod probe;
+mod progress;
 mod rng;
 mod server;
 mod shutdown;
 mod sketch;
 mod timer;
+mod trace;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use ack::{Frame, FromBytes, IntoAck, Outcome, Payload, Reply, Unsupported};
+pub use analyzer::{Analyzer, Counter, Panel};
 pub use auth::Token;
 pub use circuit_macros::{reactive, sketch};
 pub use cli::{
-    command, parse, quiet_arg, run_until_interrupted, seed_arg, App, Limits, Options, Setting,
+    command, parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, App, Limits, Options,
+    Setting,
 };
 pub use error::{Error, Result};
 pub use link::Link;
+pub use probe::{probe_command, run_probe};
 pub use rng::Rng;
 pub use server::{serve, Server};
 pub use shutdown::Shutdown;
 pub use sketch::{Reactive, Role, Sketch, Timed};
 pub use timer::{drive, TimerReport};
+pub use trace::{signal, Change, Event, Level, Recording, Totals, Trace, Value, Watch};
 
 /// Everything a sketch file needs: `use circuit_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::{out, reactive, sketch, App, Link, Payload, Rng};
+    pub use crate::{out, reactive, signal, sketch, App, Link, Payload, Rng};
 }
 
 /// Logs one line as `[ name ] text`, where `name` is the sketch that runs it.

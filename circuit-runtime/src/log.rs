@@ -60,7 +60,7 @@ pub fn init(quiet: bool) -> Option<WorkerGuard> {
     }
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stdout());
+        .finish(crate::progress::Console);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

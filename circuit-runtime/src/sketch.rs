@@ -80,6 +80,12 @@ pub trait Timed: Sketch {
     /// The time between two ticks.
     fn period(&self) -> Duration;
 
+    /// How many ticks it will send, when known (`#[sketch(count = field)]`): the
+    /// length of its progress bar.
+    fn total(&self) -> Option<u64> {
+        None
+    }
+
     /// Runs the loop for tick number `tick`: the message to send, or `None` when done.
     fn tick(&mut self, tick: u64) -> impl Future<Output = Option<String>> + Send + '_;
 }

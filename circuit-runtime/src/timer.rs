@@ -13,9 +13,11 @@ use crate::auth::Token;
 use crate::cli::Options;
 use crate::client::{dial_within, Socket};
 use crate::log;
+use crate::progress::Progress;
 use crate::server::{authorize, flush};
 use crate::shutdown::Shutdown;
 use crate::sketch::Timed;
+use crate::trace;
 use crate::{Error, Result};
 
 /// How long the server may take to acknowledge one tick.
@@ -71,6 +73,7 @@ async fn drive_here<S: Timed>(
         }
     };
     let period = sketch.period();
+    let progress = Progress::start(sketch.total());
     let mut report = TimerReport::default();
     let mut tick = 0;
     'ticks: while let Some(message) = sketch.tick(tick).await {
@@ -81,6 +84,8 @@ async fn drive_here<S: Timed>(
             }
         }
         report.sent += 1;
+        progress.sent();
+        trace::signal("tick", tick);
         let mut resending = false;
         let ack = loop {
             match exchange(&mut socket, &message, resending, &mut shutdown).await {
@@ -88,7 +93,9 @@ async fn drive_here<S: Timed>(
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
                         crate::out!("< {ack}");
+                        trace::signal("ack", &ack);
                         report.acked += 1;
+                        progress.acked(report.acked);
                     }
                     break 'ticks;
                 }
@@ -118,7 +125,9 @@ async fn drive_here<S: Timed>(
             }
         };
         crate::out!("< {ack}");
+        trace::signal("ack", &ack);
         report.acked += 1;
+        progress.acked(report.acked);
         tick += 1;
     }
     let frame = CloseFrame {
@@ -135,6 +144,7 @@ async fn drive_here<S: Timed>(
         })
         .await;
     }
+    drop(progress);
     flush(&sketch.links()).await;
     tracing::info!(
         "{} ticks sent, {} acknowledged, {} resent",
@@ -198,7 +208,7 @@ async fn connect(
 }
 
 /// The next text (or binary) frame from the server: the acknowledgement.
-async fn acknowledgement(socket: &mut Socket) -> Result<String, String> {
+pub(crate) async fn acknowledgement(socket: &mut Socket) -> Result<String, String> {
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),

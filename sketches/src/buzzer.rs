@@ -18,6 +18,7 @@ impl Buzzer {
     fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
         let rising = self.level == 0 && level != 0;
         self.level = level;
+        signal("buzz", rising);
         if rising {
             self.buzzes += 1;
             out!("buzz #{}: {}", self.buzzes, self.sound);

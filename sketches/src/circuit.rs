@@ -1,8 +1,11 @@
 //! The `circuit` command: clock → iopin → buzzer in one process, wired over
 //! real loopback WebSockets on ephemeral ports, with a summary at the end.
 
+use std::path::PathBuf;
+
 use circuit_runtime::{
-    drive, parse, quiet_arg, run_until_interrupted, seed_arg, Error, Result, Server, Shutdown,
+    drive, parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, Analyzer, Counter, Error,
+    Panel, Recording, Result, Server, Shutdown,
 };
 use clap::{value_parser, Arg, ArgMatches, Command};
 
@@ -10,6 +13,40 @@ use crate::{Buzzer, Clock, IoPin};
 
 /// Every sketch of the circuit listens on loopback only.
 const HOST: &str = "127.0.0.1";
+
+/// What the logic-analyzer page shows for the circuit.
+pub const PANEL: Panel = Panel {
+    title: "circuit: clock → iopin → buzzer",
+    signals: &[
+        ("clock.tick", "number"),
+        ("clock.ack", "text"),
+        ("iopin.level", "bit"),
+        ("buzzer.buzz", "bit"),
+    ],
+    counters: &[
+        Counter {
+            label: "ticks sent",
+            signal: "clock.tick",
+            rises: false,
+        },
+        Counter {
+            label: "acknowledgements",
+            signal: "clock.ack",
+            rises: false,
+        },
+        Counter {
+            label: "bits drawn",
+            signal: "iopin.level",
+            rises: false,
+        },
+        Counter {
+            label: "buzzes",
+            signal: "buzzer.buzz",
+            rises: true,
+        },
+    ],
+    buzz: Some("buzzer.buzz"),
+};
 
 /// What one run of the circuit did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +96,13 @@ pub fn command() -> Command {
         )
         .arg(seed_arg())
         .arg(quiet_arg())
+        .arg(vcd_arg())
+        .arg(
+            Arg::new("web")
+                .long("web")
+                .value_name("ADDR")
+                .help("Serve a live logic-analyzer page on ADDR (such as 127.0.0.1:8080); it stays up after the run until Ctrl-C"),
+        )
 }
 
 /// Runs the `circuit` subcommand with its parsed arguments.
@@ -71,21 +115,46 @@ pub fn run(matches: &mut ArgMatches) -> Result<()> {
         delay: matches.remove_one("delay").unwrap_or(1.0),
         seed: matches.remove_one("seed"),
     };
+    let vcd: Option<PathBuf> = matches.remove_one("vcd");
+    let web: Option<String> = matches.remove_one("web");
     run_until_interrupted(
         "circuit",
         matches.get_flag("quiet"),
-        |shutdown| async move {
-            let summary = wire(&settings, shutdown).await?;
-            tracing::info!(
-                "{} ticks sent, {} acks received, {} bits drawn, {} buzzes",
-                summary.ticks,
-                summary.acks,
-                summary.bits,
-                summary.buzzes
-            );
+        |mut shutdown| async move {
+            let recording = Recording::start(vcd, web.is_some())?;
+            let analyzer = match (&web, &recording) {
+                (Some(address), Some(recording)) => Some(
+                    Analyzer::start(address, recording.trace(), PANEL, shutdown.clone()).await?,
+                ),
+                _ => None,
+            };
+            let summary = wire(&settings, shutdown.clone()).await?;
+            let line = summary.to_string();
+            tracing::info!("{line}");
+            if let Some(recording) = recording {
+                recording.finish(Some(&line))?;
+            }
+            if let Some(analyzer) = analyzer {
+                tracing::info!(
+                    "run finished; the analyzer stays up at http://{}/ until Ctrl-C",
+                    analyzer.local_addr()
+                );
+                shutdown.wait().await;
+                analyzer.stopped().await;
+            }
             Ok(())
         },
     )
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ticks sent, {} acks received, {} bits drawn, {} buzzes",
+            self.ticks, self.acks, self.bits, self.buzzes
+        )
+    }
 }
 
 /// Starts the buzzer, then the pin linked to it, then drives the clock against

@@ -40,6 +40,7 @@ impl IoPin {
             .collect();
         out!("toggling pin state: {bits:?}");
         for &level in &bits {
+            signal("level", level == 1);
             self.buzzer.send(level).await;
         }
         self.drawn += bits.len() as u64;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use circuit_runtime::App;
+use circuit_runtime::{probe_command, run_probe, App};
 use sketches::{circuit, Buzzer, Clock, Echo, IoPin};
 
 fn main() -> ExitCode {
@@ -13,5 +13,6 @@ fn main() -> ExitCode {
         .sketch::<Buzzer>()
         .sketch::<Echo>()
         .command(circuit::command(), circuit::run)
+        .command(probe_command(), run_probe)
         .run()
 }

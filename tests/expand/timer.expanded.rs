@@ -74,6 +74,9 @@ const _: () = {
         fn period(&self) -> ::core::time::Duration {
             __circuit::period(&self.delay)
         }
+        fn total(&self) -> ::core::option::Option<u64> {
+            __circuit::total(&self.tacks)
+        }
         fn tick(
             &mut self,
             tick: u64,

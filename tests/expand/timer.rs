@@ -1,7 +1,7 @@
 use circuit_runtime::prelude::*;
 
 /// Ticks `--tacks` times, `--delay` seconds apart.
-#[sketch(every = delay, channel = "/datafeed")]
+#[sketch(every = delay, count = tacks, channel = "/datafeed")]
 struct Clock {
     /// How many ticks to send.
     #[setting(short = 't', default = 5)]

@@ -1,0 +1,206 @@
+//! `probe URL`: talk to any sketch by hand, like `websocat` but speaking the
+//! sketch protocol: one message, then its acknowledgement, in order. Each line
+//! of stdin is a message; or `--count N --every SECS` sends numbered ticks.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use clap::{value_parser, Arg, ArgMatches, Command};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::{sleep, timeout};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::auth::{Token, TOKEN_VAR};
+use crate::cli::{run_until_interrupted, seconds, setup_error};
+use crate::client::dial_within;
+use crate::shutdown::Shutdown;
+use crate::timer::acknowledgement;
+use crate::{Error, Result};
+
+/// How long the probe keeps trying to reach the sketch.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+/// How long one acknowledgement may take.
+const ACK: Duration = Duration::from_secs(10);
+
+/// Lines read ahead of the sketch's answers.
+const READ_AHEAD: usize = 16;
+
+/// Where the messages come from.
+enum Source {
+    /// One message per line of standard input, until it ends.
+    Stdin,
+    /// `count` numbered ticks, `every` apart.
+    Ticks { count: u64, every: Duration },
+}
+
+/// The `probe` subcommand.
+pub fn probe_command() -> Command {
+    Command::new("probe")
+        .about("Sends messages to a sketch and prints each acknowledgement: every line of stdin, or --count numbered ticks")
+        .arg(
+            Arg::new("url")
+                .required(true)
+                .value_name("URL")
+                .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed"),
+        )
+        .arg(
+            Arg::new("count")
+                .short('n')
+                .long("count")
+                .value_name("N")
+                .value_parser(value_parser!(u64))
+                .help("Send N numbered ticks (0, 1, …) instead of reading stdin"),
+        )
+        .arg(
+            Arg::new("every")
+                .long("every")
+                .value_name("SECS")
+                .value_parser(seconds)
+                .requires("count")
+                .help("Seconds between two ticks of --count; fractions allowed [default: 1]"),
+        )
+        .arg(
+            Arg::new("token")
+                .long("token")
+                .value_name("SECRET")
+                .help(format!("Shared secret the sketch asks for [env: {TOKEN_VAR}]")),
+        )
+}
+
+/// Runs the `probe` subcommand with its parsed arguments.
+///
+/// # Errors
+/// [`Error::Setup`] for a URL that is not a WebSocket URL (exit 2);
+/// [`Error::Unreachable`] or [`Error::Lost`] when the sketch is not there or goes away.
+pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
+    let url: String = matches.remove_one("url").unwrap_or_default();
+    if !url.starts_with("ws://") {
+        return Err(setup_error(format!(
+            "{url} is not a WebSocket URL: it starts with ws:// (wss:// is not supported)"
+        )));
+    }
+    if let Err(err) = url.as_str().into_client_request() {
+        return Err(setup_error(format!("{url} is not a WebSocket URL: {err}")));
+    }
+    let token = matches
+        .remove_one::<String>("token")
+        .or_else(|| std::env::var(TOKEN_VAR).ok())
+        .filter(|secret| !secret.is_empty())
+        .map(Token::new);
+    let source = match matches.remove_one::<u64>("count") {
+        Some(count) => Source::Ticks {
+            count,
+            every: matches
+                .remove_one("every")
+                .unwrap_or(Duration::from_secs(1)),
+        },
+        None => Source::Stdin,
+    };
+    run_until_interrupted("probe", false, |shutdown| {
+        probe(url, token, source, shutdown)
+    })
+}
+
+/// Connects, sends each message, prints each acknowledgement, and closes.
+async fn probe(
+    url: String,
+    token: Option<Token>,
+    source: Source,
+    mut shutdown: Shutdown,
+) -> Result<()> {
+    let mut socket = dial_within(&url, token.as_ref(), PATIENCE)
+        .await
+        .map_err(|reason| Error::Unreachable {
+            url: url.clone(),
+            seconds: PATIENCE.as_secs_f64(),
+            reason,
+        })?;
+    tracing::info!("connected to {url}");
+    let mut messages = messages(source);
+    let (mut sent, mut acked) = (0u64, 0u64);
+    loop {
+        let message = tokio::select! {
+            message = messages.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            _ = shutdown.wait() => break,
+        };
+        let lost = |reason: String| Error::Lost {
+            url: url.clone(),
+            message: message.clone(),
+            reason,
+        };
+        socket
+            .send(Message::text(message.as_str()))
+            .await
+            .map_err(|err| lost(err.to_string()))?;
+        sent += 1;
+        crate::out!("> {message}");
+        let ack = tokio::select! {
+            ack = timeout(ACK, acknowledgement(&mut socket)) => ack,
+            _ = shutdown.wait() => break,
+        };
+        match ack {
+            Ok(Ok(ack)) => {
+                crate::out!("< {ack}");
+                acked += 1;
+            }
+            Ok(Err(reason)) => return Err(lost(reason)),
+            Err(_) => {
+                return Err(lost(format!(
+                    "no acknowledgement within {}s",
+                    ACK.as_secs()
+                )))
+            }
+        }
+    }
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    if socket.close(Some(frame)).await.is_ok() {
+        let _ = timeout(Duration::from_secs(1), async {
+            while let Some(Ok(_)) = socket.next().await {}
+        })
+        .await;
+    }
+    tracing::info!("{sent} messages sent, {acked} acknowledged");
+    Ok(())
+}
+
+/// The messages to send, produced as they are due.
+fn messages(source: Source) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel(READ_AHEAD);
+    match source {
+        // Standard input blocks: read it on a thread of its own.
+        Source::Stdin => {
+            std::thread::spawn(move || {
+                for line in std::io::stdin().lock().lines() {
+                    let Ok(line) = line else { break };
+                    if send.blocking_send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Source::Ticks { count, every } => {
+            tokio::spawn(crate::log::scoped("probe", async move {
+                for tick in 0..count {
+                    if tick > 0 && !every.is_zero() {
+                        sleep(every).await;
+                    }
+                    if send.send(tick.to_string()).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }
+    receive
+}

@@ -1,0 +1,345 @@
+//! Seeing the circuit: the VCD trace, the live logic-analyzer page (in a real
+//! headless Chromium), the clock's progress, and the `probe` subcommand.
+
+mod support;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use support::{drawn_bits, rising_edges, run};
+
+/// A fresh scratch directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("circuit-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// Every value change of each variable of a VCD file, in file order, by `scope.name`.
+fn vcd_changes(path: &PathBuf) -> HashMap<String, Vec<String>> {
+    let mut parser = vcd::Parser::new(BufReader::new(File::open(path).expect("the VCD file")));
+    let header = parser.parse_header().expect("a VCD header");
+    let mut names = HashMap::new();
+    let top = header.find_scope(&["circuit"]).expect("a circuit scope");
+    for item in &top.items {
+        let vcd::ScopeItem::Scope(sketch) = item else {
+            continue;
+        };
+        for item in &sketch.items {
+            if let vcd::ScopeItem::Var(var) = item {
+                names.insert(var.code, format!("{}.{}", sketch.identifier, var.reference));
+            }
+        }
+    }
+    let mut changes: HashMap<String, Vec<String>> = HashMap::new();
+    let mut last_time = 0;
+    for command in parser {
+        let (code, value) = match command.expect("a VCD command") {
+            vcd::Command::Timestamp(time) => {
+                assert!(time >= last_time, "time goes forward");
+                last_time = time;
+                continue;
+            }
+            vcd::Command::ChangeScalar(code, value) => (code, value.to_string()),
+            vcd::Command::ChangeVector(code, value) => {
+                let number = value
+                    .iter()
+                    .fold(0u64, |n, bit| n << 1 | u64::from(bit == vcd::Value::V1));
+                (code, number.to_string())
+            }
+            vcd::Command::ChangeString(code, value) => (code, value),
+            other => panic!("unexpected VCD command {other:?}"),
+        };
+        changes.entry(names[&code].clone()).or_default().push(value);
+    }
+    changes
+}
+
+#[test]
+fn the_vcd_trace_holds_every_tick_ack_level_and_buzz_of_the_run() {
+    let dir = scratch("vcd");
+    let path = dir.join("circuit.vcd");
+    let circuit = run(&[
+        "circuit",
+        "-t",
+        "12",
+        "-d",
+        "0",
+        "--seed",
+        "42",
+        "--vcd",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(circuit.code(), 0, "{circuit:?}");
+    let bits = drawn_bits(&circuit.lines_of("iopin"));
+    assert_eq!(bits.len(), 36);
+    let acks: Vec<String> = circuit
+        .lines_of("clock")
+        .iter()
+        .filter_map(|line| line.strip_prefix("< "))
+        .map(|ack| ack.replace(' ', "_"))
+        .collect();
+
+    let changes = vcd_changes(&path);
+    let ticks: Vec<String> = (0..12).map(|n: u64| n.to_string()).collect();
+    assert_eq!(changes["clock.tick"], ticks);
+    assert_eq!(changes["clock.ack"], acks);
+    let levels: Vec<String> = bits.iter().map(u8::to_string).collect();
+    assert_eq!(changes["iopin.level"], levels, "every drawn bit, in order");
+    let buzz = &changes["buzzer.buzz"];
+    assert_eq!(buzz.len(), 36, "one buzz sample per level the buzzer heard");
+    let buzz_rises = buzz.iter().filter(|value| *value == "1").count();
+    assert_eq!(buzz_rises, rising_edges(&bits));
+    let summary = format!("12 ticks sent, 12 acks received, 36 bits drawn, {buzz_rises} buzzes");
+    assert!(
+        circuit.lines_of("circuit").contains(&summary.as_str()),
+        "{circuit:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_single_sketch_records_its_own_signals_and_a_bad_path_is_an_error() {
+    let dir = scratch("vcd-single");
+    let path = dir.join("buzzer.vcd");
+    let mut buzzer = support::start(&[
+        "buzzer",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--vcd",
+        path.to_str().unwrap(),
+    ]);
+    let port = buzzer.port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use futures_util::{SinkExt, StreamExt};
+        let mut peer = support::connect(&format!("ws://127.0.0.1:{port}/pin")).await;
+        for level in ["0", "1", "1", "0", "1"] {
+            peer.send(level.into()).await.unwrap();
+            peer.next().await.unwrap().unwrap();
+        }
+        peer.close(None).await.unwrap();
+    });
+    buzzer.signal("INT");
+    let buzzer = buzzer.finish(support::PATIENCE);
+    assert_eq!(buzzer.code(), 0, "{buzzer:?}");
+    let changes = vcd_changes(&path);
+    assert_eq!(changes.len(), 1, "the buzzer records only its own signal");
+    assert_eq!(changes["buzzer.buzz"], ["0", "1", "0", "0", "1"]);
+
+    let nowhere = dir.join("missing").join("x.vcd");
+    let circuit = run(&[
+        "circuit",
+        "-t",
+        "1",
+        "-d",
+        "0",
+        "--vcd",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(circuit.code(), 1, "{circuit:?}");
+    assert!(
+        circuit.err.iter().any(|line| line.contains("cannot write")),
+        "{circuit:?}"
+    );
+    assert!(
+        circuit.lines_of("clock").is_empty(),
+        "a bad path stops the run before it starts: {circuit:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Runs `sketches ARGS…` with stdout and stderr on a pseudo-terminal, as in a
+/// terminal window; returns everything it wrote there and its exit code.
+fn run_on_a_terminal(args: &[&str]) -> (String, i32) {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    use std::process::{Command, Stdio};
+    let (mut leader, mut follower) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the two integers we own.
+    let opened = unsafe {
+        libc::openpty(
+            &mut leader,
+            &mut follower,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    let (leader, follower) = unsafe {
+        (
+            std::fs::File::from_raw_fd(leader),
+            std::fs::File::from_raw_fd(follower),
+        )
+    };
+    let mut child = Command::new(support::BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(follower.try_clone().unwrap())
+        .stderr(follower)
+        .spawn()
+        .expect("the sketches binary starts");
+    let reader = std::thread::spawn(move || {
+        let mut leader = leader;
+        let mut output = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Reading fails (EIO) once the child has exited and closed the terminal.
+        while let Ok(read) = leader.read(&mut chunk) {
+            if read == 0 {
+                break;
+            }
+            output.extend_from_slice(&chunk[..read]);
+        }
+        String::from_utf8_lossy(&output).into_owned()
+    });
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} did not end within {:?}", support::PATIENCE);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (reader.join().unwrap(), status.code().unwrap_or(-1))
+}
+
+#[test]
+fn the_clock_shows_a_progress_bar_on_a_terminal_and_plain_lines_elsewhere() {
+    let (screen, code) = run_on_a_terminal(&["circuit", "-t", "4", "-d", "0.25", "--seed", "1"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("ticks ·"), "a progress bar: {screen}");
+    assert!(
+        screen.contains("4/4 ticks"),
+        "the bar reaches the total: {screen}"
+    );
+    assert!(screen.contains("acks"), "{screen}");
+    assert!(
+        screen.contains("4 ticks sent, 4 acks received"),
+        "the summary still follows: {screen}"
+    );
+
+    let piped = run(&["circuit", "-t", "4", "-d", "0", "--seed", "1"]);
+    assert_eq!(piped.code(), 0, "{piped:?}");
+    let everything = piped.out.iter().chain(&piped.err);
+    assert!(
+        everything
+            .clone()
+            .all(|line| !line.contains("ticks ·") && !line.contains('\u{1b}')),
+        "no bar and no escape codes in a pipe: {piped:?}"
+    );
+}
+
+/// Runs `sketches probe ARGS…` with `input` on its stdin; bounded in time.
+fn probe(args: &[&str], input: &str) -> support::Finished {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(support::BIN)
+        .arg("probe")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("CIRCUIT_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sketches binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("probe {args:?} did not end within {:?}", support::PATIENCE);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let lines = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    support::Finished {
+        status: output.status,
+        out: lines(&output.stdout),
+        err: lines(&output.stderr),
+    }
+}
+
+#[test]
+fn the_probe_sends_stdin_lines_or_numbered_ticks_and_prints_each_acknowledgement() {
+    let mut iopin = support::start(&[
+        "iopin",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--seed",
+        "7",
+        "--buzzer",
+        &format!("ws://127.0.0.1:{}/pin", support::dead_port()),
+    ]);
+    let url = format!("ws://127.0.0.1:{}/datafeed", iopin.port());
+
+    let piped = probe(&[&url], "first\nsecond\nthird\n");
+    assert_eq!(piped.code(), 0, "{piped:?}");
+    let lines = piped.lines_of("probe");
+    let sent: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("> ")).collect();
+    assert_eq!(sent, ["first", "second", "third"], "{piped:?}");
+    let acks: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("< ")).collect();
+    assert_eq!(acks.len(), 3, "{piped:?}");
+    assert!(
+        acks.iter()
+            .all(|ack| ack.starts_with('[') && ack.len() == "[0, 1, 0]".len()),
+        "the pin answers with its bits: {piped:?}"
+    );
+    let order: Vec<char> = lines.iter().filter_map(|l| l.chars().next()).collect();
+    assert_eq!(&order[1..7], ['>', '<', '>', '<', '>', '<'], "{piped:?}");
+    assert_eq!(lines.last(), Some(&"3 messages sent, 3 acknowledged"));
+
+    let ticks = probe(&[&url, "--count", "4", "--every", "0.01"], "");
+    assert_eq!(ticks.code(), 0, "{ticks:?}");
+    let sent: Vec<&str> = ticks
+        .lines_of("probe")
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("> "))
+        .collect();
+    assert_eq!(sent, ["0", "1", "2", "3"], "{ticks:?}");
+    iopin.signal("INT");
+    iopin.finish(support::PATIENCE);
+
+    let nobody = probe(
+        &[&format!("ws://127.0.0.1:{}/x", support::dead_port())],
+        "hi\n",
+    );
+    assert_eq!(nobody.code(), 1, "{nobody:?}");
+    assert!(
+        nobody.err.iter().any(|l| l.contains("no server answered")),
+        "{nobody:?}"
+    );
+    let wrong = probe(&["http://example.invalid/"], "");
+    assert_eq!(wrong.code(), 2, "{wrong:?}");
+    assert!(
+        wrong.err.iter().any(|l| l.contains("not a WebSocket URL")),
+        "{wrong:?}"
+    );
+}
