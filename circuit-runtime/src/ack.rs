@@ -4,6 +4,7 @@
 //! or bytes ([`Vec<u8>`], [`Payload`]) from either kind. The acknowledgement is
 //! text, except bytes, which go back as a binary frame.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -23,8 +24,8 @@ pub enum Frame<'a> {
 /// The acknowledgement to send back: a text or a binary frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// Sent as a text frame.
-    Text(String),
+    /// Sent as a text frame; fixed answers such as `n/a` are borrowed, not allocated.
+    Text(Cow<'static, str>),
     /// Sent as a binary frame.
     Binary(Vec<u8>),
 }
@@ -61,19 +62,19 @@ pub trait IntoAck {
 
 impl IntoAck for () {
     fn into_ack(self) -> Reply {
-        Reply::Text(NO_ACK.to_owned())
+        Reply::Text(Cow::Borrowed(NO_ACK))
     }
 }
 
 impl IntoAck for String {
     fn into_ack(self) -> Reply {
-        Reply::Text(self)
+        Reply::Text(Cow::Owned(self))
     }
 }
 
 impl IntoAck for &str {
     fn into_ack(self) -> Reply {
-        Reply::Text(self.to_owned())
+        Reply::Text(Cow::Owned(self.to_owned()))
     }
 }
 
@@ -86,7 +87,7 @@ impl IntoAck for Vec<u8> {
 impl IntoAck for Payload {
     fn into_ack(self) -> Reply {
         match self {
-            Payload::Text(text) => Reply::Text(text),
+            Payload::Text(text) => Reply::Text(Cow::Owned(text)),
             Payload::Binary(bytes) => Reply::Binary(bytes),
         }
     }
@@ -102,7 +103,7 @@ impl<T: IntoAck, E: Display> IntoAck for Result<T, E> {
     fn into_ack(self) -> Reply {
         match self {
             Ok(value) => value.into_ack(),
-            Err(err) => Reply::Text(format!("error: {err}")),
+            Err(err) => Reply::Text(Cow::Owned(format!("error: {err}"))),
         }
     }
 }
@@ -111,13 +112,19 @@ macro_rules! display_ack {
     ($($ty:ty),*) => {$(
         impl IntoAck for $ty {
             fn into_ack(self) -> Reply {
-                Reply::Text(self.to_string())
+                Reply::Text(Cow::Owned(self.to_string()))
             }
         }
     )*};
 }
 
-display_ack!(bool, char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+impl IntoAck for bool {
+    fn into_ack(self) -> Reply {
+        Reply::Text(Cow::Borrowed(if self { "true" } else { "false" }))
+    }
+}
+
+display_ack!(char, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
 
 /// A message type that takes bytes: binary frames reach it (and text frames, as their bytes).
 pub trait FromBytes: Sized {
@@ -187,7 +194,9 @@ where
 {
     fn parse(&self, frame: Frame<'_>) -> Result<M, Outcome> {
         match frame {
-            Frame::Text(text) => parse_message(text).map_err(|err| Ok(Reply::Text(err))),
+            Frame::Text(text) => {
+                parse_message(text).map_err(|err| Ok(Reply::Text(Cow::Owned(err))))
+            }
             Frame::Binary(_) => Err(Err(Unsupported)),
         }
     }
@@ -210,7 +219,7 @@ mod tests {
 
     fn text(reply: Reply) -> String {
         match reply {
-            Reply::Text(text) => text,
+            Reply::Text(text) => text.into_owned(),
             Reply::Binary(bytes) => panic!("expected text, got {bytes:?}"),
         }
     }

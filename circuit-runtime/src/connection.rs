@@ -1,5 +1,6 @@
 //! One WebSocket peer of a server: receive a frame, call the loop, acknowledge, in order.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -273,7 +274,8 @@ async fn converse(
         match answer {
             Some(Ok(Ok(reply))) => {
                 let ack = match reply {
-                    Reply::Text(text) => Message::text(text),
+                    Reply::Text(Cow::Borrowed(text)) => Message::Text(Utf8Bytes::from_static(text)),
+                    Reply::Text(Cow::Owned(text)) => Message::text(text),
                     Reply::Binary(bytes) => Message::binary(bytes),
                 };
                 if let Err(err) = socket.send(ack).await {

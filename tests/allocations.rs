@@ -1,0 +1,137 @@
+//! The per-message path allocates no more than the frame itself needs: counted
+//! with a global allocator that counts on the server's thread only.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use circuit_runtime::prelude::*;
+use circuit_runtime::{parse, Server};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Allocations (and reallocations) made on threads that count.
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Whether this thread's allocations count: only the server's do.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The system allocator, counting on the server's thread.
+struct Counting;
+
+// SAFETY: every call is passed on unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+fn count() {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Takes a number and acknowledges nothing (`n/a`), logging each one.
+#[sketch(port = 0)]
+struct Sink {
+    total: u64,
+}
+
+impl Sink {
+    #[reactive]
+    fn take(&mut self, _channel: &str, number: u64) {
+        self.total += number;
+        // Filtered out (no subscriber here): must not be formatted.
+        out!("took {number}, total {}", self.total);
+    }
+}
+
+/// Sends `rounds` messages one at a time, waiting for each acknowledgement.
+async fn round_trips(url: &str, rounds: u64) {
+    let (mut peer, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects");
+    for round in 0..rounds {
+        peer.send(Message::text(round.to_string())).await.unwrap();
+        match peer.next().await {
+            Some(Ok(Message::Text(ack))) => assert_eq!(ack.as_str(), "n/a"),
+            other => panic!("not an acknowledgement: {other:?}"),
+        }
+    }
+    peer.close(None).await.unwrap();
+}
+
+#[test]
+fn a_message_costs_the_server_no_allocation_of_its_own() {
+    // The server runs on a thread of its own, whose allocations count.
+    let (address, stop) = std::sync::mpsc::channel();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        COUNTING.with(|counting| counting.set(true));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (sink, options) = parse::<Sink, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+            let server = Server::start(sink, &options).await.unwrap();
+            address.send(server.local_addr()).unwrap();
+            // Serve until the test is done measuring.
+            let wait =
+                tokio::task::spawn_blocking(move || finished.recv_timeout(Duration::from_secs(60)));
+            let _ = wait.await;
+            server.stop().await
+        })
+    });
+    let address = stop
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server starts");
+    let url = format!("ws://{address}/numbers");
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let measure = |rounds: u64| {
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        client
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(30), round_trips(&url, rounds)).await
+            })
+            .expect("the round trips end in time");
+        ALLOCATIONS.load(Ordering::Relaxed) - before
+    };
+    // A connection costs what it costs (handshake, buffers, task); the
+    // difference between a long and a short conversation is the per-message cost.
+    let short = measure(100);
+    let long = measure(2_100);
+    done.send(()).unwrap();
+    let sink = server.join().expect("the server thread ends");
+    assert_eq!(
+        sink.total,
+        (0..100).sum::<u64>() + (0..2_100).sum::<u64>(),
+        "every message reached the loop"
+    );
+    let per_message = long.saturating_sub(short) as f64 / 2_000.0;
+    eprintln!("server allocations: {short} for 100 messages, {long} for 2100: {per_message:.3} per message");
+    assert!(
+        per_message < 0.05,
+        "{per_message:.3} allocations per message on the server ({short} for 100, {long} for 2100)"
+    );
+}
