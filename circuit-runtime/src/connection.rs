@@ -264,13 +264,9 @@ async fn converse(
             close(socket, CloseCode::Away, "server shutting down").await;
             return End::Shutdown;
         }
-        // We hold a sender of `answers` ourselves, so it never closes; if the
-        // sketch's task is gone instead, its queue closes.
-        let answer = tokio::select! {
-            biased;
-            answer = answers.recv() => answer,
-            () = requests.closed() => None,
-        };
+        // The sketch's task answers every request it takes (a panicking loop
+        // included), and it outlives us: we hold a sender of its queue.
+        let answer = answers.recv().await;
         match answer {
             Some(Ok(Ok(reply))) => {
                 let ack = match reply {
