@@ -343,3 +343,139 @@ fn the_probe_sends_stdin_lines_or_numbered_ticks_and_prints_each_acknowledgement
         "{wrong:?}"
     );
 }
+
+/// Writes one line to the test output, even when libtest captures `println!`.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The headless browser and its driver: Debian's Chromium, and playwright-core
+/// from the npm registry (`tests/run` installs it into tests/browser).
+fn browser() -> Result<(PathBuf, PathBuf), String> {
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    if !chromium.exists() {
+        return Err(format!(
+            "{} is missing (apt-get install chromium)",
+            chromium.display()
+        ));
+    }
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|out| out.status.success()) {
+        return Err("node is missing".into());
+    }
+    let browser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    if !browser.join("node_modules/playwright-core").exists() {
+        return Err("playwright-core is missing (cd tests/browser && npm ci)".into());
+    }
+    Ok((chromium, browser.join("analyzer.mjs")))
+}
+
+/// Transitions of a bit signal starting low, as a logic analyzer draws them.
+fn edges(levels: &[u8]) -> usize {
+    let mut level = 0;
+    let mut edges = 0;
+    for &next in levels {
+        if next != level {
+            edges += 1;
+        }
+        level = next;
+    }
+    edges
+}
+
+#[test]
+fn the_analyzer_page_shows_the_run_in_a_real_headless_browser() {
+    let (chromium, harness) = match browser() {
+        Ok(found) => found,
+        Err(missing) if std::env::var("CI").as_deref() != Ok("true") => {
+            say(&format!(
+                "!!! SKIPPED the browser test: {missing}. It runs, and must pass, with CI=true !!!"
+            ));
+            return;
+        }
+        Err(missing) => panic!("CI=true, but the browser test cannot run: {missing}"),
+    };
+    let mut circuit = support::start(&[
+        "circuit",
+        "-t",
+        "30",
+        "-d",
+        "0.05",
+        "--seed",
+        "42",
+        "--web",
+        "127.0.0.1:0",
+    ]);
+    let line = circuit.wait_for(support::PATIENCE, |line| {
+        line.contains("logic analyzer on ")
+    });
+    let url = line
+        .split("logic analyzer on ")
+        .nth(1)
+        .expect("an address")
+        .trim()
+        .to_owned();
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyzer.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let page = std::process::Command::new("node")
+        .arg(&harness)
+        .arg(&url)
+        .arg(&screenshot)
+        .arg("60")
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs the harness");
+    circuit.wait_for(support::PATIENCE, |line| line.contains("run finished"));
+    circuit.signal("INT");
+    let circuit = circuit.finish(support::PATIENCE);
+    assert_eq!(circuit.code(), 0, "{circuit:?}");
+    assert!(
+        page.status.success(),
+        "the harness failed: {}\n{}",
+        String::from_utf8_lossy(&page.stderr),
+        String::from_utf8_lossy(&page.stdout)
+    );
+    say(&format!("analyzer screenshot: {}", screenshot.display()));
+    assert!(
+        screenshot.metadata().is_ok_and(|m| m.len() > 10_000),
+        "a real screenshot"
+    );
+
+    let seen: serde_json::Value =
+        serde_json::from_slice(&page.stdout).expect("the harness prints JSON");
+    say(&format!("the page saw: {seen}"));
+    let bits = drawn_bits(&circuit.lines_of("iopin"));
+    let buzzes = rising_edges(&bits);
+    assert_eq!(bits.len(), 90);
+    let summary = format!("30 ticks sent, 30 acks received, 90 bits drawn, {buzzes} buzzes");
+    assert!(
+        circuit.lines_of("circuit").contains(&summary.as_str()),
+        "{circuit:?}"
+    );
+    assert_eq!(seen["ended"], true, "{seen}");
+    let counters = &seen["counters"];
+    assert_eq!(counters["ticks sent"], 30, "{seen}");
+    assert_eq!(counters["acknowledgements"], 30, "{seen}");
+    assert_eq!(counters["bits drawn"], 90, "{seen}");
+    assert_eq!(counters["buzzes"], buzzes as u64, "{seen}");
+    // The waveforms drawn: the pin's edges, and the buzzer's pulses (up at a
+    // buzz, down at the next level it hears).
+    assert_eq!(seen["edges"]["iopin.level"], edges(&bits) as u64, "{seen}");
+    let mut level = 0;
+    let pulses: Vec<u8> = bits
+        .iter()
+        .map(|&bit| {
+            let rising = u8::from(level == 0 && bit == 1);
+            level = bit;
+            rising
+        })
+        .collect();
+    assert_eq!(
+        seen["edges"]["buzzer.buzz"],
+        edges(&pulses) as u64,
+        "{seen}"
+    );
+    assert_eq!(seen["edges"]["clock.tick"], 30, "{seen}");
+}

@@ -162,7 +162,8 @@ pub struct Totals {
     pub samples: u64,
     /// Low-to-high transitions (the level before the first change is low).
     pub rises: u64,
-    /// Changes whose value differs from the one before.
+    /// Changes whose value differs from the one before (a wire starts low; a
+    /// bus's first value counts).
     pub edges: u64,
     /// The last value, if any.
     pub last: Option<Level>,
@@ -177,7 +178,8 @@ impl Totals {
         }
         let differs = match &self.last {
             Some(last) => last != level,
-            None => !matches!(level, Level::Bit(false) | Level::Number(0)),
+            // A wire starts low; a bus starts with no value, so its first sample is an edge.
+            None => !matches!(level, Level::Bit(false)),
         };
         if differs {
             self.edges += 1;
