@@ -417,34 +417,42 @@ fn the_analyzer_page_shows_the_run_in_a_real_headless_browser() {
         .expect("an address")
         .trim()
         .to_owned();
-    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyzer.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let page = std::process::Command::new("node")
-        .arg(&harness)
-        .arg(&url)
-        .arg(&screenshot)
-        .arg("60")
-        .env("CHROMIUM", &chromium)
-        .output()
-        .expect("node runs the harness");
+    // Opens the page in headless Chromium until the run has ended; what it saw.
+    let open = |name: &str| -> serde_json::Value {
+        let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_file(&screenshot);
+        let page = std::process::Command::new("node")
+            .arg(&harness)
+            .arg(&url)
+            .arg(&screenshot)
+            .arg("60")
+            .env("CHROMIUM", &chromium)
+            .output()
+            .expect("node runs the harness");
+        assert!(
+            page.status.success(),
+            "the harness failed: {}\n{}",
+            String::from_utf8_lossy(&page.stderr),
+            String::from_utf8_lossy(&page.stdout)
+        );
+        say(&format!("analyzer screenshot: {}", screenshot.display()));
+        assert!(
+            screenshot.metadata().is_ok_and(|m| m.len() > 10_000),
+            "a real screenshot"
+        );
+        serde_json::from_slice(&page.stdout).expect("the harness prints JSON")
+    };
+    // Once while the run goes on, once late (after it ended): the history
+    // brings a late page to the same picture.
+    let seen = open("analyzer.png");
     circuit.wait_for(support::PATIENCE, |line| line.contains("run finished"));
+    let late = open("analyzer-late.png");
     circuit.signal("INT");
     let circuit = circuit.finish(support::PATIENCE);
     assert_eq!(circuit.code(), 0, "{circuit:?}");
-    assert!(
-        page.status.success(),
-        "the harness failed: {}\n{}",
-        String::from_utf8_lossy(&page.stderr),
-        String::from_utf8_lossy(&page.stdout)
-    );
-    say(&format!("analyzer screenshot: {}", screenshot.display()));
-    assert!(
-        screenshot.metadata().is_ok_and(|m| m.len() > 10_000),
-        "a real screenshot"
-    );
+    assert_eq!(late["counters"], seen["counters"], "{late} vs {seen}");
+    assert_eq!(late["edges"], seen["edges"], "{late} vs {seen}");
 
-    let seen: serde_json::Value =
-        serde_json::from_slice(&page.stdout).expect("the harness prints JSON");
     say(&format!("the page saw: {seen}"));
     let bits = drawn_bits(&circuit.lines_of("iopin"));
     let buzzes = rising_edges(&bits);
