@@ -23,9 +23,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::log;
+use crate::server::bind_to;
 use crate::shutdown::Shutdown;
 use crate::trace::{json_string, Change, Event, Level, Totals, Trace};
-use crate::{Error, Result};
+use crate::Result;
 
 /// The page, embedded at build time: no CDN, no network, no build step.
 const PAGE: &str = include_str!("analyzer.html");
@@ -73,30 +74,15 @@ impl Analyzer {
     /// page is, and serves it until `shutdown` fires.
     ///
     /// # Errors
-    /// [`Error::Resolve`] for an unknown host, [`Error::Bind`] when the port is taken.
+    /// [`Error::Resolve`](crate::Error::Resolve) for an unknown host,
+    /// [`Error::Bind`](crate::Error::Bind) when the port is taken.
     pub async fn start(
         address: &str,
         trace: Arc<Trace>,
         panel: Panel,
         shutdown: Shutdown,
     ) -> Result<Analyzer> {
-        let resolved = tokio::net::lookup_host(address)
-            .await
-            .map_err(|source| Error::Resolve {
-                host: address.to_owned(),
-                source,
-            })?
-            .next()
-            .ok_or_else(|| Error::Resolve {
-                host: address.to_owned(),
-                source: std::io::Error::other("no address"),
-            })?;
-        let listener = TcpListener::bind(resolved)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: address.to_owned(),
-                source,
-            })?;
+        let listener = bind_to(address).await?;
         let address = listener.local_addr()?;
         log::scoped("web", async {
             tracing::info!("logic analyzer on http://{address}/");

@@ -152,21 +152,27 @@ pub(crate) async fn flush(links: &[&Link]) {
 
 /// Binds the first address `host` resolves to.
 async fn bind(host: &str, port: u16) -> Result<TcpListener> {
-    let addr = format!("{host}:{port}");
-    let resolved = tokio::net::lookup_host(&addr)
+    bind_to(&format!("{host}:{port}")).await
+}
+
+/// Binds the first address `HOST:PORT` resolves to; the errors name the address.
+pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let resolve = |source| Error::Resolve {
+        host: host.to_owned(),
+        source,
+    };
+    let resolved = tokio::net::lookup_host(addr)
         .await
-        .map_err(|source| Error::Resolve {
-            host: host.to_owned(),
-            source,
-        })?
+        .map_err(resolve)?
         .next()
-        .ok_or_else(|| Error::Resolve {
-            host: host.to_owned(),
-            source: std::io::Error::other("no address"),
-        })?;
+        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
     TcpListener::bind(resolved)
         .await
-        .map_err(|source| Error::Bind { addr, source })
+        .map_err(|source| Error::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
 }
 
 /// Accepts peers until shutdown; one failed `accept` (such as too many open
