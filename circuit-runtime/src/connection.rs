@@ -36,7 +36,7 @@ pub(crate) struct Request {
     pub frame: Data,
     /// Where the acknowledgement goes, or the panic message if the loop panicked:
     /// the connection's own reply channel, made once per peer (not per message).
-    pub reply: mpsc::Sender<Answer>,
+    pub reply: mpsc::UnboundedSender<Answer>,
 }
 
 /// What the sketch answers to one request: the outcome, or the panic message.
@@ -185,10 +185,10 @@ async fn converse(
     handled: &mut u64,
 ) -> End {
     let mut peer_close = None;
-    // One reply channel for the whole conversation: a peer has at most one
-    // message in flight, so a single slot always has room, and no message pays
-    // for a channel of its own.
-    let (reply, mut answers) = mpsc::channel::<Answer>(1);
+    // One reply channel for the whole conversation, so that no message pays for
+    // a channel of its own. Unbounded, because the protocol bounds it: a peer has
+    // at most one message in flight (and a bounded channel's permits cost a lock).
+    let (reply, mut answers) = mpsc::unbounded_channel::<Answer>();
     // Keepalive: a peer silent for a whole interval gets a ping; one still
     // silent an interval later is gone. The timer is re-armed only when it
     // fires, so a busy connection pays one `Instant::now()` per frame.

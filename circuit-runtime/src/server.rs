@@ -238,9 +238,8 @@ async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> 
                 );
                 why
             });
-        // The slot is free: its peer waits for this answer before sending more.
         // The peer may be gone already; the answer then has nowhere to go.
-        let _ = request.reply.try_send(outcome);
+        let _ = request.reply.send(outcome);
     }
     sketch
 }
