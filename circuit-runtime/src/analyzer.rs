@@ -18,10 +18,11 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::connection::close_politely;
 use crate::log;
 use crate::server::bind_to;
 use crate::shutdown::Shutdown;
@@ -257,16 +258,7 @@ async fn stream_events(
 
 /// Closes the stream with `code`, briefly waiting for the page's answer.
 async fn close(mut socket: WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if socket.close(Some(frame)).await.is_ok() {
-        let _ = timeout(Duration::from_secs(1), async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
-    }
+    close_politely(&mut socket, code, reason).await;
 }
 
 /// The first message: what to draw and count, and totals of what fell out of the history.

@@ -299,6 +299,18 @@ async fn converse(
 
 /// Sends a close frame and waits briefly for the peer's, as RFC 6455 asks.
 async fn close(socket: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
+    close_politely(socket, code, reason).await;
+}
+
+/// Sends a close frame with `code` and `reason`, then reads until the peer's
+/// answer (for at most a second): every side of the runtime ends this way.
+pub(crate) async fn close_politely<S>(
+    socket: &mut WebSocketStream<S>,
+    code: CloseCode,
+    reason: &str,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let frame = CloseFrame {
         code,
         reason: reason.into(),

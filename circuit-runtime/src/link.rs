@@ -11,7 +11,6 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::sleep;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::auth::Token;
@@ -258,16 +257,7 @@ async fn deliver(link: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
 
 /// Ends a connection the polite way: close frame 1000, then the peer's answer.
 async fn close(mut socket: Socket) {
-    let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    };
-    if socket.close(Some(frame)).await.is_ok() {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
-    }
+    crate::connection::close_politely(&mut socket, CloseCode::Normal, "").await;
 }
 
 /// Sends one text frame and waits for its acknowledgement.

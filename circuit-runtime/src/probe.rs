@@ -6,17 +6,17 @@ use std::io::BufRead;
 use std::time::Duration;
 
 use clap::{value_parser, Arg, ArgMatches, Command};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::auth::{Token, TOKEN_VAR};
 use crate::cli::{run_until_interrupted, seconds, setup_error};
 use crate::client::dial_within;
+use crate::connection::close_politely;
 use crate::shutdown::Shutdown;
 use crate::timer::acknowledgement;
 use crate::{Error, Result};
@@ -160,16 +160,7 @@ async fn probe(
             }
         }
     }
-    let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    };
-    if socket.close(Some(frame)).await.is_ok() {
-        let _ = timeout(Duration::from_secs(1), async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
-    }
+    close_politely(&mut socket, CloseCode::Normal, "").await;
     tracing::info!("{sent} messages sent, {acked} acknowledged");
     Ok(())
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::auth::Token;
 use crate::cli::Options;
 use crate::client::{dial_within, Socket};
+use crate::connection::close_politely;
 use crate::log;
 use crate::progress::Progress;
 use crate::server::{authorize, flush};
@@ -130,20 +130,12 @@ async fn drive_here<S: Timed>(
         progress.acked(report.acked);
         tick += 1;
     }
-    let frame = CloseFrame {
-        code: if shutdown.is_triggered() {
-            CloseCode::Away
-        } else {
-            CloseCode::Normal
-        },
-        reason: "".into(),
+    let code = if shutdown.is_triggered() {
+        CloseCode::Away
+    } else {
+        CloseCode::Normal
     };
-    if socket.close(Some(frame)).await.is_ok() {
-        let _ = timeout(Duration::from_secs(1), async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
-    }
+    close_politely(&mut socket, code, "").await;
     drop(progress);
     flush(&sketch.links()).await;
     tracing::info!(
