@@ -4,10 +4,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use circuit_runtime::prelude::*;
-use circuit_runtime::{parse, Server};
+use circuit_runtime::{parse, Reactive, Server};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -63,6 +64,39 @@ impl Sink {
     }
 }
 
+/// The sink again, with a loop that waits (`async fn`): served through the
+/// queue of the task that owns it.
+#[sketch(port = 0)]
+struct WaitingSink {
+    total: u64,
+}
+
+impl WaitingSink {
+    #[reactive]
+    async fn take(&mut self, _channel: &str, number: u64) {
+        tokio::task::yield_now().await;
+        self.total += number;
+        out!("took {number}, total {}", self.total);
+    }
+}
+
+/// What a sink has added up.
+trait Total {
+    fn total(&self) -> u64;
+}
+
+impl Total for Sink {
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+impl Total for WaitingSink {
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
 /// Sends `rounds` messages one at a time, waiting for each acknowledgement.
 async fn round_trips(url: &str, rounds: u64) {
     let (mut peer, _) = tokio_tungstenite::connect_async(url)
@@ -80,6 +114,19 @@ async fn round_trips(url: &str, rounds: u64) {
 
 #[test]
 fn a_message_costs_the_server_no_allocation_of_its_own() {
+    per_message::<Sink>();
+}
+
+#[test]
+fn a_message_to_a_loop_that_waits_costs_no_allocation_either() {
+    per_message::<WaitingSink>();
+}
+
+/// Serves `S` on a counting thread; fails if a message costs it an allocation.
+fn per_message<S: Reactive + Total>() {
+    // The count is global: one measurement at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     // The server runs on a thread of its own, whose allocations count.
     let (address, stop) = std::sync::mpsc::channel();
     let (done, finished) = std::sync::mpsc::channel::<()>();
@@ -90,7 +137,7 @@ fn a_message_costs_the_server_no_allocation_of_its_own() {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (sink, options) = parse::<Sink, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+            let (sink, options) = parse::<S, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
             let server = Server::start(sink, &options).await.unwrap();
             address.send(server.local_addr()).unwrap();
             // Serve until the test is done measuring.
@@ -124,12 +171,12 @@ fn a_message_costs_the_server_no_allocation_of_its_own() {
     done.send(()).unwrap();
     let sink = server.join().expect("the server thread ends");
     assert_eq!(
-        sink.total,
+        sink.total(),
         (0..100).sum::<u64>() + (0..2_100).sum::<u64>(),
         "every message reached the loop"
     );
     let per_message = long.saturating_sub(short) as f64 / 2_000.0;
-    eprintln!("server allocations: {short} for 100 messages, {long} for 2100: {per_message:.3} per message");
+    eprintln!("{}: server allocations: {short} for 100 messages, {long} for 2100: {per_message:.3} per message", S::NAME);
     assert!(
         per_message < 0.05,
         "{per_message:.3} allocations per message on the server ({short} for 100, {long} for 2100)"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use circuit_runtime::prelude::*;
-use circuit_runtime::{drive, parse, Server, Shutdown};
+use circuit_runtime::{drive, parse, Reactive, Server, Shutdown};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -29,6 +29,26 @@ struct Doubler {
 impl Doubler {
     #[reactive]
     fn double(&mut self, channel: &str, number: i64) -> Option<i64> {
+        assert_ne!(number, 13, "unlucky");
+        self.seen.push(format!("{channel}:{number}"));
+        (number != 0).then_some(number * 2 + self.offset)
+    }
+}
+
+/// The doubler again, with a loop that waits (`async fn`): it is served
+/// through the queue of the task that owns it, not at once by each peer.
+#[sketch(name = "waiting-doubler", port = 0)]
+struct WaitingDoubler {
+    /// Added after doubling.
+    #[setting(default = 0)]
+    offset: i64,
+    seen: Vec<String>,
+}
+
+impl WaitingDoubler {
+    #[reactive]
+    async fn double(&mut self, channel: &str, number: i64) -> Option<i64> {
+        tokio::task::yield_now().await;
         assert_ne!(number, 13, "unlucky");
         self.seen.push(format!("{channel}:{number}"));
         (number != 0).then_some(number * 2 + self.offset)
@@ -107,10 +127,30 @@ fn settings_come_from_the_command_line() {
     assert_eq!(counter.upto, 7);
 }
 
+#[test]
+fn a_loop_that_never_waits_runs_at_once_and_one_that_waits_is_queued() {
+    let waits = [
+        <Doubler as Reactive>::WAITS,
+        <WaitingDoubler as Reactive>::WAITS,
+        <Relay as Reactive>::WAITS,
+    ];
+    assert_eq!(waits, [false, true, true], "fn, async fn, async fn");
+}
+
 #[tokio::test]
 async fn a_server_acknowledges_in_order_and_survives_a_panicking_loop() {
+    let seen = acknowledge_in_order_despite_a_panic::<Doubler>().await.seen;
+    assert_eq!(seen, ["/a:20", "/a:0", "/a:2"]);
+    let seen = acknowledge_in_order_despite_a_panic::<WaitingDoubler>()
+        .await
+        .seen;
+    assert_eq!(seen, ["/a:20", "/a:0", "/a:2"]);
+}
+
+/// Serves a doubler with `--offset 1`; hands it back to say what its loop saw.
+async fn acknowledge_in_order_despite_a_panic<S: Reactive>() -> S {
     let (doubler, options) =
-        parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", "0", "--offset", "1"]).unwrap();
+        parse::<S, _, _>(["-s", "127.0.0.1", "-p", "0", "--offset", "1"]).unwrap();
     let server = Server::start(doubler, &options).await.unwrap();
     let port = server.local_addr().port();
 
@@ -132,8 +172,7 @@ async fn a_server_acknowledges_in_order_and_survives_a_panicking_loop() {
     assert_eq!(ask(&mut first, "2").await, Message::text("5"));
 
     drop((first, second));
-    let doubler = timeout(PATIENCE, server.stop()).await.unwrap();
-    assert_eq!(doubler.seen, ["/a:20", "/a:0", "/a:2"]);
+    timeout(PATIENCE, server.stop()).await.unwrap()
 }
 
 #[tokio::test]

@@ -84,13 +84,17 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
             quote!(__circuit::serve(self, options, shutdown)),
             quote! {
                 impl __circuit::Reactive for #ident {
+                    const WAITS: bool = {
+                        use __circuit::NoLoopWaits as _;
+                        __circuit::waits::<Self, _>(&Self::__circuit_loop)
+                    };
                     fn react<'a>(
                         &'a mut self,
                         channel: &'a str,
                         frame: __circuit::Frame<'a>,
                     ) -> impl ::core::future::Future<Output = __circuit::Outcome> + ::core::marker::Send + 'a {
                         use __circuit::NoServerLoop as _;
-                        #call_loop(self, channel, frame)
+                        __circuit::react(#call_loop(self, channel, frame))
                     }
                 }
             },
@@ -286,19 +290,36 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         }
         LoopShape::Server { message } => {
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
+            let answer = quote! {
+                match (&__circuit::Probe::<#message>::new()).parse(frame) {
+                    ::core::result::Result::Ok(message) => #ack,
+                    ::core::result::Result::Err(refusal) => refusal,
+                }
+            };
+            // A loop that never waits gets glue that never waits either: its
+            // outcome, marked `Now`, which lets the runtime run it at once.
+            let (asyncness, output, answer) = match item.sig.asyncness {
+                Some(asyncness) => (
+                    Some(asyncness),
+                    quote!(::circuit_runtime::__private::Outcome),
+                    answer,
+                ),
+                None => (
+                    None,
+                    quote!(::circuit_runtime::__private::Now),
+                    quote!(__circuit::Now(#answer)),
+                ),
+            };
             quote! {
                 #[doc(hidden)]
-                async fn #hidden_name(
+                #asyncness fn #hidden_name(
                     &mut self,
                     channel: &str,
                     frame: ::circuit_runtime::__private::Frame<'_>,
-                ) -> ::circuit_runtime::__private::Outcome {
+                ) -> #output {
                     use ::circuit_runtime::__private::{self as __circuit, ParseBytes as _, ParseText as _};
                     #assert_sketch
-                    match (&__circuit::Probe::<#message>::new()).parse(frame) {
-                        ::core::result::Result::Ok(message) => #ack,
-                        ::core::result::Result::Err(refusal) => refusal,
-                    }
+                    #answer
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! calls. Everything here may change in any release.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -215,6 +216,59 @@ pub fn total(count: &impl Count) -> Option<u64> {
     Some(count.count())
 }
 
+/// The outcome of a loop that never waits (not `async fn`), ready at once.
+pub struct Now(pub Outcome);
+
+/// What the glue of a server loop returns: [`Now`], or a future for a loop that may wait.
+pub trait Reaction {
+    /// Whether the loop may wait; see [`Reactive::WAITS`].
+    const WAITS: bool;
+    /// The future that the sketch's `react` hands to the runtime.
+    type Future: Future<Output = Outcome> + Send;
+    /// The reaction as that future.
+    fn into_future(self) -> Self::Future;
+}
+
+impl Reaction for Now {
+    const WAITS: bool = false;
+    type Future = std::future::Ready<Outcome>;
+    fn into_future(self) -> Self::Future {
+        std::future::ready(self.0)
+    }
+}
+
+impl<F: Future<Output = Outcome> + Send> Reaction for F {
+    const WAITS: bool = true;
+    type Future = F;
+    fn into_future(self) -> F {
+        self
+    }
+}
+
+/// The future of a reaction, for `Reactive::react`.
+pub fn react<R: Reaction>(reaction: R) -> R::Future {
+    reaction.into_future()
+}
+
+/// A sketch's loop glue, seen as a function: what it returns, for any borrow.
+pub trait LoopFn<'a, S: 'a> {
+    /// What the glue returns.
+    type Output: Reaction;
+}
+
+impl<'a, S: 'a, F, R> LoopFn<'a, S> for F
+where
+    F: Fn(&'a mut S, &'a str, Frame<'a>) -> R,
+    R: Reaction,
+{
+    type Output = R;
+}
+
+/// Whether the loop glue `_glue` of sketch `S` may wait, known at compile time.
+pub const fn waits<S: 'static, F: for<'a> LoopFn<'a, S>>(_glue: &F) -> bool {
+    <<F as LoopFn<'static, S>>::Output as Reaction>::WAITS
+}
+
 /// Compiles only for sketches: `#[reactive]` checks that its method is in a sketch's `impl`.
 pub const fn assert_sketch<S: Sketch>() {}
 
@@ -240,6 +294,21 @@ pub trait NoServerLoop {
 }
 
 impl<T: ?Sized> NoServerLoop for T {}
+
+/// The loop glue that `Reactive::WAITS` sees when `#[reactive]` marked none:
+/// unlike [`NoServerLoop`], it compiles, so that the missing loop is reported once.
+pub trait NoLoopWaits {
+    /// Never called: only its type is looked at.
+    fn __circuit_loop(
+        &mut self,
+        _channel: &str,
+        _frame: Frame<'_>,
+    ) -> std::future::Pending<Outcome> {
+        std::future::pending()
+    }
+}
+
+impl<T: ?Sized> NoLoopWaits for T {}
 
 /// The loop a timer sketch has when `#[reactive]` marked none: it does not compile.
 pub trait NoTimerLoop {

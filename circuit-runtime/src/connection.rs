@@ -23,12 +23,13 @@ use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocke
 use crate::ack::{Frame, Outcome, Reply, Unsupported};
 use crate::auth::Token;
 use crate::cli::Limits;
+use crate::dispatch::{Dispatch, Replies};
 use crate::shutdown::Shutdown;
 
 /// How long we wait for the peer's answer to our close frame.
 const CLOSING: Duration = Duration::from_secs(1);
 
-/// One message for the task that owns the sketch.
+/// One message for the task that owns a sketch whose loop may wait.
 pub(crate) struct Request {
     /// The path the peer connected to, such as `/datafeed`.
     pub channel: Arc<str>,
@@ -80,7 +81,7 @@ enum End {
 #[allow(clippy::result_large_err)]
 pub(crate) async fn serve(
     stream: TcpStream,
-    requests: mpsc::Sender<Request>,
+    dispatch: Dispatch,
     limits: Limits,
     token: Option<Token>,
     mut shutdown: Shutdown,
@@ -121,7 +122,7 @@ pub(crate) async fn serve(
     let end = converse(
         &mut socket,
         &channel,
-        &requests,
+        &dispatch,
         limits.ping_interval,
         &mut shutdown,
         &mut handled,
@@ -179,16 +180,13 @@ fn config(limits: Limits) -> WebSocketConfig {
 async fn converse(
     socket: &mut WebSocketStream<TcpStream>,
     channel: &Arc<str>,
-    requests: &mpsc::Sender<Request>,
+    dispatch: &Dispatch,
     ping_interval: Duration,
     shutdown: &mut Shutdown,
     handled: &mut u64,
 ) -> End {
     let mut peer_close = None;
-    // One reply channel for the whole conversation, so that no message pays for
-    // a channel of its own. Unbounded, because the protocol bounds it: a peer has
-    // at most one message in flight (and a bounded channel's permits cost a lock).
-    let (reply, mut answers) = mpsc::unbounded_channel::<Answer>();
+    let mut replies = Replies::default();
     // Keepalive: a peer silent for a whole interval gets a ping; one still
     // silent an interval later is gone. The timer is re-armed only when it
     // fires, so a busy connection pays one `Instant::now()` per frame.
@@ -197,10 +195,14 @@ async fn converse(
     let mut pinged = false;
     let check = sleep(ping_interval.max(Duration::from_millis(1)));
     tokio::pin!(check);
+    // Made once, not per frame: waiting on the shared signal registers this
+    // peer with it, and a registration per frame is a lock per frame.
+    let stopping = shutdown.wait();
+    tokio::pin!(stopping);
     loop {
         let next = tokio::select! {
             next = socket.next() => next,
-            _ = shutdown.wait(), if peer_close.is_none() => {
+            () = &mut stopping, if peer_close.is_none() => {
                 close(socket, CloseCode::Away, "server shutting down").await;
                 return End::Shutdown;
             }
@@ -255,19 +257,7 @@ async fn converse(
             // Pings are answered by tungstenite itself.
             Some(Ok(_)) => continue,
         };
-        let request = Request {
-            channel: Arc::clone(channel),
-            frame,
-            reply: reply.clone(),
-        };
-        if requests.send(request).await.is_err() {
-            close(socket, CloseCode::Away, "server shutting down").await;
-            return End::Shutdown;
-        }
-        // The sketch's task answers every request it takes (a panicking loop
-        // included), and it outlives us: we hold a sender of its queue.
-        let answer = answers.recv().await;
-        match answer {
+        match dispatch.ask(channel, frame, &mut replies).await {
             Some(Ok(Ok(reply))) => {
                 let ack = match reply {
                     Reply::Text(Cow::Borrowed(text)) => Message::Text(Utf8Bytes::from_static(text)),

@@ -56,6 +56,7 @@ mod auth;
 mod cli;
 mod client;
 mod connection;
+mod dispatch;
 mod error;
 mod link;
 mod log;

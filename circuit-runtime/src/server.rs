@@ -1,32 +1,26 @@
 //! A server: binds a port, accepts peers, and owns the sketch in one task.
 //!
-//! The sketch lives in a single task and handles one message at a time, in
-//! arrival order, so a loop takes `&mut self` without any lock. Each peer has
-//! its own task that forwards frames to it and writes back acknowledgements.
+//! Each peer has its own task that reads frames, has the loop answer them one
+//! at a time (see [`crate::dispatch`]), and writes back acknowledgements.
 
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use std::sync::Arc;
 use tokio::net::TcpListener;
-
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
 
 use crate::auth::Token;
 use crate::cli::{Limits, Options};
-use crate::connection::{self, Request};
+use crate::connection;
+use crate::dispatch::Dispatch;
 use crate::link::Link;
 use crate::log;
 use crate::shutdown::Shutdown;
 use crate::sketch::Reactive;
 use crate::{Error, Result};
-
-/// Messages waiting for the sketch; beyond this, peers wait before sending more.
-const QUEUE: usize = 256;
 
 /// How long a stopping sketch may take to deliver what its links still hold;
 /// shorter than the 2 s a stop may take, so a stuck link is reported, not cut off.
@@ -67,19 +61,12 @@ impl<S: Reactive> Server<S> {
             );
         }
         let shutdown = Shutdown::new();
-        let (requests, queue) = mpsc::channel(QUEUE);
-        // Unconstrained by tokio's cooperative budget: once scheduled, the sketch
-        // answers everything queued before yielding, instead of going to the back
-        // of a run queue that may hold thousands of connection tasks.
-        let sketch = tokio::spawn(log::scoped(
-            S::NAME,
-            tokio::task::unconstrained(own(sketch, queue)),
-        ));
+        let (dispatch, sketch) = Dispatch::start(sketch);
         let accepting = tokio::spawn(log::scoped(
             S::NAME,
             accept(
                 listener,
-                requests,
+                dispatch,
                 options.limits,
                 options.token.clone(),
                 shutdown.clone(),
@@ -179,7 +166,7 @@ pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
 /// files) never stops the server. Beyond `--max-clients`, peers are refused.
 async fn accept(
     listener: TcpListener,
-    requests: mpsc::Sender<Request>,
+    dispatch: Dispatch,
     limits: Limits,
     token: Option<Token>,
     mut shutdown: Shutdown,
@@ -199,7 +186,7 @@ async fn accept(
                     Ok(place) => {
                         let peer = connection::serve(
                             stream,
-                            requests.clone(),
+                            dispatch.clone(),
                             limits,
                             token.clone(),
                             shutdown.clone(),
@@ -220,37 +207,5 @@ async fn accept(
                 pause = (pause * 2).min(Duration::from_secs(1));
             }
         }
-    }
-}
-
-/// Owns the sketch: runs its loop on each message, in order, until every peer is gone.
-async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
-    while let Some(request) = queue.recv().await {
-        let frame = request.frame.frame();
-        let outcome = AssertUnwindSafe(sketch.react(&request.channel, frame))
-            .catch_unwind()
-            .await
-            .map_err(|panic| {
-                let why = panic_message(panic.as_ref());
-                tracing::error!(
-                    "the loop panicked on {frame:?} from {}: {why}",
-                    request.channel
-                );
-                why
-            });
-        // The peer may be gone already; the answer then has nowhere to go.
-        let _ = request.reply.send(outcome);
-    }
-    sketch
-}
-
-/// The text of a panic payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_owned()
     }
 }

@@ -63,6 +63,12 @@ pub trait Sketch: Send + Sized + 'static {
 
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
 pub trait Reactive: Sketch {
+    /// Whether the loop may wait (`async fn`). A loop that never waits is run
+    /// by the peer's own task under a short lock, which spares every message a
+    /// trip through a queue to the task that owns the sketch and back; its
+    /// future must then be ready on the first poll.
+    const WAITS: bool = true;
+
     /// Runs the loop on one frame received on `channel` and returns the acknowledgement,
     /// or [`Unsupported`](crate::Unsupported) when the loop does not take this kind of frame.
     fn react<'a>(

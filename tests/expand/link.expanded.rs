@@ -54,6 +54,10 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Relay {
+        const WAITS: bool = {
+            use __circuit::NoLoopWaits as _;
+            __circuit::waits::<Self, _>(&Self::__circuit_loop)
+        };
         fn react<'a>(
             &'a mut self,
             channel: &'a str,
@@ -62,7 +66,7 @@ const _: () = {
             Output = __circuit::Outcome,
         > + ::core::marker::Send + 'a {
             use __circuit::NoServerLoop as _;
-            Self::__circuit_loop(self, channel, frame)
+            __circuit::react(Self::__circuit_loop(self, channel, frame))
         }
     }
 };

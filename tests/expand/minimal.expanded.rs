@@ -31,6 +31,10 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Hello {
+        const WAITS: bool = {
+            use __circuit::NoLoopWaits as _;
+            __circuit::waits::<Self, _>(&Self::__circuit_loop)
+        };
         fn react<'a>(
             &'a mut self,
             channel: &'a str,
@@ -39,7 +43,7 @@ const _: () = {
             Output = __circuit::Outcome,
         > + ::core::marker::Send + 'a {
             use __circuit::NoServerLoop as _;
-            Self::__circuit_loop(self, channel, frame)
+            __circuit::react(Self::__circuit_loop(self, channel, frame))
         }
     }
 };
@@ -48,21 +52,23 @@ impl Hello {
         name
     }
     #[doc(hidden)]
-    async fn __circuit_loop(
+    fn __circuit_loop(
         &mut self,
         channel: &str,
         frame: ::circuit_runtime::__private::Frame<'_>,
-    ) -> ::circuit_runtime::__private::Outcome {
+    ) -> ::circuit_runtime::__private::Now {
         use ::circuit_runtime::__private::{
             self as __circuit, ParseBytes as _, ParseText as _,
         };
         __circuit::assert_sketch::<Self>();
-        match (&__circuit::Probe::<String>::new()).parse(frame) {
-            ::core::result::Result::Ok(message) => {
-                __circuit::ack(Self::greet(self, channel, message))
-            }
-            ::core::result::Result::Err(refusal) => refusal,
-        }
+        __circuit::Now(
+            match (&__circuit::Probe::<String>::new()).parse(frame) {
+                ::core::result::Result::Ok(message) => {
+                    __circuit::ack(Self::greet(self, channel, message))
+                }
+                ::core::result::Result::Err(refusal) => refusal,
+            },
+        )
     }
 }
 fn main() {}

@@ -1,0 +1,155 @@
+//! How a peer's message reaches the sketch's loop, one message at a time.
+//!
+//! A loop that never waits (not `async fn`) is run at once by the peer's own
+//! task, under a lock held only for the call: no hop to another task and back
+//! per message. A loop that may wait is run by the one task that owns the
+//! sketch; peers queue their messages to it, so that no lock is ever held
+//! across an await.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::ack::Frame;
+use crate::connection::{Answer, Data, Request};
+use crate::log;
+use crate::sketch::Reactive;
+
+/// Messages waiting for a sketch whose loop may wait; beyond this, peers wait before sending more.
+const QUEUE: usize = 256;
+
+/// Runs the loop on one frame at once: `None` once the sketch has been handed back.
+type RunNow = dyn Fn(&str, Frame<'_>) -> Option<Answer> + Send + Sync;
+
+/// A peer's way to the loop. Every peer holds a clone; the sketch is handed
+/// back once the last one is dropped.
+#[derive(Clone)]
+pub(crate) enum Dispatch {
+    /// The loop never waits: the peer's task runs it.
+    Now {
+        /// Locks the sketch, runs the loop, unlocks.
+        run: Arc<RunNow>,
+        /// Never sent on: its closing tells the owner that every peer is gone.
+        _alive: mpsc::Sender<Request>,
+    },
+    /// The loop may wait: the owning task runs it, in arrival order.
+    Queued(mpsc::Sender<Request>),
+}
+
+/// What a peer keeps between messages: its reply channel, made on first use
+/// and only for a queued sketch, so that no message pays for a channel.
+#[derive(Default)]
+pub(crate) struct Replies(
+    Option<(
+        mpsc::UnboundedSender<Answer>,
+        mpsc::UnboundedReceiver<Answer>,
+    )>,
+);
+
+impl Dispatch {
+    /// Starts serving `sketch`: the way in for its peers, and the task that
+    /// hands the sketch back once every peer (every clone) is gone.
+    pub fn start<S: Reactive>(sketch: S) -> (Dispatch, JoinHandle<S>) {
+        let (alive, queue) = mpsc::channel(QUEUE);
+        if S::WAITS {
+            // Unconstrained by tokio's cooperative budget: once scheduled, the sketch
+            // answers everything queued before yielding, instead of going to the back
+            // of a run queue that may hold thousands of connection tasks.
+            let owner = log::spawn(tokio::task::unconstrained(own(sketch, queue)));
+            return (Dispatch::Queued(alive), owner);
+        }
+        let shared = Arc::new(Mutex::new(Some(sketch)));
+        let run = {
+            let shared = Arc::clone(&shared);
+            Arc::new(move |channel: &str, frame: Frame<'_>| {
+                let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                Some(run_now(sketch.as_mut()?, channel, frame))
+            })
+        };
+        let owner = log::spawn(async move {
+            let mut queue = queue;
+            // Nothing is ever sent: `None` means every peer has let go.
+            while queue.recv().await.is_some() {}
+            let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            sketch.take().expect("the sketch is handed back once")
+        });
+        (Dispatch::Now { run, _alive: alive }, owner)
+    }
+
+    /// The loop's answer to `frame` received on `channel`, or `None` when the
+    /// server is shutting down and the loop can no longer be reached.
+    pub async fn ask(
+        &self,
+        channel: &Arc<str>,
+        frame: Data,
+        replies: &mut Replies,
+    ) -> Option<Answer> {
+        match self {
+            Dispatch::Now { run, .. } => run(channel, frame.frame()),
+            Dispatch::Queued(requests) => {
+                let (reply, answers) = replies.0.get_or_insert_with(mpsc::unbounded_channel);
+                let request = Request {
+                    channel: Arc::clone(channel),
+                    frame,
+                    reply: reply.clone(),
+                };
+                requests.send(request).await.ok()?;
+                // The owner answers every request it takes (a panicking loop
+                // included), and it outlives us: we hold a sender of its queue.
+                answers.recv().await
+            }
+        }
+    }
+}
+
+/// Runs a loop that never waits on one frame: its future is ready on the
+/// first poll, so it is polled once, here, with a waker that is never needed.
+fn run_now<S: Reactive>(sketch: &mut S, channel: &str, frame: Frame<'_>) -> Answer {
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        let future = pin!(sketch.react(channel, frame));
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }));
+    match polled {
+        Ok(Poll::Ready(outcome)) => Ok(outcome),
+        Ok(Poll::Pending) => {
+            // Only a hand-written `Reactive` that says `WAITS = false` and waits gets here.
+            let why = "the loop waited, but its sketch says it never waits (`Reactive::WAITS`)";
+            tracing::error!("{why}");
+            Err(why.to_owned())
+        }
+        Err(panic) => Err(panicked(panic.as_ref(), frame, channel)),
+    }
+}
+
+/// Owns a sketch whose loop may wait: runs it on each message, in order, until every peer is gone.
+async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
+    while let Some(request) = queue.recv().await {
+        let frame = request.frame.frame();
+        let outcome = AssertUnwindSafe(sketch.react(&request.channel, frame))
+            .catch_unwind()
+            .await
+            .map_err(|panic| panicked(panic.as_ref(), frame, &request.channel));
+        // The peer may be gone already; the answer then has nowhere to go.
+        let _ = request.reply.send(outcome);
+    }
+    sketch
+}
+
+/// Logs a panic of the loop with the frame that caused it; returns its message.
+fn panicked(payload: &(dyn std::any::Any + Send), frame: Frame<'_>, channel: &str) -> String {
+    let why = if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    };
+    tracing::error!("the loop panicked on {frame:?} from {channel}: {why}");
+    why
+}
