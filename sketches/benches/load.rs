@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The `sketches` binary, built by cargo for this benchmark.
@@ -62,7 +62,7 @@ fn main() {
             number("--clients").unwrap_or(100),
             number("--each").unwrap_or(100),
         );
-        let load = block_on(drive(url, clients, each));
+        let load = block_on(drive(url, clients, each, None));
         println!("{:.0} {}", load.rate(), load.unacked);
         return;
     }
@@ -70,13 +70,15 @@ fn main() {
         raise_open_file_limit(40_000);
         for kind in [Kind::Circuit, Kind::Raw] {
             let server = Server::start(kind);
-            let load = block_on(drive(&server.url, clients, each));
+            let load = block_on(drive(&server.url, clients, each, Some(server.pid())));
             println!(
-                "{kind:?}: {clients} clients × {each}: {:.0} messages/s, p99 {} µs, {} unacknowledged, {} failed to connect",
+                "{kind:?}: {clients} clients × {each}: {:.0} messages/s, p99 {} µs, {} unacknowledged, {} failed to connect, CPU µs per message: server {:.1}, generator {:.1}",
                 load.rate(),
                 load.percentile(99.0),
                 load.unacked,
-                load.unconnected
+                load.unconnected,
+                load.server_cpu_us(),
+                load.generator_cpu_us(),
             );
         }
         return;
@@ -93,13 +95,13 @@ fn main() {
     for _ in 0..runs {
         for kind in [Kind::Circuit, Kind::Raw] {
             let server = Server::start(kind);
-            let load = block_on(drive(&server.url, 1, sequential));
+            let load = block_on(drive(&server.url, 1, sequential, None));
             table.add(kind, "sequential: messages/s", load.rate());
             table.add(kind, "sequential: p50 µs", load.percentile(50.0));
             table.add(kind, "sequential: p99 µs", load.percentile(99.0));
             for (clients, each) in [(100, 200), (1_000, 50), (10_000, 100)] {
                 let each = if quick { each / 5 } else { each };
-                let load = block_on(drive(&server.url, clients, each));
+                let load = block_on(drive(&server.url, clients, each, Some(server.pid())));
                 table.add(kind, &format!("{clients} clients: messages/s"), load.rate());
                 table.add(
                     kind,
@@ -110,6 +112,16 @@ fn main() {
                     kind,
                     &format!("{clients} clients: unacknowledged"),
                     load.unacked as f64,
+                );
+                table.add(
+                    kind,
+                    &format!("{clients} clients: server CPU µs/msg"),
+                    load.server_cpu_us(),
+                );
+                table.add(
+                    kind,
+                    &format!("{clients} clients: generator CPU µs/msg"),
+                    load.generator_cpu_us(),
                 );
             }
         }
@@ -132,7 +144,7 @@ fn main() {
     println!("generator check (100 clients × 200, messages/s):");
     for kind in [Kind::Circuit, Kind::Raw] {
         let server = Server::start(kind);
-        let one = block_on(drive(&server.url, 100, 200)).rate();
+        let one = block_on(drive(&server.url, 100, 200, None)).rate();
         let two = two_generators(&server.url, 100, 200);
         println!(
             "  {kind:?}: one generator {one:.0}, two at once {two:.0} in total ({:.2}×)",
@@ -266,6 +278,10 @@ impl Server {
             port: port.clone(),
             url: format!("ws://127.0.0.1:{port}/bench"),
         }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn resident_kib(&self) -> f64 {
@@ -457,11 +473,25 @@ struct Load {
     latencies_us: Vec<u32>,
     unacked: u64,
     unconnected: u64,
+    /// Seconds of CPU the server spent while the messages went to and fro, if known.
+    server_cpu: Option<f64>,
+    /// Seconds of CPU this process (the load generator) spent meanwhile.
+    generator_cpu: f64,
 }
 
 impl Load {
     fn rate(&self) -> f64 {
         self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The server's CPU time per acknowledged message, in µs.
+    fn server_cpu_us(&self) -> f64 {
+        self.server_cpu.unwrap_or(f64::NAN) * 1e6 / self.latencies_us.len().max(1) as f64
+    }
+
+    /// The generator's CPU time per acknowledged message, in µs.
+    fn generator_cpu_us(&self) -> f64 {
+        self.generator_cpu * 1e6 / self.latencies_us.len().max(1) as f64
     }
 
     fn percentile(&self, p: f64) -> f64 {
@@ -476,7 +506,8 @@ impl Load {
 }
 
 async fn connect(url: &str) -> Option<Client> {
-    let config = WebSocketConfig::default().read_buffer_size(4096);
+    // Acknowledgements are a few bytes: a small buffer is less to zero-fill per read.
+    let config = WebSocketConfig::default().read_buffer_size(256);
     let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
     match tokio::time::timeout(ROUND_TRIP_LIMIT, attempt).await {
         Ok(Ok((client, _))) => Some(client),
@@ -494,10 +525,12 @@ async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
     clients
 }
 
-/// `clients` connections at once, each doing `each` sequential round trips.
-async fn drive(url: &str, clients: usize, each: usize) -> Load {
+/// `clients` connections at once, each doing `each` sequential round trips;
+/// with the server's process id, also the CPU time it spent on the messages.
+async fn drive(url: &str, clients: usize, each: usize, server: Option<u32>) -> Load {
     let connected = connect_many(url, clients).await;
     let started = Instant::now();
+    let cpu_before = (server.map(cpu_seconds), cpu_seconds("self"));
     // One task per client, so that each has its own cooperative budget and the
     // scheduler, not one giant future, decides who runs next.
     let tasks = connected.into_iter().map(|client| {
@@ -506,11 +539,17 @@ async fn drive(url: &str, clients: usize, each: usize) -> Load {
             let Some(mut client) = client else {
                 return (latencies, each as u64, 1);
             };
-            let payload = "0123456789abcdef"; // a small tick-sized message
+            // A small tick-sized message, shared rather than copied per send.
+            let payload = Utf8Bytes::from_static("0123456789abcdef");
+            // One timer per client, re-armed only when it fires (as the server's
+            // keepalive is): a timer per round trip would cost the generator more
+            // than some servers spend on the message.
+            let stall = tokio::time::sleep(ROUND_TRIP_LIMIT);
+            tokio::pin!(stall);
             for done in 0..each {
                 let sent = Instant::now();
                 let round_trip = async {
-                    client.send(Message::text(payload)).await.ok()?;
+                    client.send(Message::Text(payload.clone())).await.ok()?;
                     loop {
                         match client.next().await? {
                             Ok(Message::Text(_)) => return Some(()),
@@ -519,8 +558,22 @@ async fn drive(url: &str, clients: usize, each: usize) -> Load {
                         }
                     }
                 };
-                match tokio::time::timeout(ROUND_TRIP_LIMIT, round_trip).await {
-                    Ok(Some(())) => {
+                tokio::pin!(round_trip);
+                let acked = loop {
+                    tokio::select! {
+                        biased;
+                        acked = &mut round_trip => break acked,
+                        () = &mut stall => {
+                            if sent.elapsed() >= ROUND_TRIP_LIMIT {
+                                break None;
+                            }
+                            let limit = tokio::time::Instant::from_std(sent + ROUND_TRIP_LIMIT);
+                            stall.as_mut().reset(limit);
+                        }
+                    }
+                };
+                match acked {
+                    Some(()) => {
                         latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
                     }
                     _ => return (latencies, (each - done) as u64, 0),
@@ -536,11 +589,17 @@ async fn drive(url: &str, clients: usize, each: usize) -> Load {
         .into_iter()
         .map(|joined| joined.expect("a client task"));
     let elapsed = started.elapsed();
+    let cpu_after = (server.map(cpu_seconds), cpu_seconds("self"));
     let mut load = Load {
         elapsed,
         latencies_us: Vec::new(),
         unacked: 0,
         unconnected: 0,
+        server_cpu: cpu_after
+            .0
+            .zip(cpu_before.0)
+            .map(|(after, before)| after - before),
+        generator_cpu: cpu_after.1 - cpu_before.1,
     };
     for (latencies, unacked, unconnected) in results {
         load.latencies_us.extend(latencies);
@@ -553,7 +612,7 @@ async fn drive(url: &str, clients: usize, each: usize) -> Load {
 /// Resident memory per idle connection: RSS with `count` open, idle peers, minus RSS before.
 async fn idle_memory(server: &Server, count: usize) -> f64 {
     // Warm up the allocator and the runtime with a little traffic first.
-    drop(drive(&server.url, 10, 10).await);
+    drop(drive(&server.url, 10, 10, None).await);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = server.resident_kib();
     let clients = connect_many(&server.url, count).await;
@@ -636,6 +695,23 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// User plus system CPU time of process `pid` (or `"self"`) so far, in seconds.
+fn cpu_seconds(pid: impl std::fmt::Display) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&index| fields.get(index)?.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / per_second
 }
 
 fn cores() -> usize {
