@@ -33,7 +33,8 @@
 //! # Layout
 //! - `sketch`: the [`Sketch`], [`Reactive`] and [`Timed`] traits that the macros implement.
 //! - `cli`: the command line: one subcommand per sketch, settings as flags, exit codes.
-//! - `server`: binds a port, accepts connections, and owns the sketch in one task.
+//! - `server`: binds a port, accepts connections, and hands the sketch back when stopped.
+//! - `dispatch`: how a message reaches the loop: at once, or queued for an `async fn` loop.
 //! - `connection`: one WebSocket peer: receive, call the loop, acknowledge, in order.
 //! - `timer`: drives a timer sketch (the clock): tick, send, wait for the acknowledgement.
 //! - `link`: an outbound link to another sketch, delivered in order in the background.

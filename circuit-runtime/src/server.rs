@@ -1,4 +1,4 @@
-//! A server: binds a port, accepts peers, and owns the sketch in one task.
+//! A server: binds a port, accepts peers, and hands the sketch back when stopped.
 //!
 //! Each peer has its own task that reads frames, has the loop answer them one
 //! at a time (see [`crate::dispatch`]), and writes back acknowledgements.
@@ -34,7 +34,7 @@ pub struct Server<S> {
     shutdown: Shutdown,
     /// The accept loop.
     accepting: JoinHandle<()>,
-    /// The task that owns the sketch and hands it back when every peer is gone.
+    /// The task that hands the sketch back once every peer is gone.
     sketch: JoinHandle<S>,
 }
 
