@@ -11,7 +11,9 @@ use tokio_tungstenite::tungstenite::handshake::server::Request;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::{connect, dead_port, drawn_bits, lines_of, rising_edges, run, start, PATIENCE};
+use support::{
+    connect, dead_port, drawn_bits, lines_of, rising_edges, run, start, PortHold, PATIENCE,
+};
 
 #[test]
 fn the_clock_drives_an_iopin() {
@@ -400,7 +402,10 @@ fn the_clock_resends_when_its_server_is_killed_and_comes_back() {
     }
     first.signal("KILL");
     drop(first);
+    // Until the second pin binds it, no other test's `-p 0` server may get the port.
+    let hold = PortHold::new(port.parse().unwrap());
     let (second, _) = iopin_on(&port);
+    drop(hold);
 
     let clock = clock.finish(PATIENCE);
     assert_eq!(clock.code(), 0, "{clock:?}");
@@ -453,6 +458,8 @@ fn the_clock_gives_up_when_its_server_does_not_come_back() {
     clock.wait_for(PATIENCE, |l| l.starts_with("[ clock ] < "));
     first.signal("KILL");
     drop(first);
+    // The clock retries this port: no other test's `-p 0` server may get it.
+    let _hold = PortHold::new(port.parse().unwrap());
     let clock = clock.finish(PATIENCE);
     assert_eq!(clock.code(), 1, "{clock:?}");
     assert_eq!(clock.err.len(), 1, "{clock:?}");

@@ -15,6 +15,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "support/port_hold.rs"]
+mod port_hold;
+
+use port_hold::PortHold;
+
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Doubles numbers; panics on 13; acknowledges nothing for 0.
@@ -86,6 +91,17 @@ impl Relay {
     async fn relay(&mut self, _channel: &str, message: String) {
         self.to.send(message).await;
     }
+}
+
+/// A free loopback port, held until the server meant for it binds it: a port
+/// merely bound and released could go to another test's `-p 0` server first.
+fn reserved_port() -> (u16, PortHold) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    (port, PortHold::new(port))
 }
 
 /// A WebSocket client connection, as any peer would open one.
@@ -199,11 +215,7 @@ async fn a_timer_sketch_ticks_until_its_loop_says_stop() {
 #[tokio::test]
 async fn a_link_delivers_in_order_once_its_peer_comes_up() {
     // Reserve a port for the peer, and start the relay before the peer exists.
-    let peer_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (peer_port, hold) = reserved_port();
     let link = format!("ws://127.0.0.1:{peer_port}/in");
     let (relay, options) =
         parse::<Relay, _, _>(["-s", "127.0.0.1", "-p", "0", "--to", &link]).unwrap();
@@ -217,11 +229,30 @@ async fn a_link_delivers_in_order_once_its_peer_comes_up() {
     let (doubler, options) =
         parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", &peer_port.to_string()]).unwrap();
     let peer = Server::start(doubler, &options).await.unwrap();
+    drop(hold);
     drop(source);
     let relay = timeout(PATIENCE, relay.stop()).await.unwrap();
     let doubler = timeout(PATIENCE, peer.stop()).await.unwrap();
     assert_eq!(doubler.seen, ["/in:0", "/in:1", "/in:2", "/in:3", "/in:4"]);
     drop(relay);
+}
+
+#[tokio::test]
+async fn a_held_port_refuses_peers_yet_its_own_server_can_bind_it() {
+    let (port, hold) = reserved_port();
+    let refused = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
+    assert_eq!(
+        refused.map(drop).map_err(|err| err.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused)
+    );
+    let (doubler, options) =
+        parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", &port.to_string()]).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    drop(hold);
+    let mut peer = client(port, "/held").await;
+    assert_eq!(ask(&mut peer, "1").await, Message::text("2"));
+    drop(peer);
+    timeout(PATIENCE, server.stop()).await.unwrap();
 }
 
 #[tokio::test]
@@ -365,11 +396,7 @@ async fn silent_and_garbage_peers_are_dropped() {
 
 #[tokio::test]
 async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
-    let peer_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (peer_port, hold) = reserved_port();
     let link = Link::with_capacity(&format!("ws://127.0.0.1:{peer_port}/in"), 4).unwrap();
     // Nothing yields between these sends, so the delivering task has taken none yet.
     for n in 0..10 {
@@ -381,6 +408,7 @@ async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
     let (doubler, options) =
         parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", &peer_port.to_string()]).unwrap();
     let peer = Server::start(doubler, &options).await.unwrap();
+    drop(hold);
     timeout(PATIENCE, link.close())
         .await
         .expect("delivered once the peer is up");

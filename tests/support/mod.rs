@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+mod port_hold;
+
+pub use port_hold::PortHold;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -224,13 +228,18 @@ pub async fn connect(url: &str) -> Peer {
     peer
 }
 
-/// A loopback port where nobody listens (bound, then released).
+/// A loopback port where nobody listens, reserved until the tests end: a port
+/// merely bound and released could be handed to another test's `-p 0` server,
+/// which would then get this test's traffic.
 pub fn dead_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port()
+        .port();
+    // Held for the life of the test process, which is short.
+    std::mem::forget(PortHold::new(port));
+    port
 }
 
 /// The bits of every `toggling pin state: [1, 0, 1]` line, in order.
