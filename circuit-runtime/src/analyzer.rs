@@ -24,7 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::connection::close_politely;
 use crate::log;
-use crate::server::bind_to;
+use crate::server::{accept_until, bind_to};
 use crate::shutdown::Shutdown;
 use crate::trace::{json_string, Change, Event, Level, Totals, Trace};
 use crate::Result;
@@ -106,22 +106,11 @@ impl Analyzer {
 
 /// Accepts browsers until shutdown; each gets a task of its own.
 async fn accept(listener: TcpListener, trace: Arc<Trace>, panel: Panel, mut shutdown: Shutdown) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                log::spawn(visit(stream, Arc::clone(&trace), panel, shutdown.clone()));
-            }
-            Err(err) => {
-                tracing::warn!("accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    let stop = shutdown.clone();
+    accept_until(&listener, &mut shutdown, |stream| {
+        log::spawn(visit(stream, Arc::clone(&trace), panel, stop.clone()));
+    })
+    .await;
 }
 
 /// One request: the page, the event stream, or an HTTP error.

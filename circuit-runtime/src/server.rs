@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
@@ -162,8 +162,7 @@ pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
         })
 }
 
-/// Accepts peers until shutdown; one failed `accept` (such as too many open
-/// files) never stops the server. Beyond `--max-clients`, peers are refused.
+/// Accepts peers until shutdown. Beyond `--max-clients`, peers are refused.
 async fn accept(
     listener: TcpListener,
     dispatch: Dispatch,
@@ -172,34 +171,49 @@ async fn accept(
     mut shutdown: Shutdown,
 ) {
     let places = Arc::new(Semaphore::new(limits.max_clients));
+    let stop = shutdown.clone();
+    accept_until(&listener, &mut shutdown, |stream| {
+        match Arc::clone(&places).try_acquire_owned() {
+            Ok(place) => {
+                let peer = connection::serve(
+                    stream,
+                    dispatch.clone(),
+                    limits,
+                    token.clone(),
+                    stop.clone(),
+                );
+                log::spawn(async move {
+                    peer.await;
+                    drop(place);
+                });
+            }
+            Err(_) => {
+                log::spawn(connection::refuse(stream, limits));
+            }
+        }
+    })
+    .await;
+}
+
+/// Accepts connections until `shutdown` fires and hands each to `serve`, with
+/// Nagle off. A failed `accept` (such as too many open files) never stops the
+/// loop: it is logged and retried after a pause that doubles up to a second.
+pub(crate) async fn accept_until(
+    listener: &TcpListener,
+    shutdown: &mut Shutdown,
+    mut serve: impl FnMut(TcpStream),
+) {
     let mut pause = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = shutdown.wait() => return,
+            () = shutdown.wait() => return,
         };
         match accepted {
             Ok((stream, _peer)) => {
                 pause = Duration::from_millis(10);
                 let _ = stream.set_nodelay(true);
-                match Arc::clone(&places).try_acquire_owned() {
-                    Ok(place) => {
-                        let peer = connection::serve(
-                            stream,
-                            dispatch.clone(),
-                            limits,
-                            token.clone(),
-                            shutdown.clone(),
-                        );
-                        log::spawn(async move {
-                            peer.await;
-                            drop(place);
-                        });
-                    }
-                    Err(_) => {
-                        log::spawn(connection::refuse(stream, limits));
-                    }
-                }
+                serve(stream);
             }
             Err(err) => {
                 tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
