@@ -298,14 +298,10 @@ pub fn reactive(looped: &Loop) -> TokenStream {
             };
             // A loop that never waits gets glue that never waits either: its
             // outcome, marked `Now`, which lets the runtime run it at once.
-            let (asyncness, output, answer) = match item.sig.asyncness {
-                Some(asyncness) => (
-                    Some(asyncness),
-                    quote!(::circuit_runtime::__private::Outcome),
-                    answer,
-                ),
+            let asyncness = item.sig.asyncness;
+            let (output, answer) = match asyncness {
+                Some(_) => (quote!(::circuit_runtime::__private::Outcome), answer),
                 None => (
-                    None,
                     quote!(::circuit_runtime::__private::Now),
                     quote!(__circuit::Now(#answer)),
                 ),

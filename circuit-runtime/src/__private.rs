@@ -226,13 +226,13 @@ pub trait Reaction {
     /// The future that the sketch's `react` hands to the runtime.
     type Future: Future<Output = Outcome> + Send;
     /// The reaction as that future.
-    fn into_future(self) -> Self::Future;
+    fn start(self) -> Self::Future;
 }
 
 impl Reaction for Now {
     const WAITS: bool = false;
     type Future = std::future::Ready<Outcome>;
-    fn into_future(self) -> Self::Future {
+    fn start(self) -> Self::Future {
         std::future::ready(self.0)
     }
 }
@@ -240,14 +240,14 @@ impl Reaction for Now {
 impl<F: Future<Output = Outcome> + Send> Reaction for F {
     const WAITS: bool = true;
     type Future = F;
-    fn into_future(self) -> F {
+    fn start(self) -> F {
         self
     }
 }
 
 /// The future of a reaction, for `Reactive::react`.
 pub fn react<R: Reaction>(reaction: R) -> R::Future {
-    reaction.into_future()
+    reaction.start()
 }
 
 /// A sketch's loop glue, seen as a function: what it returns, for any borrow.
