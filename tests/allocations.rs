@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use circuit_runtime::app::parse;
+use circuit_runtime::net::Server;
 use circuit_runtime::prelude::*;
-use circuit_runtime::{parse, Reactive, Server};
+use circuit_runtime::Reactive;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 

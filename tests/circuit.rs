@@ -532,10 +532,11 @@ fn serving_beyond_loopback_comes_with_a_warning() {
 }
 
 /// The echo sketch, served in-process on an ephemeral loopback port.
-async fn echo_server() -> (circuit_runtime::Server<sketches::Echo>, String) {
+async fn echo_server() -> (circuit_runtime::net::Server<sketches::Echo>, String) {
     let (echo, options) =
-        circuit_runtime::parse::<sketches::Echo, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
-    let server = circuit_runtime::Server::start(echo, &options)
+        circuit_runtime::app::parse::<sketches::Echo, _, _>(["-s", "127.0.0.1", "-p", "0"])
+            .unwrap();
+    let server = circuit_runtime::net::Server::start(echo, &options)
         .await
         .unwrap();
     let url = format!("ws://127.0.0.1:{}/echo", server.local_addr().port());

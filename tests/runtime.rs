@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use circuit_runtime::app::parse;
+use circuit_runtime::base::Shutdown;
+use circuit_runtime::net::{drive, Server};
 use circuit_runtime::prelude::*;
-use circuit_runtime::{drive, parse, Reactive, Server, Shutdown};
+use circuit_runtime::Reactive;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;

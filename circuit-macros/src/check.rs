@@ -1,12 +1,9 @@
 //! Checks on the parsed model. Every broken rule is reported at once, each on
 //! the token the user must change.
 
-use std::collections::HashMap;
-use std::fmt::Display;
-
-use quote::ToTokens;
-
+use crate::errors::Errors;
 use crate::model::{FieldKind, Sketch};
+use std::collections::HashMap;
 
 /// Flags every sketch has already; settings may not take their names.
 const RESERVED_LONG: &[&str] = &[
@@ -26,30 +23,6 @@ const RESERVED_LONG: &[&str] = &[
 
 /// One-letter flags every sketch has already.
 const RESERVED_SHORT: &[char] = &['s', 'p', 'q', 'h'];
-
-/// Errors collected so far: later checks still run after one fails.
-#[derive(Default)]
-pub struct Errors(Option<syn::Error>);
-
-impl Errors {
-    /// Records `message` at the tokens of `at`.
-    pub fn push(&mut self, at: impl ToTokens, message: impl Display) {
-        self.add(syn::Error::new_spanned(at, message));
-    }
-
-    /// Records an error built elsewhere.
-    pub fn add(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(errors) => errors.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// All errors as one, or `Ok` when there were none.
-    pub fn finish(self) -> Result<(), syn::Error> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
 
 /// Checks a sketch struct and its arguments.
 pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
@@ -119,9 +92,17 @@ pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
     }
     let mut shorts = HashMap::new();
     for field in &sketch.fields {
-        let FieldKind::Setting { short, .. } = &field.kind else {
+        let FieldKind::Setting { short, default } = &field.kind else {
             continue;
         };
+        if let Some(default) = default.as_ref().filter(|_| field.is_switch) {
+            if quote::ToTokens::to_token_stream(default).to_string() == "true" {
+                errors.push(
+                    default,
+                    "a `bool` setting is a switch, off unless its flag is given: a default of `true` could never be turned off; remove it and name the setting for what turning it on does",
+                );
+            }
+        }
         let name = field.ident.to_string();
         if RESERVED_LONG.contains(&name.as_str()) {
             errors.push(

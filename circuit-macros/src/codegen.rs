@@ -17,31 +17,24 @@ pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
             use ::circuit_runtime::__private as __circuit;
 
             impl __circuit::Sketch for #ident {
+                type Role = __circuit::Serving;
                 const NAME: &'static str = "";
                 const ABOUT: &'static str = "";
-                const ROLE: __circuit::Role = __circuit::Role::Server;
-                const PORT: u16 = 0;
-                const SEEDED: bool = false;
-                const SETTINGS: &'static [__circuit::Setting] = &[];
 
-                fn from_settings(_: &mut __circuit::ArgMatches) -> Self {
+                fn from_settings(_: &mut __circuit::Values) -> Self {
                     ::core::unreachable!("a sketch with a compile error never runs")
                 }
 
                 fn begin(&mut self) -> __circuit::Result<()> {
                     ::core::result::Result::Ok(())
                 }
+            }
 
-                fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-                    ::std::vec::Vec::new()
-                }
+            impl __circuit::Reactive for #ident {
+                const WAITS: bool = false;
 
-                fn run(
-                    self,
-                    _: &__circuit::Options,
-                    _: __circuit::Shutdown,
-                ) -> impl ::core::future::Future<Output = __circuit::Result<()>> + ::core::marker::Send + '_ {
-                    ::core::future::pending()
+                async fn react(&mut self, _: &str, _: &__circuit::Payload) -> __circuit::Ack {
+                    ::core::unreachable!("a sketch with a compile error never runs")
                 }
             }
         };
@@ -58,47 +51,60 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .as_ref()
         .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
     let about = &sketch.about;
-    let port = match &sketch.args.port {
-        Some(port) => port.to_token_stream(),
-        None => quote!(__circuit::DEFAULT_PORT),
-    };
+    // Only what differs from the trait's defaults is written out.
+    let port = sketch
+        .args
+        .port
+        .as_ref()
+        .map(|port| quote!(const PORT: u16 = #port;));
     let seeded = sketch
         .fields
         .iter()
-        .any(|field| matches!(field.kind, FieldKind::Rng));
-    let settings = sketch.fields.iter().filter_map(setting_entry);
+        .any(|field| matches!(field.kind, FieldKind::Rng))
+        .then(|| {
+            quote!(
+                const SEEDED: bool = true;
+            )
+        });
+    let entries: Vec<TokenStream> = sketch.fields.iter().filter_map(setting_entry).collect();
+    let settings = (!entries.is_empty())
+        .then(|| quote!(const SETTINGS: &'static [__circuit::Setting] = &[#(#entries),*];));
     let inits = sketch
         .fields
         .iter()
         .scan(0u64, |rngs, field| Some(field_init(field, rngs)));
-    let links = sketch
+    let links: Vec<&syn::Ident> = sketch
         .fields
         .iter()
         .filter(|field| field.is_link)
-        .map(|field| &field.ident);
-    // Spanned on the struct's name, so that a missing loop is reported there.
-    let call_loop = quote_spanned!(ident.span()=> Self::__circuit_loop);
-    let (role, run, role_impl) = match &sketch.args.every {
-        None => (
-            quote!(Server),
-            quote!(__circuit::serve(self, options, shutdown)),
-            quote! {
+        .map(|field| &field.ident)
+        .collect();
+    let links = (!links.is_empty()).then(|| {
+        quote! {
+            fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+                ::std::vec![#(&self.#links),*]
+            }
+        }
+    });
+    // Spanned on the struct's name, so that a missing `setup` or loop is reported there.
+    let setup = quote_spanned!(ident.span()=> Self::setup(self));
+    let (role, role_impl) = match &sketch.args.every {
+        None => {
+            let waits = quote_spanned!(ident.span()=> Self::__CIRCUIT_WAITS);
+            // The `.await` too: a missing loop is then one error, not two.
+            let call =
+                quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await);
+            let role_impl = quote! {
                 impl __circuit::Reactive for #ident {
-                    const WAITS: bool = {
-                        use __circuit::NoLoopWaits as _;
-                        __circuit::waits::<Self, _>(&Self::__circuit_loop)
-                    };
-                    fn react<'a>(
-                        &'a mut self,
-                        channel: &'a str,
-                        frame: __circuit::Frame<'a>,
-                    ) -> impl ::core::future::Future<Output = __circuit::Outcome> + ::core::marker::Send + 'a {
-                        use __circuit::NoServerLoop as _;
-                        __circuit::react(#call_loop(self, channel, frame))
+                    const WAITS: bool = #waits;
+
+                    async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
+                        #call
                     }
                 }
-            },
-        ),
+            };
+            (quote!(Serving), role_impl)
+        }
         Some(every) => {
             let channel = sketch
                 .args
@@ -115,62 +121,45 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
                     }
                 }
             });
-            (
-                quote!(Timer),
-                quote!(__circuit::run_timer(self, options, shutdown)),
-                quote! {
-                    impl __circuit::Timed for #ident {
-                        const CHANNEL: &'static str = #channel;
-                        fn period(&self) -> ::core::time::Duration {
-                            __circuit::period(&self.#every)
-                        }
-                        #total
-                        fn tick(
-                            &mut self,
-                            tick: u64,
-                        ) -> impl ::core::future::Future<Output = ::core::option::Option<::std::string::String>> + ::core::marker::Send + '_ {
-                            use __circuit::NoTimerLoop as _;
-                            #call_loop(self, tick)
-                        }
+            let call = quote_spanned!(ident.span()=> Self::__circuit_tick(self, tick).await);
+            let role_impl = quote! {
+                impl __circuit::Timed for #ident {
+                    const CHANNEL: &'static str = #channel;
+
+                    fn period(&self) -> ::core::time::Duration {
+                        __circuit::period(&self.#every)
                     }
-                },
-            )
+                    #total
+                    async fn tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                        #call
+                    }
+                }
+            };
+            (quote!(Ticking), role_impl)
         }
     };
     quote! {
         #item
 
         const _: () = {
-            use ::circuit_runtime::__private as __circuit;
+            use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
 
             impl __circuit::Sketch for #ident {
+                type Role = __circuit::#role;
                 const NAME: &'static str = #name;
                 const ABOUT: &'static str = #about;
-                const ROLE: __circuit::Role = __circuit::Role::#role;
-                const PORT: u16 = #port;
-                const SEEDED: bool = #seeded;
-                const SETTINGS: &'static [__circuit::Setting] = &[#(#settings),*];
+                #port
+                #seeded
+                #settings
 
-                fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+                fn from_settings(values: &mut __circuit::Values) -> Self {
                     Self { #(#inits),* }
                 }
 
                 fn begin(&mut self) -> __circuit::Result<()> {
-                    use __circuit::NoSetup as _;
-                    __circuit::setup_outcome(Self::setup(self))
+                    __circuit::setup_outcome(#setup)
                 }
-
-                fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-                    ::std::vec::Vec::from([#(&self.#links),*])
-                }
-
-                fn run(
-                    self,
-                    options: &__circuit::Options,
-                    shutdown: __circuit::Shutdown,
-                ) -> impl ::core::future::Future<Output = __circuit::Result<()>> + ::core::marker::Send + '_ {
-                    #run
-                }
+                #links
             }
 
             #role_impl
@@ -202,8 +191,9 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
         }
         None => quote!(::core::option::Option::None),
     };
+    let switch = field.is_switch;
     let ty = &field.ty;
-    let parser = quote_spanned!(ty.span()=> __circuit::value_parser::<#ty>);
+    let parse = quote_spanned!(ty.span()=> __circuit::parse::<#ty>);
     Some(quote! {
         __circuit::Setting {
             id: #id,
@@ -212,7 +202,8 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
             value_name: #value_name,
             help: #help,
             default: #default,
-            parser: #parser,
+            switch: #switch,
+            parse: #parse,
         }
     })
 }
@@ -241,26 +232,29 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
                 }
                 None => quote!(::core::default::Default::default()),
             };
-            quote!(#ident: __circuit::setting::<#ty>(matches, #id, || #default))
+            quote!(#ident: __circuit::setting(values, #id, || #default))
         }
         FieldKind::Rng => {
             let index = *rngs;
             *rngs += 1;
-            quote!(#ident: __circuit::rng(matches, #index))
+            quote!(#ident: __circuit::rng(values, #index))
         }
         FieldKind::State => quote!(#ident: ::core::default::Default::default()),
     }
 }
 
-/// The method as written, plus the hidden `__circuit_loop` that the sketch's
-/// `impl Reactive` / `impl Timed` calls.
+/// The method as written, plus the hidden glue that the sketch's
+/// `impl Reactive` / `impl Timed` calls: `__circuit_loop` (and, for an
+/// `async fn`, `__CIRCUIT_WAITS = true`), or `__circuit_tick`.
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
     // Named after the user's method, so that a second `#[reactive]` is reported there.
-    let hidden_name = syn::Ident::new("__circuit_loop", name.span());
+    let hidden_loop = syn::Ident::new("__circuit_loop", name.span());
+    let hidden_tick = syn::Ident::new("__circuit_tick", name.span());
     let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
     let call_await = item.sig.asyncness.map(|_| quote!(.await));
+    let waits = item.sig.asyncness.is_some();
     // The call of the user's method carries the span of its return type, so
     // that a return type that is no acknowledgement is reported there.
     let output = match &item.sig.output {
@@ -269,53 +263,45 @@ pub fn reactive(looped: &Loop) -> TokenStream {
     };
     let mut method = name.clone();
     method.set_span(output);
+    // The glue is private to the user's `impl`, so rustdoc never shows it.
     let hidden = match &looped.shape {
-        _ if !looped.callable => {
-            let (inputs, output) = match &looped.shape {
-                LoopShape::Server { .. } => (
-                    quote!(_channel: &str, _frame: ::circuit_runtime::__private::Frame<'_>),
-                    quote!(::circuit_runtime::__private::Outcome),
-                ),
-                LoopShape::Timer => (
-                    quote!(_tick: u64),
-                    quote!(::core::option::Option<::std::string::String>),
-                ),
-            };
-            quote! {
-                #[doc(hidden)]
-                async fn #hidden_name(&mut self, #inputs) -> #output {
-                    ::core::unreachable!("a loop with a compile error never runs")
-                }
+        LoopShape::Server { .. } if !looped.callable => quote! {
+            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
+                ::core::unreachable!("a loop with a compile error never runs")
             }
-        }
-        LoopShape::Server { message } => {
+        },
+        LoopShape::Timer if !looped.callable => quote! {
+            async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
+                ::core::unreachable!("a loop with a compile error never runs")
+            }
+        },
+        LoopShape::Server {
+            message,
+            takes_bytes,
+        } => {
+            let read = if *takes_bytes {
+                quote!(bytes)
+            } else {
+                quote!(text)
+            };
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
-            let answer = quote! {
-                match (&__circuit::Probe::<#message>::new()).parse(frame) {
-                    ::core::result::Result::Ok(message) => #ack,
-                    ::core::result::Result::Err(refusal) => refusal,
+            // Only a loop that may wait says so; one that never waits leaves
+            // the default (`Omitted::__CIRCUIT_WAITS`, false), so that a
+            // second `#[reactive]` is one duplicate, not two.
+            let waits = waits.then(|| {
+                quote! {
+                    const __CIRCUIT_WAITS: bool = true;
                 }
-            };
-            // A loop that never waits gets glue that never waits either: its
-            // outcome, marked `Now`, which lets the runtime run it at once.
-            let asyncness = item.sig.asyncness;
-            let (output, answer) = match asyncness {
-                Some(_) => (quote!(::circuit_runtime::__private::Outcome), answer),
-                None => (
-                    quote!(::circuit_runtime::__private::Now),
-                    quote!(__circuit::Now(#answer)),
-                ),
-            };
+            });
             quote! {
-                #[doc(hidden)]
-                #asyncness fn #hidden_name(
-                    &mut self,
-                    channel: &str,
-                    frame: ::circuit_runtime::__private::Frame<'_>,
-                ) -> #output {
-                    use ::circuit_runtime::__private::{self as __circuit, ParseBytes as _, ParseText as _};
+                #waits
+                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
+                    use ::circuit_runtime::__private as __circuit;
                     #assert_sketch
-                    #answer
+                    match __circuit::#read::<#message>(message) {
+                        __circuit::Ok(message) => #ack,
+                        __circuit::Err(refusal) => refusal,
+                    }
                 }
             }
         }
@@ -323,8 +309,7 @@ pub fn reactive(looped: &Loop) -> TokenStream {
             let tick =
                 quote_spanned!(output=> __circuit::tick(Self::#method(self, tick)#call_await));
             quote! {
-                #[doc(hidden)]
-                async fn #hidden_name(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                async fn #hidden_tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
                     use ::circuit_runtime::__private as __circuit;
                     #assert_sketch
                     #tick

@@ -12,6 +12,7 @@ use proc_macro::TokenStream;
 
 mod check;
 mod codegen;
+mod errors;
 mod fallback;
 mod model;
 mod reactive;
@@ -71,7 +72,7 @@ mod sketch;
 ///     }
 /// }
 ///
-/// let (buzzer, options) = circuit_runtime::parse::<Buzzer, _, _>(["--sound", "beep"]).unwrap();
+/// let (buzzer, options) = circuit_runtime::app::parse::<Buzzer, _, _>(["--sound", "beep"]).unwrap();
 /// assert_eq!((buzzer.sound.as_str(), options.port), ("beep", 8766));
 /// ```
 ///

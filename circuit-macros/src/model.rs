@@ -7,7 +7,7 @@ use syn::{
     Attribute, Expr, Fields, FnArg, Ident, ItemFn, ItemStruct, LitChar, LitInt, LitStr, Type,
 };
 
-use crate::check::Errors;
+use crate::errors::Errors;
 
 /// The keys `#[sketch(...)]` takes, listed in errors about unknown keys.
 pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`";
@@ -54,6 +54,8 @@ pub struct Field {
     pub kind: FieldKind,
     /// Whether the field is an outbound `Link`.
     pub is_link: bool,
+    /// Whether the field is a `bool`: a setting that is a switch (`--verbose`).
+    pub is_switch: bool,
 }
 
 /// What a field is to the framework.
@@ -88,6 +90,9 @@ pub enum LoopShape {
     Server {
         /// The message type, parsed from each text frame.
         message: Box<Type>,
+        /// Whether `M` takes bytes (`Payload`, `Vec<u8>`, `Bytes`) rather
+        /// than being parsed from text.
+        takes_bytes: bool,
     },
     /// `(&mut self, tick: u64)`: runs on every tick of a timer.
     Timer,
@@ -125,13 +130,13 @@ pub fn sketch(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option
             for field in &mut named.named {
                 let ident = field.ident.clone().expect("named fields have names");
                 let kind = field_kind(field, errors);
-                let is_link = type_is(&field.ty, "Link");
                 fields.push(Field {
                     ident,
                     ty: field.ty.clone(),
                     doc: doc(&field.attrs),
                     kind,
-                    is_link,
+                    is_link: type_is(&field.ty, "Link"),
+                    is_switch: type_is(&field.ty, "bool"),
                 });
             }
         }
@@ -283,10 +288,29 @@ pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Opti
         })
         .collect();
     let shape = match rest.as_slice() {
-        [_channel, message] => LoopShape::Server {
-            message: message.ty.clone(),
-        },
-        [_tick] => LoopShape::Timer,
+        [channel, message] => {
+            if !is_str_ref(&channel.ty) {
+                errors.push(
+                    &channel.ty,
+                    "the channel is the path the peer connected to, lent to the loop: write `channel: &str`",
+                );
+                callable = false;
+            }
+            LoopShape::Server {
+                message: message.ty.clone(),
+                takes_bytes: takes_bytes(&message.ty),
+            }
+        }
+        [tick] => {
+            if !type_is(&tick.ty, "u64") {
+                errors.push(
+                    &tick.ty,
+                    "a loop with one parameter is a timer's and takes `tick: u64`; a loop that serves takes the channel first: `(&mut self, channel: &str, message: M)`",
+                );
+                callable = false;
+            }
+            LoopShape::Timer
+        }
         _ => {
             errors.push(
                 &item.sig.inputs,
@@ -296,6 +320,7 @@ pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Opti
             if rest.len() > 2 {
                 LoopShape::Server {
                     message: Box::new(syn::parse_quote!(::std::string::String)),
+                    takes_bytes: false,
                 }
             } else {
                 LoopShape::Timer
@@ -340,6 +365,32 @@ fn type_is(ty: &Type, name: &str) -> bool {
                     .last()
                     .is_some_and(|last| last.ident == name)
         }
+        _ => false,
+    }
+}
+
+/// Whether `ty` is `&str` (of any lifetime).
+fn is_str_ref(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(reference) if reference.mutability.is_none() && type_is(&reference.elem, "str"))
+}
+
+/// Whether a loop's message type takes bytes: `Payload`, `Bytes` or `Vec<u8>`,
+/// as written. Any other type is parsed from text.
+fn takes_bytes(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    match last.ident.to_string().as_str() {
+        "Payload" | "Bytes" => true,
+        "Vec" => matches!(
+            &last.arguments,
+            syn::PathArguments::AngleBracketed(args)
+                if args.args.len() == 1
+                    && matches!(args.args.first(), Some(syn::GenericArgument::Type(inner)) if type_is(inner, "u8"))
+        ),
         _ => false,
     }
 }

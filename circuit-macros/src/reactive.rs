@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 
-use crate::check::Errors;
+use crate::errors::Errors;
 use crate::{codegen, fallback, model};
 
 /// Expands `#[reactive(args)]` on `item`.

@@ -3,7 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::check::{self, Errors};
+use crate::check;
+use crate::errors::Errors;
 use crate::{codegen, fallback, model};
 
 /// Expands `#[sketch(args)]` on `item`.

@@ -133,7 +133,9 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use circuit_runtime::{parse, Server, Sketch};
+    use circuit_runtime::app::parse;
+    use circuit_runtime::net::Server;
+    use circuit_runtime::Sketch;
     use futures_util::{SinkExt, StreamExt};
     use std::time::Duration;
     use tokio::time::timeout;

@@ -31,65 +31,39 @@
 //! ```
 //!
 //! # Layout
-//! - `sketch`: the [`Sketch`], [`Reactive`] and [`Timed`] traits that the macros implement.
-//! - `cli`: the command line: one subcommand per sketch, settings as flags, exit codes.
-//! - `server`: binds a port, accepts connections, and hands the sketch back when stopped.
-//! - `dispatch`: how a message reaches the loop: at once, or queued for an `async fn` loop.
-//! - `connection`: one WebSocket peer: receive, call the loop, acknowledge, in order.
-//! - `timer`: drives a timer sketch (the clock): tick, send, wait for the acknowledgement.
-//! - `link`: an outbound link to another sketch, delivered in order in the background.
-//! - `trace`: signals over time, recorded for a VCD file and for the live analyzer.
-//! - `analyzer`: the live logic-analyzer page and its event stream.
-//! - `ack`: what a loop may take as a message and return as an acknowledgement.
-//! - `auth`: shared-secret tokens: who may connect, and how clients say who they are.
-//! - `log`: the `[ name ] text` log format on top of `tracing`.
-//! - `progress`: a timer sketch's progress bar, on a terminal only.
-//! - `probe`: the `probe` subcommand: send messages to any sketch by hand.
-//! - `shutdown`: Ctrl-C / SIGTERM and the signal that tells every task to stop.
-//! - `rng`: a seedable random source for sketches that draw random numbers.
-//! - `error`: the one error type.
+//! Four layers, each a module that imports only from the ones listed before it:
+//!
+//! - [`base`]: the [`Sketch`], [`Reactive`] and [`Timed`] traits; [`Payload`]
+//!   and [`Ack`], what travels on a wire; settings and options; the
+//!   [`Error`] type; the [`Shutdown`](base::Shutdown) signal; [`Rng`].
+//! - [`observe`]: log lines, a timer's progress bar, [`signal`]s and their
+//!   recording (VCD file, live analyzer page contents).
+//! - [`net`]: the [`Server`](net::Server), a peer's connection and how its
+//!   messages reach the loop, [`Link`]s, the timer's driver, tokens, the
+//!   analyzer's page server, and the socket helpers they all share.
+//! - [`app`]: [`App`] and the command line, the process around a run
+//!   (Ctrl-C / SIGTERM), and the `probe` command; the only layer with `clap`.
+//!
+//! The macros' generated code goes through a hidden module that only
+//! re-exports. `cargo run -p circuit-bench --bin modgraph` draws the module
+//! graph and fails on a cycle.
 
 #![deny(missing_docs)]
 
-mod ack;
-mod analyzer;
-mod auth;
-mod cli;
-mod client;
-mod connection;
-mod dispatch;
-mod error;
-mod link;
-mod log;
-mod probe;
-mod progress;
-mod rng;
-mod server;
-mod shutdown;
-mod sketch;
-mod timer;
-mod trace;
+pub mod app;
+pub mod base;
+mod glue;
+pub mod net;
+pub mod observe;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use ack::{Frame, FromBytes, IntoAck, Outcome, Payload, Reply, Unsupported};
-pub use analyzer::{Analyzer, Counter, Panel};
-pub use auth::Token;
+pub use app::App;
+pub use base::{Ack, Error, IntoAck, Payload, Reactive, Result, Rng, Sketch, Timed};
 pub use circuit_macros::{reactive, sketch};
-pub use cli::{
-    command, parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, App, Limits, Options,
-    Setting,
-};
-pub use error::{Error, Result};
-pub use link::Link;
-pub use probe::{probe_command, run_probe};
-pub use rng::Rng;
-pub use server::{serve, Server};
-pub use shutdown::Shutdown;
-pub use sketch::{Reactive, Role, Sketch, Timed};
-pub use timer::{drive, TimerReport};
-pub use trace::{signal, Change, Event, Level, Recording, Totals, Trace, Value, Watch};
+pub use net::Link;
+pub use observe::signal;
 
 /// Everything a sketch file needs: `use circuit_runtime::prelude::*;`.
 pub mod prelude {

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use circuit_runtime::{
-    drive, parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, Analyzer, Counter, Error,
-    Panel, Recording, Result, Server, Shutdown,
-};
+use circuit_runtime::app::{parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg};
+use circuit_runtime::base::Shutdown;
+use circuit_runtime::net::{drive, Analyzer, Server};
+use circuit_runtime::observe::{Counting, Panel, Recording, Tally};
+use circuit_runtime::{Error, Result};
 use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::{Buzzer, Clock, IoPin};
@@ -23,26 +24,26 @@ pub const PANEL: Panel = Panel {
         ("iopin.level", "bit"),
         ("buzzer.buzz", "bit"),
     ],
-    counters: &[
-        Counter {
+    tallies: &[
+        Tally {
             label: "ticks sent",
             signal: "clock.tick",
-            rises: false,
+            count: Counting::Samples,
         },
-        Counter {
+        Tally {
             label: "acknowledgements",
             signal: "clock.ack",
-            rises: false,
+            count: Counting::Samples,
         },
-        Counter {
+        Tally {
             label: "bits drawn",
             signal: "iopin.level",
-            rises: false,
+            count: Counting::Samples,
         },
-        Counter {
+        Tally {
             label: "buzzes",
             signal: "buzzer.buzz",
-            rises: true,
+            count: Counting::Rises,
         },
     ],
     buzz: Some("buzzer.buzz"),

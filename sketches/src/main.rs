@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use circuit_runtime::{probe_command, run_probe, App};
+use circuit_runtime::app::{probe_command, run_probe};
+use circuit_runtime::App;
 use sketches::{circuit, Buzzer, Clock, Echo, IoPin};
 
 fn main() -> ExitCode {

@@ -4,50 +4,28 @@ struct Waiter {
     count: u64,
 }
 const _: () = {
-    use ::circuit_runtime::__private as __circuit;
+    use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
     impl __circuit::Sketch for Waiter {
+        type Role = __circuit::Serving;
         const NAME: &'static str = "waiter";
         const ABOUT: &'static str = "Waits for nothing, asynchronously.";
-        const ROLE: __circuit::Role = __circuit::Role::Server;
-        const PORT: u16 = __circuit::DEFAULT_PORT;
-        const SEEDED: bool = false;
-        const SETTINGS: &'static [__circuit::Setting] = &[];
-        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+        fn from_settings(values: &mut __circuit::Values) -> Self {
             Self {
                 count: ::core::default::Default::default(),
             }
         }
         fn begin(&mut self) -> __circuit::Result<()> {
-            use __circuit::NoSetup as _;
             __circuit::setup_outcome(Self::setup(self))
-        }
-        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-            ::std::vec::Vec::from([])
-        }
-        fn run(
-            self,
-            options: &__circuit::Options,
-            shutdown: __circuit::Shutdown,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Result<()>,
-        > + ::core::marker::Send + '_ {
-            __circuit::serve(self, options, shutdown)
         }
     }
     impl __circuit::Reactive for Waiter {
-        const WAITS: bool = {
-            use __circuit::NoLoopWaits as _;
-            __circuit::waits::<Self, _>(&Self::__circuit_loop)
-        };
-        fn react<'a>(
-            &'a mut self,
-            channel: &'a str,
-            frame: __circuit::Frame<'a>,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Outcome,
-        > + ::core::marker::Send + 'a {
-            use __circuit::NoServerLoop as _;
-            __circuit::react(Self::__circuit_loop(self, channel, frame))
+        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        async fn react(
+            &mut self,
+            channel: &str,
+            message: &__circuit::Payload,
+        ) -> __circuit::Ack {
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -56,21 +34,19 @@ impl Waiter {
         self.count += message;
         self.count
     }
-    #[doc(hidden)]
+    const __CIRCUIT_WAITS: bool = true;
     async fn __circuit_loop(
         &mut self,
         channel: &str,
-        frame: ::circuit_runtime::__private::Frame<'_>,
-    ) -> ::circuit_runtime::__private::Outcome {
-        use ::circuit_runtime::__private::{
-            self as __circuit, ParseBytes as _, ParseText as _,
-        };
+        message: &::circuit_runtime::__private::Payload,
+    ) -> ::circuit_runtime::__private::Ack {
+        use ::circuit_runtime::__private as __circuit;
         __circuit::assert_sketch::<Self>();
-        match (&__circuit::Probe::<u64>::new()).parse(frame) {
-            ::core::result::Result::Ok(message) => {
+        match __circuit::text::<u64>(message) {
+            __circuit::Ok(message) => {
                 __circuit::ack(Self::wait(self, channel, message).await)
             }
-            ::core::result::Result::Err(refusal) => refusal,
+            __circuit::Err(refusal) => refusal,
         }
     }
 }

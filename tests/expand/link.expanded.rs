@@ -5,13 +5,11 @@ struct Relay {
     buzzer: Link,
 }
 const _: () = {
-    use ::circuit_runtime::__private as __circuit;
+    use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
     impl __circuit::Sketch for Relay {
+        type Role = __circuit::Serving;
         const NAME: &'static str = "relay";
         const ABOUT: &'static str = "Forwards every message to a buzzer.";
-        const ROLE: __circuit::Role = __circuit::Role::Server;
-        const PORT: u16 = __circuit::DEFAULT_PORT;
-        const SEEDED: bool = false;
         const SETTINGS: &'static [__circuit::Setting] = &[
             __circuit::Setting {
                 id: "buzzer",
@@ -20,15 +18,14 @@ const _: () = {
                 value_name: "URL",
                 help: "Where the messages go.",
                 default: ::core::option::Option::Some("ws://localhost:8766/pin"),
-                parser: __circuit::value_parser::<Link>,
+                switch: false,
+                parse: __circuit::parse::<Link>,
             },
         ];
-        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+        fn from_settings(values: &mut __circuit::Values) -> Self {
             Self {
-                buzzer: __circuit::setting::<
-                    Link,
-                >(
-                    matches,
+                buzzer: __circuit::setting(
+                    values,
                     "buzzer",
                     || <Link as __circuit::FromDefault<
                         _,
@@ -37,36 +34,25 @@ const _: () = {
             }
         }
         fn begin(&mut self) -> __circuit::Result<()> {
-            use __circuit::NoSetup as _;
             __circuit::setup_outcome(Self::setup(self))
         }
-        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-            ::std::vec::Vec::from([&self.buzzer])
-        }
-        fn run(
-            self,
-            options: &__circuit::Options,
-            shutdown: __circuit::Shutdown,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Result<()>,
-        > + ::core::marker::Send + '_ {
-            __circuit::serve(self, options, shutdown)
+        fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+            ::alloc::boxed::box_assume_init_into_vec_unsafe(
+                ::alloc::intrinsics::write_box_via_move(
+                    ::alloc::boxed::Box::new_uninit(),
+                    [&self.buzzer],
+                ),
+            )
         }
     }
     impl __circuit::Reactive for Relay {
-        const WAITS: bool = {
-            use __circuit::NoLoopWaits as _;
-            __circuit::waits::<Self, _>(&Self::__circuit_loop)
-        };
-        fn react<'a>(
-            &'a mut self,
-            channel: &'a str,
-            frame: __circuit::Frame<'a>,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Outcome,
-        > + ::core::marker::Send + 'a {
-            use __circuit::NoServerLoop as _;
-            __circuit::react(Self::__circuit_loop(self, channel, frame))
+        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        async fn react(
+            &mut self,
+            channel: &str,
+            message: &__circuit::Payload,
+        ) -> __circuit::Ack {
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -74,21 +60,19 @@ impl Relay {
     async fn relay(&mut self, _channel: &str, message: String) {
         self.buzzer.send(message).await;
     }
-    #[doc(hidden)]
+    const __CIRCUIT_WAITS: bool = true;
     async fn __circuit_loop(
         &mut self,
         channel: &str,
-        frame: ::circuit_runtime::__private::Frame<'_>,
-    ) -> ::circuit_runtime::__private::Outcome {
-        use ::circuit_runtime::__private::{
-            self as __circuit, ParseBytes as _, ParseText as _,
-        };
+        message: &::circuit_runtime::__private::Payload,
+    ) -> ::circuit_runtime::__private::Ack {
+        use ::circuit_runtime::__private as __circuit;
         __circuit::assert_sketch::<Self>();
-        match (&__circuit::Probe::<String>::new()).parse(frame) {
-            ::core::result::Result::Ok(message) => {
+        match __circuit::text::<String>(message) {
+            __circuit::Ok(message) => {
                 __circuit::ack(Self::relay(self, channel, message).await)
             }
-            ::core::result::Result::Err(refusal) => refusal,
+            __circuit::Err(refusal) => refusal,
         }
     }
 }

@@ -4,50 +4,28 @@ struct Sink {
     level: u8,
 }
 const _: () = {
-    use ::circuit_runtime::__private as __circuit;
+    use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
     impl __circuit::Sketch for Sink {
+        type Role = __circuit::Serving;
         const NAME: &'static str = "sink";
         const ABOUT: &'static str = "Keeps the last level; acknowledges with `n/a`.";
-        const ROLE: __circuit::Role = __circuit::Role::Server;
-        const PORT: u16 = __circuit::DEFAULT_PORT;
-        const SEEDED: bool = false;
-        const SETTINGS: &'static [__circuit::Setting] = &[];
-        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+        fn from_settings(values: &mut __circuit::Values) -> Self {
             Self {
                 level: ::core::default::Default::default(),
             }
         }
         fn begin(&mut self) -> __circuit::Result<()> {
-            use __circuit::NoSetup as _;
             __circuit::setup_outcome(Self::setup(self))
-        }
-        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-            ::std::vec::Vec::from([])
-        }
-        fn run(
-            self,
-            options: &__circuit::Options,
-            shutdown: __circuit::Shutdown,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Result<()>,
-        > + ::core::marker::Send + '_ {
-            __circuit::serve(self, options, shutdown)
         }
     }
     impl __circuit::Reactive for Sink {
-        const WAITS: bool = {
-            use __circuit::NoLoopWaits as _;
-            __circuit::waits::<Self, _>(&Self::__circuit_loop)
-        };
-        fn react<'a>(
-            &'a mut self,
-            channel: &'a str,
-            frame: __circuit::Frame<'a>,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Outcome,
-        > + ::core::marker::Send + 'a {
-            use __circuit::NoServerLoop as _;
-            __circuit::react(Self::__circuit_loop(self, channel, frame))
+        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        async fn react(
+            &mut self,
+            channel: &str,
+            message: &__circuit::Payload,
+        ) -> __circuit::Ack {
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -55,24 +33,17 @@ impl Sink {
     fn keep(&mut self, _channel: &str, level: u8) {
         self.level = level;
     }
-    #[doc(hidden)]
-    fn __circuit_loop(
+    async fn __circuit_loop(
         &mut self,
         channel: &str,
-        frame: ::circuit_runtime::__private::Frame<'_>,
-    ) -> ::circuit_runtime::__private::Now {
-        use ::circuit_runtime::__private::{
-            self as __circuit, ParseBytes as _, ParseText as _,
-        };
+        message: &::circuit_runtime::__private::Payload,
+    ) -> ::circuit_runtime::__private::Ack {
+        use ::circuit_runtime::__private as __circuit;
         __circuit::assert_sketch::<Self>();
-        __circuit::Now(
-            match (&__circuit::Probe::<u8>::new()).parse(frame) {
-                ::core::result::Result::Ok(message) => {
-                    __circuit::ack(Self::keep(self, channel, message))
-                }
-                ::core::result::Result::Err(refusal) => refusal,
-            },
-        )
+        match __circuit::text::<u8>(message) {
+            __circuit::Ok(message) => __circuit::ack(Self::keep(self, channel, message)),
+            __circuit::Err(refusal) => refusal,
+        }
     }
 }
 fn main() {}

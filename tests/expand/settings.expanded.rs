@@ -13,12 +13,11 @@ struct Pin {
     level: u8,
 }
 const _: () = {
-    use ::circuit_runtime::__private as __circuit;
+    use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
     impl __circuit::Sketch for Pin {
+        type Role = __circuit::Serving;
         const NAME: &'static str = "pin";
         const ABOUT: &'static str = "A pin with settings of several types.";
-        const ROLE: __circuit::Role = __circuit::Role::Server;
-        const PORT: u16 = __circuit::DEFAULT_PORT;
         const SEEDED: bool = true;
         const SETTINGS: &'static [__circuit::Setting] = &[
             __circuit::Setting {
@@ -28,7 +27,8 @@ const _: () = {
                 value_name: "CHANCE",
                 help: "Probability that a drawn bit is 0.",
                 default: ::core::option::Option::Some("0.5"),
-                parser: __circuit::value_parser::<f64>,
+                switch: false,
+                parse: __circuit::parse::<f64>,
             },
             __circuit::Setting {
                 id: "sequence",
@@ -37,7 +37,8 @@ const _: () = {
                 value_name: "SEQUENCE",
                 help: "Bits drawn per tick.",
                 default: ::core::option::Option::Some("3"),
-                parser: __circuit::value_parser::<usize>,
+                switch: false,
+                parse: __circuit::parse::<usize>,
             },
             __circuit::Setting {
                 id: "label",
@@ -46,7 +47,8 @@ const _: () = {
                 value_name: "LABEL",
                 help: "What the pin is called.",
                 default: ::core::option::Option::Some("pin"),
-                parser: __circuit::value_parser::<String>,
+                switch: false,
+                parse: __circuit::parse::<String>,
             },
             __circuit::Setting {
                 id: "invert_bits",
@@ -55,70 +57,48 @@ const _: () = {
                 value_name: "INVERT-BITS",
                 help: "Whether to invert every bit.",
                 default: ::core::option::Option::None,
-                parser: __circuit::value_parser::<bool>,
+                switch: true,
+                parse: __circuit::parse::<bool>,
             },
         ];
-        fn from_settings(matches: &mut __circuit::ArgMatches) -> Self {
+        fn from_settings(values: &mut __circuit::Values) -> Self {
             Self {
-                chance: __circuit::setting::<
-                    f64,
-                >(
-                    matches,
+                chance: __circuit::setting(
+                    values,
                     "chance",
                     || <f64 as __circuit::FromDefault<_>>::from_default(0.5),
                 ),
-                sequence: __circuit::setting::<
-                    usize,
-                >(
-                    matches,
+                sequence: __circuit::setting(
+                    values,
                     "sequence",
                     || <usize as __circuit::FromDefault<_>>::from_default(3),
                 ),
-                label: __circuit::setting::<
-                    String,
-                >(
-                    matches,
+                label: __circuit::setting(
+                    values,
                     "label",
                     || <String as __circuit::FromDefault<_>>::from_default("pin"),
                 ),
-                invert_bits: __circuit::setting::<
-                    bool,
-                >(matches, "invert_bits", || ::core::default::Default::default()),
-                rng: __circuit::rng(matches, 0u64),
+                invert_bits: __circuit::setting(
+                    values,
+                    "invert_bits",
+                    || ::core::default::Default::default(),
+                ),
+                rng: __circuit::rng(values, 0u64),
                 level: ::core::default::Default::default(),
             }
         }
         fn begin(&mut self) -> __circuit::Result<()> {
-            use __circuit::NoSetup as _;
             __circuit::setup_outcome(Self::setup(self))
-        }
-        fn links(&self) -> ::std::vec::Vec<&__circuit::Link> {
-            ::std::vec::Vec::from([])
-        }
-        fn run(
-            self,
-            options: &__circuit::Options,
-            shutdown: __circuit::Shutdown,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Result<()>,
-        > + ::core::marker::Send + '_ {
-            __circuit::serve(self, options, shutdown)
         }
     }
     impl __circuit::Reactive for Pin {
-        const WAITS: bool = {
-            use __circuit::NoLoopWaits as _;
-            __circuit::waits::<Self, _>(&Self::__circuit_loop)
-        };
-        fn react<'a>(
-            &'a mut self,
-            channel: &'a str,
-            frame: __circuit::Frame<'a>,
-        ) -> impl ::core::future::Future<
-            Output = __circuit::Outcome,
-        > + ::core::marker::Send + 'a {
-            use __circuit::NoServerLoop as _;
-            __circuit::react(Self::__circuit_loop(self, channel, frame))
+        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        async fn react(
+            &mut self,
+            channel: &str,
+            message: &__circuit::Payload,
+        ) -> __circuit::Ack {
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -127,24 +107,17 @@ impl Pin {
         self.level = u8::from(self.rng.chance(self.chance) ^ self.invert_bits);
         self.level
     }
-    #[doc(hidden)]
-    fn __circuit_loop(
+    async fn __circuit_loop(
         &mut self,
         channel: &str,
-        frame: ::circuit_runtime::__private::Frame<'_>,
-    ) -> ::circuit_runtime::__private::Now {
-        use ::circuit_runtime::__private::{
-            self as __circuit, ParseBytes as _, ParseText as _,
-        };
+        message: &::circuit_runtime::__private::Payload,
+    ) -> ::circuit_runtime::__private::Ack {
+        use ::circuit_runtime::__private as __circuit;
         __circuit::assert_sketch::<Self>();
-        __circuit::Now(
-            match (&__circuit::Probe::<String>::new()).parse(frame) {
-                ::core::result::Result::Ok(message) => {
-                    __circuit::ack(Self::tick(self, channel, message))
-                }
-                ::core::result::Result::Err(refusal) => refusal,
-            },
-        )
+        match __circuit::text::<String>(message) {
+            __circuit::Ok(message) => __circuit::ack(Self::tick(self, channel, message)),
+            __circuit::Err(refusal) => refusal,
+        }
     }
 }
 fn main() {}

@@ -2,20 +2,23 @@
 //! order by a background task, which reconnects whenever the peer is down.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::sleep;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::auth::Token;
-use crate::client::{dial, Backoff, Socket};
-use crate::log;
+use crate::base::options::Token;
+use crate::base::sketch::Outbound;
+use crate::net::socket::{close_politely, dial, read_ack, Backoff, Socket};
+use crate::observe::log;
 
 /// Messages a link holds while its peer is slow or down, unless told otherwise.
 const QUEUE: usize = 1024;
@@ -170,6 +173,20 @@ impl Link {
     }
 }
 
+impl Outbound for Link {
+    fn target(&self) -> &str {
+        self.url()
+    }
+
+    fn present(&self, token: &Token) {
+        self.authorize(token.clone());
+    }
+
+    fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.close())
+    }
+}
+
 impl FromStr for Link {
     type Err = String;
 
@@ -257,7 +274,7 @@ async fn deliver(link: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
 
 /// Ends a connection the polite way: close frame 1000, then the peer's answer.
 async fn close(mut socket: Socket) {
-    crate::connection::close_politely(&mut socket, CloseCode::Normal, "").await;
+    close_politely(&mut socket, CloseCode::Normal, "").await;
 }
 
 /// Sends one text frame and waits for its acknowledgement.
@@ -266,14 +283,7 @@ async fn exchange(socket: &mut Socket, text: &str) -> Result<(), String> {
         .send(Message::text(text))
         .await
         .map_err(|err| err.to_string())?;
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(_) | Message::Binary(_))) => return Ok(()),
-            Some(Ok(Message::Close(_))) | None => return Err("the peer closed".to_owned()),
-            Some(Ok(_)) => continue,
-            Some(Err(err)) => return Err(err.to_string()),
-        }
-    }
+    read_ack(socket).await.map(drop)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! Ctrl-C / SIGTERM, and the signal that tells every task of a sketch to stop.
+//! The signal that tells every task of a sketch to stop (fired by Ctrl-C,
+//! SIGTERM, or the program itself).
 
-use std::io;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -44,51 +44,6 @@ impl Shutdown {
 impl Default for Shutdown {
     fn default() -> Self {
         Shutdown::new()
-    }
-}
-
-/// Ctrl-C and SIGTERM, listened for from the moment this is created.
-///
-/// Created before a server says it is serving, so that a signal sent right
-/// after that line is never missed (and never kills the process unannounced).
-pub struct Interrupts {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Interrupts {
-    /// Starts listening for Ctrl-C and SIGTERM.
-    ///
-    /// # Errors
-    /// When the signal handlers cannot be installed.
-    pub fn listen() -> io::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(Interrupts {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(Interrupts {})
-        }
-    }
-
-    /// Waits for the next Ctrl-C or SIGTERM.
-    pub async fn recv(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }
 

@@ -14,6 +14,13 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
+use crate::base::error::{Error, Result};
+use crate::observe::console::Console;
+
+/// The target of the per-message lines (`out!`), which `-q` silences:
+/// `RUST_LOG=circuit::msg=off` does the same.
+pub const MESSAGES: &str = "circuit::msg";
+
 /// The name shown for lines logged outside any sketch.
 const NO_SKETCH: &str = "circuit";
 
@@ -40,34 +47,42 @@ where
     tokio::spawn(scoped(current(), future))
 }
 
-/// Installs the global subscriber: `RUST_LOG` filters (default `info`), `quiet`
-/// silences the per-message lines (target `circuit::msg`). Lines go to stdout
-/// through a buffer drained by a thread of its own, so a slow terminal or pipe
-/// never stalls a loop; the buffer is lossless (a full one makes logging wait).
+/// Installs the global subscriber: `RUST_LOG` filters (default `info`; with
+/// `debug`, the runtime says when it connects, retries and closes, with the
+/// close codes), `quiet` silences the per-message lines (target
+/// [`MESSAGES`]). Lines go to stdout through a buffer drained by a thread of
+/// its own, so a slow terminal or pipe never stalls a loop; the buffer is
+/// lossless (a full one makes logging wait).
 ///
 /// Keep the returned guard until the end: dropping it writes what is still
 /// buffered. Calling `init` again is harmless: the first subscriber stays, and
 /// the later call returns `None`.
-#[must_use = "dropping the guard at once stops the log writer"]
-pub fn init(quiet: bool) -> Option<WorkerGuard> {
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+///
+/// # Errors
+/// [`Error::Setup`] when `RUST_LOG` is set but is not a valid filter, so that
+/// a typo is a usage error instead of silently logging at the default level.
+pub fn init(quiet: bool) -> Result<Option<WorkerGuard>> {
+    let mut filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::builder()
+            .parse(&spec)
+            .map_err(|err| Error::Setup(format!("RUST_LOG={spec:?} is not a log filter: {err}")))?,
+        _ => EnvFilter::new("info"),
+    };
     if quiet {
         filter = filter.add_directive(
-            "circuit::msg=off"
+            format!("{MESSAGES}=off")
                 .parse()
                 .expect("a constant directive parses"),
         );
     }
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(crate::progress::Console);
-    tracing_subscriber::fmt()
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(Console);
+    let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .event_format(LineFormat)
         .try_init()
-        .is_ok()
-        .then_some(guard)
+        .is_ok();
+    Ok(installed.then_some(guard))
 }
 
 /// Formats an event as `[ name ] text`, with `warning: ` or `error: ` before

@@ -13,13 +13,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::auth::{Token, TOKEN_VAR};
-use crate::cli::{run_until_interrupted, seconds, setup_error};
-use crate::client::dial_within;
-use crate::connection::close_politely;
-use crate::shutdown::Shutdown;
-use crate::timer::acknowledgement;
-use crate::{Error, Result};
+use crate::app::command::seconds;
+use crate::app::process::run_until_interrupted;
+use crate::base::error::{Error, Result};
+use crate::base::options::{Token, TOKEN_VAR};
+use crate::base::shutdown::Shutdown;
+use crate::net::socket::{close_politely, dial_within, read_ack};
 
 /// How long the probe keeps trying to reach the sketch.
 const PATIENCE: Duration = Duration::from_secs(2);
@@ -80,12 +79,12 @@ pub fn probe_command() -> Command {
 pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
     let url: String = matches.remove_one("url").unwrap_or_default();
     if !url.starts_with("ws://") {
-        return Err(setup_error(format!(
+        return Err(Error::Setup(format!(
             "{url} is not a WebSocket URL: it starts with ws:// (wss:// is not supported)"
         )));
     }
     if let Err(err) = url.as_str().into_client_request() {
-        return Err(setup_error(format!("{url} is not a WebSocket URL: {err}")));
+        return Err(Error::Setup(format!("{url} is not a WebSocket URL: {err}")));
     }
     let token = matches
         .remove_one::<String>("token")
@@ -143,7 +142,7 @@ async fn probe(
         sent += 1;
         crate::out!("> {message}");
         let ack = tokio::select! {
-            ack = timeout(ACK, acknowledgement(&mut socket)) => ack,
+            ack = timeout(ACK, read_ack(&mut socket)) => ack,
             _ = shutdown.wait() => break,
         };
         match ack {
@@ -181,7 +180,7 @@ fn messages(source: Source) -> mpsc::Receiver<String> {
             });
         }
         Source::Ticks { count, every } => {
-            tokio::spawn(crate::log::scoped("probe", async move {
+            tokio::spawn(crate::observe::log::scoped("probe", async move {
                 for tick in 0..count {
                     if tick > 0 && !every.is_zero() {
                         sleep(every).await;

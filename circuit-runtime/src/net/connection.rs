@@ -1,65 +1,28 @@
 //! One WebSocket peer of a server: receive a frame, call the loop, acknowledge, in order.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Handshake, Response,
 };
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
 
-use crate::ack::{Frame, Outcome, Reply, Unsupported};
-use crate::auth::Token;
-use crate::cli::Limits;
-use crate::dispatch::{Dispatch, Replies};
-use crate::shutdown::Shutdown;
-
-/// How long we wait for the peer's answer to our close frame.
-const CLOSING: Duration = Duration::from_secs(1);
-
-/// One message for the task that owns a sketch whose loop may wait.
-pub(crate) struct Request {
-    /// The path the peer connected to, such as `/datafeed`.
-    pub channel: Arc<str>,
-    /// The frame as received: text or binary.
-    pub frame: Data,
-    /// Where the acknowledgement goes, or the panic message if the loop panicked:
-    /// the connection's own reply channel, made once per peer (not per message).
-    pub reply: mpsc::UnboundedSender<Answer>,
-}
-
-/// What the sketch answers to one request: the outcome, or the panic message.
-pub(crate) type Answer = Result<Outcome, String>;
-
-/// The payload of a data frame, kept as tungstenite handed it over (no copy).
-pub(crate) enum Data {
-    /// A text frame.
-    Text(Utf8Bytes),
-    /// A binary frame.
-    Binary(Bytes),
-}
-
-impl Data {
-    /// The frame as the loop's glue takes it.
-    pub fn frame(&self) -> Frame<'_> {
-        match self {
-            Data::Text(text) => Frame::Text(text.as_str()),
-            Data::Binary(bytes) => Frame::Binary(bytes),
-        }
-    }
-}
+use crate::base::message::{Ack, Payload};
+use crate::base::options::{Limits, Token};
+use crate::base::shutdown::Shutdown;
+use crate::net::auth;
+use crate::net::dispatch::{Dispatch, Replies};
+use crate::net::socket::{close_politely, READ_BUFFER};
 
 /// Why a conversation ended, for the `done processing messages` line.
 enum End {
@@ -92,7 +55,10 @@ pub(crate) async fn serve(
         stream,
         |request: &Handshake, response: Response| {
             // Checked before the upgrade: a peer without the token never gets a socket.
-            if token.as_ref().is_some_and(|token| !token.admits(request)) {
+            if token
+                .as_ref()
+                .is_some_and(|token| !auth::admits(token, request))
+            {
                 intruder = true;
                 return Err(refusal(
                     StatusCode::UNAUTHORIZED,
@@ -162,11 +128,6 @@ fn refusal(status: StatusCode, reason: &str) -> ErrorResponse {
     response
 }
 
-/// How much tungstenite reads from the socket at a time. Its default (128 KiB)
-/// is zero-filled before every read, which costs more than the small frames of
-/// a sketch ever need, in time and in memory per idle peer.
-pub(crate) const READ_BUFFER: usize = 4 * 1024;
-
 /// The WebSocket settings of every connection: the message and frame limit,
 /// so that nothing larger than `--max-message` is ever buffered.
 fn config(limits: Limits) -> WebSocketConfig {
@@ -228,7 +189,7 @@ async fn converse(
             heard = Instant::now();
             pinged = false;
         }
-        let frame = match next {
+        let message = match next {
             None if peer_close.is_some() => return End::PeerClosed(peer_close.flatten()),
             None => return End::Dropped,
             Some(Err(WsError::Utf8(_))) => {
@@ -247,8 +208,8 @@ async fn converse(
                 return End::Failed(format!("{why}: {err}, sent 1002"));
             }
             Some(Err(err)) => return End::Failed(err.to_string()),
-            Some(Ok(Message::Text(text))) => Data::Text(text),
-            Some(Ok(Message::Binary(bytes))) => Data::Binary(bytes),
+            Some(Ok(Message::Text(text))) => Payload::Text(text),
+            Some(Ok(Message::Binary(bytes))) => Payload::Binary(bytes),
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close; keep reading until it is done.
                 peer_close = Some(frame.map(|f| f.code));
@@ -257,24 +218,23 @@ async fn converse(
             // Pings are answered by tungstenite itself.
             Some(Ok(_)) => continue,
         };
-        match dispatch.ask(channel, frame, &mut replies).await {
-            Some(Ok(Ok(reply))) => {
+        match dispatch.ask(channel, message, &mut replies).await {
+            Some(Ack::Reply(reply)) => {
                 let ack = match reply {
-                    Reply::Text(Cow::Borrowed(text)) => Message::Text(Utf8Bytes::from_static(text)),
-                    Reply::Text(Cow::Owned(text)) => Message::text(text),
-                    Reply::Binary(bytes) => Message::binary(bytes),
+                    Payload::Text(text) => Message::Text(text),
+                    Payload::Binary(bytes) => Message::Binary(bytes),
                 };
                 if let Err(err) = socket.send(ack).await {
                     return End::Failed(err.to_string());
                 }
                 *handled += 1;
             }
-            Some(Ok(Err(Unsupported))) => {
+            Some(Ack::Unsupported) => {
                 let why = "binary frame refused: this sketch takes text";
                 close(socket, CloseCode::Unsupported, why).await;
                 return End::Refused(CloseCode::Unsupported, why);
             }
-            Some(Err(_panic)) => {
+            Some(Ack::Panicked(_)) => {
                 let why = "the loop panicked";
                 close(socket, CloseCode::Error, why).await;
                 return End::Refused(CloseCode::Error, why);
@@ -290,26 +250,4 @@ async fn converse(
 /// Sends a close frame and waits briefly for the peer's, as RFC 6455 asks.
 async fn close(socket: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
     close_politely(socket, code, reason).await;
-}
-
-/// Sends a close frame with `code` and `reason`, then reads until the peer's
-/// answer (for at most a second): every side of the runtime ends this way.
-pub(crate) async fn close_politely<S>(
-    socket: &mut WebSocketStream<S>,
-    code: CloseCode,
-    reason: &str,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if socket.close(Some(frame)).await.is_err() {
-        return;
-    }
-    let _ = timeout(CLOSING, async {
-        while let Some(Ok(_)) = socket.next().await {}
-    })
-    .await;
 }

@@ -16,16 +16,26 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::ack::Frame;
-use crate::connection::{Answer, Data, Request};
-use crate::log;
-use crate::sketch::Reactive;
+use crate::base::message::{Ack, Payload};
+use crate::base::sketch::Reactive;
+use crate::observe::log;
 
 /// Messages waiting for a sketch whose loop may wait; beyond this, peers wait before sending more.
 const QUEUE: usize = 256;
 
-/// Runs the loop on one frame at once: `None` once the sketch has been handed back.
-type RunNow = dyn Fn(&str, Frame<'_>) -> Option<Answer> + Send + Sync;
+/// Runs the loop on one message at once: `None` once the sketch has been handed back.
+type RunNow = dyn Fn(&str, &Payload) -> Option<Ack> + Send + Sync;
+
+/// One message for the task that owns a sketch whose loop may wait.
+pub(crate) struct Request {
+    /// The path the peer connected to, such as `/datafeed`.
+    channel: Arc<str>,
+    /// The message as received: text or binary.
+    message: Payload,
+    /// Where the acknowledgement goes: the peer's own reply channel, made
+    /// once per peer (not per message).
+    reply: mpsc::UnboundedSender<Ack>,
+}
 
 /// A peer's way to the loop. Every peer holds a clone; the sketch is handed
 /// back once the last one is dropped.
@@ -45,12 +55,7 @@ pub(crate) enum Dispatch {
 /// What a peer keeps between messages: its reply channel, made on first use
 /// and only for a queued sketch, so that no message pays for a channel.
 #[derive(Default)]
-pub(crate) struct Replies(
-    Option<(
-        mpsc::UnboundedSender<Answer>,
-        mpsc::UnboundedReceiver<Answer>,
-    )>,
-);
+pub(crate) struct Replies(Option<(mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>)>);
 
 impl Dispatch {
     /// Starts serving `sketch`: the way in for its peers, and the task that
@@ -67,9 +72,9 @@ impl Dispatch {
         let shared = Arc::new(Mutex::new(Some(sketch)));
         let run = {
             let shared = Arc::clone(&shared);
-            Arc::new(move |channel: &str, frame: Frame<'_>| {
+            Arc::new(move |channel: &str, message: &Payload| {
                 let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                Some(run_now(sketch.as_mut()?, channel, frame))
+                Some(run_now(sketch.as_mut()?, channel, message))
             })
         };
         let owner = log::spawn(async move {
@@ -82,21 +87,21 @@ impl Dispatch {
         (Dispatch::Now { run, _alive: alive }, owner)
     }
 
-    /// The loop's answer to `frame` received on `channel`, or `None` when the
-    /// server is shutting down and the loop can no longer be reached.
+    /// The loop's answer to `message` received on `channel`, or `None` when
+    /// the server is shutting down and the loop can no longer be reached.
     pub async fn ask(
         &self,
         channel: &Arc<str>,
-        frame: Data,
+        message: Payload,
         replies: &mut Replies,
-    ) -> Option<Answer> {
+    ) -> Option<Ack> {
         match self {
-            Dispatch::Now { run, .. } => run(channel, frame.frame()),
+            Dispatch::Now { run, .. } => run(channel, &message),
             Dispatch::Queued(requests) => {
                 let (reply, answers) = replies.0.get_or_insert_with(mpsc::unbounded_channel);
                 let request = Request {
                     channel: Arc::clone(channel),
-                    frame,
+                    message,
                     reply: reply.clone(),
                 };
                 requests.send(request).await.ok()?;
@@ -108,41 +113,41 @@ impl Dispatch {
     }
 }
 
-/// Runs a loop that never waits on one frame: its future is ready on the
+/// Runs a loop that never waits on one message: its future is ready on the
 /// first poll, so it is polled once, here, with a waker that is never needed.
-fn run_now<S: Reactive>(sketch: &mut S, channel: &str, frame: Frame<'_>) -> Answer {
+fn run_now<S: Reactive>(sketch: &mut S, channel: &str, message: &Payload) -> Ack {
     let polled = catch_unwind(AssertUnwindSafe(|| {
-        let future = pin!(sketch.react(channel, frame));
+        let future = pin!(sketch.react(channel, message));
         future.poll(&mut Context::from_waker(Waker::noop()))
     }));
     match polled {
-        Ok(Poll::Ready(outcome)) => Ok(outcome),
+        Ok(Poll::Ready(ack)) => ack,
         Ok(Poll::Pending) => {
             // Only a hand-written `Reactive` that says `WAITS = false` and waits gets here.
             let why = "the loop waited, but its sketch says it never waits (`Reactive::WAITS`)";
             tracing::error!("{why}");
-            Err(why.to_owned())
+            Ack::Panicked(why.to_owned())
         }
-        Err(panic) => Err(panicked(panic.as_ref(), frame, channel)),
+        Err(panic) => panicked(panic.as_ref(), message, channel),
     }
 }
 
 /// Owns a sketch whose loop may wait: runs it on each message, in order, until every peer is gone.
 async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
     while let Some(request) = queue.recv().await {
-        let frame = request.frame.frame();
-        let outcome = AssertUnwindSafe(sketch.react(&request.channel, frame))
+        let (channel, message) = (&request.channel, &request.message);
+        let ack = AssertUnwindSafe(sketch.react(channel, message))
             .catch_unwind()
             .await
-            .map_err(|panic| panicked(panic.as_ref(), frame, &request.channel));
+            .unwrap_or_else(|panic| panicked(panic.as_ref(), message, channel));
         // The peer may be gone already; the answer then has nowhere to go.
-        let _ = request.reply.send(outcome);
+        let _ = request.reply.send(ack);
     }
     sketch
 }
 
-/// Logs a panic of the loop with the frame that caused it; returns its message.
-fn panicked(payload: &(dyn std::any::Any + Send), frame: Frame<'_>, channel: &str) -> String {
+/// Logs a panic of the loop with the message that caused it; the answer that says so.
+fn panicked(payload: &(dyn std::any::Any + Send), message: &Payload, channel: &str) -> Ack {
     let why = if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
@@ -150,6 +155,6 @@ fn panicked(payload: &(dyn std::any::Any + Send), frame: Frame<'_>, channel: &st
     } else {
         "a panic without a message".to_owned()
     };
-    tracing::error!("the loop panicked on {frame:?} from {channel}: {why}");
-    why
+    tracing::error!("the loop panicked on {message:?} from {channel}: {why}");
+    Ack::Panicked(why)
 }

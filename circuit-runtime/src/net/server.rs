@@ -1,30 +1,25 @@
 //! A server: binds a port, accepts peers, and hands the sketch back when stopped.
 //!
 //! Each peer has its own task that reads frames, has the loop answer them one
-//! at a time (see [`crate::dispatch`]), and writes back acknowledgements.
+//! at a time (see `dispatch`), and writes back acknowledgements.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep, timeout};
 
-use crate::auth::Token;
-use crate::cli::{Limits, Options};
-use crate::connection;
-use crate::dispatch::Dispatch;
-use crate::link::Link;
-use crate::log;
-use crate::shutdown::Shutdown;
-use crate::sketch::Reactive;
-use crate::{Error, Result};
-
-/// How long a stopping sketch may take to deliver what its links still hold;
-/// shorter than the 2 s a stop may take, so a stuck link is reported, not cut off.
-const FLUSH: Duration = Duration::from_secs(1);
+use crate::base::error::Result;
+use crate::base::options::{Limits, Options, Token};
+use crate::base::shutdown::Shutdown;
+use crate::base::sketch::{Reactive, Runs};
+use crate::net::connection;
+use crate::net::dispatch::Dispatch;
+use crate::net::outbound::{drain, present_token};
+use crate::net::socket::{accept_until, bind_to};
+use crate::observe::log;
 
 /// A running server sketch.
 pub struct Server<S> {
@@ -42,8 +37,9 @@ impl<S: Reactive> Server<S> {
     /// Runs `setup`, binds `options.socket:options.port`, logs `serving on`, and starts accepting.
     ///
     /// # Errors
-    /// [`Error::Setup`] when `setup` rejects the settings, [`Error::Resolve`] for
-    /// an unknown host, [`Error::Bind`] when the port is taken.
+    /// [`Error::Setup`](crate::base::Error::Setup) when `setup` rejects the
+    /// settings, [`Error::Resolve`](crate::base::Error::Resolve) for an unknown
+    /// host, [`Error::Bind`](crate::base::Error::Bind) when the port is taken.
     pub async fn start(sketch: S, options: &Options) -> Result<Self> {
         log::scoped(S::NAME, Self::start_here(sketch, options)).await
     }
@@ -51,8 +47,8 @@ impl<S: Reactive> Server<S> {
     /// [`Server::start`], logging as the sketch's own task.
     async fn start_here(mut sketch: S, options: &Options) -> Result<Self> {
         sketch.begin()?;
-        authorize(&sketch.links(), options.token.as_ref());
-        let listener = bind(&options.socket, options.port).await?;
+        present_token(&sketch.links(), options.token.as_ref());
+        let listener = bind_to(&format!("{}:{}", options.socket, options.port)).await?;
         let address = listener.local_addr()?;
         if !address.ip().is_loopback() {
             tracing::warn!(
@@ -96,8 +92,23 @@ impl<S: Reactive> Server<S> {
             // The sketch task catches the loop's panics, so this is a bug of ours.
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
-        log::scoped(S::NAME, flush(&sketch.links())).await;
+        log::scoped(S::NAME, drain(&sketch.links())).await;
         sketch
+    }
+}
+
+/// The role of a sketch that serves peers: `type Role = Serving`.
+pub struct Serving;
+
+impl<S: Reactive> Runs<S> for Serving {
+    const SERVES: bool = true;
+
+    fn run(
+        sketch: S,
+        options: &Options,
+        shutdown: Shutdown,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        serve(sketch, options, shutdown)
     }
 }
 
@@ -114,52 +125,6 @@ pub async fn serve<S: Reactive>(
     shutdown.wait().await;
     server.stop().await;
     Ok(())
-}
-
-/// Has every link present the sketch's token, so that linked servers sharing it admit us.
-pub(crate) fn authorize(links: &[&Link], token: Option<&Token>) {
-    if let Some(token) = token {
-        for link in links {
-            link.authorize(token.clone());
-        }
-    }
-}
-
-/// Delivers what `links` still hold and closes them, for at most [`FLUSH`] each.
-pub(crate) async fn flush(links: &[&Link]) {
-    for link in links {
-        if timeout(FLUSH, link.close()).await.is_err() {
-            tracing::warn!(
-                "link to {} did not take everything before the end",
-                link.url()
-            );
-        }
-    }
-}
-
-/// Binds the first address `host` resolves to.
-async fn bind(host: &str, port: u16) -> Result<TcpListener> {
-    bind_to(&format!("{host}:{port}")).await
-}
-
-/// Binds the first address `HOST:PORT` resolves to; the errors name the address.
-pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
-    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-    let resolve = |source| Error::Resolve {
-        host: host.to_owned(),
-        source,
-    };
-    let resolved = tokio::net::lookup_host(addr)
-        .await
-        .map_err(resolve)?
-        .next()
-        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
-    TcpListener::bind(resolved)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
 }
 
 /// Accepts peers until shutdown. Beyond `--max-clients`, peers are refused.
@@ -193,33 +158,4 @@ async fn accept(
         }
     })
     .await;
-}
-
-/// Accepts connections until `shutdown` fires and hands each to `serve`, with
-/// Nagle off. A failed `accept` (such as too many open files) never stops the
-/// loop: it is logged and retried after a pause that doubles up to a second.
-pub(crate) async fn accept_until(
-    listener: &TcpListener,
-    shutdown: &mut Shutdown,
-    mut serve: impl FnMut(TcpStream),
-) {
-    let mut pause = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.wait() => return,
-        };
-        match accepted {
-            Ok((stream, _peer)) => {
-                pause = Duration::from_millis(10);
-                let _ = stream.set_nodelay(true);
-                serve(stream);
-            }
-            Err(err) => {
-                tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
-                sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
 }

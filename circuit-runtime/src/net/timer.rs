@@ -3,22 +3,31 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::auth::Token;
-use crate::cli::Options;
-use crate::client::{dial_within, Socket};
-use crate::connection::close_politely;
-use crate::log;
-use crate::progress::Progress;
-use crate::server::{authorize, flush};
-use crate::shutdown::Shutdown;
-use crate::sketch::Timed;
-use crate::trace;
-use crate::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::base::options::{Options, Token};
+use crate::base::shutdown::Shutdown;
+use crate::base::sketch::{Runs, Timed};
+use crate::net::outbound::{drain, present_token};
+use crate::net::socket::{close_politely, dial_within, read_ack, Socket};
+use crate::observe::log;
+use crate::observe::progress::Progress;
+use crate::observe::signal::signal;
+
+/// The role of a sketch driven by a timer: `type Role = Ticking`.
+pub struct Ticking;
+
+impl<S: Timed> Runs<S> for Ticking {
+    const SERVES: bool = false;
+
+    async fn run(sketch: S, options: &Options, shutdown: Shutdown) -> Result<()> {
+        drive(sketch, options, shutdown).await.map(drop)
+    }
+}
 
 /// How long the server may take to acknowledge one tick.
 const ACK: Duration = Duration::from_secs(10);
@@ -57,7 +66,7 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
-    authorize(&sketch.links(), options.token.as_ref());
+    present_token(&sketch.links(), options.token.as_ref());
     let url = format!("ws://{}:{}{}", options.socket, options.port, S::CHANNEL);
     let patience = options.retry_for;
     let token = options.token.as_ref();
@@ -85,7 +94,7 @@ async fn drive_here<S: Timed>(
         }
         report.sent += 1;
         progress.sent();
-        trace::signal("tick", tick);
+        signal("tick", tick);
         let mut resending = false;
         let ack = loop {
             match exchange(&mut socket, &message, resending, &mut shutdown).await {
@@ -93,7 +102,7 @@ async fn drive_here<S: Timed>(
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
                         crate::out!("< {ack}");
-                        trace::signal("ack", &ack);
+                        signal("ack", &ack);
                         report.acked += 1;
                         progress.acked(report.acked);
                     }
@@ -125,7 +134,7 @@ async fn drive_here<S: Timed>(
             }
         };
         crate::out!("< {ack}");
-        trace::signal("ack", &ack);
+        signal("ack", &ack);
         report.acked += 1;
         progress.acked(report.acked);
         tick += 1;
@@ -137,7 +146,7 @@ async fn drive_here<S: Timed>(
     };
     close_politely(&mut socket, code, "").await;
     drop(progress);
-    flush(&sketch.links()).await;
+    drain(&sketch.links()).await;
     tracing::info!(
         "{} ticks sent, {} acknowledged, {} resent",
         report.sent,
@@ -173,14 +182,14 @@ async fn exchange(
         crate::out!("> {message}");
     }
     tokio::select! {
-        ack = timeout(ACK, acknowledgement(socket)) => match ack {
+        ack = timeout(ACK, read_ack(socket)) => match ack {
             Ok(Ok(ack)) => Exchange::Acked(ack),
             Ok(Err(reason)) => Exchange::Lost(reason),
             Err(_) => Exchange::Lost(format!("no acknowledgement within {}s", ACK.as_secs())),
         },
         // The tick is out: a shutdown still gives its answer a moment to arrive.
         _ = shutdown.wait() => {
-            let ack = timeout(Duration::from_secs(1), acknowledgement(socket)).await;
+            let ack = timeout(Duration::from_secs(1), read_ack(socket)).await;
             Exchange::Stopped(ack.ok().and_then(Result::ok))
         }
     }
@@ -196,28 +205,5 @@ async fn connect(
     tokio::select! {
         socket = dial_within(url, token, patience) => socket.map(Some),
         _ = shutdown.wait() => Ok(None),
-    }
-}
-
-/// The next text (or binary) frame from the server: the acknowledgement.
-pub(crate) async fn acknowledgement(socket: &mut Socket) -> Result<String, String> {
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
-            Some(Ok(Message::Binary(bytes))) => {
-                return Ok(String::from_utf8_lossy(&bytes).into_owned())
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Err(match frame {
-                    Some(frame) => {
-                        format!("closed with {}: {}", u16::from(frame.code), frame.reason)
-                    }
-                    None => "closed".to_owned(),
-                })
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(err)) => return Err(err.to_string()),
-            None => return Err("connection ended".to_owned()),
-        }
     }
 }

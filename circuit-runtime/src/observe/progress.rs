@@ -1,23 +1,22 @@
 //! A timer sketch's progress bar: ticks done out of the total, acknowledgements,
 //! time elapsed — drawn on a terminal only; elsewhere the log lines say it all.
 //!
-//! The bar lives on stderr and log lines on stdout; while a bar is shown, each
-//! log line is written with the bar lifted, so the two never garble each other.
+//! The bar lives on stderr and log lines on stdout; while a bar is shown, the
+//! console lifts it around each log line, so the two never garble each other.
 
-use std::io::{self, IsTerminal, Write};
-use std::sync::Mutex;
+use std::io::{self, IsTerminal};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// The bar being shown, if any, for the log writer to lift around its lines.
-static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+use crate::observe::console;
+use crate::observe::log;
 
 /// How often the bar is redrawn at most.
 const REDRAWS_PER_SECOND: u8 = 10;
 
 /// The progress of one timer sketch.
-pub(crate) struct Progress {
+pub struct Progress {
     /// `None` when the output is not a terminal.
     bar: Option<ProgressBar>,
 }
@@ -39,11 +38,11 @@ impl Progress {
                 "{prefix} {spinner} {pos} ticks · {msg} · {elapsed_precise}",
             )),
         };
-        bar.set_prefix(format!("[ {} ]", crate::log::current()));
+        bar.set_prefix(format!("[ {} ]", log::current()));
         bar.set_message("0 acks");
         bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(REDRAWS_PER_SECOND));
         bar.enable_steady_tick(Duration::from_millis(200));
-        *lock() = Some(bar.clone());
+        console::show(Some(bar.clone()));
         Progress { bar: Some(bar) }
     }
 
@@ -66,7 +65,7 @@ impl Drop for Progress {
     /// Takes the bar away; the summary line that follows says how it ended.
     fn drop(&mut self) {
         if let Some(bar) = self.bar.take() {
-            lock().take();
+            console::show(None);
             bar.finish_and_clear();
         }
     }
@@ -77,30 +76,4 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
-}
-
-/// The shown bar; usable even if a panic happened while it was held.
-fn lock() -> std::sync::MutexGuard<'static, Option<ProgressBar>> {
-    SHOWN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Standard output, writing around the progress bar when one is shown.
-pub(crate) struct Console;
-
-impl Write for Console {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let shown = lock().clone();
-        match shown {
-            Some(bar) => bar
-                .suspend(|| io::stdout().write_all(buf))
-                .map(|()| buf.len()),
-            None => io::stdout().write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        io::stdout().flush()
-    }
 }

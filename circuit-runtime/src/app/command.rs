@@ -1,0 +1,256 @@
+//! The command line of a sketch: its subcommand (the common flags, then its
+//! own settings as flags) and how parsed flags become a sketch and its options.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::ValueParser;
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
+
+use crate::base::options::{Limits, Options, Token, TOKEN_VAR};
+use crate::base::settings::{Parsed, Setting, Values};
+use crate::base::sketch::{Runs, Sketch};
+
+/// The flag of one setting: `--long VALUE`, or `--long` alone for a switch.
+fn setting_arg(setting: &Setting) -> Arg {
+    // Doc comments end with a period; clap's help lines do not.
+    let help = setting.help.strip_suffix('.').unwrap_or(setting.help);
+    let help = match setting.default {
+        Some(default) if !setting.switch => format!("{help} [default: {default}]"),
+        _ => help.to_owned(),
+    };
+    let mut arg = Arg::new(setting.id).long(setting.long).help(help);
+    if setting.switch {
+        arg = arg.action(ArgAction::SetTrue);
+    } else {
+        let parse = setting.parse;
+        arg = arg
+            .value_name(setting.value_name)
+            .value_parser(ValueParser::new(move |text: &str| parse(text)));
+    }
+    if let Some(short) = setting.short {
+        arg = arg.short(short);
+    }
+    arg
+}
+
+/// The values of sketch `S`'s own settings that were given on the command line.
+fn values_from<S: Sketch>(matches: &mut ArgMatches) -> Values {
+    let mut values = Values::new();
+    for setting in S::SETTINGS {
+        if setting.switch {
+            if matches.get_flag(setting.id) {
+                values.insert(setting.id, std::sync::Arc::new(true));
+            }
+        } else if let Some(value) = matches.remove_one::<Parsed>(setting.id) {
+            values.insert(setting.id, value);
+        }
+    }
+    if S::SEEDED {
+        values.set_seed(matches.remove_one("seed"));
+    }
+    values
+}
+
+/// The common options of sketch `S` from its parsed flags.
+fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
+    let defaults = Options::defaults(S::PORT);
+    Options {
+        socket: matches.remove_one("socket").unwrap_or(defaults.socket),
+        port: matches.remove_one("port").unwrap_or(defaults.port),
+        quiet: matches.get_flag("quiet"),
+        retry_for: optional(matches, "retry-for").unwrap_or(defaults.retry_for),
+        vcd: matches.remove_one("vcd"),
+        token: matches
+            .remove_one::<String>("token")
+            .or_else(|| std::env::var(TOKEN_VAR).ok())
+            .filter(|secret| !secret.is_empty())
+            .map(Token::new),
+        limits: Limits {
+            max_message: optional(matches, "max-message").unwrap_or(defaults.limits.max_message),
+            max_clients: optional(matches, "max-clients").unwrap_or(defaults.limits.max_clients),
+            handshake_timeout: optional(matches, "handshake-timeout")
+                .unwrap_or(defaults.limits.handshake_timeout),
+            ping_interval: optional(matches, "ping-interval")
+                .unwrap_or(defaults.limits.ping_interval),
+        },
+    }
+}
+
+/// The value of a flag that only some sketches have.
+fn optional<T: Clone + Send + Sync + 'static>(matches: &mut ArgMatches, id: &str) -> Option<T> {
+    matches.try_remove_one(id).ok().flatten()
+}
+
+/// The subcommand of sketch `S`: the common flags, then its own settings.
+pub fn command<S: Sketch>() -> Command {
+    let serves = <S::Role as Runs<S>>::SERVES;
+    let (socket_help, port_help) = if serves {
+        (
+            "Host or address to serve on",
+            "Port to serve on; 0 picks a free one",
+        )
+    } else {
+        (
+            "Host of the server to send to",
+            "Port of the server to send to",
+        )
+    };
+    let mut command = Command::new(S::NAME)
+        .about(S::ABOUT)
+        .arg(
+            Arg::new("socket")
+                .short('s')
+                .long("socket")
+                .value_name("HOST")
+                .help(format!("{socket_help} [default: localhost]")),
+        )
+        .arg(
+            Arg::new("port")
+                .short('p')
+                .long("port")
+                .value_name("PORT")
+                .value_parser(value_parser!(u16))
+                .help(format!("{port_help} [default: {}]", S::PORT)),
+        )
+        .arg(quiet_arg())
+        .arg(
+            Arg::new("token")
+                .long("token")
+                .value_name("SECRET")
+                .help(format!(
+                    "Shared secret: servers refuse peers without it, clients send it [env: {TOKEN_VAR}]"
+                )),
+        )
+        .arg(vcd_arg());
+    if serves {
+        let limits = Limits::default();
+        command = command
+            .arg(
+                Arg::new("max-message")
+                    .long("max-message")
+                    .value_name("BYTES")
+                    .value_parser(value_parser!(usize))
+                    .help(format!(
+                        "Largest message accepted; larger ones are refused with 1009 [default: {}]",
+                        limits.max_message
+                    )),
+            )
+            .arg(
+                Arg::new("max-clients")
+                    .long("max-clients")
+                    .value_name("N")
+                    .value_parser(value_parser!(usize))
+                    .help(format!(
+                        "Peers served at once; more are refused with HTTP 503 [default: {}]",
+                        limits.max_clients
+                    )),
+            )
+            .arg(
+                Arg::new("handshake-timeout")
+                    .long("handshake-timeout")
+                    .value_name("SECONDS")
+                    .value_parser(seconds)
+                    .help(format!(
+                        "Drop peers whose handshake takes longer [default: {}]",
+                        limits.handshake_timeout.as_secs()
+                    )),
+            )
+            .arg(
+                Arg::new("ping-interval")
+                    .long("ping-interval")
+                    .value_name("SECONDS")
+                    .value_parser(seconds)
+                    .help(format!(
+                        "Ping peers silent this long, drop them if still silent; 0 = never [default: {}]",
+                        limits.ping_interval.as_secs()
+                    )),
+            );
+    }
+    if !serves {
+        command = command.arg(
+            Arg::new("retry-for")
+                .long("retry-for")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("How long to keep trying to reach the server [default: 10]"),
+        );
+    }
+    if S::SEEDED {
+        command = command.arg(seed_arg());
+    }
+    S::SETTINGS.iter().fold(command, |command, setting| {
+        command.arg(setting_arg(setting))
+    })
+}
+
+/// `-q/--quiet`, as every sketch has it: silences the per-message log lines.
+pub fn quiet_arg() -> Arg {
+    Arg::new("quiet")
+        .short('q')
+        .long("quiet")
+        .action(ArgAction::SetTrue)
+        .help("Silence the per-message log lines")
+}
+
+/// The `--vcd FILE` flag: record the signals as a Value Change Dump.
+pub fn vcd_arg() -> Arg {
+    Arg::new("vcd")
+        .long("vcd")
+        .value_name("FILE")
+        .value_parser(value_parser!(PathBuf))
+        .help("Record the signals (with their times) to FILE, a VCD for GTKWave or Surfer")
+}
+
+/// `--seed N`, as every sketch that draws random numbers has it.
+pub fn seed_arg() -> Arg {
+    Arg::new("seed")
+        .long("seed")
+        .value_name("N")
+        .value_parser(value_parser!(u64))
+        .help("Seed for the random draws: the same seed repeats a run")
+}
+
+/// Builds sketch `S` and its options from command-line arguments (without the
+/// program name), as its subcommand would.
+///
+/// # Errors
+/// clap's error for an unknown flag or a value that does not parse.
+pub fn parse<S, I, T>(args: I) -> Result<(S, Options), clap::Error>
+where
+    S: Sketch,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = std::iter::once(OsString::from(S::NAME)).chain(args.into_iter().map(Into::into));
+    let mut matches = command::<S>().try_get_matches_from(args)?;
+    Ok(from_matches::<S>(&mut matches))
+}
+
+/// Sketch `S` and its options from its subcommand's parsed flags.
+pub(crate) fn from_matches<S: Sketch>(matches: &mut ArgMatches) -> (S, Options) {
+    let options = options_from::<S>(matches);
+    let sketch = S::from_settings(&mut values_from::<S>(matches));
+    (sketch, options)
+}
+
+/// Reads a non-negative, finite number of seconds, fractions allowed (a flag's value parser).
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text.parse().map_err(|err| format!("{err}"))?;
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{text} is not a number of seconds ≥ 0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_take_fractions_but_not_negatives() {
+        assert_eq!(seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(seconds("0"), Ok(Duration::ZERO));
+        assert!(seconds("-1").is_err());
+        assert!(seconds("soon").is_err());
+        assert!(seconds("NaN").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The application layer: [`App`] (one subcommand per sketch), the command
+//! line of a sketch, the process around a run (logging, Ctrl-C / SIGTERM),
+//! and the `probe` command. The only layer that knows about `clap`.
+
+pub(crate) mod command;
+pub(crate) mod probe;
+pub(crate) mod process;
+pub(crate) mod program;
+
+pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg};
+pub use probe::{probe_command, run_probe};
+pub use process::run_until_interrupted;
+pub use program::App;

@@ -1,0 +1,99 @@
+//! The process around a command: logging, the async runtime, and Ctrl-C /
+//! SIGTERM turned into the shutdown signal, with a bounded time to stop.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use tokio::time::timeout;
+
+use crate::base::error::Result;
+use crate::base::shutdown::Shutdown;
+use crate::observe::log;
+
+/// How long a sketch may take to stop after Ctrl-C or SIGTERM.
+const STOPPING: Duration = Duration::from_secs(2);
+
+/// Runs `body` as sketch `name` on a fresh async runtime until it ends, or
+/// until Ctrl-C / SIGTERM: then it logs `Keyboard interruption, aborting.`,
+/// fires the shutdown that `body` was given, and lets it finish (at most 2 s).
+///
+/// # Errors
+/// Whatever `body` returns; [`Error::Setup`](crate::base::Error::Setup) for
+/// an invalid `RUST_LOG`; an I/O error starting the runtime.
+pub fn run_until_interrupted<F, Fut>(name: &'static str, quiet: bool, body: F) -> Result<()>
+where
+    F: FnOnce(Shutdown) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    // Declared before the runtime, so dropped after it: the last lines get written.
+    let _log = log::init(quiet)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(log::scoped(name, async move {
+        let mut interrupts = Interrupts::listen()?;
+        let shutdown = Shutdown::new();
+        let body = body(shutdown.clone());
+        tokio::pin!(body);
+        tokio::select! {
+            result = &mut body => result,
+            _ = interrupts.recv() => {
+                tracing::info!("Keyboard interruption, aborting.");
+                shutdown.trigger();
+                match timeout(STOPPING, body).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("did not stop within {}s; leaving anyway", STOPPING.as_secs());
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// Ctrl-C and SIGTERM, listened for from the moment this is created.
+///
+/// Created before a server says it is serving, so that a signal sent right
+/// after that line is never missed (and never kills the process unannounced).
+struct Interrupts {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Starts listening for Ctrl-C and SIGTERM.
+    ///
+    /// # Errors
+    /// When the signal handlers cannot be installed.
+    fn listen() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Interrupts {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupts {})
+        }
+    }
+
+    /// Waits for the next Ctrl-C or SIGTERM.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! [`App`]: a program made of sketches, one subcommand each, with exit codes
+//! that mean something (0 success, 2 usage, 1 failure).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgMatches, Command};
+
+use crate::app::command::{command, from_matches};
+use crate::app::process::run_until_interrupted;
+use crate::base::error::Result;
+use crate::base::sketch::{Runs, Sketch};
+use crate::observe::recording::Recording;
+
+/// What a subcommand does with its parsed arguments.
+type Runner = Box<dyn FnOnce(&mut ArgMatches) -> Result<()>>;
+
+/// A program made of sketches: one subcommand each, plus any commands of its own.
+pub struct App {
+    /// The top-level command, with a subcommand per sketch.
+    command: Command,
+    /// What each subcommand runs, by name, in the order they were added.
+    runners: Vec<(String, Runner)>,
+    /// The names of the sketches among the subcommands, for "please choose".
+    sketches: Vec<&'static str>,
+}
+
+impl App {
+    /// A program called `name` with no sketches yet.
+    pub fn new(name: &'static str) -> Self {
+        App {
+            command: Command::new(name)
+                .subcommand_required(true)
+                .arg_required_else_help(true),
+            runners: Vec::new(),
+            sketches: Vec::new(),
+        }
+    }
+
+    /// Sets the one-line description in `--help`.
+    pub fn about(mut self, about: &'static str) -> Self {
+        self.command = self.command.about(about);
+        self
+    }
+
+    /// Adds sketch `S` as a subcommand named after it.
+    pub fn sketch<S: Sketch>(mut self) -> Self {
+        self.sketches.push(S::NAME);
+        self.command(command::<S>(), |matches| {
+            let (sketch, options) = from_matches::<S>(matches);
+            run_until_interrupted(S::NAME, options.quiet, |shutdown| async move {
+                let recording = Recording::start(options.vcd.clone(), false)?;
+                let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
+                match recording {
+                    Some(recording) => result.and(recording.finish(None)),
+                    None => result,
+                }
+            })
+        })
+    }
+
+    /// Adds a subcommand of the program's own, such as one that runs several sketches.
+    pub fn command(
+        mut self,
+        command: Command,
+        run: impl FnOnce(&mut ArgMatches) -> Result<()> + 'static,
+    ) -> Self {
+        self.runners
+            .push((command.get_name().to_owned(), Box::new(run)));
+        self.command = self.command.subcommand(command);
+        self
+    }
+
+    /// Parses the process's arguments, runs the chosen subcommand, and returns its exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// As [`App::run`], with the given arguments (the first is the program name).
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        ExitCode::from(self.status_from(args))
+    }
+
+    /// As [`App::run_from`], with the exit status as a number: 0 success, 2
+    /// usage, 1 failure (including a program that names two subcommands alike).
+    pub fn status_from<I, T>(self, args: I) -> u8
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let program = self.command.get_name().to_owned();
+        if let Some(twice) = self.named_twice() {
+            eprintln!(
+                "[ {program} ] error: two subcommands are called `{twice}`; give one of the sketches another name with #[sketch(name = \"…\")]"
+            );
+            return 1;
+        }
+        let choices = self.choices();
+        let mut matches = match self.command.try_get_matches_from(args) {
+            Ok(matches) => matches,
+            Err(err) if err.kind() == ErrorKind::InvalidSubcommand => {
+                let name = match err.get(ContextKind::InvalidSubcommand) {
+                    Some(ContextValue::String(name)) => name.clone(),
+                    _ => String::new(),
+                };
+                eprintln!("error: unrecognized subcommand '{name}': please choose {choices}");
+                eprintln!("\nFor more information, try '--help'.");
+                return 2;
+            }
+            Err(err) => {
+                let _ = err.print();
+                return u8::try_from(err.exit_code()).unwrap_or(2);
+            }
+        };
+        let Some((name, mut sub)) = matches.remove_subcommand() else {
+            return 2; // clap requires a subcommand, so unreachable
+        };
+        let Some(run) = self
+            .runners
+            .into_iter()
+            .find_map(|(runner, run)| (runner == name).then_some(run))
+        else {
+            return 2;
+        };
+        match run(&mut sub) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("[ {name} ] error: {err}");
+                err.exit_code()
+            }
+        }
+    }
+
+    /// The first subcommand name given twice, if any (clap would panic on it).
+    fn named_twice(&self) -> Option<&str> {
+        self.runners.iter().enumerate().find_map(|(i, (name, _))| {
+            self.runners[..i]
+                .iter()
+                .any(|(earlier, _)| earlier == name)
+                .then_some(name.as_str())
+        })
+    }
+
+    /// "clock, iopin or buzzer (or a command: circuit, probe)", for an unknown subcommand.
+    fn choices(&self) -> String {
+        let commands: Vec<&str> = self
+            .runners
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .filter(|name| !self.sketches.contains(name))
+            .collect();
+        let mut choices = match self.sketches.as_slice() {
+            [] => "a command".to_owned(),
+            [one] => (*one).to_owned(),
+            [first @ .., last] => format!("{} or {last}", first.join(", ")),
+        };
+        if !commands.is_empty() && !self.sketches.is_empty() {
+            choices.push_str(&format!(" (or a command: {})", commands.join(", ")));
+        } else if !commands.is_empty() {
+            choices = commands.join(", ");
+        }
+        choices
+    }
+}

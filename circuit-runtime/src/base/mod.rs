@@ -1,0 +1,19 @@
+//! The bottom layer: what a sketch is, what travels on a wire, how a sketch
+//! is configured, what can go wrong, and how everything stops. It imports
+//! nothing else of the runtime.
+
+pub(crate) mod error;
+pub(crate) mod message;
+pub(crate) mod options;
+pub(crate) mod rng;
+pub(crate) mod settings;
+pub(crate) mod shutdown;
+pub(crate) mod sketch;
+
+pub use error::{Error, Result};
+pub use message::{Ack, FromBytes, IntoAck, Payload, NO_ACK};
+pub use options::{Limits, Options, Token, TOKEN_VAR};
+pub use rng::Rng;
+pub use settings::{Parsed, Setting, Values};
+pub use shutdown::Shutdown;
+pub use sketch::{Outbound, Reactive, Runs, Sketch, Timed, DEFAULT_PORT};

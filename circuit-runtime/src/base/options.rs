@@ -1,0 +1,102 @@
+//! The settings every sketch has, whatever its own: where it serves or
+//! sends, what it accepts from peers, its token, its recording.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The flags every sketch has, whatever its own settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// `-s/--socket`: the host to serve on, or the host of the server to tick.
+    pub socket: String,
+    /// `-p/--port`: the port to serve on (0 picks a free one), or the server's port.
+    pub port: u16,
+    /// `-q/--quiet`: silence the per-message log lines.
+    pub quiet: bool,
+    /// `--retry-for`: how long a timer sketch keeps trying to reach its server.
+    pub retry_for: Duration,
+    /// What a server accepts from its peers.
+    pub limits: Limits,
+    /// `--token` (or `CIRCUIT_TOKEN`): the secret servers require and clients and links present.
+    pub token: Option<Token>,
+    /// Where to record this sketch's signals as a VCD file (`--vcd FILE`).
+    pub vcd: Option<PathBuf>,
+}
+
+impl Options {
+    /// The defaults of a sketch whose default port is `port`, as if no flag were given.
+    pub fn defaults(port: u16) -> Self {
+        Options {
+            socket: "localhost".to_owned(),
+            port,
+            quiet: false,
+            retry_for: Duration::from_secs(10),
+            limits: Limits::default(),
+            token: None,
+            vcd: None,
+        }
+    }
+}
+
+/// What a server accepts from its peers, so that no peer can exhaust it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `--max-message`: the largest message (and frame) in bytes; larger ones close with 1009.
+    pub max_message: usize,
+    /// `--max-clients`: peers served at once; more are refused with HTTP 503.
+    pub max_clients: usize,
+    /// `--handshake-timeout`: a peer that has not finished its handshake by then is dropped.
+    pub handshake_timeout: Duration,
+    /// `--ping-interval`: a peer silent this long is pinged, and dropped if it
+    /// stays silent as long again; zero turns keepalive off.
+    pub ping_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 64 * 1024,
+            max_clients: 1024,
+            handshake_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The environment variable that gives `--token` when the flag is absent.
+pub const TOKEN_VAR: &str = "CIRCUIT_TOKEN";
+
+/// A shared secret (`--token` or `CIRCUIT_TOKEN`): servers refuse peers
+/// without it, and clients and links present it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    /// A token with this secret text.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Token(secret.into().into())
+    }
+
+    /// The secret itself, for the handshake; never for a log line.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(…)") // never print the secret
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        assert_eq!(format!("{:?}", Token::new("s3cret")), "Token(…)");
+    }
+}

@@ -1,0 +1,115 @@
+//! The traits that `#[sketch]` and `#[reactive]` implement for a user's struct.
+//!
+//! They are public so that a program can start sketches itself (as the
+//! `circuit` command does), but nobody needs to implement them by hand.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::base::error::Result;
+use crate::base::message::{Ack, Payload};
+use crate::base::options::{Options, Token};
+use crate::base::settings::{Setting, Values};
+use crate::base::shutdown::Shutdown;
+
+/// The default of `-p/--port` when `#[sketch]` names none (the seed's iopin port).
+pub const DEFAULT_PORT: u16 = 8765;
+
+/// A sketch: its name, its settings, its `setup`. Implemented by `#[sketch]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sketch",
+    label = "`#[reactive]` marks the loop of a sketch",
+    note = "add `#[sketch]` to `struct {Self}`, or remove `#[reactive]`"
+)]
+pub trait Sketch: Send + Sized + 'static {
+    /// How it runs: serving peers (`net::Serving`) or ticking a timer (`net::Ticking`).
+    type Role: Runs<Self>;
+    /// The name in log lines and the subcommand that runs it.
+    const NAME: &'static str;
+    /// One line saying what the sketch does (the struct's doc comment).
+    const ABOUT: &'static str;
+    /// The default of `-p/--port`: where it serves, or where its server is.
+    const PORT: u16 = DEFAULT_PORT;
+    /// Whether it draws random numbers, and so takes `--seed N`.
+    const SEEDED: bool = false;
+    /// Its own settings, in declaration order.
+    const SETTINGS: &'static [Setting] = &[];
+
+    /// Builds the sketch from its settings' values (parsed from flags or a file).
+    fn from_settings(values: &mut Values) -> Self;
+
+    /// Runs the user's `setup`, once, before serving or ticking.
+    ///
+    /// # Errors
+    /// [`Error::Setup`](crate::base::Error::Setup) when `setup` rejects the settings.
+    fn begin(&mut self) -> Result<()>;
+
+    /// The outbound links among its settings, flushed when the sketch stops.
+    fn links(&self) -> Vec<&dyn Outbound> {
+        Vec::new()
+    }
+}
+
+/// How the sketches of a role run: implemented by `net::Serving` (for
+/// [`Reactive`] sketches) and `net::Ticking` (for [`Timed`] ones).
+pub trait Runs<S>: 'static {
+    /// Whether the sketch serves peers (and so has the server's flags).
+    const SERVES: bool;
+
+    /// Runs `sketch` until it is done or `shutdown` fires.
+    fn run(
+        sketch: S,
+        options: &Options,
+        shutdown: Shutdown,
+    ) -> impl Future<Output = Result<()>> + Send + '_;
+}
+
+/// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
+pub trait Reactive: Sketch {
+    /// Whether the loop may wait (it is an `async fn`). A loop that never
+    /// waits is run by the peer's own task under a short lock, which spares
+    /// every message a trip through a queue to the task that owns the sketch
+    /// and back; its future must then be ready on the first poll.
+    const WAITS: bool;
+
+    /// Runs the loop on one message received on `channel` and returns the
+    /// acknowledgement, or [`Ack::Unsupported`] when the loop does not take
+    /// this kind of frame.
+    fn react<'a>(
+        &'a mut self,
+        channel: &'a str,
+        message: &'a Payload,
+    ) -> impl Future<Output = Ack> + Send + 'a;
+}
+
+/// A sketch driven by a timer, such as the clock.
+pub trait Timed: Sketch {
+    /// The path on the server that ticks are sent to, such as `/datafeed`.
+    const CHANNEL: &'static str;
+
+    /// The time between two ticks.
+    fn period(&self) -> Duration;
+
+    /// How many ticks it will send, when known (`#[sketch(count = field)]`): the
+    /// length of its progress bar.
+    fn total(&self) -> Option<u64> {
+        None
+    }
+
+    /// Runs the loop for tick number `tick`: the message to send, or `None` when done.
+    fn tick(&mut self, tick: u64) -> impl Future<Output = Option<String>> + Send + '_;
+}
+
+/// An outbound connection that a sketch holds as a setting (a `Link`): the
+/// runtime hands it the sketch's token at start and drains it at the end.
+pub trait Outbound: Send + Sync {
+    /// Where it sends, for log lines.
+    fn target(&self) -> &str;
+
+    /// Presents `token` to the peer from the next connection on.
+    fn present(&self, token: &Token);
+
+    /// Delivers what is still queued, then closes the connection.
+    fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}

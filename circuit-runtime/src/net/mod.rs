@@ -1,0 +1,22 @@
+//! The network layer: serving a sketch, linking to others, driving a timer,
+//! and the analyzer's page server. Built on `base` and `observe`.
+//!
+//! Every side shares one set of socket helpers (`socket`): dialing with
+//! backoff, the accept loop, the read buffer, reading an acknowledgement and
+//! the polite close.
+
+pub(crate) mod auth;
+pub(crate) mod connection;
+pub(crate) mod dispatch;
+pub(crate) mod http;
+pub(crate) mod link;
+pub(crate) mod outbound;
+pub(crate) mod server;
+pub(crate) mod socket;
+pub(crate) mod timer;
+pub(crate) mod web;
+
+pub use link::Link;
+pub use server::{serve, Server, Serving};
+pub use timer::{drive, Ticking, TimerReport};
+pub use web::Analyzer;

@@ -1,0 +1,256 @@
+//! The network helpers every side shares: dial (with backoff), bind and
+//! accept, the read buffer size, reading an acknowledgement, and the polite
+//! close. Servers, links, the timer, the probe and the analyzer call these
+//! instead of keeping copies.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
+
+use crate::base::error::{Error, Result};
+use crate::base::options::Token;
+use crate::base::shutdown::Shutdown;
+use crate::net::auth;
+
+/// How much tungstenite reads from the socket at a time. Its default (128 KiB)
+/// is zero-filled before every read, which costs more than the small frames of
+/// a sketch ever need, in time and in memory per idle peer.
+pub(crate) const READ_BUFFER: usize = 4 * 1024;
+
+/// How long we wait for the peer's answer to our close frame.
+const CLOSING: Duration = Duration::from_secs(1);
+
+/// A client connection to another sketch.
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long one connection attempt (TCP and handshake) may take.
+const ATTEMPT: Duration = Duration::from_secs(5);
+
+/// Capped exponential backoff between connection attempts.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    /// The wait before the next attempt.
+    next: Duration,
+}
+
+impl Backoff {
+    /// The first wait.
+    const FIRST: Duration = Duration::from_millis(50);
+    /// No wait is longer than this, so a returning peer is found quickly.
+    const CAP: Duration = Duration::from_secs(1);
+
+    pub(crate) fn new() -> Self {
+        Backoff { next: Self::FIRST }
+    }
+
+    /// The wait before the next attempt; each call doubles it up to the cap.
+    pub(crate) fn next_wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::CAP);
+        wait
+    }
+}
+
+/// One attempt to connect to `url`, presenting `token` if there is one.
+pub(crate) async fn dial(url: &str, token: Option<&Token>) -> Result<Socket, String> {
+    let mut request = url.into_client_request().map_err(|err| err.to_string())?;
+    if let Some(token) = token {
+        auth::present(token, &mut request)?;
+    }
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    // Acks are tiny and latency-bound: do not let Nagle hold them (`true`).
+    let result = match timeout(
+        ATTEMPT,
+        connect_async_with_config(request, Some(config), true),
+    )
+    .await
+    {
+        Ok(Ok((socket, _response))) => Ok(socket),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer within {}s", ATTEMPT.as_secs())),
+    };
+    match &result {
+        Ok(_) => tracing::debug!("connected to {url}"),
+        Err(err) => tracing::debug!("could not connect to {url}: {err}"),
+    }
+    result
+}
+
+/// Connects to `url`, retrying until `patience` has passed. On failure, the
+/// last error. Says once that it is waiting, so a user knows why nothing happens.
+pub(crate) async fn dial_within(
+    url: &str,
+    token: Option<&Token>,
+    patience: Duration,
+) -> Result<Socket, String> {
+    let deadline = Instant::now() + patience;
+    let mut backoff = Backoff::new();
+    let mut said = false;
+    loop {
+        let error = match dial(url, token).await {
+            Ok(socket) => return Ok(socket),
+            Err(error) => error,
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(error);
+        }
+        if !said {
+            tracing::warn!(
+                "no server at {url} yet ({error}); retrying for up to {:.1}s",
+                patience.as_secs_f64()
+            );
+            said = true;
+        }
+        let wait = backoff.next_wait().min(deadline - now);
+        tracing::debug!("retrying {url} in {}ms", wait.as_millis());
+        sleep(wait).await;
+    }
+}
+
+/// Binds the first address `HOST:PORT` resolves to; the errors name the address.
+pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let resolve = |source| Error::Resolve {
+        host: host.to_owned(),
+        source,
+    };
+    let resolved = tokio::net::lookup_host(addr)
+        .await
+        .map_err(resolve)?
+        .next()
+        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
+    TcpListener::bind(resolved)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}
+
+/// Accepts connections until `shutdown` fires and hands each to `serve`, with
+/// Nagle off. A failed `accept` (such as too many open files) never stops the
+/// loop: it is logged and retried after a pause that doubles up to a second.
+pub(crate) async fn accept_until(
+    listener: &TcpListener,
+    shutdown: &mut Shutdown,
+    mut serve: impl FnMut(TcpStream),
+) {
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.wait() => return,
+        };
+        match accepted {
+            Ok((stream, _peer)) => {
+                pause = Duration::from_millis(10);
+                let _ = stream.set_nodelay(true);
+                serve(stream);
+            }
+            Err(err) => {
+                tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
+                sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Sends a close frame with `code` and `reason`, then reads until the peer's
+/// answer (for at most a second): every side of the runtime ends this way.
+pub(crate) async fn close_politely<S>(
+    socket: &mut WebSocketStream<S>,
+    code: CloseCode,
+    reason: &str,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tracing::debug!(
+        "closing with {}{}",
+        u16::from(code),
+        if reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {reason}")
+        }
+    );
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if socket.close(Some(frame)).await.is_err() {
+        return;
+    }
+    let _ = timeout(CLOSING, async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+}
+
+/// The next text (or binary) frame from the peer: the acknowledgement of
+/// what was sent. A close frame is an error that gives its code and reason.
+pub(crate) async fn read_ack(socket: &mut Socket) -> Result<String, String> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
+            Some(Ok(Message::Binary(bytes))) => {
+                return Ok(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let why = match frame {
+                    Some(frame) => {
+                        format!("closed with {}: {}", u16::from(frame.code), frame.reason)
+                    }
+                    None => "closed".to_owned(),
+                };
+                tracing::debug!("the peer {why}");
+                return Err(why);
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => return Err(err.to_string()),
+            None => return Err("connection ended".to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<_> = (0..8).map(|_| backoff.next_wait()).collect();
+        assert_eq!(waits[0], Duration::from_millis(50));
+        assert_eq!(waits[1], Duration::from_millis(100));
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*waits.last().unwrap(), Backoff::CAP);
+    }
+
+    #[tokio::test]
+    async fn dialing_nobody_gives_up_after_the_patience() {
+        // Bind and drop a listener to find a port where nobody listens.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let started = Instant::now();
+        let result = dial_within(
+            &format!("ws://127.0.0.1:{port}/x"),
+            None,
+            Duration::from_millis(300),
+        )
+        .await;
+        assert!(result.is_err());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

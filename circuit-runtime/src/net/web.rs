@@ -1,0 +1,195 @@
+//! Serves the live logic-analyzer page: the page at `/`, and the recorded
+//! signals as a WebSocket event stream at `/events`.
+//!
+//! The page and its stream share one port, so a browser needs nothing but the
+//! address. The page is one `GET` (see [`http`](crate::net::http)), and the
+//! stream is a plain tokio-tungstenite socket after the upgrade.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::base::error::Result;
+use crate::base::shutdown::Shutdown;
+use crate::net::http::{answer, read_head};
+use crate::net::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
+use crate::observe::analyzer::{change, event, hello, Panel, PAGE};
+use crate::observe::log;
+use crate::observe::trace::Trace;
+
+/// How long a browser may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running analyzer server.
+pub struct Analyzer {
+    /// Where it listens.
+    address: SocketAddr,
+    /// The accept loop.
+    accepting: JoinHandle<()>,
+}
+
+impl Analyzer {
+    /// Binds `address` (`HOST:PORT`; port 0 picks a free one), logs where the
+    /// page is, and serves it until `shutdown` fires.
+    ///
+    /// # Errors
+    /// [`Error::Resolve`](crate::base::Error::Resolve) for an unknown host,
+    /// [`Error::Bind`](crate::base::Error::Bind) when the port is taken.
+    pub async fn start(
+        address: &str,
+        trace: Arc<Trace>,
+        panel: Panel,
+        shutdown: Shutdown,
+    ) -> Result<Analyzer> {
+        let listener = bind_to(address).await?;
+        let address = listener.local_addr()?;
+        log::scoped("web", async {
+            tracing::info!("logic analyzer on http://{address}/");
+        })
+        .await;
+        let accepting = tokio::spawn(log::scoped("web", accept(listener, trace, panel, shutdown)));
+        Ok(Analyzer { address, accepting })
+    }
+
+    /// The address the page is served on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Waits for the server to end (after its shutdown fired).
+    pub async fn stopped(self) {
+        let _ = self.accepting.await;
+    }
+}
+
+/// Accepts browsers until shutdown; each gets a task of its own.
+async fn accept(listener: TcpListener, trace: Arc<Trace>, panel: Panel, mut shutdown: Shutdown) {
+    let stop = shutdown.clone();
+    accept_until(&listener, &mut shutdown, |stream| {
+        log::spawn(visit(stream, Arc::clone(&trace), panel, stop.clone()));
+    })
+    .await;
+}
+
+/// One request: the page, the event stream, or an HTTP error.
+async fn visit(mut stream: TcpStream, trace: Arc<Trace>, panel: Panel, shutdown: Shutdown) {
+    let Ok(Some(head)) = timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await else {
+        return;
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut request = httparse::Request::new(&mut headers);
+    if !matches!(request.parse(&head), Ok(httparse::Status::Complete(_))) {
+        return answer(
+            &mut stream,
+            "400 Bad Request",
+            "text/plain",
+            "bad request\n",
+        )
+        .await;
+    }
+    if request.method != Some("GET") {
+        return answer(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET only\n",
+        )
+        .await;
+    }
+    let path = request.path.unwrap_or("/");
+    let path = path.split('?').next().unwrap_or(path);
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned())
+    };
+    match path {
+        "/" | "/index.html" => {
+            answer(&mut stream, "200 OK", "text/html; charset=utf-8", PAGE).await
+        }
+        "/events" => {
+            let upgrade = header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+            let Some(key) = header("sec-websocket-key").filter(|_| upgrade) else {
+                return answer(
+                    &mut stream,
+                    "426 Upgrade Required",
+                    "text/plain",
+                    "a WebSocket stream\n",
+                )
+                .await;
+            };
+            let accept = derive_accept_key(key.trim().as_bytes());
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            );
+            if stream.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+            let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+            let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
+            stream_events(socket, &trace, &panel, shutdown).await;
+        }
+        _ => answer(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
+    }
+}
+
+/// Streams hello, the recent past, then every live event, until the page
+/// leaves, falls too far behind (it reconnects and rebuilds), or we stop.
+async fn stream_events(
+    mut socket: WebSocketStream<TcpStream>,
+    trace: &Trace,
+    panel: &Panel,
+    mut shutdown: Shutdown,
+) {
+    let mut watch = trace.watch();
+    let mut past = vec![hello(panel, &watch.before, watch.now)];
+    past.extend(watch.recent.iter().map(change));
+    past.extend(watch.ended.iter().map(event));
+    for text in past {
+        if socket.feed(Message::text(text)).await.is_err() {
+            return;
+        }
+    }
+    if socket.flush().await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            received = watch.live.recv() => match received {
+                Ok(live) => {
+                    if socket.send(Message::text(event(&live))).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    return close(socket, CloseCode::Again, "fell behind; reconnect").await;
+                }
+                Err(RecvError::Closed) => return close(socket, CloseCode::Normal, "").await,
+            },
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = shutdown.wait() => return close(socket, CloseCode::Away, "server shutting down").await,
+        }
+    }
+}
+
+/// Closes the stream with `code`, briefly waiting for the page's answer.
+async fn close(mut socket: WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
+    close_politely(&mut socket, code, reason).await;
+}

@@ -1,0 +1,20 @@
+//! The observation layer: the `[ name ] text` log lines, a timer's progress
+//! bar, the signals sketches record, their VCD file and what the live
+//! analyzer page shows. Built on `base` only.
+
+pub(crate) mod analyzer;
+pub(crate) mod console;
+pub(crate) mod log;
+pub(crate) mod progress;
+pub(crate) mod recording;
+pub(crate) mod signal;
+pub(crate) mod trace;
+pub(crate) mod value;
+pub(crate) mod vcd;
+
+pub use analyzer::{Counting, Panel, Tally};
+pub use log::MESSAGES;
+pub use recording::Recording;
+pub use signal::signal;
+pub use trace::{Change, Event, Totals, Trace, Watch};
+pub use value::Value;

@@ -1,0 +1,297 @@
+//! The recorder: every signal change with its time, kept for a VCD file and
+//! streamed live to watchers such as the analyzer page.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+
+use crate::observe::value::Value;
+
+/// Changes kept for a VCD file; beyond this the file is cut short (with a warning),
+/// so that a long run cannot eat the machine's memory.
+const KEEP_AT_MOST: usize = 2_000_000;
+
+/// Changes kept for pages that open late: they get these, plus totals of older ones.
+const HISTORY: usize = 20_000;
+
+/// Changes a page may fall behind before it is dropped (it reconnects and rebuilds).
+const LIVE_BACKLOG: usize = 4_096;
+
+/// The recorder of this process, once a command has started one.
+static TRACE: OnceLock<Arc<Trace>> = OnceLock::new();
+
+/// One recorded change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// Nanoseconds since recording started; strictly increasing, so that two
+    /// changes of one signal never share a timestamp.
+    pub at: u64,
+    /// The sketch that recorded it, such as `iopin`.
+    pub sketch: &'static str,
+    /// The signal's name within its sketch, such as `level`.
+    pub name: &'static str,
+    /// The new value.
+    pub value: Value,
+}
+
+impl Change {
+    /// The signal's full name, `sketch.name`.
+    pub fn signal(&self) -> String {
+        format!("{}.{}", self.sketch, self.name)
+    }
+}
+
+/// What a live watcher receives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A signal changed.
+    Change(Change),
+    /// The run is over; the summary line says how it went.
+    End {
+        /// Nanoseconds since recording started.
+        at: u64,
+        /// The run's summary line.
+        summary: Arc<str>,
+    },
+}
+
+/// Counts of one signal's changes that fell out of the history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Changes recorded, repeats included.
+    pub samples: u64,
+    /// Low-to-high transitions (the level before the first change is low).
+    pub rises: u64,
+    /// Changes whose value differs from the one before (a wire starts low; a
+    /// bus's first value counts).
+    pub edges: u64,
+    /// The last value, if any.
+    pub last: Option<Value>,
+}
+
+impl Totals {
+    /// Counts one more change.
+    fn add(&mut self, value: &Value) {
+        let before_high = self.last.as_ref().is_some_and(Value::is_high);
+        if !before_high && value.is_high() {
+            self.rises += 1;
+        }
+        let differs = match &self.last {
+            Some(last) => last != value,
+            // A wire starts low; a bus starts with no value, so its first sample is an edge.
+            None => !matches!(value, Value::Bit(false)),
+        };
+        if differs {
+            self.edges += 1;
+        }
+        self.samples += 1;
+        self.last = Some(value.clone());
+    }
+}
+
+/// What a watcher gets when it starts: the recent past, then the live feed.
+pub struct Watch {
+    /// Totals of each signal's changes older than `recent`, by `sketch.name`.
+    pub before: Vec<(String, Totals)>,
+    /// The recent changes, oldest first.
+    pub recent: Vec<Change>,
+    /// The summary, when the run is already over.
+    pub ended: Option<Event>,
+    /// Every later event, in order.
+    pub live: broadcast::Receiver<Event>,
+    /// Nanoseconds since recording started, now.
+    pub now: u64,
+}
+
+/// The recorder: every change with its time, for a VCD file and for watchers.
+pub struct Trace {
+    /// Time zero of the recording.
+    start: Instant,
+    /// Everything below changes together, under one short lock (never held across an await).
+    state: Mutex<State>,
+    /// The live feed; sent to while the lock is held, so a new watcher misses nothing.
+    live: broadcast::Sender<Event>,
+}
+
+/// The recorder's data.
+#[derive(Default)]
+struct State {
+    /// Timestamp of the last change.
+    last_at: u64,
+    /// Every change, when a VCD file will be written.
+    all: Option<Vec<Change>>,
+    /// Whether the "cut short" warning was given.
+    truncated: bool,
+    /// The most recent changes, for late watchers.
+    recent: VecDeque<Change>,
+    /// Totals of changes that fell out of `recent`, by signal.
+    before: HashMap<(&'static str, &'static str), Totals>,
+    /// The end of the run, once known.
+    ended: Option<Event>,
+}
+
+impl Trace {
+    /// Starts this process's recording (or returns the one already started).
+    /// `keep_all` keeps every change for a VCD file ([`Trace::kept`]).
+    pub fn install(keep_all: bool) -> Arc<Trace> {
+        let trace = TRACE.get_or_init(|| Arc::new(Trace::new()));
+        if keep_all {
+            trace.keep_all();
+        }
+        Arc::clone(trace)
+    }
+
+    /// From now on, keeps every change for a VCD file ([`Trace::kept`]).
+    pub fn keep_all(&self) {
+        self.lock().all.get_or_insert_with(Vec::new);
+    }
+
+    /// This process's recorder, once a command has started one.
+    pub fn installed() -> Option<&'static Arc<Trace>> {
+        TRACE.get()
+    }
+
+    /// A recorder of its own, not the process's (for tests).
+    pub fn new() -> Trace {
+        Trace {
+            start: Instant::now(),
+            state: Mutex::new(State::default()),
+            live: broadcast::channel(LIVE_BACKLOG).0,
+        }
+    }
+
+    /// The state; a panic elsewhere while it was held leaves it usable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Nanoseconds since recording started.
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Records one change of `sketch.name`.
+    pub fn record(&self, sketch: &'static str, name: &'static str, value: Value) {
+        let now = self.now();
+        let mut state = self.lock();
+        let at = now.max(state.last_at + 1);
+        state.last_at = at;
+        let change = Change {
+            at,
+            sketch,
+            name,
+            value,
+        };
+        let full = state
+            .all
+            .as_ref()
+            .is_some_and(|all| all.len() >= KEEP_AT_MOST);
+        if full && !state.truncated {
+            state.truncated = true;
+            tracing::warn!("over {KEEP_AT_MOST} signal changes: the VCD file stops here");
+        } else if let Some(all) = state.all.as_mut().filter(|_| !full) {
+            all.push(change.clone());
+        }
+        if state.recent.len() == HISTORY {
+            if let Some(old) = state.recent.pop_front() {
+                state
+                    .before
+                    .entry((old.sketch, old.name))
+                    .or_default()
+                    .add(&old.value);
+            }
+        }
+        state.recent.push_back(change.clone());
+        // No watcher is fine: the history keeps the change for later ones.
+        let _ = self.live.send(Event::Change(change));
+    }
+
+    /// Marks the end of the run, with its summary line.
+    pub fn end(&self, summary: &str) {
+        let at = self.now();
+        let mut state = self.lock();
+        let event = Event::End {
+            at,
+            summary: summary.into(),
+        };
+        state.ended = Some(event.clone());
+        let _ = self.live.send(event);
+    }
+
+    /// The recent past and the live feed, with nothing lost or repeated between them.
+    pub fn watch(&self) -> Watch {
+        let state = self.lock();
+        let mut before: Vec<(String, Totals)> = state
+            .before
+            .iter()
+            .map(|((sketch, name), totals)| (format!("{sketch}.{name}"), totals.clone()))
+            .collect();
+        before.sort_by(|a, b| a.0.cmp(&b.0));
+        Watch {
+            before,
+            recent: state.recent.iter().cloned().collect(),
+            ended: state.ended.clone(),
+            live: self.live.subscribe(),
+            now: self.now(),
+        }
+    }
+
+    /// Every change kept for a VCD file, oldest first (none unless asked for).
+    pub fn kept(&self) -> Vec<Change> {
+        self.lock().all.clone().unwrap_or_default()
+    }
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_samples_rises_and_edges_from_a_low_start() {
+        let mut totals = Totals::default();
+        for bit in [false, true, true, false, true] {
+            totals.add(&Value::Bit(bit));
+        }
+        assert_eq!((totals.samples, totals.rises, totals.edges), (5, 2, 3));
+        assert_eq!(totals.last, Some(Value::Bit(true)));
+    }
+
+    #[test]
+    fn timestamps_strictly_increase_and_history_is_bounded() {
+        let trace = Trace::new();
+        for n in 0..(HISTORY as u64 + 10) {
+            trace.record("clock", "tick", Value::Unsigned(n));
+        }
+        let watch = trace.watch();
+        assert_eq!(watch.recent.len(), HISTORY);
+        assert_eq!(watch.recent[0].value, Value::Unsigned(10));
+        assert!(watch.recent.windows(2).all(|w| w[0].at < w[1].at));
+        assert_eq!(watch.before.len(), 1);
+        assert_eq!(watch.before[0].0, "clock.tick");
+        assert_eq!(watch.before[0].1.samples, 10);
+    }
+
+    #[test]
+    fn a_watcher_gets_the_past_then_the_live_feed_without_gaps() {
+        let trace = Trace::new();
+        trace.record("iopin", "level", Value::Bit(true));
+        let mut watch = trace.watch();
+        trace.record("iopin", "level", Value::Bit(false));
+        trace.end("done");
+        assert_eq!(watch.recent.len(), 1);
+        assert!(
+            matches!(watch.live.try_recv(), Ok(Event::Change(c)) if c.value == Value::Bit(false))
+        );
+        assert!(matches!(watch.live.try_recv(), Ok(Event::End { .. })));
+    }
+}
