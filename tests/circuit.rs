@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use support::{
-    connect, dead_port, drawn_bits, lines_of, rising_edges, run, start, PortHold, PATIENCE,
+    connect, dead_port, drawn_bits, lines_of, rising_edges, run, start, start_with, PortHold,
+    PATIENCE,
 };
 
 #[test]
@@ -195,6 +196,57 @@ fn an_unknown_sketch_is_a_usage_error() {
 
     let bad_link = run(&["iopin", "--buzzer", "localhost:8766"]);
     assert_eq!(bad_link.code(), 2, "{bad_link:?}");
+}
+
+#[test]
+fn an_unknown_sketch_lists_the_sketches_to_choose_from() {
+    let unknown = run(&["toaster"]);
+    assert_eq!(unknown.code(), 2);
+    let said = unknown.err.join("\n");
+    assert!(
+        said.contains("please choose clock, iopin, buzzer or echo"),
+        "{said}"
+    );
+}
+
+#[test]
+fn an_invalid_rust_log_is_a_usage_error() {
+    let iopin = start_with(
+        &["iopin", "-s", "127.0.0.1", "-p", "0"],
+        &[("RUST_LOG", "iopin=loudest")],
+    )
+    .finish(PATIENCE);
+    assert_eq!(iopin.code(), 2, "{iopin:?}");
+    let said = iopin.err.join("\n");
+    assert!(
+        said.contains("RUST_LOG=\"iopin=loudest\" is not a log filter"),
+        "{said}"
+    );
+}
+
+#[test]
+fn rust_log_debug_shows_the_runtimes_own_lines() {
+    let port = dead_port().to_string();
+    let args = [
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--retry-for",
+        "0.3",
+    ];
+    let quiet = start_with(&args, &[]).finish(PATIENCE);
+    let debug = start_with(&args, &[("RUST_LOG", "debug")]).finish(PATIENCE);
+    assert_eq!((quiet.code(), debug.code()), (1, 1), "{debug:?}");
+    let said = |run: &support::Finished| [run.out.clone(), run.err.clone()].concat().join("\n");
+    assert!(!said(&quiet).contains("could not connect"), "{quiet:?}");
+    let debug = said(&debug);
+    assert!(
+        debug.contains(&format!("could not connect to ws://127.0.0.1:{port}")),
+        "{debug}"
+    );
+    assert!(debug.contains("retrying"), "{debug}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `tests/expand/*.rs` into, compared with the reviewed `*.expanded.rs` beside it
 //! (through `cargo expand`, which the test command installs when missing).
 //! After changing the glue on purpose, refresh them with
-//! `MACROTEST=overwrite cargo test -p circuit-runtime --test expand` and review the diff.
+//! `MACROTEST=overwrite cargo test -p sketches --test expand` and review the diff.
 
 #[test]
 fn expansions_match_their_snapshots() {

@@ -146,6 +146,67 @@ fn settings_come_from_the_command_line() {
     assert_eq!(counter.upto, 7);
 }
 
+/// A sketch with a switch among its settings.
+#[sketch(port = 0)]
+struct Talker {
+    /// Says more.
+    #[setting]
+    verbose: bool,
+}
+
+impl Talker {
+    #[reactive]
+    fn talk(&mut self, _channel: &str, message: String) -> String {
+        if self.verbose {
+            format!("you said {message}")
+        } else {
+            message
+        }
+    }
+}
+
+#[test]
+fn a_bool_setting_is_a_switch_without_a_value() {
+    let (talker, _) = parse::<Talker, _, _>(["--verbose"]).unwrap();
+    assert!(talker.verbose);
+    let (talker, _) = parse::<Talker, _, _>(Vec::<String>::new()).unwrap();
+    assert!(!talker.verbose);
+    assert!(
+        parse::<Talker, _, _>(["--verbose", "true"]).is_err(),
+        "a switch takes no value"
+    );
+}
+
+#[test]
+fn two_sketches_with_one_name_in_an_app_are_an_error_not_a_panic() {
+    let status = App::new("twice")
+        .sketch::<Doubler>()
+        .sketch::<Doubler>()
+        .status_from(["twice", "doubler"]);
+    assert_eq!(status, 1);
+    let status = App::new("once")
+        .sketch::<Doubler>()
+        .sketch::<Talker>()
+        .status_from(["once", "neither"]);
+    assert_eq!(
+        status, 2,
+        "distinct names reach the command line: a usage error"
+    );
+}
+
+#[test]
+fn signals_take_reals_and_signed_numbers() {
+    use circuit_runtime::observe::Value;
+    assert_eq!(Value::from(21.5), Value::Real(21.5));
+    assert_eq!(Value::from(-3i64), Value::Signed(-3));
+    assert_eq!(Value::from(-3i32), Value::Signed(-3));
+    assert_eq!(Value::from(7u8), Value::Unsigned(7));
+    assert!(Value::from(-0.5f32).is_high() && !Value::from(0i64).is_high());
+    // Compiles for the types a sketch records: the call itself is the check.
+    signal("celsius", 21.5);
+    signal("offset", -4i64);
+}
+
 #[test]
 fn a_loop_that_never_waits_runs_at_once_and_one_that_waits_is_queued() {
     let waits = [

@@ -265,12 +265,12 @@ pub fn reactive(looped: &Loop) -> TokenStream {
     method.set_span(output);
     // The glue is private to the user's `impl`, so rustdoc never shows it.
     let hidden = match &looped.shape {
-        LoopShape::Server { .. } if !looped.callable => quote! {
+        // A loop with a compile error stands in for either kind, so that the
+        // sketch adds no "has no loop" of its own: one mistake, one error.
+        _ if !looped.callable => quote! {
             async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
                 ::core::unreachable!("a loop with a compile error never runs")
             }
-        },
-        LoopShape::Timer if !looped.callable => quote! {
             async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
                 ::core::unreachable!("a loop with a compile error never runs")
             }

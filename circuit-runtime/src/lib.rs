@@ -45,8 +45,9 @@
 //!   (Ctrl-C / SIGTERM), and the `probe` command; the only layer with `clap`.
 //!
 //! The macros' generated code goes through a hidden module that only
-//! re-exports. `cargo run -p circuit-bench --bin modgraph` draws the module
-//! graph and fails on a cycle.
+//! re-exports the helpers it calls (each topic in a small private module).
+//! The test `layers` (`cargo test -p sketches --test layers -- --nocapture`)
+//! prints the module graph and fails on a cycle or an import against this order.
 
 #![deny(missing_docs)]
 

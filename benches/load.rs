@@ -3,8 +3,8 @@
 //! load generator, alternating A/B runs so that machine drift cancels.
 //!
 //! ```sh
-//! cargo bench -p sketches --bench load            # 3 runs per mode (a few minutes)
-//! cargo bench -p sketches --bench load -- --quick # 1 run, smaller loads
+//! cargo bench -p circuit-bench            # 3 runs per mode (a few minutes)
+//! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -20,8 +20,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// The `sketches` binary, built by cargo for this benchmark.
-const SKETCHES: &str = env!("CARGO_BIN_EXE_sketches");
+/// This package's program (the echo sketch and the circuit), built by cargo for the benchmark.
+const PROGRAM: &str = env!("CARGO_BIN_EXE_circuit-bench");
 
 /// One round trip may take this long before its message counts as unacknowledged.
 const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(10);
@@ -232,7 +232,7 @@ fn main() {
 /// Which server a measurement is about.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
-    /// `sketches echo`: built with `#[sketch]` / `#[reactive]`.
+    /// `circuit-bench echo`: built with `#[sketch]` / `#[reactive]`.
     Circuit,
     /// The plain tokio-tungstenite server below, in a process of its own.
     Raw,
@@ -254,7 +254,7 @@ impl Server {
     fn command(kind: Kind) -> Command {
         match kind {
             Kind::Circuit => {
-                let mut command = Command::new(SKETCHES);
+                let mut command = Command::new(PROGRAM);
                 command.args([
                     "echo",
                     "-s",
@@ -646,11 +646,11 @@ async fn idle_memory(server: &Server, count: usize) -> f64 {
     (after - before) / open.max(1) as f64
 }
 
-/// Ticks per second of `sketches circuit -t TICKS -d 0`, quiet or logging to a file.
+/// Ticks per second of `circuit-bench circuit -t TICKS -d 0`, quiet or logging to a file.
 fn circuit_ticks_per_second(ticks: u64, quiet: bool) -> f64 {
     let log = std::env::temp_dir().join(format!("circuit-bench-{}.log", std::process::id()));
     let file = std::fs::File::create(&log).expect("a log file");
-    let mut command = Command::new(SKETCHES);
+    let mut command = Command::new(PROGRAM);
     command.args([
         "circuit",
         "-t",

@@ -1,0 +1,15 @@
+//! `circuit-bench`: the program the load benchmark measures, with the echo
+//! sketch and the demo circuit, built the way a user's program would be.
+
+use std::process::ExitCode;
+
+use circuit_runtime::App;
+use sketches::{circuit, Echo};
+
+fn main() -> ExitCode {
+    App::new("circuit-bench")
+        .about("The echo sketch and the demo circuit, as the load benchmark runs them")
+        .sketch::<Echo>()
+        .command(circuit::command(), circuit::run)
+        .run()
+}
