@@ -51,6 +51,9 @@ fn count() {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is global: one measurement at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Takes a number and acknowledges nothing (`n/a`), logging each one.
 #[sketch(port = 0)]
 struct Sink {
@@ -126,8 +129,6 @@ fn a_message_to_a_loop_that_waits_costs_no_allocation_either() {
 
 /// Serves `S` on a counting thread; fails if a message costs it an allocation.
 fn per_message<S: Reactive + Total>() {
-    // The count is global: one measurement at a time.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     // The server runs on a thread of its own, whose allocations count.
     let (address, stop) = std::sync::mpsc::channel();
@@ -182,5 +183,75 @@ fn per_message<S: Reactive + Total>() {
     assert!(
         per_message < 0.05,
         "{per_message:.3} allocations per message on the server ({short} for 100, {long} for 2100)"
+    );
+}
+
+#[test]
+fn a_link_message_costs_no_allocation_beyond_its_frame() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    // The peer runs on a thread that does not count; the link on one that does.
+    let (address, started) = std::sync::mpsc::channel();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (sink, options) = parse::<Sink, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+            let server = Server::start(sink, &options).await.unwrap();
+            address.send(server.local_addr()).unwrap();
+            let wait =
+                tokio::task::spawn_blocking(move || finished.recv_timeout(Duration::from_secs(60)));
+            let _ = wait.await;
+            server.stop().await
+        })
+    });
+    let address = started
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the peer starts");
+    let link = Link::new(&format!("ws://{address}/numbers")).unwrap();
+    let counting = std::thread::spawn(move || {
+        COUNTING.with(|counting| counting.set(true));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let measure = |messages: u64| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            runtime.block_on(async {
+                let sending = async {
+                    for number in 0..messages {
+                        link.send(number).await;
+                    }
+                    link.flush().await;
+                };
+                tokio::time::timeout(Duration::from_secs(30), sending)
+                    .await
+                    .expect("delivered in time");
+            });
+            ALLOCATIONS.load(Ordering::Relaxed) - before
+        };
+        // The first messages pay for the connection and the buffers.
+        let _connecting = measure(100);
+        let short = measure(100);
+        let long = measure(2_100);
+        (short, long, link.report())
+    });
+    let (short, long, report) = counting.join().expect("the link thread ends");
+    done.send(()).unwrap();
+    let sink = peer.join().expect("the peer thread ends");
+    assert_eq!(report.delivered, 2_300);
+    assert_eq!(
+        sink.total,
+        2 * (0..100).sum::<u64>() + (0..2_100).sum::<u64>()
+    );
+    let per_message = long.saturating_sub(short) as f64 / 2_000.0;
+    eprintln!(
+        "link: {short} allocations for 100 messages, {long} for 2100: {per_message:.3} per message"
+    );
+    assert!(
+        per_message < 0.05,
+        "{per_message:.3} allocations per link message ({short} for 100, {long} for 2100)"
     );
 }

@@ -680,3 +680,60 @@ async fn a_protocol_violation_is_closed_with_1002() {
     drop(peer);
     tokio::time::timeout(PATIENCE, server.stop()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_link_logs_the_peers_close_code_backs_off_and_dead_letters() {
+    // A buzzer whose loop fails on everything: it closes 1011 on each level.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let buzzer = format!("ws://{}/pin", listener.local_addr().unwrap());
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                if let Some(Ok(Message::Text(_))) = socket.next().await {
+                    let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                        code: CloseCode::Error,
+                        reason: "boom".into(),
+                    };
+                    let _ = socket.close(Some(frame)).await;
+                }
+            });
+        }
+    });
+    let mut iopin = tokio::task::spawn_blocking(move || {
+        let args = ["iopin", "-s", "127.0.0.1", "-p", "0", "--sequence", "1"];
+        let mut iopin =
+            start(&[&args[..], &["--link-attempts", "2", "--buzzer", &buzzer]].concat());
+        let port = iopin.port();
+        (iopin, port)
+    })
+    .await
+    .unwrap();
+    let mut clock = connect(&format!("ws://127.0.0.1:{}/datafeed", iopin.1)).await;
+    clock.send(Message::text("0")).await.unwrap();
+    let ack = tokio::time::timeout(PATIENCE, clock.next()).await.unwrap();
+    assert!(matches!(ack, Some(Ok(Message::Text(_)))), "{ack:?}");
+    let iopin = tokio::task::spawn_blocking(move || {
+        iopin
+            .0
+            .wait_for(PATIENCE, |line| line.contains("dead-lettered"));
+        iopin.0.signal("TERM");
+        iopin.0.finish(PATIENCE)
+    })
+    .await
+    .unwrap();
+    let said = iopin.out.join("\n");
+    assert!(said.contains("the peer closed with 1011: boom"), "{said}");
+    assert!(said.contains("after 2 attempts"), "{said}");
+    assert!(
+        said.contains("0 delivered, 1 dead-lettered"),
+        "the end-of-run line: {said}"
+    );
+    let connections = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(connections, 2, "one message, two attempts, no storm");
+}

@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
-use crate::model::{Field, FieldKind, Loop, LoopShape, Sketch};
+use crate::model::{Arity, Field, FieldKind, Loop, LoopShape, Sketch};
 
 /// A stand-in `impl Sketch` for a sketch whose attribute has errors, so that
 /// its loop and its `App::sketch` call do not add errors of their own.
@@ -81,8 +81,10 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .collect();
     let links = (!links.is_empty()).then(|| {
         quote! {
+            const LINKED: bool = true;
+
             fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
-                ::std::vec![#(&self.#links),*]
+                __circuit::gather(&[#(&self.#links),*])
             }
         }
     });
@@ -192,8 +194,9 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
         None => quote!(::core::option::Option::None),
     };
     let switch = field.is_switch;
-    let ty = &field.ty;
-    let parse = quote_spanned!(ty.span()=> __circuit::parse::<#ty>);
+    let repeats = field.arity == Arity::Many;
+    let ty = &field.value_ty;
+    let parse = quote_spanned!(field.ty.span()=> __circuit::parse::<#ty>);
     Some(quote! {
         __circuit::Setting {
             id: #id,
@@ -203,6 +206,7 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
             help: #help,
             default: #default,
             switch: #switch,
+            repeats: #repeats,
             parse: #parse,
         }
     })
@@ -232,7 +236,12 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
                 }
                 None => quote!(::core::default::Default::default()),
             };
-            quote!(#ident: __circuit::setting(values, #id, || #default))
+            let take = match field.arity {
+                Arity::One => quote!(setting),
+                Arity::Many => quote!(setting_list),
+                Arity::Maybe => quote!(setting_option),
+            };
+            quote!(#ident: __circuit::#take(values, #id, || #default))
         }
         FieldKind::Rng => {
             let index = *rngs;

@@ -52,10 +52,25 @@ pub struct Field {
     pub doc: String,
     /// What the field is to the framework.
     pub kind: FieldKind,
-    /// Whether the field is an outbound `Link`.
+    /// How many values it holds, from its type as written: one, a `Vec`, an `Option`.
+    pub arity: Arity,
+    /// The type of one value: `T` of `Vec<T>` or `Option<T>`, else the field's type.
+    pub value_ty: Type,
+    /// Whether its values are outbound `Link`s.
     pub is_link: bool,
     /// Whether the field is a `bool`: a setting that is a switch (`--verbose`).
     pub is_switch: bool,
+}
+
+/// How many values a field holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// `T`: one value.
+    One,
+    /// `Vec<T>`: any number, from a repeated flag or a comma list.
+    Many,
+    /// `Option<T>`: none unless given.
+    Maybe,
 }
 
 /// What a field is to the framework.
@@ -130,12 +145,15 @@ pub fn sketch(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option
             for field in &mut named.named {
                 let ident = field.ident.clone().expect("named fields have names");
                 let kind = field_kind(field, errors);
+                let (arity, value_ty) = arity(&field.ty);
                 fields.push(Field {
                     ident,
                     ty: field.ty.clone(),
                     doc: doc(&field.attrs),
                     kind,
-                    is_link: type_is(&field.ty, "Link"),
+                    arity,
+                    is_link: type_is(&value_ty, "Link"),
+                    value_ty,
                     is_switch: type_is(&field.ty, "bool"),
                 });
             }
@@ -366,6 +384,30 @@ fn type_is(ty: &Type, name: &str) -> bool {
                     .is_some_and(|last| last.ident == name)
         }
         _ => false,
+    }
+}
+
+/// How many values a field of type `ty` holds, and the type of one.
+fn arity(ty: &Type) -> (Arity, Type) {
+    let Type::Path(path) = ty else {
+        return (Arity::One, ty.clone());
+    };
+    let Some(last) = path.path.segments.last() else {
+        return (Arity::One, ty.clone());
+    };
+    let arity = match last.ident.to_string().as_str() {
+        "Vec" => Arity::Many,
+        "Option" => Arity::Maybe,
+        _ => return (Arity::One, ty.clone()),
+    };
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+            match args.args.first() {
+                Some(syn::GenericArgument::Type(inner)) => (arity, inner.clone()),
+                _ => (Arity::One, ty.clone()),
+            }
+        }
+        _ => (Arity::One, ty.clone()),
     }
 }
 

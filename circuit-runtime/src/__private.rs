@@ -5,11 +5,14 @@
 pub use crate::base::{
     Ack, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed, Values, DEFAULT_PORT,
 };
+pub use crate::glue::links::{gather, LinkField};
 pub use crate::glue::loops::{
     ack, assert_sketch, bytes, setup_outcome, text, FromText, HasLoop, HasTickLoop, Omitted,
     SetupOutcome,
 };
-pub use crate::glue::settings::{parse, rng, setting, FromDefault, SettingValue};
+pub use crate::glue::settings::{
+    parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,
+};
 pub use crate::glue::timer::{period, tick, total, Count, IntoTick, Period};
 pub use crate::net::{Link, Serving, Ticking};
 pub use ::core::result::Result::{Err, Ok};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use circuit_runtime::app::{parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg};
-use circuit_runtime::base::Shutdown;
+use circuit_runtime::base::{Options, Shutdown};
 use circuit_runtime::net::{drive, Analyzer, Server};
 use circuit_runtime::observe::{Counting, Panel, Recording, Tally};
 use circuit_runtime::{Error, Result};
@@ -121,6 +121,7 @@ pub fn run(matches: &mut ArgMatches) -> Result<()> {
     run_until_interrupted(
         "circuit",
         matches.get_flag("quiet"),
+        Options::defaults(0).stop_timeout,
         |mut shutdown| async move {
             let recording = Recording::start(vcd, web.is_some())?;
             let analyzer = match (&web, &recording) {

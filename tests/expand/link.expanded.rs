@@ -19,6 +19,7 @@ const _: () = {
                 help: "Where the messages go.",
                 default: ::core::option::Option::Some("ws://localhost:8766/pin"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<Link>,
             },
         ];
@@ -36,13 +37,9 @@ const _: () = {
         fn begin(&mut self) -> __circuit::Result<()> {
             __circuit::setup_outcome(Self::setup(self))
         }
+        const LINKED: bool = true;
         fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
-            ::alloc::boxed::box_assume_init_into_vec_unsafe(
-                ::alloc::intrinsics::write_box_via_move(
-                    ::alloc::boxed::Box::new_uninit(),
-                    [&self.buzzer],
-                ),
-            )
+            __circuit::gather(&[&self.buzzer])
         }
     }
     impl __circuit::Reactive for Relay {

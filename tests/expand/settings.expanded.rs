@@ -28,6 +28,7 @@ const _: () = {
                 help: "Probability that a drawn bit is 0.",
                 default: ::core::option::Option::Some("0.5"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<f64>,
             },
             __circuit::Setting {
@@ -38,6 +39,7 @@ const _: () = {
                 help: "Bits drawn per tick.",
                 default: ::core::option::Option::Some("3"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<usize>,
             },
             __circuit::Setting {
@@ -48,6 +50,7 @@ const _: () = {
                 help: "What the pin is called.",
                 default: ::core::option::Option::Some("pin"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<String>,
             },
             __circuit::Setting {
@@ -58,6 +61,7 @@ const _: () = {
                 help: "Whether to invert every bit.",
                 default: ::core::option::Option::None,
                 switch: true,
+                repeats: false,
                 parse: __circuit::parse::<bool>,
             },
         ];

@@ -21,6 +21,7 @@ const _: () = {
                 help: "How many ticks to send.",
                 default: ::core::option::Option::Some("5"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<u64>,
             },
             __circuit::Setting {
@@ -31,6 +32,7 @@ const _: () = {
                 help: "Seconds between two ticks.",
                 default: ::core::option::Option::Some("1.0"),
                 switch: false,
+                repeats: false,
                 parse: __circuit::parse::<f64>,
             },
         ];

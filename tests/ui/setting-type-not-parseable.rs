@@ -4,7 +4,7 @@ use circuit_runtime::prelude::*;
 struct Pin {
     /// Levels to play.
     #[setting]
-    levels: Vec<u8>,
+    levels: std::collections::HashMap<String, u8>,
 }
 
 impl Pin {

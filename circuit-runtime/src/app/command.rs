@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 
-use crate::base::options::{Limits, Options, Token, TOKEN_VAR};
+use crate::base::options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
 
@@ -16,10 +16,13 @@ use crate::base::sketch::{Runs, Sketch};
 fn setting_arg(setting: &Setting) -> Arg {
     // Doc comments end with a period; clap's help lines do not.
     let help = setting.help.strip_suffix('.').unwrap_or(setting.help);
-    let help = match setting.default {
+    let mut help = match setting.default {
         Some(default) if !setting.switch => format!("{help} [default: {default}]"),
         _ => help.to_owned(),
     };
+    if setting.repeats {
+        help.push_str(" (repeatable, or a comma list)");
+    }
     let mut arg = Arg::new(setting.id).long(setting.long).help(help);
     if setting.switch {
         arg = arg.action(ArgAction::SetTrue);
@@ -28,6 +31,9 @@ fn setting_arg(setting: &Setting) -> Arg {
         arg = arg
             .value_name(setting.value_name)
             .value_parser(ValueParser::new(move |text: &str| parse(text)));
+        if setting.repeats {
+            arg = arg.action(ArgAction::Append).value_delimiter(',');
+        }
     }
     if let Some(short) = setting.short {
         arg = arg.short(short);
@@ -43,8 +49,10 @@ fn values_from<S: Sketch>(matches: &mut ArgMatches) -> Values {
             if matches.get_flag(setting.id) {
                 values.insert(setting.id, std::sync::Arc::new(true));
             }
-        } else if let Some(value) = matches.remove_one::<Parsed>(setting.id) {
-            values.insert(setting.id, value);
+        } else if let Some(given) = matches.remove_many::<Parsed>(setting.id) {
+            for value in given {
+                values.insert(setting.id, value);
+            }
         }
     }
     if S::SEEDED {
@@ -75,6 +83,12 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
             ping_interval: optional(matches, "ping-interval")
                 .unwrap_or(defaults.limits.ping_interval),
         },
+        links: LinkOptions {
+            attempts: optional(matches, "link-attempts").unwrap_or(defaults.links.attempts),
+            ack_timeout: optional(matches, "ack-timeout").unwrap_or(defaults.links.ack_timeout),
+            window: optional(matches, "link-window").unwrap_or(defaults.links.window),
+        },
+        stop_timeout: optional(matches, "stop-timeout").unwrap_or(defaults.stop_timeout),
     }
 }
 
@@ -177,6 +191,52 @@ pub fn command<S: Sketch>() -> Command {
                 .help("How long to keep trying to reach the server [default: 10]"),
         );
     }
+    let links = LinkOptions::default();
+    if S::LINKED || !serves {
+        command = command.arg(
+            Arg::new("ack-timeout")
+                .long("ack-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help(format!(
+                    "Drop a peer that leaves a message unacknowledged this long, and resend [default: {}]",
+                    links.ack_timeout.as_secs()
+                )),
+        );
+    }
+    if S::LINKED {
+        command = command
+            .arg(
+                Arg::new("link-attempts")
+                    .long("link-attempts")
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u32).range(1..))
+                    .help(format!(
+                        "Connections that may end on one message before it is dead-lettered [default: {}]",
+                        links.attempts
+                    )),
+            )
+            .arg(
+                Arg::new("link-window")
+                    .long("link-window")
+                    .value_name("N")
+                    .value_parser(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))
+                    .help(format!(
+                        "Messages a link sends before the first is acknowledged [default: {}]",
+                        links.window
+                    )),
+            );
+    }
+    command = command.arg(
+        Arg::new("stop-timeout")
+            .long("stop-timeout")
+            .value_name("SECONDS")
+            .value_parser(seconds)
+            .help(format!(
+                "How long a stop may take to deliver what the links still hold [default: {}]",
+                Options::defaults(S::PORT).stop_timeout.as_secs()
+            )),
+    );
     if S::SEEDED {
         command = command.arg(seed_arg());
     }

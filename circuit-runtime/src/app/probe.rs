@@ -100,7 +100,7 @@ pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
         },
         None => Source::Stdin,
     };
-    run_until_interrupted("probe", false, |shutdown| {
+    run_until_interrupted("probe", false, Duration::ZERO, |shutdown| {
         probe(url, token, source, shutdown)
     })
 }

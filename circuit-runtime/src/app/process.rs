@@ -11,17 +11,24 @@ use crate::base::error::Result;
 use crate::base::shutdown::Shutdown;
 use crate::observe::log;
 
-/// How long a sketch may take to stop after Ctrl-C or SIGTERM.
-const STOPPING: Duration = Duration::from_secs(2);
+/// What a stop may take beyond delivering the links' messages: closing
+/// handshakes with every peer, and the last log lines.
+const CLOSING: Duration = Duration::from_secs(2);
 
 /// Runs `body` as sketch `name` on a fresh async runtime until it ends, or
 /// until Ctrl-C / SIGTERM: then it logs `Keyboard interruption, aborting.`,
-/// fires the shutdown that `body` was given, and lets it finish (at most 2 s).
+/// fires the shutdown that `body` was given, and lets it finish (at most
+/// `stop_timeout`, the time the links have to deliver, plus 2 s).
 ///
 /// # Errors
 /// Whatever `body` returns; [`Error::Setup`](crate::base::Error::Setup) for
 /// an invalid `RUST_LOG`; an I/O error starting the runtime.
-pub fn run_until_interrupted<F, Fut>(name: &'static str, quiet: bool, body: F) -> Result<()>
+pub fn run_until_interrupted<F, Fut>(
+    name: &'static str,
+    quiet: bool,
+    stop_timeout: Duration,
+    body: F,
+) -> Result<()>
 where
     F: FnOnce(Shutdown) -> Fut,
     Fut: Future<Output = Result<()>>,
@@ -41,10 +48,14 @@ where
             _ = interrupts.recv() => {
                 tracing::info!("Keyboard interruption, aborting.");
                 shutdown.trigger();
-                match timeout(STOPPING, body).await {
+                let stopping = stop_timeout + CLOSING;
+                match timeout(stopping, body).await {
                     Ok(result) => result,
                     Err(_) => {
-                        tracing::warn!("did not stop within {}s; leaving anyway", STOPPING.as_secs());
+                        tracing::warn!(
+                            "did not stop within {:.1}s; leaving anyway",
+                            stopping.as_secs_f64()
+                        );
                         Ok(())
                     }
                 }

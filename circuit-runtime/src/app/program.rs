@@ -49,14 +49,19 @@ impl App {
         self.sketches.push(S::NAME);
         self.command(command::<S>(), |matches| {
             let (sketch, options) = from_matches::<S>(matches);
-            run_until_interrupted(S::NAME, options.quiet, |shutdown| async move {
-                let recording = Recording::start(options.vcd.clone(), false)?;
-                let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
-                match recording {
-                    Some(recording) => result.and(recording.finish(None)),
-                    None => result,
-                }
-            })
+            run_until_interrupted(
+                S::NAME,
+                options.quiet,
+                options.stop_timeout,
+                |shutdown| async move {
+                    let recording = Recording::start(options.vcd.clone(), false)?;
+                    let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
+                    match recording {
+                        Some(recording) => result.and(recording.finish(None)),
+                        None => result,
+                    }
+                },
+            )
         })
     }
 

@@ -12,8 +12,8 @@ pub(crate) mod sketch;
 
 pub use error::{Error, Result};
 pub use message::{Ack, FromBytes, IntoAck, Payload, NO_ACK};
-pub use options::{Limits, Options, Token, TOKEN_VAR};
+pub use options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 pub use rng::Rng;
 pub use settings::{Parsed, Setting, Values};
 pub use shutdown::Shutdown;
-pub use sketch::{Outbound, Reactive, Runs, Sketch, Timed, DEFAULT_PORT};
+pub use sketch::{LinkReport, Outbound, Reactive, Runs, Sketch, Timed, DEFAULT_PORT};

@@ -23,6 +23,10 @@ pub struct Options {
     pub token: Option<Token>,
     /// Where to record this sketch's signals as a VCD file (`--vcd FILE`).
     pub vcd: Option<PathBuf>,
+    /// How the sketch's links deliver (and how long a timer waits for an acknowledgement).
+    pub links: LinkOptions,
+    /// `--stop-timeout`: how long a graceful stop may take to deliver what the links hold.
+    pub stop_timeout: Duration,
 }
 
 impl Options {
@@ -36,6 +40,39 @@ impl Options {
             limits: Limits::default(),
             token: None,
             vcd: None,
+            links: LinkOptions::default(),
+            stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How a link delivers its messages: the same for every link of a sketch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// `--link-attempts`: connections that may end while carrying one message
+    /// before that message is dead-lettered (logged, counted, skipped).
+    pub attempts: u32,
+    /// `--ack-timeout`: a peer that leaves a message unacknowledged this long is
+    /// dropped, and what it did not acknowledge goes again on the next connection.
+    pub ack_timeout: Duration,
+    /// `--link-window`: messages sent before the first is acknowledged. One is
+    /// a strict request/answer; more keep a slow network busy.
+    pub window: usize,
+}
+
+impl LinkOptions {
+    /// The default window: enough messages in flight to keep a 10 ms round
+    /// trip busy at tens of thousands of messages a second (measured in the
+    /// benchmark's link mode), small enough to hold in memory per link.
+    pub const WINDOW: usize = 256;
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        LinkOptions {
+            attempts: 5,
+            ack_timeout: Duration::from_secs(10),
+            window: Self::WINDOW,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Setting {
     pub default: Option<&'static str>,
     /// A `bool` setting: a switch that takes no value (`--verbose`).
     pub switch: bool,
+    /// A `Vec<T>` setting: the flag may be given several times, or a comma list.
+    pub repeats: bool,
     /// Reads the value from its text.
     pub parse: fn(&str) -> Result<Parsed, String>,
 }
@@ -35,8 +37,8 @@ pub struct Setting {
 /// The values given to a sketch's settings, by id; absent ones take their defaults.
 #[derive(Default)]
 pub struct Values {
-    /// Each given value, of its setting's type.
-    given: HashMap<&'static str, Parsed>,
+    /// The values given to each setting, in order, of its value type.
+    given: HashMap<&'static str, Vec<Parsed>>,
     /// `--seed N`, for the sketch's random sources.
     seed: Option<u64>,
 }
@@ -47,9 +49,9 @@ impl Values {
         Values::default()
     }
 
-    /// Gives setting `id` its value.
+    /// Gives setting `id` a value (one more, for a setting that repeats).
     pub fn insert(&mut self, id: &'static str, value: Parsed) {
-        self.given.insert(id, value);
+        self.given.entry(id).or_default().push(value);
     }
 
     /// Sets the seed of the sketch's random sources.
@@ -62,11 +64,22 @@ impl Values {
         self.seed
     }
 
-    /// Takes the value of setting `id`, if one was given and it is a `T`.
+    /// Takes the value of setting `id`, if one was given and it is a `T`
+    /// (the last one, when it was given several times).
     pub fn take<T: Clone + Send + Sync + 'static>(&mut self, id: &str) -> Option<T> {
-        let value = self.given.remove(id)?;
-        let value: Arc<T> = value.downcast().ok()?;
-        Some(Arc::try_unwrap(value).unwrap_or_else(|shared| T::clone(&shared)))
+        self.take_all(id)?.pop()
+    }
+
+    /// Takes every value given to setting `id`, in order, if they are `T`s.
+    pub fn take_all<T: Clone + Send + Sync + 'static>(&mut self, id: &str) -> Option<Vec<T>> {
+        self.given
+            .remove(id)?
+            .into_iter()
+            .map(|value| {
+                let value: Arc<T> = value.downcast().ok()?;
+                Some(Arc::try_unwrap(value).unwrap_or_else(|shared| T::clone(&shared)))
+            })
+            .collect()
     }
 }
 
@@ -84,5 +97,24 @@ mod tests {
         assert_eq!(values.take::<usize>("sequence"), Some(3));
         assert_eq!(values.take::<usize>("sequence"), None);
         assert_eq!(values.take::<String>("sound").as_deref(), Some("beep"));
+    }
+
+    #[test]
+    fn a_repeated_setting_keeps_every_value_in_order() {
+        let mut values = Values::new();
+        for url in ["a", "b", "c"] {
+            values.insert("buzzers", Arc::new(url.to_owned()));
+        }
+        assert_eq!(
+            values.take_all::<String>("buzzers"),
+            Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()])
+        );
+        values.insert("level", Arc::new(1u8));
+        values.insert("level", Arc::new(2u8));
+        assert_eq!(
+            values.take::<u8>("level"),
+            Some(2),
+            "the last one given wins"
+        );
     }
 }

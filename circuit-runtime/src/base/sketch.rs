@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::base::error::Result;
 use crate::base::message::{Ack, Payload};
-use crate::base::options::{Options, Token};
+use crate::base::options::{LinkOptions, Options, Token};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 
@@ -35,6 +35,8 @@ pub trait Sketch: Send + Sized + 'static {
     const SEEDED: bool = false;
     /// Its own settings, in declaration order.
     const SETTINGS: &'static [Setting] = &[];
+    /// Whether it holds links, and so takes the flags that say how links deliver.
+    const LINKED: bool = false;
 
     /// Builds the sketch from its settings' values (parsed from flags or a file).
     fn from_settings(values: &mut Values) -> Self;
@@ -101,15 +103,34 @@ pub trait Timed: Sketch {
     fn tick(&mut self, tick: u64) -> impl Future<Output = Option<String>> + Send + '_;
 }
 
-/// An outbound connection that a sketch holds as a setting (a `Link`): the
-/// runtime hands it the sketch's token at start and drains it at the end.
+/// An outbound connection that a sketch holds as a setting (a `Link`, or
+/// several in a `Vec` or an `Option`): the runtime configures it at start and
+/// stops it at the end.
 pub trait Outbound: Send + Sync {
     /// Where it sends, for log lines.
     fn target(&self) -> &str;
 
-    /// Presents `token` to the peer from the next connection on.
-    fn present(&self, token: &Token);
+    /// Takes the sketch's link options and token, from the next connection on.
+    fn configure(&self, options: &LinkOptions, token: Option<&Token>);
 
-    /// Delivers what is still queued, then closes the connection.
+    /// Delivers what it still holds, then closes the connection.
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// What it did so far, for the end-of-run line.
+    fn report(&self) -> LinkReport;
+}
+
+/// What a link did with the messages it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkReport {
+    /// Messages the peer acknowledged.
+    pub delivered: u64,
+    /// Messages the peer answered with an error (`error: …`): it got them and said no.
+    pub refused: u64,
+    /// Messages given up on after `--link-attempts` failed connections.
+    pub dead_lettered: u64,
+    /// Messages that found the queue full while the peer was down.
+    pub overflowed: u64,
+    /// Messages still held (queued or unacknowledged).
+    pub held: u64,
 }

@@ -13,7 +13,7 @@ use crate::net::link::Link;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a setting: it cannot be read from the command line",
     label = "this type has no `FromStr` with a displayable error, or is not `Clone + Send + Sync`",
-    note = "use a number, `bool`, `String`, `Link`, or a type of your own that implements `FromStr` and `Clone`"
+    note = "use a number, `bool`, `String`, `Link`, or a type of your own that implements `FromStr` and `Clone`; a `Vec` or an `Option` of one of these"
 )]
 pub trait SettingValue: Clone + Send + Sync + 'static {
     /// Reads the value from its text.
@@ -74,6 +74,24 @@ pub fn setting<T: Clone + Send + Sync + 'static>(
     default: impl FnOnce() -> T,
 ) -> T {
     values.take(id).unwrap_or_else(default)
+}
+
+/// The values of a `Vec` setting `id` (every time its flag was given), or its default.
+pub fn setting_list<T: Clone + Send + Sync + 'static>(
+    values: &mut Values,
+    id: &str,
+    default: impl FnOnce() -> Vec<T>,
+) -> Vec<T> {
+    values.take_all(id).unwrap_or_else(default)
+}
+
+/// The value of an `Option` setting `id`: `Some` when its flag was given, else its default.
+pub fn setting_option<T: Clone + Send + Sync + 'static>(
+    values: &mut Values,
+    id: &str,
+    default: impl FnOnce() -> Option<T>,
+) -> Option<T> {
+    values.take(id).or_else(default)
 }
 
 /// The random source number `index` of a sketch: seeded from `--seed` when given.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{
@@ -23,6 +23,10 @@ use crate::base::shutdown::Shutdown;
 use crate::net::auth;
 use crate::net::dispatch::{Dispatch, Replies};
 use crate::net::socket::{close_politely, READ_BUFFER};
+
+/// Acknowledgements written before they are sent even when more frames are
+/// waiting, so that a peer that streams never waits long for a batch.
+const ACK_BATCH: usize = 64;
 
 /// Why a conversation ended, for the `done processing messages` line.
 enum End {
@@ -160,29 +164,50 @@ async fn converse(
     // peer with it, and a registration per frame is a lock per frame.
     let stopping = shutdown.wait();
     tokio::pin!(stopping);
+    // Acknowledgements written but not yet sent: while the peer's next frame is
+    // already here, they wait, so a peer that streams gets them in batches (one
+    // write for many); a peer that waits for each gets it at once.
+    let mut unsent = 0;
     loop {
-        let next = tokio::select! {
-            next = socket.next() => next,
-            () = &mut stopping, if peer_close.is_none() => {
-                close(socket, CloseCode::Away, "server shutting down").await;
-                return End::Shutdown;
+        // The peer's next frame, if it is here already while acknowledgements wait.
+        let ready = if unsent > 0 && unsent < ACK_BATCH {
+            socket.next().now_or_never()
+        } else {
+            None
+        };
+        let streaming = matches!(ready, Some(Some(Ok(Message::Text(_) | Message::Binary(_)))));
+        if unsent > 0 && !streaming {
+            if let Err(err) = socket.flush().await {
+                return End::Failed(err.to_string());
             }
-            _ = &mut check, if keepalive && peer_close.is_none() => {
-                let now = Instant::now();
-                if now.duration_since(heard) < ping_interval {
-                    check.as_mut().reset(heard + ping_interval);
-                } else if pinged {
-                    let why = "no answer to a keepalive ping";
-                    close(socket, CloseCode::Error, why).await;
-                    return End::Refused(CloseCode::Error, why);
-                } else {
-                    if socket.send(Message::Ping(Bytes::new())).await.is_err() {
-                        return End::Dropped;
-                    }
-                    pinged = true;
-                    check.as_mut().reset(now + ping_interval);
+            unsent = 0;
+        }
+        let next = if let Some(next) = ready {
+            next
+        } else {
+            tokio::select! {
+                next = socket.next() => next,
+                () = &mut stopping, if peer_close.is_none() => {
+                    close(socket, CloseCode::Away, "server shutting down").await;
+                    return End::Shutdown;
                 }
-                continue;
+                _ = &mut check, if keepalive && peer_close.is_none() => {
+                    let now = Instant::now();
+                    if now.duration_since(heard) < ping_interval {
+                        check.as_mut().reset(heard + ping_interval);
+                    } else if pinged {
+                        let why = "no answer to a keepalive ping";
+                        close(socket, CloseCode::Error, why).await;
+                        return End::Refused(CloseCode::Error, why);
+                    } else {
+                        if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                            return End::Dropped;
+                        }
+                        pinged = true;
+                        check.as_mut().reset(now + ping_interval);
+                    }
+                    continue;
+                }
             }
         };
         if keepalive {
@@ -224,9 +249,10 @@ async fn converse(
                     Payload::Text(text) => Message::Text(text),
                     Payload::Binary(bytes) => Message::Binary(bytes),
                 };
-                if let Err(err) = socket.send(ack).await {
+                if let Err(err) = socket.feed(ack).await {
                     return End::Failed(err.to_string());
                 }
+                unsent += 1;
                 *handled += 1;
             }
             Some(Ack::Unsupported) => {

@@ -1,76 +1,95 @@
-//! An outbound link to another sketch: messages are queued and delivered in
-//! order by a background task, which reconnects whenever the peer is down.
+//! An outbound link to another sketch: messages are queued and streamed in
+//! order by a background task, with a window of them in flight, and every
+//! acknowledgement checked against the message it answers.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use futures_util::SinkExt;
+use bytes::BytesMut;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::sleep;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::base::options::Token;
-use crate::base::sketch::Outbound;
-use crate::net::socket::{close_politely, dial, read_ack, Backoff, Socket};
+use crate::base::options::{LinkOptions, Token};
+use crate::base::sketch::{LinkReport, Outbound};
+use crate::net::delivery::{deliver, Answer, Command, Shared};
 use crate::observe::log;
+
+pub use crate::net::delivery::LinkError;
 
 /// Messages a link holds while its peer is slow or down, unless told otherwise.
 const QUEUE: usize = 1024;
 
+/// Bytes of message text formatted into one shared buffer before a new one is
+/// taken: messages are cut from it, so a small message costs no allocation.
+const ARENA: usize = 16 * 1024;
+
 /// A WebSocket link to another sketch, given on the command line as a URL.
 ///
-/// As a setting, `buzzer: Link` becomes `--buzzer URL`. [`Link::send`] queues a
-/// message and returns; a background task connects (retrying while the peer is
-/// down, and saying so once), sends each message, and waits for its
-/// acknowledgement before sending the next, so messages arrive in order.
+/// As a setting, `buzzer: Link` becomes `--buzzer URL`; `buzzers: Vec<Link>`
+/// takes the flag several times (or a comma list) and sends to each peer;
+/// `fan: Option<Link>` may be left out.
 ///
-/// The queue is bounded (1024 messages unless [`Link::with_capacity`] says
-/// otherwise). While the peer is up, a full queue makes `send` wait, so a slow
-/// peer slows the sender down and nothing is lost. While the peer is down,
-/// `send` never waits: what does not fit is counted in [`Link::overflowed`]
-/// and reported, never silently lost.
+/// [`Link::send`] queues a message and returns; a background task connects,
+/// streams the queue in order with up to `--link-window` messages awaiting
+/// their acknowledgement, and reads the acknowledgements back in order:
+///
+/// - **In order, at least once.** What a lost connection left unacknowledged
+///   goes again, in order, on the next one. A peer silent for `--ack-timeout`
+///   with messages outstanding is dropped the same way.
+/// - **No retry storm.** Every failed attempt (connecting, or a connection
+///   ending before an acknowledgement) waits longer before the next, doubling
+///   up to a second; only an acknowledgement resets the wait. A message that
+///   `--link-attempts` connections ended on is dead-lettered: logged once,
+///   counted, and skipped.
+/// - **Checked answers.** An acknowledgement `error: …` (the peer could not
+///   read the message, or its loop said no) is a refusal: logged with the
+///   link's target and counted. A binary or unasked-for answer is a protocol
+///   violation: the link closes with 1002 and tries again.
+/// - **Bounded memory.** The queue holds 1024 messages unless
+///   [`Link::with_capacity`] says otherwise. While the peer is up, a full
+///   queue makes `send` wait (a slow peer slows the sender); while it is down,
+///   `send` never waits, and what does not fit is counted, never silently lost.
+///   Queues live in memory: a process that crashes loses what it held.
+///
+/// Code that wants the peer's answers uses [`Link::request`]:
+///
+/// ```no_run
+/// # use circuit_runtime::Link;
+/// # async fn demo() -> Result<(), circuit_runtime::net::LinkError> {
+/// let fan = Link::new("ws://localhost:8771/fan").unwrap();
+/// fan.send(1).await; // fire and forget: delivered in order, answer checked
+/// let speed = fan.request("speed?").await?; // waits for this message's answer
+/// println!("the fan says {speed}");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Link {
     /// Shared by the clones that command-line parsing makes.
     inner: Arc<Inner>,
 }
 
+/// The part of a link its clones share.
 struct Inner {
-    /// Where the messages go, such as `ws://localhost:8766/pin`.
-    url: String,
+    /// What the link and its delivering task share: target, counts, options.
+    shared: Arc<Shared>,
     /// How many messages may wait for the peer.
     capacity: usize,
     /// The queue of the delivering task, started on the first send.
     queue: OnceLock<mpsc::Sender<Command>>,
-    /// Messages that found the queue full while the peer was down.
-    overflowed: AtomicU64,
-    /// Whether the delivering task is connected to the peer right now.
-    up: AtomicBool,
-    /// The token presented to the peer: the sketch's own `--token`.
-    token: OnceLock<Token>,
-}
-
-/// What the delivering task is asked to do, in order.
-enum Command {
-    /// Deliver this text frame and wait for its acknowledgement.
-    Send(String),
-    /// Say when everything queued before this has been acknowledged.
-    Flush(oneshot::Sender<()>),
-    /// As `Flush`, then close the connection (the next send opens a new one).
-    Close(oneshot::Sender<()>),
+    /// Text of messages being formatted, cut into frames (see [`ARENA`]).
+    arena: Mutex<BytesMut>,
 }
 
 impl Link {
     /// A link to `url` (`ws://host:port/path`); nothing connects until the first send.
     ///
     /// # Errors
-    /// When `url` is not a `ws://` or `wss://` URL with a host.
+    /// When `url` is not a `ws://` URL with a host; `wss://` is refused until
+    /// this build can speak TLS.
     pub fn new(url: &str) -> Result<Self, String> {
         Link::with_capacity(url, QUEUE)
     }
@@ -78,71 +97,81 @@ impl Link {
     /// A link to `url` that holds at most `capacity` messages (at least 1) while its peer is down.
     ///
     /// # Errors
-    /// When `url` is not a `ws://` or `wss://` URL with a host.
+    /// As [`Link::new`].
     pub fn with_capacity(url: &str, capacity: usize) -> Result<Self, String> {
+        if url.starts_with("wss://") {
+            return Err(format!(
+                "{url:?} needs TLS (wss://), which circuit does not speak yet; use ws://"
+            ));
+        }
         let rest = url
             .strip_prefix("ws://")
-            .or_else(|| url.strip_prefix("wss://"))
             .ok_or_else(|| format!("{url:?} is not a WebSocket URL (ws://host:port/path)"))?;
         if rest.is_empty() || rest.starts_with('/') {
             return Err(format!("{url:?} has no host"));
         }
         Ok(Link {
             inner: Arc::new(Inner {
-                url: url.to_owned(),
+                shared: Arc::new(Shared::new(url)),
                 capacity: capacity.max(1),
                 queue: OnceLock::new(),
-                overflowed: AtomicU64::new(0),
-                up: AtomicBool::new(false),
-                token: OnceLock::new(),
+                arena: Mutex::new(BytesMut::new()),
             }),
         })
     }
 
     /// Where this link sends.
     pub fn url(&self) -> &str {
-        &self.inner.url
+        &self.inner.shared.url
     }
 
-    /// Queues `message` for the peer. While the peer is up, waits for room in
-    /// the queue; while it is down, returns at once, and a message that finds
-    /// the queue full is counted in [`Link::overflowed`] and a warning says so.
+    /// Queues `message` for the peer. Once the peer was reached, waits only
+    /// when the queue and the window are both full; until then, and while the
+    /// peer cannot be reached, returns at once, and a message that finds the
+    /// queue full is counted in [`Link::overflowed`] and a warning says so.
     pub async fn send(&self, message: impl fmt::Display) {
-        let command = Command::Send(message.to_string());
-        if self.inner.up.load(Ordering::Relaxed) {
-            // The delivering task only stops when every handle to its queue is gone.
-            let _ = self.queue().send(command).await;
-            return;
-        }
-        match self.queue().try_send(command) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                let lost = self.inner.overflowed.fetch_add(1, Ordering::Relaxed) + 1;
-                // Once at the start of an outage, then at 2, 4, 8, … so the log stays readable.
-                if lost.is_power_of_two() {
-                    tracing::warn!(
-                        "link to {} is holding {} messages already; {lost} dropped so far",
-                        self.inner.url,
-                        self.inner.capacity
-                    );
-                }
-            }
-            // The delivering task only stops when every handle to its queue is gone.
-            Err(TrySendError::Closed(_)) => {}
-        }
+        let _ = self.enqueue(message, None).await;
+    }
+
+    /// Sends `message` and waits for the peer's answer to it.
+    ///
+    /// # Errors
+    /// [`LinkError::Refused`] when the peer answered `error: …`,
+    /// [`LinkError::DeadLettered`] when it could not be delivered,
+    /// [`LinkError::Full`] when the peer is down and the queue full,
+    /// [`LinkError::Stopped`] when the link stopped first.
+    pub async fn request(&self, message: impl fmt::Display) -> Result<String, LinkError> {
+        let (answer, answered) = oneshot::channel();
+        self.enqueue(message, Some(answer)).await?;
+        answered.await.unwrap_or(Err(LinkError::Stopped))
     }
 
     /// Presents `token` to the peer from the next connection on; the first token given stays.
     pub fn authorize(&self, token: Token) {
-        let _ = self.inner.token.set(token);
+        let _ = self.inner.shared.token.set(token);
+    }
+
+    /// Uses `options` (window, attempts, acknowledgement timeout) instead of
+    /// the defaults; only before the first message, and only the first options given.
+    pub fn configure(&self, options: LinkOptions) {
+        let _ = self.inner.shared.options.set(options);
     }
 
     /// How many messages found the queue full and were dropped.
     pub fn overflowed(&self) -> u64 {
-        self.inner.overflowed.load(Ordering::Relaxed)
+        self.inner
+            .shared
+            .counters
+            .overflowed
+            .load(Ordering::Relaxed)
     }
 
-    /// Waits until every message sent so far has been acknowledged by the peer.
+    /// What the link did with its messages so far.
+    pub fn report(&self) -> LinkReport {
+        self.inner.shared.counters.report()
+    }
+
+    /// Waits until every message sent so far has been acknowledged (or dead-lettered).
     pub async fn flush(&self) {
         self.ask(Command::Flush).await;
     }
@@ -150,6 +179,52 @@ impl Link {
     /// Flushes, then closes the connection with a close frame; a later send reconnects.
     pub async fn close(&self) {
         self.ask(Command::Close).await;
+    }
+
+    /// Formats `message` into a frame and queues it, with `answer` for its acknowledgement.
+    async fn enqueue(&self, message: impl fmt::Display, answer: Answer) -> Result<(), LinkError> {
+        let command = Command::Send(self.frame(message), answer);
+        let counters = &self.inner.shared.counters;
+        counters.accepted.fetch_add(1, Ordering::Relaxed);
+        if self.inner.shared.reached.load(Ordering::Relaxed) {
+            // The delivering task only stops when every handle to its queue is gone.
+            let _ = self.queue().send(command).await;
+            return Ok(());
+        }
+        match self.queue().try_send(command) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
+                counters.accepted.fetch_sub(1, Ordering::Relaxed);
+                let lost = counters.overflowed.fetch_add(1, Ordering::Relaxed) + 1;
+                // Once at the start of an outage, then at 2, 4, 8, … so the log stays readable.
+                if lost.is_power_of_two() {
+                    tracing::warn!(
+                        "link to {} is holding {} messages already; {lost} dropped so far",
+                        self.inner.shared.url,
+                        self.inner.capacity
+                    );
+                }
+                Err(LinkError::Full)
+            }
+        }
+    }
+
+    /// The message's text as a frame, cut from the shared buffer.
+    fn frame(&self, message: impl fmt::Display) -> tokio_tungstenite::tungstenite::Utf8Bytes {
+        let mut arena = self
+            .inner
+            .arena
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if arena.capacity() - arena.len() < 64 {
+            arena.reserve(ARENA);
+        }
+        // Writing to memory cannot fail; a `Display` that fails leaves what it wrote.
+        let _ = write!(arena, "{message}");
+        let text = arena.split().freeze();
+        // Formatted from `str`s, so always UTF-8; checked all the same.
+        text.try_into()
+            .unwrap_or_else(|_| tokio_tungstenite::tungstenite::Utf8Bytes::from_static(""))
     }
 
     /// Queues a command that answers once everything before it is delivered.
@@ -167,7 +242,7 @@ impl Link {
     fn queue(&self) -> &mpsc::Sender<Command> {
         self.inner.queue.get_or_init(|| {
             let (queue, commands) = mpsc::channel(self.inner.capacity);
-            log::spawn(deliver(Arc::clone(&self.inner), commands));
+            log::spawn(deliver(Arc::clone(&self.inner.shared), commands));
             queue
         })
     }
@@ -178,12 +253,19 @@ impl Outbound for Link {
         self.url()
     }
 
-    fn present(&self, token: &Token) {
-        self.authorize(token.clone());
+    fn configure(&self, options: &LinkOptions, token: Option<&Token>) {
+        Link::configure(self, *options);
+        if let Some(token) = token {
+            self.authorize(token.clone());
+        }
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(self.close())
+    }
+
+    fn report(&self) -> LinkReport {
+        Link::report(self)
     }
 }
 
@@ -197,93 +279,14 @@ impl FromStr for Link {
 
 impl fmt::Debug for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Link").field(&self.inner.url).finish()
+        f.debug_tuple("Link").field(&self.inner.shared.url).finish()
     }
 }
 
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.url)
+        f.write_str(&self.inner.shared.url)
     }
-}
-
-/// The delivering task: one message at a time, each acknowledged before the next.
-async fn deliver(link: Arc<Inner>, mut commands: mpsc::Receiver<Command>) {
-    let url = link.url.as_str();
-    let mut peer: Option<Socket> = None;
-    let mut down = false;
-    while let Some(command) = commands.recv().await {
-        let text = match command {
-            Command::Send(text) => text,
-            Command::Flush(done) => {
-                let _ = done.send(());
-                continue;
-            }
-            Command::Close(done) => {
-                link.up.store(false, Ordering::Relaxed);
-                if let Some(socket) = peer.take() {
-                    close(socket).await;
-                }
-                let _ = done.send(());
-                continue;
-            }
-        };
-        let mut backoff = Backoff::new();
-        loop {
-            let socket = match peer.as_mut() {
-                Some(socket) => socket,
-                None => match dial(url, link.token.get()).await {
-                    Ok(socket) => {
-                        link.up.store(true, Ordering::Relaxed);
-                        if down {
-                            tracing::info!("link to {url} is up again");
-                            down = false;
-                        }
-                        peer.insert(socket)
-                    }
-                    Err(err) => {
-                        if !down {
-                            tracing::warn!(
-                                "link to {url} is down ({err}); retrying in the background"
-                            );
-                            down = true;
-                        }
-                        sleep(backoff.next_wait()).await;
-                        continue;
-                    }
-                },
-            };
-            match exchange(socket, &text).await {
-                Ok(()) => break,
-                Err(err) => {
-                    link.up.store(false, Ordering::Relaxed);
-                    // Resend on a fresh connection: the peer may not have seen it.
-                    if !down {
-                        tracing::warn!("link to {url} is down ({err}); retrying in the background");
-                        down = true;
-                    }
-                    peer = None;
-                }
-            }
-        }
-    }
-    if let Some(socket) = peer {
-        close(socket).await;
-    }
-}
-
-/// Ends a connection the polite way: close frame 1000, then the peer's answer.
-async fn close(mut socket: Socket) {
-    close_politely(&mut socket, CloseCode::Normal, "").await;
-}
-
-/// Sends one text frame and waits for its acknowledgement.
-async fn exchange(socket: &mut Socket, text: &str) -> Result<(), String> {
-    socket
-        .send(Message::text(text))
-        .await
-        .map_err(|err| err.to_string())?;
-    read_ack(socket).await.map(drop)
 }
 
 #[cfg(test)]
@@ -299,6 +302,8 @@ mod tests {
         assert!(Link::new("http://localhost:8766").is_err());
         assert!(Link::new("ws:///pin").is_err());
         assert!("localhost:8766".parse::<Link>().is_err());
+        let tls = Link::new("wss://localhost:8766/pin").unwrap_err();
+        assert!(tls.contains("needs TLS"), "{tls}");
     }
 
     #[tokio::test]
@@ -307,5 +312,14 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), link.flush())
             .await
             .expect("nothing to deliver");
+    }
+
+    #[test]
+    fn frames_are_cut_from_one_buffer_and_keep_their_text() {
+        let link = Link::new("ws://127.0.0.1:1/never").unwrap();
+        let frames: Vec<_> = (0..100).map(|n| link.frame(n)).collect();
+        let texts: Vec<&str> = frames.iter().map(|frame| frame.as_str()).collect();
+        let expected: Vec<String> = (0..100).map(|n| n.to_string()).collect();
+        assert_eq!(texts, expected);
     }
 }

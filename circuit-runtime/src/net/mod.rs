@@ -7,6 +7,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod connection;
+pub(crate) mod delivery;
 pub(crate) mod dispatch;
 pub(crate) mod http;
 pub(crate) mod link;
@@ -16,7 +17,7 @@ pub(crate) mod socket;
 pub(crate) mod timer;
 pub(crate) mod web;
 
-pub use link::Link;
+pub use link::{Link, LinkError};
 pub use server::{serve, Server, Serving};
 pub use timer::{drive, Ticking, TimerReport};
 pub use web::Analyzer;

@@ -1,34 +1,91 @@
-//! A sketch's links at the edges of its run: given the sketch's token at the
-//! start, drained at the end (for servers and timers alike).
+//! A sketch's links at the edges of its run: configured with the sketch's
+//! options and token at the start, drained at the end within `--stop-timeout`,
+//! each with one line saying what it did (for servers and timers alike).
 
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use tokio::time::timeout;
 
-use crate::base::options::Token;
-use crate::base::sketch::Outbound;
+use crate::base::options::Options;
+use crate::base::sketch::{LinkReport, Outbound};
 
-/// How long a stopping sketch may take to deliver what its links still hold;
-/// shorter than the 2 s a stop may take, so a stuck link is reported, not cut off.
-const FLUSH: Duration = Duration::from_secs(1);
-
-/// Has every link present the sketch's token, so that linked servers sharing it admit us.
-pub(crate) fn present_token(links: &[&dyn Outbound], token: Option<&Token>) {
-    if let Some(token) = token {
-        for link in links {
-            link.present(token);
-        }
+/// Gives every link the sketch's link options and token.
+pub(crate) fn configure(links: &[&dyn Outbound], options: &Options) {
+    for link in links {
+        link.configure(&options.links, options.token.as_ref());
     }
 }
 
-/// Delivers what `links` still hold and closes them, for at most [`FLUSH`] each.
-pub(crate) async fn drain(links: &[&dyn Outbound]) {
+/// Delivers what `links` still hold and closes them, all at once and for at
+/// most `within` in total; then logs each link's end-of-run line. Returns what
+/// was not delivered (dead-lettered, dropped or still held), summed over the links.
+pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> u64 {
+    let finished = timeout(within, join_all(links.iter().map(|link| link.finish()))).await;
+    let mut lost = 0;
     for link in links {
-        if timeout(FLUSH, link.finish()).await.is_err() {
-            tracing::warn!(
-                "link to {} did not take everything before the end",
-                link.target()
-            );
+        let report = link.report();
+        lost += report.dead_lettered + report.overflowed + report.held;
+        if report == LinkReport::default() {
+            continue; // never used: nothing to say
         }
+        let line = end_of_run(&report);
+        if finished.is_err() && report.held > 0 {
+            tracing::warn!(
+                "link to {}: {line}; stopped after {:.1}s (--stop-timeout)",
+                link.target(),
+                within.as_secs_f64()
+            );
+        } else if line.contains(", ") {
+            tracing::warn!("link to {}: {line}", link.target());
+        } else {
+            tracing::info!("link to {}: {line}", link.target());
+        }
+    }
+    lost
+}
+
+/// "12 delivered, 1 refused, 2 dead-lettered, 3 dropped, 4 not delivered":
+/// the counts that are not zero, delivered always.
+fn end_of_run(report: &LinkReport) -> String {
+    let mut line = format!("{} delivered", report.delivered);
+    for (count, what) in [
+        (report.refused, "refused by the peer"),
+        (report.dead_lettered, "dead-lettered"),
+        (
+            report.overflowed,
+            "dropped (queue full while the peer was down)",
+        ),
+        (report.held, "not delivered"),
+    ] {
+        if count > 0 {
+            line.push_str(&format!(", {count} {what}"));
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_run_line_names_what_went_wrong() {
+        let clean = LinkReport {
+            delivered: 9,
+            ..LinkReport::default()
+        };
+        assert_eq!(end_of_run(&clean), "9 delivered");
+        let rough = LinkReport {
+            delivered: 5,
+            refused: 1,
+            dead_lettered: 2,
+            overflowed: 0,
+            held: 3,
+        };
+        assert_eq!(
+            end_of_run(&rough),
+            "5 delivered, 1 refused by the peer, 2 dead-lettered, 3 not delivered"
+        );
     }
 }

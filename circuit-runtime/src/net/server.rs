@@ -17,7 +17,7 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, Runs};
 use crate::net::connection;
 use crate::net::dispatch::Dispatch;
-use crate::net::outbound::{drain, present_token};
+use crate::net::outbound::{configure, drain};
 use crate::net::socket::{accept_until, bind_to};
 use crate::observe::log;
 
@@ -31,6 +31,8 @@ pub struct Server<S> {
     accepting: JoinHandle<()>,
     /// The task that hands the sketch back once every peer is gone.
     sketch: JoinHandle<S>,
+    /// How long stopping may take to deliver what the links hold (`--stop-timeout`).
+    stop_timeout: std::time::Duration,
 }
 
 impl<S: Reactive> Server<S> {
@@ -47,7 +49,7 @@ impl<S: Reactive> Server<S> {
     /// [`Server::start`], logging as the sketch's own task.
     async fn start_here(mut sketch: S, options: &Options) -> Result<Self> {
         sketch.begin()?;
-        present_token(&sketch.links(), options.token.as_ref());
+        configure(&sketch.links(), options);
         let listener = bind_to(&format!("{}:{}", options.socket, options.port)).await?;
         let address = listener.local_addr()?;
         if !address.ip().is_loopback() {
@@ -74,6 +76,7 @@ impl<S: Reactive> Server<S> {
             shutdown,
             accepting,
             sketch,
+            stop_timeout: options.stop_timeout,
         })
     }
 
@@ -83,7 +86,8 @@ impl<S: Reactive> Server<S> {
     }
 
     /// Stops accepting, closes every peer with 1001 once its in-flight message
-    /// is acknowledged, delivers what the links still hold, and hands back the sketch.
+    /// is acknowledged, delivers what the links still hold (within
+    /// `--stop-timeout`, saying what it could not), and hands back the sketch.
     pub async fn stop(self) -> S {
         self.shutdown.trigger();
         let _ = self.accepting.await;
@@ -92,7 +96,7 @@ impl<S: Reactive> Server<S> {
             // The sketch task catches the loop's panics, so this is a bug of ours.
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
-        log::scoped(S::NAME, drain(&sketch.links())).await;
+        log::scoped(S::NAME, drain(&sketch.links(), self.stop_timeout)).await;
         sketch
     }
 }

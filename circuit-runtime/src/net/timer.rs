@@ -12,7 +12,7 @@ use crate::base::error::{Error, Result};
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Runs, Timed};
-use crate::net::outbound::{drain, present_token};
+use crate::net::outbound::{configure, drain};
 use crate::net::socket::{close_politely, dial_within, read_ack, Socket};
 use crate::observe::log;
 use crate::observe::progress::Progress;
@@ -28,9 +28,6 @@ impl<S: Timed> Runs<S> for Ticking {
         drive(sketch, options, shutdown).await.map(drop)
     }
 }
-
-/// How long the server may take to acknowledge one tick.
-const ACK: Duration = Duration::from_secs(10);
 
 /// What a timer sketch did, for summaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,7 +46,7 @@ pub struct TimerReport {
 /// # Errors
 /// [`Error::Setup`] when `setup` rejects the settings, [`Error::Unreachable`]
 /// when no server answers within `--retry-for`, [`Error::Lost`] when the
-/// server goes away (or leaves a tick unacknowledged for 10 s) and does not
+/// server goes away (or leaves a tick unacknowledged for `--ack-timeout`) and does not
 /// come back within `--retry-for`. A server that does come back gets the
 /// unacknowledged tick again.
 pub async fn drive<S: Timed>(
@@ -66,7 +63,7 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
-    present_token(&sketch.links(), options.token.as_ref());
+    configure(&sketch.links(), options);
     let url = format!("ws://{}:{}{}", options.socket, options.port, S::CHANNEL);
     let patience = options.retry_for;
     let token = options.token.as_ref();
@@ -97,7 +94,15 @@ async fn drive_here<S: Timed>(
         signal("tick", tick);
         let mut resending = false;
         let ack = loop {
-            match exchange(&mut socket, &message, resending, &mut shutdown).await {
+            match exchange(
+                &mut socket,
+                &message,
+                resending,
+                options.links.ack_timeout,
+                &mut shutdown,
+            )
+            .await
+            {
                 Exchange::Acked(ack) => break ack,
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
@@ -146,7 +151,7 @@ async fn drive_here<S: Timed>(
     };
     close_politely(&mut socket, code, "").await;
     drop(progress);
-    drain(&sketch.links()).await;
+    drain(&sketch.links(), options.stop_timeout).await;
     tracing::info!(
         "{} ticks sent, {} acknowledged, {} resent",
         report.sent,
@@ -171,6 +176,7 @@ async fn exchange(
     socket: &mut Socket,
     message: &str,
     resending: bool,
+    ack_timeout: Duration,
     shutdown: &mut Shutdown,
 ) -> Exchange {
     if let Err(err) = socket.send(Message::text(message)).await {
@@ -182,10 +188,13 @@ async fn exchange(
         crate::out!("> {message}");
     }
     tokio::select! {
-        ack = timeout(ACK, read_ack(socket)) => match ack {
+        ack = timeout(ack_timeout, read_ack(socket)) => match ack {
             Ok(Ok(ack)) => Exchange::Acked(ack),
             Ok(Err(reason)) => Exchange::Lost(reason),
-            Err(_) => Exchange::Lost(format!("no acknowledgement within {}s", ACK.as_secs())),
+            Err(_) => Exchange::Lost(format!(
+                "no acknowledgement within {:.1}s (--ack-timeout)",
+                ack_timeout.as_secs_f64()
+            )),
         },
         // The tick is out: a shutdown still gives its answer a moment to arrive.
         _ = shutdown.wait() => {

@@ -1,0 +1,61 @@
+//! A sketch's links in generated code: every field that holds links (a
+//! `Link`, a `Vec<Link>` for fan-out, an `Option<Link>`), gathered for the
+//! runtime to configure at the start and drain at the end.
+
+use crate::base::sketch::Outbound;
+use crate::net::link::Link;
+
+/// A field that holds links.
+pub trait LinkField {
+    /// Adds the links it holds to `out`.
+    fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>);
+}
+
+impl LinkField for Link {
+    fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
+        out.push(self);
+    }
+}
+
+impl LinkField for Vec<Link> {
+    fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
+        out.extend(self.iter().map(|link| link as &dyn Outbound));
+    }
+}
+
+impl LinkField for Option<Link> {
+    fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
+        out.extend(self.iter().map(|link| link as &dyn Outbound));
+    }
+}
+
+/// Every link held by `fields`, in order.
+pub fn gather<'a>(fields: &[&'a dyn LinkField]) -> Vec<&'a dyn Outbound> {
+    let mut links = Vec::new();
+    for field in fields {
+        field.gather_into(&mut links);
+    }
+    links
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_link_a_fan_out_and_an_absent_link_are_gathered_in_order() {
+        let one = Link::new("ws://a:1/x").unwrap();
+        let many = vec![
+            Link::new("ws://b:1/x").unwrap(),
+            Link::new("ws://c:1/x").unwrap(),
+        ];
+        let none: Option<Link> = None;
+        let some = Some(Link::new("ws://d:1/x").unwrap());
+        let links = gather(&[&one, &many, &none, &some]);
+        let targets: Vec<&str> = links.iter().map(|link| link.target()).collect();
+        assert_eq!(
+            targets,
+            ["ws://a:1/x", "ws://b:1/x", "ws://c:1/x", "ws://d:1/x"]
+        );
+    }
+}

@@ -1,0 +1,498 @@
+//! The task behind a link: connects, streams the queue with a window of
+//! messages in flight, matches each acknowledgement to the oldest message
+//! awaiting one, and backs off, resends or dead-letters when a connection fails.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+use crate::base::options::LinkOptions;
+use crate::base::options::Token;
+use crate::base::sketch::LinkReport;
+use crate::net::socket::{close_politely, dial, Backoff, Socket};
+
+/// Where the peer's answer to one message goes, for [`Link::request`](crate::Link::request).
+pub(crate) type Answer = Option<oneshot::Sender<Result<String, LinkError>>>;
+
+/// What the delivering task is asked to do, in order.
+pub(crate) enum Command {
+    /// Deliver this text frame; answer the acknowledgement, if asked.
+    Send(Utf8Bytes, Answer),
+    /// Say when everything queued before this is settled.
+    Flush(oneshot::Sender<()>),
+    /// As `Flush`, then close the connection (the next send opens a new one).
+    Close(oneshot::Sender<()>),
+}
+
+/// Why a [`Link::request`](crate::Link::request) got no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The peer got the message and answered with an error.
+    #[error("the peer refused it: {0}")]
+    Refused(String),
+    /// Connections kept ending before the peer acknowledged it.
+    #[error("not delivered: {attempts} connections ended before its acknowledgement ({reason})")]
+    DeadLettered {
+        /// The failed attempts (`--link-attempts`).
+        attempts: u32,
+        /// How the last one ended.
+        reason: String,
+    },
+    /// The peer is down and the queue is full.
+    #[error("the link's queue is full while its peer is down")]
+    Full,
+    /// The link stopped before an answer came.
+    #[error("the link stopped before an answer came")]
+    Stopped,
+}
+
+/// What a link and its delivering task share.
+pub(crate) struct Shared {
+    /// Where the messages go, such as `ws://localhost:8766/pin`.
+    pub(crate) url: String,
+    /// What happened to the messages so far.
+    pub(crate) counters: Counters,
+    /// Whether the last attempt to reach the peer succeeded. Until then (and
+    /// after a failed one) `send` never waits for room, so that a sketch keeps
+    /// running while its peer is away; a lost connection alone does not clear it.
+    pub(crate) reached: AtomicBool,
+    /// The sketch's link options, from `configure`; the defaults otherwise.
+    pub(crate) options: OnceLock<LinkOptions>,
+    /// The token presented to the peer: the sketch's own `--token`.
+    pub(crate) token: OnceLock<Token>,
+}
+
+impl Shared {
+    /// The shared part of a new link to `url`.
+    pub(crate) fn new(url: &str) -> Self {
+        Shared {
+            url: url.to_owned(),
+            counters: Counters::default(),
+            reached: AtomicBool::new(false),
+            options: OnceLock::new(),
+            token: OnceLock::new(),
+        }
+    }
+
+    /// The options in force: the sketch's, or the defaults.
+    fn options(&self) -> LinkOptions {
+        self.options.get().copied().unwrap_or_default()
+    }
+}
+
+/// What happened to a link's messages, counted as it happens.
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Messages queued.
+    pub(crate) accepted: AtomicU64,
+    /// Acknowledged by the peer.
+    pub(crate) delivered: AtomicU64,
+    /// Answered `error: …` by the peer.
+    pub(crate) refused: AtomicU64,
+    /// Given up on after `--link-attempts` failed connections.
+    pub(crate) dead_lettered: AtomicU64,
+    /// Dropped because the queue was full while the peer was down.
+    pub(crate) overflowed: AtomicU64,
+}
+
+impl Counters {
+    /// The counts as a report; `held` is what is neither settled nor dropped.
+    pub(crate) fn report(&self) -> LinkReport {
+        let delivered = self.delivered.load(Ordering::Relaxed);
+        let refused = self.refused.load(Ordering::Relaxed);
+        let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        LinkReport {
+            delivered,
+            refused,
+            dead_lettered,
+            overflowed: self.overflowed.load(Ordering::Relaxed),
+            held: accepted.saturating_sub(delivered + refused + dead_lettered),
+        }
+    }
+}
+
+/// A message taken from the queue and not yet acknowledged.
+struct Outstanding {
+    /// The frame's text, shared with the frame on the wire.
+    text: Utf8Bytes,
+    /// Where its answer goes, if anyone asked.
+    answer: Answer,
+    /// Connections that ended while it was the oldest unacknowledged message.
+    failures: u32,
+}
+
+/// A flush or close waiting for the messages queued before it.
+struct Waiting {
+    /// Settled messages needed: those taken before it.
+    after: u64,
+    /// Told when they are.
+    done: oneshot::Sender<()>,
+    /// Whether to close the connection then.
+    close: bool,
+}
+
+/// How a connection failed.
+enum Failure {
+    /// It ended, or the peer closed it: the reason names the close code.
+    Lost(String),
+    /// The peer broke the protocol: closed with 1002.
+    Violation(&'static str),
+    /// The peer left messages unacknowledged for `--ack-timeout`.
+    Silent,
+}
+
+/// The delivering task's state, apart from the socket and the queue.
+struct Delivery {
+    /// The link this task delivers for.
+    link: Arc<Shared>,
+    /// The options in force.
+    options: LinkOptions,
+    /// Taken from the queue, oldest first; the first `in_flight` are on the wire.
+    pending: VecDeque<Outstanding>,
+    /// How many of `pending` were sent on the current connection.
+    in_flight: usize,
+    /// Messages taken from the queue so far.
+    taken: u64,
+    /// Messages acknowledged, refused or dead-lettered so far.
+    settled: u64,
+    /// Flushes and closes, in order.
+    waiting: VecDeque<Waiting>,
+    /// The wait before the next attempt, after a failed one.
+    retry: Option<Duration>,
+    /// The waits, doubling after each failure; reset by an acknowledgement.
+    backoff: Backoff,
+    /// Whether we said the peer is down (and have not said it is back).
+    down: bool,
+    /// When the peer last showed progress (connected or acknowledged).
+    heard: Instant,
+}
+
+/// Delivers the link's messages until every handle to its queue is gone and
+/// nothing is left to deliver.
+pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
+    let options = link.options();
+    let mut state = Delivery {
+        link,
+        options,
+        pending: VecDeque::with_capacity(options.window.max(1)),
+        in_flight: 0,
+        taken: 0,
+        settled: 0,
+        waiting: VecDeque::new(),
+        retry: None,
+        backoff: Backoff::new(),
+        down: false,
+        heard: Instant::now(),
+    };
+    let mut socket: Option<Socket> = None;
+    let mut open = true;
+    // Armed once and re-armed only when it fires, so that a busy link pays no
+    // timer operation per message (see `on_silence_check`).
+    let check = sleep(state.options.ack_timeout);
+    tokio::pin!(check);
+    loop {
+        state.settle_waiting(&mut socket).await;
+        if !open && state.pending.is_empty() {
+            break;
+        }
+        if socket.is_none() && !state.pending.is_empty() {
+            socket = state.connect().await;
+            if socket.is_none() {
+                continue;
+            }
+            check
+                .as_mut()
+                .reset(state.heard + state.options.ack_timeout);
+        }
+        if let Some(live) = socket.as_mut() {
+            if let Err(failure) = state.send_unsent(live).await {
+                state.fail(&mut socket, failure).await;
+                continue;
+            }
+        }
+        let room = open && state.pending.len() < state.options.window.max(1);
+        let watching = socket.is_some() && state.in_flight > 0;
+        tokio::select! {
+            biased;
+            frame = next_frame(socket.as_mut()) => {
+                if let Err(failure) = state.on_frame(frame) {
+                    state.fail(&mut socket, failure).await;
+                }
+            }
+            command = commands.recv(), if room => match command {
+                Some(command) => {
+                    state.take(command);
+                    // Take what else is queued, so that it goes out in one write.
+                    while state.pending.len() < state.options.window.max(1) {
+                        match commands.try_recv() {
+                            Ok(command) => state.take(command),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => open = false,
+            },
+            () = &mut check, if watching => {
+                let due = state.heard + state.options.ack_timeout;
+                if Instant::now() >= due {
+                    state.fail(&mut socket, Failure::Silent).await;
+                } else {
+                    check.as_mut().reset(due);
+                }
+            }
+        }
+    }
+    if let Some(mut live) = socket {
+        close_politely(&mut live, CloseCode::Normal, "").await;
+    }
+}
+
+/// The next frame from the peer, or never when there is no connection.
+async fn next_frame(socket: Option<&mut Socket>) -> Option<Result<Message, WsError>> {
+    match socket {
+        Some(socket) => socket.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Delivery {
+    /// One attempt to connect, after the wait a failed attempt asked for.
+    async fn connect(&mut self) -> Option<Socket> {
+        if let Some(wait) = self.retry.take() {
+            sleep(wait).await;
+        }
+        let url = self.link.url.as_str();
+        match dial(url, self.link.token.get()).await {
+            Ok(socket) => {
+                self.link.reached.store(true, Ordering::Relaxed);
+                if self.down {
+                    tracing::info!("link to {url} is up again");
+                    self.down = false;
+                }
+                self.heard = Instant::now();
+                Some(socket)
+            }
+            Err(err) => {
+                self.link.reached.store(false, Ordering::Relaxed);
+                let wait = self.backoff.next_wait();
+                if !self.down {
+                    tracing::warn!("link to {url} is down ({err}); retrying in the background");
+                    self.down = true;
+                } else {
+                    tracing::debug!("link to {url}: {err}; retrying in {}ms", wait.as_millis());
+                }
+                self.retry = Some(wait);
+                None
+            }
+        }
+    }
+
+    /// Puts the messages not yet sent on this connection on the wire.
+    async fn send_unsent(&mut self, socket: &mut Socket) -> Result<(), Failure> {
+        if self.in_flight == self.pending.len() {
+            return Ok(());
+        }
+        if self.in_flight == 0 {
+            self.heard = Instant::now(); // the peer's time to answer starts now
+        }
+        for outstanding in self.pending.range(self.in_flight..) {
+            if outstanding.failures > 0 {
+                tracing::debug!(
+                    "link to {}: resending {}",
+                    self.link.url,
+                    shortened(&outstanding.text)
+                );
+            }
+            // A clone of the frame shares its bytes: no copy, no allocation.
+            let frame = Message::Text(outstanding.text.clone());
+            socket.feed(frame).await.map_err(lost)?;
+        }
+        self.in_flight = self.pending.len();
+        socket.flush().await.map_err(lost)
+    }
+
+    /// Takes one command from the queue.
+    fn take(&mut self, command: Command) {
+        let (done, close) = match command {
+            Command::Send(text, answer) => {
+                self.taken += 1;
+                self.pending.push_back(Outstanding {
+                    text,
+                    answer,
+                    failures: 0,
+                });
+                return;
+            }
+            Command::Flush(done) => (done, false),
+            Command::Close(done) => (done, true),
+        };
+        self.waiting.push_back(Waiting {
+            after: self.taken,
+            done,
+            close,
+        });
+    }
+
+    /// Answers the flushes and closes whose messages are all settled.
+    async fn settle_waiting(&mut self, socket: &mut Option<Socket>) {
+        while self
+            .waiting
+            .front()
+            .is_some_and(|waiting| waiting.after <= self.settled)
+        {
+            let Some(waiting) = self.waiting.pop_front() else {
+                break;
+            };
+            if waiting.close {
+                if let Some(mut live) = socket.take() {
+                    close_politely(&mut live, CloseCode::Normal, "").await;
+                }
+            }
+            let _ = waiting.done.send(());
+        }
+    }
+
+    /// Handles one frame from the peer: an acknowledgement settles the oldest
+    /// message on the wire.
+    fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), Failure> {
+        let ack = match frame {
+            Some(Ok(Message::Text(ack))) => ack,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(Failure::Violation("a binary acknowledgement"))
+            }
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return Err(Failure::Lost(format!(
+                    "the peer closed with {}{}",
+                    u16::from(frame.code),
+                    if frame.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", frame.reason)
+                    }
+                )))
+            }
+            Some(Ok(Message::Close(None))) => {
+                return Err(Failure::Lost("the peer closed".to_owned()))
+            }
+            // Pings are answered by tungstenite itself.
+            Some(Ok(_)) => return Ok(()),
+            Some(Err(err)) => return Err(lost(err)),
+            None => return Err(Failure::Lost("the connection ended".to_owned())),
+        };
+        if self.in_flight == 0 {
+            return Err(Failure::Violation("an answer to no message"));
+        }
+        let Some(outstanding) = self.pending.pop_front() else {
+            return Err(Failure::Violation("an answer to no message"));
+        };
+        self.in_flight -= 1;
+        self.settled += 1;
+        self.heard = Instant::now();
+        self.backoff = Backoff::new();
+        self.retry = None;
+        let counters = &self.link.counters;
+        let answer = if ack.as_str().starts_with("error: ") {
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "link to {}: the peer refused {}: {}",
+                self.link.url,
+                shortened(&outstanding.text),
+                ack.as_str()
+            );
+            outstanding
+                .answer
+                .map(|answer| (answer, Err(LinkError::Refused(ack.as_str().to_owned()))))
+        } else {
+            counters.delivered.fetch_add(1, Ordering::Relaxed);
+            outstanding
+                .answer
+                .map(|answer| (answer, Ok(ack.as_str().to_owned())))
+        };
+        if let Some((answer, result)) = answer {
+            let _ = answer.send(result);
+        }
+        Ok(())
+    }
+
+    /// Ends the connection after `failure`: what it left unacknowledged goes
+    /// again on the next one, after a longer wait; the oldest message, which
+    /// the connection ended on, is dead-lettered after `--link-attempts`.
+    async fn fail(&mut self, socket: &mut Option<Socket>, failure: Failure) {
+        let url = self.link.url.as_str();
+        let reason = match failure {
+            Failure::Lost(reason) => reason,
+            Failure::Violation(what) => {
+                if let Some(mut live) = socket.take() {
+                    close_politely(&mut live, CloseCode::Protocol, what).await;
+                }
+                format!("protocol violation by the peer ({what}), closed with 1002")
+            }
+            Failure::Silent => format!(
+                "no acknowledgement within {:.1}s (--ack-timeout)",
+                self.options.ack_timeout.as_secs_f64()
+            ),
+        };
+        *socket = None;
+        let carried = std::mem::take(&mut self.in_flight) > 0;
+        let wait = self.backoff.next_wait();
+        self.retry = Some(wait);
+        self.down = true;
+        if !carried {
+            tracing::warn!("link to {url}: {reason}");
+            return;
+        }
+        let Some(oldest) = self.pending.front_mut() else {
+            return;
+        };
+        oldest.failures += 1;
+        if oldest.failures < self.options.attempts.max(1) {
+            tracing::warn!(
+                "link to {url}: {reason}, with {} unacknowledged; resending in {}ms",
+                self.pending.len(),
+                wait.as_millis()
+            );
+            return;
+        }
+        let Some(dead) = self.pending.pop_front() else {
+            return;
+        };
+        self.settled += 1;
+        self.link
+            .counters
+            .dead_lettered
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            "link to {url}: gave up on {} after {} attempts ({reason}); dead-lettered",
+            shortened(&dead.text),
+            dead.failures
+        );
+        if let Some(answer) = dead.answer {
+            let _ = answer.send(Err(LinkError::DeadLettered {
+                attempts: dead.failures,
+                reason,
+            }));
+        }
+    }
+}
+
+/// A failure of the connection itself.
+fn lost(err: WsError) -> Failure {
+    Failure::Lost(err.to_string())
+}
+
+/// A message's text for a log line: quoted, and cut at 40 characters.
+fn shortened(text: &Utf8Bytes) -> String {
+    let text = text.as_str();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
