@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo bench -p circuit-bench            # 3 runs per mode (a few minutes)
 //! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
+//! cargo bench -p circuit-bench -- --links # the link mode alone
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -30,6 +31,11 @@ const ROUND_TRIP_LIMIT: Duration = Duration::from_secs(10);
 const CONNECT_BATCH: usize = 200;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+mod link_mode;
+
+/// The windows the link mode compares: 1 is a strict request/answer.
+const LINK_WINDOWS: [usize; 8] = [1, 64, 256, 1024, 4096, 16_384, 32_768, 65_536];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -84,6 +90,11 @@ fn main() {
         return;
     }
     let runs = if quick { 1 } else { 3 };
+    if args.iter().any(|arg| arg == "--links") {
+        let echo = Server::start(Kind::Circuit);
+        link_mode::run(echo.port.parse().expect("a port"), &LINK_WINDOWS, runs);
+        return;
+    }
     raise_open_file_limit(40_000);
     println!(
         "circuit load benchmark — {} cores, {runs} run(s) per mode, medians",
@@ -227,6 +238,9 @@ fn main() {
         "  default logging to file {logged:>10.0} ticks/s  ({:.2}× the -q figure)",
         logged / quiet
     );
+
+    let echo = Server::start(Kind::Circuit);
+    link_mode::run(echo.port.parse().expect("a port"), &LINK_WINDOWS, runs);
 }
 
 /// Which server a measurement is about.

@@ -18,6 +18,10 @@ use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::socket::{close_politely, dial, Backoff, Socket};
 
+/// The most text a link keeps unacknowledged, whatever its window: large
+/// messages fill the window by size before they fill it by count.
+const WINDOW_BYTES: usize = 1024 * 1024;
+
 /// Where the peer's answer to one message goes, for [`Link::request`](crate::Link::request).
 pub(crate) type Answer = Option<oneshot::Sender<Result<String, LinkError>>>;
 
@@ -159,6 +163,8 @@ struct Delivery {
     pending: VecDeque<Outstanding>,
     /// How many of `pending` were sent on the current connection.
     in_flight: usize,
+    /// The bytes of text in `pending`.
+    pending_bytes: usize,
     /// Messages taken from the queue so far.
     taken: u64,
     /// Messages acknowledged, refused or dead-lettered so far.
@@ -182,8 +188,9 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     let mut state = Delivery {
         link,
         options,
-        pending: VecDeque::with_capacity(options.window.max(1)),
+        pending: VecDeque::new(),
         in_flight: 0,
+        pending_bytes: 0,
         taken: 0,
         settled: 0,
         waiting: VecDeque::new(),
@@ -218,7 +225,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 continue;
             }
         }
-        let room = open && state.pending.len() < state.options.window.max(1);
+        let room = open && state.has_room();
         let watching = socket.is_some() && state.in_flight > 0;
         tokio::select! {
             biased;
@@ -231,7 +238,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 Some(command) => {
                     state.take(command);
                     // Take what else is queued, so that it goes out in one write.
-                    while state.pending.len() < state.options.window.max(1) {
+                    while state.has_room() {
                         match commands.try_recv() {
                             Ok(command) => state.take(command),
                             Err(_) => break,
@@ -264,6 +271,12 @@ async fn next_frame(socket: Option<&mut Socket>) -> Option<Result<Message, WsErr
 }
 
 impl Delivery {
+    /// Whether another message may be taken: fewer than `--link-window`
+    /// unacknowledged, and less than [`WINDOW_BYTES`] of their text.
+    fn has_room(&self) -> bool {
+        self.pending.len() < self.options.window.max(1) && self.pending_bytes < WINDOW_BYTES
+    }
+
     /// One attempt to connect, after the wait a failed attempt asked for.
     async fn connect(&mut self) -> Option<Socket> {
         if let Some(wait) = self.retry.take() {
@@ -324,6 +337,7 @@ impl Delivery {
         let (done, close) = match command {
             Command::Send(text, answer) => {
                 self.taken += 1;
+                self.pending_bytes += text.len();
                 self.pending.push_back(Outstanding {
                     text,
                     answer,
@@ -393,6 +407,7 @@ impl Delivery {
         let Some(outstanding) = self.pending.pop_front() else {
             return Err(Failure::Violation("an answer to no message"));
         };
+        self.pending_bytes -= outstanding.text.len();
         self.in_flight -= 1;
         self.settled += 1;
         self.heard = Instant::now();
@@ -464,6 +479,7 @@ impl Delivery {
         let Some(dead) = self.pending.pop_front() else {
             return;
         };
+        self.pending_bytes -= dead.text.len();
         self.settled += 1;
         self.link
             .counters
