@@ -127,21 +127,26 @@ fn a_message_to_a_loop_that_waits_costs_no_allocation_either() {
     per_message::<WaitingSink>();
 }
 
-/// Serves `S` on a counting thread; fails if a message costs it an allocation.
-fn per_message<S: Reactive + Total>() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    // The server runs on a thread of its own, whose allocations count.
-    let (address, stop) = std::sync::mpsc::channel();
+/// Serves `S` on a thread of its own (whose allocations count if `counting`)
+/// until told it is done; the thread hands the sketch back at the end.
+fn serve_on_a_thread<S: Reactive>(
+    counting: bool,
+) -> (
+    std::net::SocketAddr,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<S>,
+) {
+    let (address, started) = std::sync::mpsc::channel();
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
-        COUNTING.with(|counting| counting.set(true));
+        COUNTING.with(|count| count.set(counting));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (sink, options) = parse::<S, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
-            let server = Server::start(sink, &options).await.unwrap();
+            let (sketch, options) = parse::<S, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+            let server = Server::start(sketch, &options).await.unwrap();
             address.send(server.local_addr()).unwrap();
             // Serve until the test is done measuring.
             let wait =
@@ -150,9 +155,17 @@ fn per_message<S: Reactive + Total>() {
             server.stop().await
         })
     });
-    let address = stop
+    let address = started
         .recv_timeout(Duration::from_secs(20))
         .expect("the server starts");
+    (address, done, server)
+}
+
+/// Serves `S` on a counting thread; fails if a message costs it an allocation.
+fn per_message<S: Reactive + Total>() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    // The server runs on a thread of its own, whose allocations count.
+    let (address, done, server) = serve_on_a_thread::<S>(true);
     let url = format!("ws://{address}/numbers");
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -190,26 +203,7 @@ fn per_message<S: Reactive + Total>() {
 fn a_link_message_costs_no_allocation_beyond_its_frame() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     // The peer runs on a thread that does not count; the link on one that does.
-    let (address, started) = std::sync::mpsc::channel();
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let peer = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (sink, options) = parse::<Sink, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
-            let server = Server::start(sink, &options).await.unwrap();
-            address.send(server.local_addr()).unwrap();
-            let wait =
-                tokio::task::spawn_blocking(move || finished.recv_timeout(Duration::from_secs(60)));
-            let _ = wait.await;
-            server.stop().await
-        })
-    });
-    let address = started
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the peer starts");
+    let (address, done, peer) = serve_on_a_thread::<Sink>(false);
     let link = Link::new(&format!("ws://{address}/numbers")).unwrap();
     let counting = std::thread::spawn(move || {
         COUNTING.with(|counting| counting.set(true));

@@ -225,7 +225,9 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 continue;
             }
         }
-        let room = open && state.has_room();
+        // While there is no connection, only the message that will open one
+        // is taken: the rest wait in the queue, whose bound the sender sees.
+        let room = open && state.has_room() && (socket.is_some() || state.pending.is_empty());
         let watching = socket.is_some() && state.in_flight > 0;
         tokio::select! {
             biased;
@@ -238,7 +240,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 Some(command) => {
                     state.take(command);
                     // Take what else is queued, so that it goes out in one write.
-                    while state.has_room() {
+                    while socket.is_some() && state.has_room() {
                         match commands.try_recv() {
                             Ok(command) => state.take(command),
                             Err(_) => break,

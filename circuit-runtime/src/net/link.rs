@@ -50,10 +50,12 @@ const ARENA: usize = 16 * 1024;
 ///   link's target and counted. A binary or unasked-for answer is a protocol
 ///   violation: the link closes with 1002 and tries again.
 /// - **Bounded memory.** The queue holds 1024 messages unless
-///   [`Link::with_capacity`] says otherwise. While the peer is up, a full
-///   queue makes `send` wait (a slow peer slows the sender); while it is down,
-///   `send` never waits, and what does not fit is counted, never silently lost.
-///   Queues live in memory: a process that crashes loses what it held.
+///   [`Link::with_capacity`] says otherwise, and the window at most
+///   `--link-window` unacknowledged ones (and 1 MiB of their text). Once the
+///   peer was reached, a full queue makes `send` wait (a slow peer slows the
+///   sender); while it cannot be reached, only the queue fills, `send` never
+///   waits, and what does not fit is counted, never silently lost. Queues live
+///   in memory: a process that crashes loses what it held.
 ///
 /// Code that wants the peer's answers uses [`Link::request`]:
 ///
