@@ -195,6 +195,7 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
     };
     let switch = field.is_switch;
     let repeats = field.arity == Arity::Many;
+    let link = field.is_link;
     let ty = &field.value_ty;
     let parse = quote_spanned!(field.ty.span()=> __circuit::parse::<#ty>);
     Some(quote! {
@@ -207,18 +208,26 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
             default: #default,
             switch: #switch,
             repeats: #repeats,
+            link: #link,
             parse: #parse,
         }
     })
 }
 
-/// How a default reads in `--help`: a string's text, or the expression as written.
+/// How a default reads in `--help`: a string's text, a list's items
+/// separated by commas (as the flag takes them), or the expression as written.
 fn shown_default(expr: &Expr) -> String {
     match expr {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(text),
             ..
         }) => text.value(),
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .map(shown_default)
+            .collect::<Vec<_>>()
+            .join(","),
         other => other.to_token_stream().to_string(),
     }
 }

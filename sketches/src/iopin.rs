@@ -12,9 +12,9 @@ pub struct IoPin {
     /// Bits drawn per tick.
     #[setting(default = 3)]
     sequence: usize,
-    /// Where the pin's levels go.
-    #[setting(default = "ws://localhost:8766/pin")]
-    buzzer: Link,
+    /// Where the pin's levels go: one buzzer or several.
+    #[setting(default = ["ws://localhost:8766/pin"])]
+    buzzer: Vec<Link>,
     rng: Rng,
     /// Bits drawn so far.
     pub drawn: u64,
@@ -41,7 +41,9 @@ impl IoPin {
         out!("toggling pin state: {bits:?}");
         for &level in &bits {
             signal("level", level == 1);
-            self.buzzer.send(level).await;
+            for buzzer in &self.buzzer {
+                buzzer.send(level).await;
+            }
         }
         self.drawn += bits.len() as u64;
         format!("{bits:?}")

@@ -22,6 +22,7 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: false,
                 repeats: true,
+                link: true,
                 parse: __circuit::parse::<Link>,
             },
             __circuit::Setting {
@@ -33,6 +34,7 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: false,
                 repeats: false,
+                link: true,
                 parse: __circuit::parse::<Link>,
             },
         ];

@@ -20,6 +20,7 @@ const _: () = {
                 default: ::core::option::Option::Some("ws://localhost:8766/pin"),
                 switch: false,
                 repeats: false,
+                link: true,
                 parse: __circuit::parse::<Link>,
             },
         ];

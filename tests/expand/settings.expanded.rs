@@ -29,6 +29,7 @@ const _: () = {
                 default: ::core::option::Option::Some("0.5"),
                 switch: false,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<f64>,
             },
             __circuit::Setting {
@@ -40,6 +41,7 @@ const _: () = {
                 default: ::core::option::Option::Some("3"),
                 switch: false,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<usize>,
             },
             __circuit::Setting {
@@ -51,6 +53,7 @@ const _: () = {
                 default: ::core::option::Option::Some("pin"),
                 switch: false,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<String>,
             },
             __circuit::Setting {
@@ -62,6 +65,7 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: true,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<bool>,
             },
         ];

@@ -22,6 +22,7 @@ const _: () = {
                 default: ::core::option::Option::Some("5"),
                 switch: false,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<u64>,
             },
             __circuit::Setting {
@@ -33,6 +34,7 @@ const _: () = {
                 default: ::core::option::Option::Some("1.0"),
                 switch: false,
                 repeats: false,
+                link: false,
                 parse: __circuit::parse::<f64>,
             },
         ];

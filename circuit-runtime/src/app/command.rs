@@ -89,6 +89,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
             window: optional(matches, "link-window").unwrap_or(defaults.links.window),
         },
         stop_timeout: optional(matches, "stop-timeout").unwrap_or(defaults.stop_timeout),
+        named: None,
     }
 }
 

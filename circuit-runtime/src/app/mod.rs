@@ -1,11 +1,15 @@
 //! The application layer: [`App`] (one subcommand per sketch), the command
 //! line of a sketch, the process around a run (logging, Ctrl-C / SIGTERM),
-//! and the `probe` command. The only layer that knows about `clap`.
+//! circuit files and `up`, and the `probe` command. The only layer that knows
+//! about `clap`.
 
+pub(crate) mod circuit_file;
 pub(crate) mod command;
+pub(crate) mod kind;
 pub(crate) mod probe;
 pub(crate) mod process;
 pub(crate) mod program;
+pub(crate) mod up;
 
 pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg};
 pub use probe::{probe_command, run_probe};

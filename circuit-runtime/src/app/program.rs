@@ -8,7 +8,9 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
 use crate::app::command::{command, from_matches};
+use crate::app::kind::Kind;
 use crate::app::process::run_until_interrupted;
+use crate::app::up;
 use crate::base::error::Result;
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::recording::Recording;
@@ -22,8 +24,8 @@ pub struct App {
     command: Command,
     /// What each subcommand runs, by name, in the order they were added.
     runners: Vec<(String, Runner)>,
-    /// The names of the sketches among the subcommands, for "please choose".
-    sketches: Vec<&'static str>,
+    /// The sketch kinds among the subcommands, which circuit files may name.
+    kinds: Vec<Kind>,
 }
 
 impl App {
@@ -34,7 +36,7 @@ impl App {
                 .subcommand_required(true)
                 .arg_required_else_help(true),
             runners: Vec::new(),
-            sketches: Vec::new(),
+            kinds: Vec::new(),
         }
     }
 
@@ -46,7 +48,7 @@ impl App {
 
     /// Adds sketch `S` as a subcommand named after it.
     pub fn sketch<S: Sketch>(mut self) -> Self {
-        self.sketches.push(S::NAME);
+        self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
             let (sketch, options) = from_matches::<S>(matches);
             run_until_interrupted(
@@ -93,12 +95,15 @@ impl App {
 
     /// As [`App::run_from`], with the exit status as a number: 0 success, 2
     /// usage, 1 failure (including a program that names two subcommands alike).
-    pub fn status_from<I, T>(self, args: I) -> u8
+    pub fn status_from<I, T>(mut self, args: I) -> u8
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
         let program = self.command.get_name().to_owned();
+        // Every program runs circuit files of its own sketches.
+        let kinds = self.kinds.clone();
+        self = self.command(up::command(), move |matches| up::run(&kinds, matches));
         if let Some(twice) = self.named_twice() {
             eprintln!(
                 "[ {program} ] error: two subcommands are called `{twice}`; give one of the sketches another name with #[sketch(name = \"…\")]"
@@ -157,14 +162,15 @@ impl App {
             .runners
             .iter()
             .map(|(name, _)| name.as_str())
-            .filter(|name| !self.sketches.contains(name))
+            .filter(|name| !self.kinds.iter().any(|kind| kind.name == *name))
             .collect();
-        let mut choices = match self.sketches.as_slice() {
+        let sketches: Vec<&str> = self.kinds.iter().map(|kind| kind.name).collect();
+        let mut choices = match sketches.as_slice() {
             [] => "a command".to_owned(),
             [one] => (*one).to_owned(),
             [first @ .., last] => format!("{} or {last}", first.join(", ")),
         };
-        if !commands.is_empty() && !self.sketches.is_empty() {
+        if !commands.is_empty() && !sketches.is_empty() {
             choices.push_str(&format!(" (or a command: {})", commands.join(", ")));
         } else if !commands.is_empty() {
             choices = commands.join(", ");

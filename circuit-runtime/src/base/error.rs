@@ -44,6 +44,9 @@ pub enum Error {
     /// A setting is out of range or inconsistent; reported by a sketch's `setup`.
     #[error("{0}")]
     Setup(String),
+    /// A circuit file could not be read, or has mistakes (one per line, `FILE:LINE:COLUMN: …`).
+    #[error("{0}")]
+    Circuit(String),
     /// A recording (`--vcd FILE`) could not be written.
     #[error("cannot write {path}: {source}")]
     Record {
@@ -61,7 +64,7 @@ impl Error {
     /// The process exit code for this error: 2 for bad settings, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Setup(_) => 2,
+            Error::Setup(_) | Error::Circuit(_) => 2,
             _ => 1,
         }
     }

@@ -16,4 +16,6 @@ pub use options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 pub use rng::Rng;
 pub use settings::{Parsed, Setting, Values};
 pub use shutdown::Shutdown;
-pub use sketch::{LinkReport, Outbound, Reactive, Runs, Sketch, Timed, DEFAULT_PORT};
+pub use sketch::{
+    LinkReport, Outbound, Reactive, RunReport, Running, Runs, Sketch, Starting, Timed, DEFAULT_PORT,
+};

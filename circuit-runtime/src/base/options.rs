@@ -27,6 +27,8 @@ pub struct Options {
     pub links: LinkOptions,
     /// `--stop-timeout`: how long a graceful stop may take to deliver what the links hold.
     pub stop_timeout: Duration,
+    /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
+    pub named: Option<&'static str>,
 }
 
 impl Options {
@@ -42,6 +44,7 @@ impl Options {
             vcd: None,
             links: LinkOptions::default(),
             stop_timeout: Duration::from_secs(10),
+            named: None,
         }
     }
 }

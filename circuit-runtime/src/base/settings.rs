@@ -30,6 +30,8 @@ pub struct Setting {
     pub switch: bool,
     /// A `Vec<T>` setting: the flag may be given several times, or a comma list.
     pub repeats: bool,
+    /// Its values are links: a circuit file may name a sketch instead of a URL.
+    pub link: bool,
     /// Reads the value from its text.
     pub parse: fn(&str) -> Result<Parsed, String>,
 }

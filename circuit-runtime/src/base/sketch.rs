@@ -65,6 +65,32 @@ pub trait Runs<S>: 'static {
         options: &Options,
         shutdown: Shutdown,
     ) -> impl Future<Output = Result<()>> + Send + '_;
+
+    /// Starts `sketch` as one part of a circuit: a server on `listener`, bound
+    /// beforehand so that the others can be wired to its port; a timer at once.
+    fn start(sketch: S, options: Options, listener: Option<std::net::TcpListener>) -> Starting;
+}
+
+/// A sketch on its way to running as part of a circuit (see [`Runs::start`]).
+pub type Starting = Pin<Box<dyn Future<Output = Result<Box<dyn Running>>> + Send>>;
+
+/// A sketch started as one part of a circuit.
+pub trait Running: Send {
+    /// Resolves when the sketch is done by itself (a timer after its last
+    /// tick); never, for a server.
+    fn done(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Stops it (a server delivers what its links hold first) and says how its run went.
+    fn stop(self: Box<Self>) -> Pin<Box<dyn Future<Output = Result<RunReport>> + Send>>;
+}
+
+/// How one sketch of a circuit did, for the circuit's summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Messages it sent: a timer's ticks.
+    pub sent: u64,
+    /// Acknowledgements it received for them.
+    pub acked: u64,
 }
 
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.

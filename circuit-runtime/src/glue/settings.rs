@@ -67,6 +67,12 @@ impl FromDefault<&'static str> for Link {
     }
 }
 
+impl<A, T: FromDefault<A>, const N: usize> FromDefault<[A; N]> for Vec<T> {
+    fn from_default(values: [A; N]) -> Vec<T> {
+        values.into_iter().map(T::from_default).collect()
+    }
+}
+
 /// The value of setting `id`, or its default when none was given.
 pub fn setting<T: Clone + Send + Sync + 'static>(
     values: &mut Values,

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -14,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::base::error::Result;
 use crate::base::options::{Limits, Options, Token};
 use crate::base::shutdown::Shutdown;
-use crate::base::sketch::{Reactive, Runs};
+use crate::base::sketch::{Reactive, RunReport, Running, Runs, Starting};
 use crate::net::connection;
 use crate::net::dispatch::Dispatch;
 use crate::net::outbound::{configure, drain};
@@ -33,6 +34,8 @@ pub struct Server<S> {
     sketch: JoinHandle<S>,
     /// How long stopping may take to deliver what the links hold (`--stop-timeout`).
     stop_timeout: std::time::Duration,
+    /// The name its log lines carry.
+    name: &'static str,
 }
 
 impl<S: Reactive> Server<S> {
@@ -43,14 +46,41 @@ impl<S: Reactive> Server<S> {
     /// settings, [`Error::Resolve`](crate::base::Error::Resolve) for an unknown
     /// host, [`Error::Bind`](crate::base::Error::Bind) when the port is taken.
     pub async fn start(sketch: S, options: &Options) -> Result<Self> {
-        log::scoped(S::NAME, Self::start_here(sketch, options)).await
+        log::scoped(Self::name(options), Self::start_here(sketch, options, None)).await
+    }
+
+    /// As [`Server::start`], on a listener bound beforehand (so that other
+    /// sketches could be told its port before it started).
+    ///
+    /// # Errors
+    /// As [`Server::start`].
+    pub async fn start_on(
+        sketch: S,
+        options: &Options,
+        listener: std::net::TcpListener,
+    ) -> Result<Self> {
+        log::scoped(
+            Self::name(options),
+            Self::start_here(sketch, options, Some(listener)),
+        )
+        .await
     }
 
     /// [`Server::start`], logging as the sketch's own task.
-    async fn start_here(mut sketch: S, options: &Options) -> Result<Self> {
+    async fn start_here(
+        mut sketch: S,
+        options: &Options,
+        bound: Option<std::net::TcpListener>,
+    ) -> Result<Self> {
         sketch.begin()?;
         configure(&sketch.links(), options);
-        let listener = bind_to(&format!("{}:{}", options.socket, options.port)).await?;
+        let listener = match bound {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)?
+            }
+            None => bind_to(&format!("{}:{}", options.socket, options.port)).await?,
+        };
         let address = listener.local_addr()?;
         if !address.ip().is_loopback() {
             tracing::warn!(
@@ -61,7 +91,7 @@ impl<S: Reactive> Server<S> {
         let shutdown = Shutdown::new();
         let (dispatch, sketch) = Dispatch::start(sketch);
         let accepting = tokio::spawn(log::scoped(
-            S::NAME,
+            Self::name(options),
             accept(
                 listener,
                 dispatch,
@@ -77,7 +107,13 @@ impl<S: Reactive> Server<S> {
             accepting,
             sketch,
             stop_timeout: options.stop_timeout,
+            name: Self::name(options),
         })
+    }
+
+    /// The name its lines carry: its name in a circuit, or its kind's.
+    fn name(options: &Options) -> &'static str {
+        options.named.unwrap_or(S::NAME)
     }
 
     /// The address the server is bound to.
@@ -96,7 +132,7 @@ impl<S: Reactive> Server<S> {
             // The sketch task catches the loop's panics, so this is a bug of ours.
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
-        log::scoped(S::NAME, drain(&sketch.links(), self.stop_timeout)).await;
+        log::scoped(self.name, drain(&sketch.links(), self.stop_timeout)).await;
         sketch
     }
 }
@@ -113,6 +149,29 @@ impl<S: Reactive> Runs<S> for Serving {
         shutdown: Shutdown,
     ) -> impl Future<Output = Result<()>> + Send + '_ {
         serve(sketch, options, shutdown)
+    }
+
+    fn start(sketch: S, options: Options, listener: Option<std::net::TcpListener>) -> Starting {
+        Box::pin(async move {
+            let server = match listener {
+                Some(listener) => Server::start_on(sketch, &options, listener).await?,
+                None => Server::start(sketch, &options).await?,
+            };
+            Ok(Box::new(server) as Box<dyn Running>)
+        })
+    }
+}
+
+impl<S: Reactive> Running for Server<S> {
+    fn done(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::pending()) // a server serves until it is stopped
+    }
+
+    fn stop(self: Box<Self>) -> Pin<Box<dyn Future<Output = Result<RunReport>> + Send>> {
+        Box::pin(async move {
+            Server::stop(*self).await;
+            Ok(RunReport::default())
+        })
     }
 }
 

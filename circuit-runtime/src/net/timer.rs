@@ -1,6 +1,8 @@
 //! Drives a timer sketch such as the clock: on every tick, ask the loop for a
 //! message, send it to the server, and wait for the acknowledgement.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::SinkExt;
@@ -11,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::base::error::{Error, Result};
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::Shutdown;
-use crate::base::sketch::{Runs, Timed};
+use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{close_politely, dial_within, read_ack, Socket};
 use crate::observe::log;
@@ -26,6 +28,54 @@ impl<S: Timed> Runs<S> for Ticking {
 
     async fn run(sketch: S, options: &Options, shutdown: Shutdown) -> Result<()> {
         drive(sketch, options, shutdown).await.map(drop)
+    }
+
+    fn start(sketch: S, options: Options, _listener: Option<std::net::TcpListener>) -> Starting {
+        let shutdown = Shutdown::new();
+        let stop = shutdown.clone();
+        let ticking = tokio::spawn(async move { drive(sketch, &options, shutdown).await });
+        Box::pin(async move {
+            Ok(Box::new(Timer {
+                ticking,
+                stop,
+                finished: None,
+            }) as Box<dyn Running>)
+        })
+    }
+}
+
+/// A timer sketch ticking as part of a circuit.
+struct Timer {
+    /// The task that drives it.
+    ticking: tokio::task::JoinHandle<Result<TimerReport>>,
+    /// Stops it early.
+    stop: Shutdown,
+    /// Its outcome, once the task ended.
+    finished: Option<Result<TimerReport>>,
+}
+
+impl Running for Timer {
+    fn done(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            if self.finished.is_none() {
+                let outcome = (&mut self.ticking).await;
+                self.finished = Some(outcome.unwrap_or_else(|err| {
+                    Err(Error::Setup(format!("the timer's task failed: {err}")))
+                }));
+            }
+        })
+    }
+
+    fn stop(mut self: Box<Self>) -> Pin<Box<dyn Future<Output = Result<RunReport>> + Send>> {
+        Box::pin(async move {
+            self.stop.trigger();
+            self.done().await;
+            let report = self.finished.take().unwrap_or(Ok(TimerReport::default()))?;
+            Ok(RunReport {
+                sent: report.sent,
+                acked: report.acked,
+            })
+        })
     }
 }
 
@@ -54,7 +104,11 @@ pub async fn drive<S: Timed>(
     options: &Options,
     shutdown: Shutdown,
 ) -> Result<TimerReport> {
-    log::scoped(S::NAME, drive_here(sketch, options, shutdown)).await
+    log::scoped(
+        options.named.unwrap_or(S::NAME),
+        drive_here(sketch, options, shutdown),
+    )
+    .await
 }
 
 async fn drive_here<S: Timed>(

@@ -1,0 +1,262 @@
+//! `up FILE`: every sketch of a circuit file in one process, wired by name
+//! on loopback, until the circuit's timers are done (or Ctrl-C / SIGTERM when
+//! it has none); then one line per sketch and a summary.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::{value_parser, Arg, ArgMatches, Command};
+
+use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
+use crate::app::command::{quiet_arg, seed_arg, vcd_arg};
+use crate::app::kind::Kind;
+use crate::app::process::run_until_interrupted;
+use crate::base::error::{Error, Result};
+use crate::base::options::Options;
+use crate::base::settings::{Setting, Values};
+use crate::base::shutdown::Shutdown;
+use crate::base::sketch::{RunReport, Running};
+use crate::observe::log;
+use crate::observe::recording::Recording;
+
+/// Every sketch of a circuit listens on loopback only.
+const HOST: &str = "127.0.0.1";
+
+/// The `up` subcommand of every program.
+pub(crate) fn command() -> Command {
+    Command::new("up")
+        .about("Runs every sketch of a circuit file in one process, wired by name")
+        .arg(
+            Arg::new("file")
+                .value_name("FILE")
+                .required(true)
+                .value_parser(value_parser!(PathBuf))
+                .help("The circuit file (TOML): its sketches, their kinds, settings and links"),
+        )
+        .arg(quiet_arg())
+        .arg(seed_arg())
+        .arg(vcd_arg())
+}
+
+/// Reads and checks the circuit file, then runs it.
+///
+/// # Errors
+/// [`Error::Circuit`] (exit 2) for a file that cannot be read or has
+/// mistakes, with nothing started; whatever a sketch fails with.
+pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
+    let path: PathBuf = matches.remove_one("file").unwrap_or_default();
+    let quiet = matches.get_flag("quiet");
+    let seed: Option<u64> = matches.remove_one("seed");
+    let vcd: Option<PathBuf> = matches.remove_one("vcd");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
+    let circuit = circuit_file::read(&path, &text, kinds).map_err(|mistakes| {
+        Error::Circuit(format!(
+            "{} has {} mistake{}; nothing was started:\n{}",
+            path.display(),
+            mistakes.len(),
+            if mistakes.len() == 1 { "" } else { "s" },
+            circuit_file::render(&path, &text, &mistakes)
+        ))
+    })?;
+    let stop_timeout = Options::defaults(0).stop_timeout;
+    run_until_interrupted("up", quiet, stop_timeout, |shutdown| async move {
+        let recording = Recording::start(vcd, false)?;
+        let result = up(&circuit, kinds, seed, quiet, shutdown).await;
+        match (result, recording) {
+            (Ok(line), Some(recording)) => recording.finish(Some(&line)),
+            (result, _) => result.map(drop),
+        }
+    })
+}
+
+/// Starts the circuit's servers (each bound first, so that every link and
+/// timer knows its port), then its timers; waits for the timers, or for
+/// `shutdown` when there is none; stops everything; logs the summary.
+async fn up(
+    circuit: &Circuit,
+    kinds: &[Kind],
+    seed: Option<u64>,
+    quiet: bool,
+    mut shutdown: Shutdown,
+) -> Result<String> {
+    let mut listeners = HashMap::new();
+    let mut ports = HashMap::new();
+    for sketch in &circuit.sketches {
+        if kinds[sketch.kind].serves {
+            let listener = std::net::TcpListener::bind((HOST, 0))?;
+            ports.insert(sketch.name.as_str(), listener.local_addr()?.port());
+            listeners.insert(sketch.name.as_str(), listener);
+        }
+    }
+    let (servers, timers): (Vec<&Planned>, Vec<&Planned>) = circuit
+        .sketches
+        .iter()
+        .partition(|sketch| kinds[sketch.kind].serves);
+    let mut running: Vec<(&Planned, Box<dyn Running>)> = Vec::new();
+    for sketch in servers.iter().chain(&timers) {
+        let kind = &kinds[sketch.kind];
+        let started = start(
+            sketch,
+            kind,
+            &ports,
+            listeners.remove(sketch.name.as_str()),
+            seed,
+            quiet,
+        );
+        match started.await {
+            Ok(handle) => running.push((sketch, handle)),
+            Err(err) => {
+                // The sketch that did not start says what went wrong, not the others.
+                let _ = stop_all(running, kinds).await;
+                return Err(err);
+            }
+        }
+    }
+    tracing::info!(
+        "circuit {}: {} sketches up ({} serving, {} ticking)",
+        circuit.name,
+        running.len(),
+        servers.len(),
+        timers.len()
+    );
+    if timers.is_empty() {
+        shutdown.wait().await;
+    } else {
+        let waiting = async {
+            for (sketch, handle) in running.iter_mut() {
+                if !kinds[sketch.kind].serves {
+                    handle.done().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = waiting => {}
+            () = shutdown.wait() => {}
+        }
+    }
+    let report = stop_all(running, kinds).await?;
+    let line = format!(
+        "circuit {}: {} ticks sent, {} acknowledged",
+        circuit.name, report.sent, report.acked
+    );
+    tracing::info!("{line}");
+    Ok(line)
+}
+
+/// Builds one sketch from its planned values, its links pointed at the ports
+/// of the sketches they name, and starts it.
+async fn start(
+    sketch: &Planned,
+    kind: &Kind,
+    ports: &HashMap<&str, u16>,
+    listener: Option<std::net::TcpListener>,
+    seed: Option<u64>,
+    quiet: bool,
+) -> Result<Box<dyn Running>> {
+    let mut values = Values::new();
+    for (setting, given) in &sketch.given {
+        for value in given {
+            let text = match value {
+                Given::Text(text) => text.clone(),
+                Given::Sketch(target) => url_of(target, setting, ports),
+            };
+            // Checked when the file was read; a link's URL is always valid.
+            let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
+            values.insert(setting.id, parsed);
+        }
+    }
+    if kind.seeded {
+        values.set_seed(seed);
+    }
+    let mut options = Options::defaults(0);
+    options.socket = HOST.to_owned();
+    options.quiet = quiet;
+    // Leaked once per sketch of the circuit: log lines and signals carry a `&'static str`.
+    let name: &'static str = Box::leak(sketch.name.clone().into_boxed_str());
+    options.named = (name != kind.name).then_some(name);
+    match &sketch.to {
+        Some(Given::Sketch(target)) => options.port = ports[target.sketch.as_str()],
+        Some(Given::Text(url)) => {
+            let (host, port) = host_and_port(url)?;
+            options.socket = host;
+            options.port = port;
+        }
+        None => {}
+    }
+    log::scoped(name, (kind.start)(&mut values, options, listener)).await
+}
+
+/// `ws://127.0.0.1:PORT/PATH` of the sketch a link names: the path written
+/// after its name, or else the path of the setting's default URL, or `/`.
+fn url_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) -> String {
+    let path = target.path.clone().unwrap_or_else(|| {
+        setting
+            .default
+            .and_then(|url| url.strip_prefix("ws://"))
+            .and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()))
+            .unwrap_or_else(|| "/".to_owned())
+    });
+    format!("ws://{HOST}:{}{path}", ports[target.sketch.as_str()])
+}
+
+/// The host and port of a timer's `to = "ws://HOST:PORT/…"`.
+fn host_and_port(url: &str) -> Result<(String, u16)> {
+    let rest = url.strip_prefix("ws://").unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let (host, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| Error::Setup(format!("{url}: a timer's URL needs a port")))?;
+    let port = port
+        .parse()
+        .map_err(|_| Error::Setup(format!("{url}: {port:?} is not a port")))?;
+    Ok((host.to_owned(), port))
+}
+
+/// Stops every started sketch: timers first, then servers, those that link
+/// to others before the ones they link to, so that links deliver into live
+/// servers. Sums the timers' reports; the first error wins.
+async fn stop_all(running: Vec<(&Planned, Box<dyn Running>)>, kinds: &[Kind]) -> Result<RunReport> {
+    let mut left = running;
+    let mut total = RunReport::default();
+    let mut first_error = None;
+    while !left.is_empty() {
+        // A sketch that no other running sketch links to (or sends to) goes next.
+        let next = (0..left.len())
+            .find(|&at| {
+                let name = left[at].0.name.as_str();
+                !left
+                    .iter()
+                    .any(|(other, _)| other.name != name && targets(other).contains(&name))
+            })
+            .unwrap_or(0);
+        let (sketch, handle) = left.remove(next);
+        let timer = !kinds[sketch.kind].serves;
+        match handle.stop().await {
+            Ok(report) if timer => {
+                total.sent += report.sent;
+                total.acked += report.acked;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(total),
+    }
+}
+
+/// The sketches of the circuit that `sketch` links or sends to.
+fn targets(sketch: &Planned) -> Vec<&str> {
+    let linked = sketch.given.iter().flat_map(|(_, given)| given);
+    linked
+        .chain(&sketch.to)
+        .filter_map(|given| match given {
+            Given::Sketch(target) => Some(target.sketch.as_str()),
+            Given::Text(_) => None,
+        })
+        .collect()
+}

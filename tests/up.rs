@@ -1,0 +1,159 @@
+//! Circuit files through `sketches up FILE`: the shipped demo, a circuit of
+//! another shape (one pin feeding two buzzers, a second clock), and one
+//! malformed file per rule, each reported with where it is and nothing started.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{drawn_bits, rising_edges, run};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_owned()
+}
+
+#[test]
+fn the_demo_circuit_file_runs_clock_iopin_and_buzzer() {
+    let demo = workspace().join("sketches/circuits/demo.toml");
+    let up = run(&["up", demo.to_str().unwrap(), "--seed", "7"]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    let clock = up.lines_of("clock");
+    assert!(clock.contains(&"> 4") && clock.contains(&"5 ticks sent, 5 acknowledged, 0 resent"));
+    let bits = drawn_bits(&up.lines_of("iopin"));
+    assert_eq!(bits.len(), 15, "three bits a tick: {up:?}");
+    let buzzes = up
+        .lines_of("buzzer")
+        .iter()
+        .filter(|line| line.starts_with("buzz #"))
+        .count();
+    assert_eq!(buzzes, rising_edges(&bits));
+    assert!(
+        up.lines_of("up")
+            .contains(&"circuit demo: 5 ticks sent, 5 acknowledged"),
+        "the summary: {up:?}"
+    );
+}
+
+#[test]
+fn one_pin_feeds_two_buzzers_through_a_fan_out_link() {
+    let file = workspace().join("tests/circuits/fan-out.toml");
+    let up = run(&["up", file.to_str().unwrap(), "-q", "--seed", "3"]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    // -q keeps the lifecycle lines: each buzzer says what it acknowledged, on which path.
+    let done = |name: &str| {
+        up.lines_of(name)
+            .into_iter()
+            .find(|line| line.starts_with("done processing messages"))
+            .unwrap_or_else(|| panic!("{name} has an end-of-run line: {up:?}"))
+            .to_owned()
+    };
+    assert!(
+        done("left").contains("path=/pin, 24 acknowledged"),
+        "{up:?}"
+    );
+    assert!(
+        done("right").contains("path=/speaker, 24 acknowledged"),
+        "{up:?}"
+    );
+    assert!(done("echo").contains("3 acknowledged"), "{up:?}");
+    let links: Vec<&str> = up
+        .lines_of("pin")
+        .into_iter()
+        .filter(|line| line.starts_with("link to "))
+        .collect();
+    assert_eq!(links.len(), 2, "one line per link: {links:?}");
+    assert!(
+        links.iter().all(|line| line.ends_with(": 24 delivered")),
+        "{links:?}"
+    );
+    assert!(
+        up.lines_of("up")
+            .contains(&"circuit fan-out: 9 ticks sent, 9 acknowledged"),
+        "{up:?}"
+    );
+}
+
+#[test]
+fn a_fan_out_delivers_the_same_levels_to_every_buzzer() {
+    let file = workspace().join("tests/circuits/fan-out.toml");
+    let up = run(&["up", file.to_str().unwrap(), "--seed", "3"]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    let bits = drawn_bits(&up.lines_of("pin"));
+    assert_eq!(bits.len(), 24);
+    for (name, sound) in [("left", "beep"), ("right", "boop")] {
+        let buzzes: Vec<&str> = up
+            .lines_of(name)
+            .into_iter()
+            .filter(|line| line.starts_with("buzz #"))
+            .collect();
+        assert_eq!(buzzes.len(), rising_edges(&bits), "{name}: {up:?}");
+        assert!(
+            buzzes.iter().all(|line| line.ends_with(sound)),
+            "{buzzes:?}"
+        );
+    }
+}
+
+#[test]
+fn every_malformed_file_is_reported_where_it_is_and_nothing_starts() {
+    let folder = workspace().join("tests/circuits/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "one file per rule: {files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let expected: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{} says what it expects",
+            file.display()
+        );
+        let shown = file.to_str().unwrap();
+        let up = run(&["up", shown]);
+        assert_eq!(up.code(), 2, "{}: {up:?}", file.display());
+        assert!(
+            !up.out.iter().any(|line| line.contains("serving on")),
+            "nothing started: {up:?}"
+        );
+        let said = up.err.join("\n");
+        assert!(said.contains("nothing was started"), "{said}");
+        let reported: Vec<&String> = up
+            .err
+            .iter()
+            .filter(|line| line.starts_with(&format!("{shown}:")))
+            .collect();
+        assert_eq!(
+            reported.len(),
+            expected.len(),
+            "{}: every mistake, and only those: {said}",
+            file.display()
+        );
+        for (line, expected) in reported.iter().zip(&expected) {
+            assert!(
+                line.starts_with(&format!("{shown}:{expected}")),
+                "{}: expected `{expected}`, got `{line}`",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_missing_circuit_file_is_a_usage_error() {
+    let up = run(&["up", "/nonexistent/circuit.toml"]);
+    assert_eq!(up.code(), 2, "{up:?}");
+    assert!(up
+        .err
+        .join("\n")
+        .contains("cannot read /nonexistent/circuit.toml"));
+}
