@@ -202,7 +202,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     let mut socket: Option<Socket> = None;
     let mut open = true;
     // Armed once and re-armed only when it fires, so that a busy link pays no
-    // timer operation per message (see `on_silence_check`).
+    // timer operation per message (the last branch of the `select!` below).
     let check = sleep(state.options.ack_timeout);
     tokio::pin!(check);
     loop {
