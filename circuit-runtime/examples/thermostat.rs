@@ -8,6 +8,13 @@
 //! cargo run -p circuit-runtime --example thermostat -- thermostat     # terminal 2
 //! websocat ws://localhost:8770/livingroom    # then type 21C, 26.5C, 80F, …
 //! ```
+//!
+//! Or all three at once, a day's weather driving the thermostat, from a
+//! circuit file:
+//!
+//! ```sh
+//! cargo run -p circuit-runtime --example thermostat -- up circuit-runtime/examples/thermostat.toml
+//! ```
 
 use std::fmt;
 use std::process::ExitCode;
@@ -122,12 +129,41 @@ impl Fan {
     }
 }
 
+/// Sends a day's temperatures, one reading per tick, warming to a peak and cooling down.
+#[sketch(every = pause, count = hours, channel = "/outside")]
+struct Weather {
+    /// Readings to send: one per hour of the day.
+    #[setting(default = 24)]
+    hours: u64,
+    /// Seconds between two readings.
+    #[setting(default = 0.0)]
+    pause: f64,
+    /// The warmest it gets, at noon, in °C.
+    #[setting(default = 30.0)]
+    peak: f64,
+}
+
+impl Weather {
+    #[reactive]
+    fn tick(&mut self, hour: u64) -> Option<String> {
+        // Coldest at midnight, `peak` at noon, 15 degrees between them.
+        let phase = (hour % 24) as f64 / 24.0 * std::f64::consts::TAU;
+        let celsius = self.peak - 7.5 * (1.0 + phase.cos());
+        (hour < self.hours).then(|| format!("{celsius:.1}C"))
+    }
+}
+
 fn main() -> ExitCode {
+    program().run()
+}
+
+/// The program: the thermostat, its fan, and the weather that drives them.
+fn program() -> App {
     App::new("thermostat")
-        .about("A thermostat and the fan it drives")
+        .about("A thermostat, the fan it drives, and the weather")
         .sketch::<Thermostat>()
         .sketch::<Fan>()
-        .run()
+        .sketch::<Weather>()
 }
 
 #[cfg(test)]
@@ -147,6 +183,25 @@ mod tests {
         assert_eq!("212F".parse(), Ok(Reading { celsius: 100.0 }));
         assert!("21.5".parse::<Reading>().is_err());
         assert!("warmC".parse::<Reading>().is_err());
+    }
+
+    #[test]
+    fn the_circuit_file_runs_a_day_of_weather_through_thermostat_and_fan() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/thermostat.toml");
+        assert_eq!(program().status_from(["thermostat", "up", file, "-q"]), 0);
+        let broken = std::env::temp_dir().join(format!("thermostat-{}.toml", std::process::id()));
+        std::fs::write(&broken, "[sketches.thermostat]\nhihg = 26.0\n").unwrap();
+        let status = program().status_from(["thermostat", "up", broken.to_str().unwrap()]);
+        std::fs::remove_file(&broken).unwrap();
+        assert_eq!(status, 2, "a typo in the file is a usage error");
+    }
+
+    #[test]
+    fn the_weather_warms_to_its_peak_at_noon() {
+        let (mut weather, _) = parse::<Weather, _, _>(["--peak", "28"]).unwrap();
+        assert_eq!(weather.tick(0).as_deref(), Some("13.0C"));
+        assert_eq!(weather.tick(12).as_deref(), Some("28.0C"));
+        assert_eq!(weather.tick(24), None, "a day has 24 readings");
     }
 
     #[test]

@@ -175,6 +175,17 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
                     match value.get_ref() {
                         toml::Value::String(to) => {
                             planned.to = target(to, span.clone(), &names, &kind_named, &mut errors);
+                            if let Some(Given::Sketch(Target {
+                                path: Some(path), ..
+                            })) = &planned.to
+                            {
+                                errors.push(at(
+                                    span,
+                                    format!(
+                                        "a timer sends to its own channel, not to {path}; name the sketch alone"
+                                    ),
+                                ));
+                            }
                         }
                         _ => errors.push(at(
                             span,
