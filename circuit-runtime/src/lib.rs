@@ -39,10 +39,11 @@
 //! - [`observe`]: log lines, a timer's progress bar, [`signal`]s and their
 //!   recording (VCD file, live analyzer page contents).
 //! - [`net`]: the [`Server`](net::Server), a peer's connection and how its
-//!   messages reach the loop, [`Link`]s, the timer's driver, tokens, the
+//!   messages reach the loop, [`Link`]s and their delivery, the timer's driver, tokens, the
 //!   analyzer's page server, and the socket helpers they all share.
 //! - [`app`]: [`App`] and the command line, the process around a run
-//!   (Ctrl-C / SIGTERM), and the `probe` command; the only layer with `clap`.
+//!   (Ctrl-C / SIGTERM), circuit files and the `up` command that runs them,
+//!   and the `probe` command; the only layer with `clap`.
 //!
 //! The macros' generated code goes through a hidden module that only
 //! re-exports the helpers it calls (each topic in a small private module).
