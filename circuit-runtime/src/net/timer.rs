@@ -60,7 +60,9 @@ impl Running for Timer {
             if self.finished.is_none() {
                 let outcome = (&mut self.ticking).await;
                 self.finished = Some(outcome.unwrap_or_else(|err| {
-                    Err(Error::Setup(format!("the timer's task failed: {err}")))
+                    Err(Error::Io(std::io::Error::other(format!(
+                        "the timer's task failed: {err}"
+                    ))))
                 }));
             }
         })
