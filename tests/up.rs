@@ -157,3 +157,73 @@ fn a_missing_circuit_file_is_a_usage_error() {
         .join("\n")
         .contains("cannot read /nonexistent/circuit.toml"));
 }
+
+#[tokio::test]
+async fn a_circuits_analyzer_page_derives_its_rows_from_the_signals() {
+    use futures_util::StreamExt;
+
+    let file = workspace().join("tests/circuits/fan-out.toml");
+    let (up, address) = tokio::task::spawn_blocking(move || {
+        let file = file.to_str().unwrap().to_owned();
+        let mut up = support::start(&["up", &file, "-q", "--seed", "3", "--web", "127.0.0.1:0"]);
+        let line = up.wait_for(support::PATIENCE, |line| {
+            line.contains("logic analyzer on http://")
+        });
+        let address = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("an address")
+            .to_owned();
+        up.wait_for(support::PATIENCE, |line| line.contains("run finished"));
+        (up, address)
+    })
+    .await
+    .unwrap();
+    let mut page = support::connect(&format!("ws://{address}/events")).await;
+    let mut lanes = Vec::new();
+    let mut hello = None;
+    loop {
+        let message = tokio::time::timeout(support::PATIENCE, page.next())
+            .await
+            .expect("the page's stream goes on")
+            .expect("a message")
+            .expect("a frame");
+        let text = message.into_text().unwrap();
+        let json: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        match json["type"].as_str() {
+            Some("hello") => hello = Some(json),
+            Some("lane") => lanes.push(format!("{} {}", json["id"], json["kind"])),
+            Some("end") => break,
+            _ => {}
+        }
+    }
+    let hello = hello.expect("a hello first");
+    assert_eq!(hello["title"], "circuit fan-out");
+    assert_eq!(
+        hello["signals"],
+        serde_json::json!([]),
+        "no rows declared: derived"
+    );
+    for wanted in [
+        r#""clock.tick" "number""#,
+        r#""clock.ack" "text""#,
+        r#""pin.level" "bit""#,
+        r#""left.buzz" "bit""#,
+        r#""right.buzz" "bit""#,
+        r#""metronome.tick" "number""#,
+    ] {
+        assert!(
+            lanes.iter().any(|lane| lane == wanted),
+            "{wanted} in {lanes:?}"
+        );
+    }
+    drop(page);
+    let up = tokio::task::spawn_blocking(move || {
+        up.signal("TERM");
+        up.finish(support::PATIENCE)
+    })
+    .await
+    .unwrap();
+    assert_eq!(up.code(), 0, "{up:?}");
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use circuit_runtime::app::{parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg};
+use circuit_runtime::app::{parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, web_arg};
 use circuit_runtime::base::{Options, Shutdown};
 use circuit_runtime::net::{drive, Analyzer, Server};
 use circuit_runtime::observe::{Counting, Panel, Recording, Tally};
@@ -98,12 +98,7 @@ pub fn command() -> Command {
         .arg(seed_arg())
         .arg(quiet_arg())
         .arg(vcd_arg())
-        .arg(
-            Arg::new("web")
-                .long("web")
-                .value_name("ADDR")
-                .help("Serve a live logic-analyzer page on ADDR (such as 127.0.0.1:8080); it stays up after the run until Ctrl-C"),
-        )
+        .arg(web_arg())
 }
 
 /// Runs the `circuit` subcommand with its parsed arguments.

@@ -264,6 +264,14 @@ pub fn vcd_arg() -> Arg {
         .help("Record the signals (with their times) to FILE, a VCD for GTKWave or Surfer")
 }
 
+/// The `--web ADDR` flag: serve the live logic-analyzer page.
+pub fn web_arg() -> Arg {
+    Arg::new("web")
+        .long("web")
+        .value_name("ADDR")
+        .help("Serve a live logic-analyzer page on ADDR (such as 127.0.0.1:8080); it stays up after the run until Ctrl-C")
+}
+
 /// `--seed N`, as every sketch that draws random numbers has it.
 pub fn seed_arg() -> Arg {
     Arg::new("seed")

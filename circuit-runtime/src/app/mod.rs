@@ -11,7 +11,7 @@ pub(crate) mod process;
 pub(crate) mod program;
 pub(crate) mod up;
 
-pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg};
+pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};
 pub use probe::{probe_command, run_probe};
 pub use process::run_until_interrupted;
 pub use program::App;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
-use crate::app::command::{quiet_arg, seed_arg, vcd_arg};
+use crate::app::command::{quiet_arg, seed_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
@@ -16,6 +16,8 @@ use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
+use crate::net::Analyzer;
+use crate::observe::analyzer::Panel;
 use crate::observe::log;
 use crate::observe::recording::Recording;
 
@@ -36,6 +38,7 @@ pub(crate) fn command() -> Command {
         .arg(quiet_arg())
         .arg(seed_arg())
         .arg(vcd_arg())
+        .arg(web_arg())
 }
 
 /// Reads and checks the circuit file, then runs it.
@@ -48,6 +51,7 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let quiet = matches.get_flag("quiet");
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
+    let web: Option<String> = matches.remove_one("web");
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
     let circuit = circuit_file::read(&path, &text, kinds).map_err(|mistakes| {
@@ -60,13 +64,31 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
         ))
     })?;
     let stop_timeout = Options::defaults(0).stop_timeout;
-    run_until_interrupted("up", quiet, stop_timeout, |shutdown| async move {
-        let recording = Recording::start(vcd, false)?;
-        let result = up(&circuit, kinds, seed, quiet, shutdown).await;
-        match (result, recording) {
-            (Ok(line), Some(recording)) => recording.finish(Some(&line)),
-            (result, _) => result.map(drop),
+    run_until_interrupted("up", quiet, stop_timeout, |mut shutdown| async move {
+        let recording = Recording::start(vcd, web.is_some())?;
+        let analyzer = match (&web, &recording) {
+            (Some(address), Some(recording)) => {
+                // Leaked once: the page's title lives as long as the process.
+                let title: &'static str =
+                    Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
+                let panel = Panel::derived(title);
+                Some(Analyzer::start(address, recording.trace(), panel, shutdown.clone()).await?)
+            }
+            _ => None,
+        };
+        let line = up(&circuit, kinds, seed, quiet, shutdown.clone()).await?;
+        if let Some(recording) = recording {
+            recording.finish(Some(&line))?;
         }
+        if let Some(analyzer) = analyzer {
+            tracing::info!(
+                "run finished; the analyzer stays up at http://{}/ until Ctrl-C",
+                analyzer.local_addr()
+            );
+            shutdown.wait().await;
+            analyzer.stopped().await;
+        }
+        Ok(())
     })
 }
 

@@ -5,6 +5,7 @@
 //! address. The page is one `GET` (see [`http`](crate::net::http)), and the
 //! stream is a plain tokio-tungstenite socket after the upgrade.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +26,9 @@ use crate::base::error::Result;
 use crate::base::shutdown::Shutdown;
 use crate::net::http::{answer, read_head};
 use crate::net::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
-use crate::observe::analyzer::{change, event, hello, Panel, PAGE};
+use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
 use crate::observe::log;
-use crate::observe::trace::Trace;
+use crate::observe::trace::{Change, Event, Trace};
 
 /// How long a browser may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,8 +157,20 @@ async fn stream_events(
     mut shutdown: Shutdown,
 ) {
     let mut watch = trace.watch();
+    // A derived panel learns its rows from the signals: each one is announced
+    // (a `lane` message) before its first change reaches this page.
+    let mut rows = panel.is_derived().then(HashSet::new);
     let mut past = vec![hello(panel, &watch.before, watch.now)];
-    past.extend(watch.recent.iter().map(change));
+    for (id, totals) in &watch.before {
+        if let (Some(rows), Some(last)) = (rows.as_mut(), &totals.last) {
+            rows.insert(id.clone());
+            past.push(lane(id, last));
+        }
+    }
+    for recent in &watch.recent {
+        past.extend(announce(&mut rows, recent));
+        past.push(change(recent));
+    }
     past.extend(watch.ended.iter().map(event));
     for text in past {
         if socket.feed(Message::text(text)).await.is_err() {
@@ -171,6 +184,13 @@ async fn stream_events(
         tokio::select! {
             received = watch.live.recv() => match received {
                 Ok(live) => {
+                    if let Event::Change(changed) = &live {
+                        if let Some(row) = announce(&mut rows, changed) {
+                            if socket.feed(Message::text(row)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     if socket.send(Message::text(event(&live))).await.is_err() {
                         return;
                     }
@@ -187,6 +207,14 @@ async fn stream_events(
             _ = shutdown.wait() => return close(socket, CloseCode::Away, "server shutting down").await,
         }
     }
+}
+
+/// The `lane` message of a signal a derived panel has not shown yet.
+fn announce(rows: &mut Option<HashSet<String>>, changed: &Change) -> Option<String> {
+    let rows = rows.as_mut()?;
+    let id = changed.signal();
+    let row = lane(&id, &changed.value);
+    rows.insert(id).then_some(row)
 }
 
 /// Closes the stream with `code`, briefly waiting for the page's answer.

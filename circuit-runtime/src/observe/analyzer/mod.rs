@@ -25,6 +25,25 @@ pub struct Panel {
     pub buzz: Option<&'static str>,
 }
 
+impl Panel {
+    /// A panel that derives its rows and tallies from the signals the sketches
+    /// record: every signal gets a row when it first changes, and a tally of
+    /// its rises (a bit) or of its samples (anything else).
+    pub const fn derived(title: &'static str) -> Panel {
+        Panel {
+            title,
+            signals: &[],
+            tallies: &[],
+            buzz: None,
+        }
+    }
+
+    /// Whether the rows and tallies come from the signals themselves.
+    pub fn is_derived(&self) -> bool {
+        self.signals.is_empty() && self.tallies.is_empty()
+    }
+}
+
 /// One tally of the page: how many samples, or rises, a signal has had.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct Tally {
@@ -68,6 +87,8 @@ enum Message<'a> {
     },
     /// The run is over.
     End { t: u64, summary: &'a str },
+    /// A derived panel's new row, sent before the signal's first change.
+    Lane { id: &'a str, kind: &'a str },
 }
 
 /// One row of the page.
@@ -144,6 +165,16 @@ pub fn event(event: &Event) -> String {
     }
 }
 
+/// A derived panel's row for signal `id`, drawn as `value`'s kind.
+pub fn lane(id: &str, value: &Value) -> String {
+    let kind = match value {
+        Value::Bit(_) => "bit",
+        Value::Text(_) => "text",
+        _ => "number",
+    };
+    text(&Message::Lane { id, kind })
+}
+
 /// One change as a `change` message.
 pub fn change(change: &Change) -> String {
     text(&Message::Change {
@@ -187,5 +218,14 @@ mod tests {
         let recent = trace.watch().recent;
         assert!(change(&recent[0]).ends_with(r#","signal":"clock.ack","value":"[0, \"1\"]\n"}"#));
         assert!(change(&recent[1]).ends_with(r#","signal":"room.celsius","value":-2.5}"#));
+        assert_eq!(
+            lane("iopin.level", &Value::Bit(true)),
+            r#"{"type":"lane","id":"iopin.level","kind":"bit"}"#
+        );
+        assert_eq!(
+            lane("room.celsius", &Value::Real(1.0)),
+            r#"{"type":"lane","id":"room.celsius","kind":"number"}"#
+        );
+        assert!(Panel::derived("any").is_derived() && !PANEL.is_derived());
     }
 }
