@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use circuit_runtime::app::{parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, web_arg};
+use circuit_runtime::app::{
+    observed, parse, quiet_arg, run_until_interrupted, seed_arg, vcd_arg, web_arg,
+};
 use circuit_runtime::base::{Options, Shutdown};
-use circuit_runtime::net::{drive, Analyzer, Server};
-use circuit_runtime::observe::{Counting, Panel, Recording, Tally};
+use circuit_runtime::net::{drive, Server};
+use circuit_runtime::observe::{Counting, Panel, Tally};
 use circuit_runtime::{Error, Result};
 use clap::{value_parser, Arg, ArgMatches, Command};
 
@@ -117,29 +119,12 @@ pub fn run(matches: &mut ArgMatches) -> Result<()> {
         "circuit",
         matches.get_flag("quiet"),
         Options::defaults(0).stop_timeout,
-        |mut shutdown| async move {
-            let recording = Recording::start(vcd, web.is_some())?;
-            let analyzer = match (&web, &recording) {
-                (Some(address), Some(recording)) => Some(
-                    Analyzer::start(address, recording.trace(), PANEL, shutdown.clone()).await?,
-                ),
-                _ => None,
-            };
-            let summary = wire(&settings, shutdown.clone()).await?;
-            let line = summary.to_string();
-            tracing::info!("{line}");
-            if let Some(recording) = recording {
-                recording.finish(Some(&line))?;
-            }
-            if let Some(analyzer) = analyzer {
-                tracing::info!(
-                    "run finished; the analyzer stays up at http://{}/ until Ctrl-C",
-                    analyzer.local_addr()
-                );
-                shutdown.wait().await;
-                analyzer.stopped().await;
-            }
-            Ok(())
+        |shutdown| {
+            observed(vcd, web, PANEL, shutdown, |shutdown| async move {
+                let line = wire(&settings, shutdown).await?.to_string();
+                tracing::info!("{line}");
+                Ok(line)
+            })
         },
     )
 }

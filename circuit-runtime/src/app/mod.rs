@@ -6,12 +6,14 @@
 pub(crate) mod circuit_file;
 pub(crate) mod command;
 pub(crate) mod kind;
+pub(crate) mod observed;
 pub(crate) mod probe;
 pub(crate) mod process;
 pub(crate) mod program;
 pub(crate) mod up;
 
 pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};
+pub use observed::observed;
 pub use probe::{probe_command, run_probe};
 pub use process::run_until_interrupted;
 pub use program::App;

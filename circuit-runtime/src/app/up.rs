@@ -10,16 +10,15 @@ use clap::{value_parser, Arg, ArgMatches, Command};
 use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
 use crate::app::command::{quiet_arg, seed_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
+use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
-use crate::net::Analyzer;
 use crate::observe::analyzer::Panel;
 use crate::observe::log;
-use crate::observe::recording::Recording;
 
 /// Every sketch of a circuit listens on loopback only.
 const HOST: &str = "127.0.0.1";
@@ -64,31 +63,12 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
         ))
     })?;
     let stop_timeout = Options::defaults(0).stop_timeout;
-    run_until_interrupted("up", quiet, stop_timeout, |mut shutdown| async move {
-        let recording = Recording::start(vcd, web.is_some())?;
-        let analyzer = match (&web, &recording) {
-            (Some(address), Some(recording)) => {
-                // Leaked once: the page's title lives as long as the process.
-                let title: &'static str =
-                    Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
-                let panel = Panel::derived(title);
-                Some(Analyzer::start(address, recording.trace(), panel, shutdown.clone()).await?)
-            }
-            _ => None,
-        };
-        let line = up(&circuit, kinds, seed, quiet, shutdown.clone()).await?;
-        if let Some(recording) = recording {
-            recording.finish(Some(&line))?;
-        }
-        if let Some(analyzer) = analyzer {
-            tracing::info!(
-                "run finished; the analyzer stays up at http://{}/ until Ctrl-C",
-                analyzer.local_addr()
-            );
-            shutdown.wait().await;
-            analyzer.stopped().await;
-        }
-        Ok(())
+    // Leaked once: the page's title lives as long as the process.
+    let title: &'static str = Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
+    run_until_interrupted("up", quiet, stop_timeout, |shutdown| {
+        observed(vcd, web, Panel::derived(title), shutdown, |shutdown| {
+            up(&circuit, kinds, seed, quiet, shutdown)
+        })
     })
 }
 
