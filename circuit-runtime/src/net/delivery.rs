@@ -22,6 +22,9 @@ use crate::net::socket::{close_politely, dial, Backoff, Socket};
 /// messages fill the window by size before they fill it by count.
 const WINDOW_BYTES: usize = 1024 * 1024;
 
+/// Bytes of text written before the loop reads acknowledgements again.
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// Where the peer's answer to one message goes, for [`Link::request`](crate::Link::request).
 pub(crate) type Answer = Option<oneshot::Sender<Result<String, LinkError>>>;
 
@@ -310,7 +313,10 @@ impl Delivery {
         }
     }
 
-    /// Puts the messages not yet sent on this connection on the wire.
+    /// Puts messages not yet sent on this connection on the wire, at most
+    /// [`WRITE_BATCH`] bytes at a time: between two batches the loop reads
+    /// acknowledgements, so that a peer blocked on writing them to us never
+    /// waits on us blocked on writing to it.
     async fn send_unsent(&mut self, socket: &mut Socket) -> Result<(), Failure> {
         if self.in_flight == self.pending.len() {
             return Ok(());
@@ -318,7 +324,11 @@ impl Delivery {
         if self.in_flight == 0 {
             self.heard = Instant::now(); // the peer's time to answer starts now
         }
-        for outstanding in self.pending.range(self.in_flight..) {
+        let mut written = 0;
+        while written < WRITE_BATCH {
+            let Some(outstanding) = self.pending.get(self.in_flight) else {
+                break;
+            };
             if outstanding.failures > 0 {
                 tracing::debug!(
                     "link to {}: resending {}",
@@ -326,11 +336,12 @@ impl Delivery {
                     shortened(&outstanding.text)
                 );
             }
+            written += outstanding.text.len();
             // A clone of the frame shares its bytes: no copy, no allocation.
             let frame = Message::Text(outstanding.text.clone());
             socket.feed(frame).await.map_err(lost)?;
+            self.in_flight += 1;
         }
-        self.in_flight = self.pending.len();
         socket.flush().await.map_err(lost)
     }
 
