@@ -30,6 +30,17 @@ fn the_demo_circuit_file_runs_clock_iopin_and_buzzer() {
         .filter(|line| line.starts_with("buzz #"))
         .count();
     assert_eq!(buzzes, rising_edges(&bits));
+    // Every sketch ends with a line of its own.
+    assert!(
+        up.lines_of("iopin")
+            .contains(&"served 5 messages from 1 peer"),
+        "{up:?}"
+    );
+    assert!(
+        up.lines_of("buzzer")
+            .contains(&"served 15 messages from 1 peer"),
+        "{up:?}"
+    );
     assert!(
         up.lines_of("up")
             .contains(&"circuit demo: 5 ticks sent, 5 acknowledged"),

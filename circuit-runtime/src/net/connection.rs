@@ -43,7 +43,9 @@ enum End {
 }
 
 /// Serves one peer from handshake to close. Never panics, never returns an error:
-/// whatever happens to this peer is logged and stays with this peer.
+/// whatever happens to this peer is logged and stays with this peer. Returns
+/// how many of its messages were acknowledged, or `None` for a peer refused
+/// before its conversation began.
 // The handshake callback's large error type is tungstenite's, not ours.
 #[allow(clippy::result_large_err)]
 pub(crate) async fn serve(
@@ -52,7 +54,7 @@ pub(crate) async fn serve(
     limits: Limits,
     token: Option<Token>,
     mut shutdown: Shutdown,
-) {
+) -> Option<u64> {
     let mut path = String::from("/");
     let mut intruder = false;
     let handshake = accept_hdr_async_with_config(
@@ -77,14 +79,23 @@ pub(crate) async fn serve(
     let mut socket = tokio::select! {
         result = timeout(limits.handshake_timeout, handshake) => match result {
             Ok(Ok(socket)) => socket,
-            Ok(Err(_)) if intruder => return tracing::warn!("refused a peer with 401: no valid token"),
-            Ok(Err(err)) => return tracing::warn!("refused a peer: its handshake failed ({err})"),
-            Err(_) => return tracing::warn!(
-                "dropped a peer: no handshake within {:.1}s",
-                limits.handshake_timeout.as_secs_f64()
-            ),
+            Ok(Err(_)) if intruder => {
+                tracing::warn!("refused a peer with 401: no valid token");
+                return None;
+            }
+            Ok(Err(err)) => {
+                tracing::warn!("refused a peer: its handshake failed ({err})");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "dropped a peer: no handshake within {:.1}s",
+                    limits.handshake_timeout.as_secs_f64()
+                );
+                return None;
+            }
         },
-        _ = shutdown.wait() => return,
+        _ = shutdown.wait() => return None,
     };
     let channel: Arc<str> = path.into();
     tracing::info!("** new client connected, path={channel}");
@@ -107,6 +118,7 @@ pub(crate) async fn serve(
         End::Failed(err) => err,
     };
     tracing::info!("done processing messages: path={channel}, {handled} acknowledged, {how}");
+    Some(handled)
 }
 
 /// Refuses a peer beyond `--max-clients` with HTTP 503, before any upgrade.

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -36,6 +37,41 @@ pub struct Server<S> {
     stop_timeout: std::time::Duration,
     /// The name its log lines carry.
     name: &'static str,
+    /// What its peers sent, for its end-of-run line.
+    served: Arc<Served>,
+}
+
+/// Messages acknowledged and peers served, added up as each peer leaves
+/// (nothing per message).
+#[derive(Default)]
+struct Served {
+    /// Messages acknowledged, over all peers.
+    messages: AtomicU64,
+    /// Peers whose conversation began.
+    peers: AtomicU64,
+}
+
+impl Served {
+    /// Counts one peer that has left, and what it sent.
+    fn add(&self, messages: u64) {
+        self.messages.fetch_add(messages, Ordering::Relaxed);
+        self.peers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// "15 messages from 1 peer".
+    fn line(&self) -> String {
+        let (messages, peers) = (
+            self.messages.load(Ordering::Relaxed),
+            self.peers.load(Ordering::Relaxed),
+        );
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "served {} from {}",
+            plural(messages, "message", "messages"),
+            plural(peers, "peer", "peers")
+        )
+    }
 }
 
 impl<S: Reactive> Server<S> {
@@ -89,6 +125,7 @@ impl<S: Reactive> Server<S> {
             );
         }
         let shutdown = Shutdown::new();
+        let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
         let accepting = tokio::spawn(log::scoped(
             Self::name(options),
@@ -97,6 +134,7 @@ impl<S: Reactive> Server<S> {
                 dispatch,
                 options.limits,
                 options.token.clone(),
+                Arc::clone(&served),
                 shutdown.clone(),
             ),
         ));
@@ -108,6 +146,7 @@ impl<S: Reactive> Server<S> {
             sketch,
             stop_timeout: options.stop_timeout,
             name: Self::name(options),
+            served,
         })
     }
 
@@ -132,7 +171,13 @@ impl<S: Reactive> Server<S> {
             // The sketch task catches the loop's panics, so this is a bug of ours.
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
-        log::scoped(self.name, drain(&sketch.links(), self.stop_timeout)).await;
+        let (served, links) = (self.served, sketch.links());
+        log::scoped(self.name, async {
+            drain(&links, self.stop_timeout).await;
+            tracing::info!("{}", served.line());
+        })
+        .await;
+        drop(links);
         sketch
     }
 }
@@ -196,6 +241,7 @@ async fn accept(
     dispatch: Dispatch,
     limits: Limits,
     token: Option<Token>,
+    served: Arc<Served>,
     mut shutdown: Shutdown,
 ) {
     let places = Arc::new(Semaphore::new(limits.max_clients));
@@ -210,8 +256,11 @@ async fn accept(
                     token.clone(),
                     stop.clone(),
                 );
+                let served = Arc::clone(&served);
                 log::spawn(async move {
-                    peer.await;
+                    if let Some(handled) = peer.await {
+                        served.add(handled);
+                    }
                     drop(place);
                 });
             }
