@@ -19,6 +19,10 @@ const RESERVED_LONG: &[&str] = &[
     "max_clients",
     "handshake_timeout",
     "ping_interval",
+    "ack_timeout",
+    "link_attempts",
+    "link_window",
+    "stop_timeout",
 ];
 
 /// One-letter flags every sketch has already.
