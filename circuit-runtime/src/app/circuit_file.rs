@@ -161,7 +161,8 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
                     toml::Value::String(host) => planned.host = Some(host.clone()),
                     _ => errors.push(at(span, "`host` is a host's name, such as \"h2\"")),
                 },
-                "to" => {
+                // A server may have a setting of its own called `to` (a link, say).
+                "to" if kind.setting("to").is_none() || !kind.serves => {
                     if kind.serves {
                         errors.push(at(
                             setting.span(),
