@@ -118,7 +118,7 @@ pub fn run(matches: &mut ArgMatches) -> Result<()> {
     run_until_interrupted(
         "circuit",
         matches.get_flag("quiet"),
-        Options::defaults(0).stop_timeout,
+        Options::STOP_TIMEOUT,
         |shutdown| {
             observed(vcd, web, PANEL, shutdown, |shutdown| async move {
                 let line = wire(&settings, shutdown).await?.to_string();

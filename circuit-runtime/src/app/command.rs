@@ -235,7 +235,7 @@ pub fn command<S: Sketch>() -> Command {
             .value_parser(seconds)
             .help(format!(
                 "How long a stop may take to deliver what the links still hold [default: {}]",
-                Options::defaults(S::PORT).stop_timeout.as_secs()
+                Options::STOP_TIMEOUT.as_secs()
             )),
     );
     if S::SEEDED {

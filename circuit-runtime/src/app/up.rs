@@ -62,10 +62,9 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
             circuit_file::render(&path, &text, &mistakes)
         ))
     })?;
-    let stop_timeout = Options::defaults(0).stop_timeout;
     // Leaked once: the page's title lives as long as the process.
     let title: &'static str = Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
-    run_until_interrupted("up", quiet, stop_timeout, |shutdown| {
+    run_until_interrupted("up", quiet, Options::STOP_TIMEOUT, |shutdown| {
         observed(vcd, web, Panel::derived(title), shutdown, |shutdown| {
             up(&circuit, kinds, seed, quiet, shutdown)
         })

@@ -32,6 +32,9 @@ pub struct Options {
 }
 
 impl Options {
+    /// The default of `--stop-timeout`.
+    pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// The defaults of a sketch whose default port is `port`, as if no flag were given.
     pub fn defaults(port: u16) -> Self {
         Options {
@@ -43,7 +46,7 @@ impl Options {
             token: None,
             vcd: None,
             links: LinkOptions::default(),
-            stop_timeout: Duration::from_secs(10),
+            stop_timeout: Self::STOP_TIMEOUT,
             named: None,
         }
     }

@@ -30,13 +30,14 @@ pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> u64 {
             continue; // never used: nothing to say
         }
         let line = end_of_run(&report);
+        let lost_some = report.refused + report.dead_lettered + report.overflowed + report.held > 0;
         if finished.is_err() && report.held > 0 {
             tracing::warn!(
                 "link to {}: {line}; stopped after {:.1}s (--stop-timeout)",
                 link.target(),
                 within.as_secs_f64()
             );
-        } else if line.contains(", ") {
+        } else if lost_some {
             tracing::warn!("link to {}: {line}", link.target());
         } else {
             tracing::info!("link to {}: {line}", link.target());
