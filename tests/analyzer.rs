@@ -465,7 +465,7 @@ fn the_analyzer_page_shows_the_run_in_a_real_headless_browser() {
     assert_eq!(seen["ended"], true, "{seen}");
     let counters = &seen["counters"];
     assert_eq!(counters["ticks sent"], 30, "{seen}");
-    assert_eq!(counters["acknowledgements"], 30, "{seen}");
+    assert_eq!(counters["acks received"], 30, "{seen}");
     assert_eq!(counters["bits drawn"], 90, "{seen}");
     assert_eq!(counters["buzzes"], buzzes as u64, "{seen}");
     // The waveforms drawn: the pin's edges, and the buzzer's pulses (up at a

@@ -4,12 +4,15 @@
 use std::process::ExitCode;
 
 use circuit_runtime::App;
-use sketches::{circuit, Echo};
+use sketches::{Buzzer, Clock, Echo, IoPin};
 
 fn main() -> ExitCode {
     App::new("circuit-bench")
         .about("The echo sketch and the demo circuit, as the load benchmark runs them")
         .sketch::<Echo>()
-        .command(circuit::command(), circuit::run)
+        .sketch::<Clock>()
+        .sketch::<IoPin>()
+        .sketch::<Buzzer>()
+        .circuit("circuit", sketches::DEMO, "clock")
         .run()
 }

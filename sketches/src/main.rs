@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use circuit_runtime::app::{probe_command, run_probe};
 use circuit_runtime::App;
-use sketches::{circuit, Buzzer, Clock, Echo, IoPin};
+use sketches::{Buzzer, Clock, Echo, IoPin};
 
 fn main() -> ExitCode {
     App::new("sketches")
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         .sketch::<IoPin>()
         .sketch::<Buzzer>()
         .sketch::<Echo>()
-        .command(circuit::command(), circuit::run)
+        .circuit("circuit", sketches::DEMO, "clock")
         .command(probe_command(), run_probe)
         .run()
 }

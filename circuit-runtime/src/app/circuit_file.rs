@@ -14,6 +14,10 @@
 //! buzzer = "buzzer"          # a link names a sketch of this circuit (or a URL)
 //!
 //! [sketches.buzzer]
+//!
+//! [summary]                  # optional: what the summary line counts, from signals
+//! "bits drawn" = "iopin.level"          # every change of a signal
+//! buzzes = { rises = "buzzer.buzz" }    # or its low-to-high transitions
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +28,7 @@ use toml::Spanned;
 
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
+use crate::observe::analyzer::Counting;
 
 /// Keys of a sketch's table that are not settings.
 const RESERVED: &[&str] = &["kind", "to", "host"];
@@ -42,8 +47,23 @@ pub(crate) struct Diagnostic {
 pub(crate) struct Circuit {
     /// Its name: `name = "…"`, or the file's stem.
     pub(crate) name: String,
+    /// `about = "…"`: one line saying what it does, for `--help`.
+    pub(crate) about: Option<String>,
     /// Its sketches, in the order of the file.
     pub(crate) sketches: Vec<Planned>,
+    /// What its summary line counts, in the order of the file.
+    pub(crate) summary: Vec<Count>,
+}
+
+/// One count of a circuit's summary line: "15 bits drawn".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Count {
+    /// What is counted, after the number.
+    pub(crate) label: String,
+    /// The signal counted, `sketch.name`.
+    pub(crate) signal: String,
+    /// Its changes, or its rises.
+    pub(crate) counting: Counting,
 }
 
 /// One sketch of a circuit, ready to be started once its peers' ports are known.
@@ -87,8 +107,11 @@ type Table = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 #[serde(deny_unknown_fields)]
 struct File {
     name: Option<Spanned<String>>,
+    about: Option<String>,
     #[serde(default)]
     sketches: BTreeMap<Spanned<String>, Spanned<Table>>,
+    #[serde(default)]
+    summary: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
 /// Reads and checks `text`, the contents of circuit file `path`, against the
@@ -219,12 +242,77 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
         }
         sketches.push(planned);
     }
+    let summary = summary(&file.summary, &names, &mut errors);
     if errors.is_empty() {
-        Ok(Circuit { name, sketches })
+        Ok(Circuit {
+            name,
+            about: file.about,
+            sketches,
+            summary,
+        })
     } else {
         errors.sort_by_key(|error| error.span.start);
         Err(errors)
     }
+}
+
+/// The counts of `[summary]`, each of a signal `sketch.name` of a sketch of the circuit.
+fn summary(
+    table: &BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    names: &[&str],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Count> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(label, _)| label.span().start);
+    let mut counts = Vec::new();
+    for (label, value) in entries {
+        let written = match value.get_ref() {
+            toml::Value::String(signal) => Some((signal, Counting::Samples)),
+            toml::Value::Table(table) if table.len() == 1 => match table.iter().next() {
+                Some((how, toml::Value::String(signal))) if how == "rises" => {
+                    Some((signal, Counting::Rises))
+                }
+                Some((how, toml::Value::String(signal))) if how == "samples" => {
+                    Some((signal, Counting::Samples))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((signal, counting)) = written else {
+            errors.push(at(
+                value.span(),
+                "a count is a signal, \"sketch.name\" (its changes), or { rises = \"sketch.name\" }",
+            ));
+            continue;
+        };
+        match signal.split_once('.') {
+            Some((sketch, name)) if names.contains(&sketch) && !name.is_empty() => {
+                counts.push(Count {
+                    label: label.get_ref().clone(),
+                    signal: signal.clone(),
+                    counting,
+                });
+            }
+            Some((sketch, _)) if !names.contains(&sketch) => errors.push(at(
+                value.span(),
+                format!(
+                    "no sketch \"{sketch}\" in this circuit{}; its sketches are {}",
+                    closest(sketch, names)
+                        .map_or(String::new(), |near| format!(" (did you mean \"{near}\"?)")),
+                    names.join(", ")
+                ),
+            )),
+            _ => errors.push(at(
+                value.span(),
+                format!(
+                    "a signal is named \"sketch.name\", such as \"{}.level\", not {signal:?}",
+                    names.first().unwrap_or(&"iopin")
+                ),
+            )),
+        }
+    }
+    counts
 }
 
 /// The kind of sketch `key`: `kind = "…"`, or its name.

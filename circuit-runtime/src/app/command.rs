@@ -12,11 +12,12 @@ use crate::base::options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
 
-/// The flag of one setting: `--long VALUE`, or `--long` alone for a switch.
-fn setting_arg(setting: &Setting) -> Arg {
+/// The flag of one setting: `--long VALUE`, or `--long` alone for a switch;
+/// its help shows `default` (the setting's own default when `None`).
+pub(crate) fn setting_arg(setting: &Setting, default: Option<&str>) -> Arg {
     // Doc comments end with a period; clap's help lines do not.
     let help = setting.help.strip_suffix('.').unwrap_or(setting.help);
-    let mut help = match setting.default {
+    let mut help = match default.or(setting.default) {
         Some(default) if !setting.switch => format!("{help} [default: {default}]"),
         _ => help.to_owned(),
     };
@@ -242,7 +243,7 @@ pub fn command<S: Sketch>() -> Command {
         command = command.arg(seed_arg());
     }
     S::SETTINGS.iter().fold(command, |command, setting| {
-        command.arg(setting_arg(setting))
+        command.arg(setting_arg(setting, None))
     })
 }
 

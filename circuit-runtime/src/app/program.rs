@@ -10,7 +10,7 @@ use clap::{ArgMatches, Command};
 use crate::app::command::{command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::process::run_until_interrupted;
-use crate::app::up;
+use crate::app::up::{self, Shipped};
 use crate::base::error::Result;
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::recording::Recording;
@@ -26,6 +26,8 @@ pub struct App {
     runners: Vec<(String, Runner)>,
     /// The sketch kinds among the subcommands, which circuit files may name.
     kinds: Vec<Kind>,
+    /// Circuit files built into the program, each run by a subcommand.
+    circuits: Vec<Shipped>,
 }
 
 impl App {
@@ -37,6 +39,7 @@ impl App {
                 .arg_required_else_help(true),
             runners: Vec::new(),
             kinds: Vec::new(),
+            circuits: Vec::new(),
         }
     }
 
@@ -65,6 +68,26 @@ impl App {
                 },
             )
         })
+    }
+
+    /// Adds subcommand `name`, which runs a circuit file built into the
+    /// program (its `text`, from `include_str!`) as `up FILE` would, and takes
+    /// the settings of its sketch `flags_of` as flags of its own:
+    /// `.circuit("circuit", include_str!("../circuits/demo.toml"), "clock")`
+    /// gives `circuit -t 20 -d 0.5`. The file is checked against every sketch
+    /// of the program when the command runs; `--help` shows its `about`.
+    pub fn circuit(
+        mut self,
+        name: &'static str,
+        text: &'static str,
+        flags_of: &'static str,
+    ) -> Self {
+        self.circuits.push(Shipped {
+            name,
+            text,
+            flags_of,
+        });
+        self
     }
 
     /// Adds a subcommand of the program's own, such as one that runs several sketches.
@@ -103,6 +126,12 @@ impl App {
         let program = self.command.get_name().to_owned();
         // Every program runs circuit files of its own sketches.
         let kinds = self.kinds.clone();
+        for shipped in std::mem::take(&mut self.circuits) {
+            let kinds = kinds.clone();
+            self = self.command(shipped.command(&kinds), move |matches| {
+                shipped.run(&kinds, matches)
+            });
+        }
         self = self.command(up::command(), move |matches| up::run(&kinds, matches));
         if let Some(twice) = self.named_twice() {
             eprintln!(

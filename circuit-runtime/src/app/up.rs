@@ -3,12 +3,12 @@
 //! it has none); then one line per sketch and a summary.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
-use crate::app::command::{quiet_arg, seed_arg, vcd_arg, web_arg};
+use crate::app::command::{quiet_arg, seed_arg, setting_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
@@ -17,8 +17,9 @@ use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
-use crate::observe::analyzer::Panel;
+use crate::observe::analyzer::{Counting, Panel, Tally};
 use crate::observe::log;
+use crate::observe::trace::Trace;
 
 /// Every sketch of a circuit listens on loopback only.
 const HOST: &str = "127.0.0.1";
@@ -47,28 +48,163 @@ pub(crate) fn command() -> Command {
 /// mistakes, with nothing started; whatever a sketch fails with.
 pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let path: PathBuf = matches.remove_one("file").unwrap_or_default();
-    let quiet = matches.get_flag("quiet");
-    let seed: Option<u64> = matches.remove_one("seed");
-    let vcd: Option<PathBuf> = matches.remove_one("vcd");
-    let web: Option<String> = matches.remove_one("web");
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
-    let circuit = circuit_file::read(&path, &text, kinds).map_err(|mistakes| {
+    let circuit = checked(&path, &text, kinds)?;
+    let prefix = format!("circuit {}: ", circuit.name);
+    run_circuit(circuit, kinds, "up", &prefix, matches)
+}
+
+/// A circuit file built into a program, run by a subcommand of its own whose
+/// flags are the settings of one of its sketches (the `circuit` command of
+/// `sketches` is `demo.toml`, with the clock's `-t` and `-d`).
+#[derive(Clone, Copy)]
+pub(crate) struct Shipped {
+    /// The subcommand's name.
+    pub(crate) name: &'static str,
+    /// The file's text.
+    pub(crate) text: &'static str,
+    /// The sketch whose settings are flags of the subcommand.
+    pub(crate) flags_of: &'static str,
+}
+
+impl Shipped {
+    /// The subcommand: the flags of `up`, less the file, plus the settings of
+    /// the sketch `flags_of` (given ones override the file's values).
+    pub(crate) fn command(&self, kinds: &[Kind]) -> Command {
+        let circuit = circuit_file::read(Path::new(self.name), self.text, kinds).ok();
+        let about = circuit
+            .as_ref()
+            .and_then(|circuit| circuit.about.clone())
+            .unwrap_or_else(|| format!("Runs the circuit {} in one process", self.name));
+        let mut command = Command::new(self.name)
+            .about(about)
+            .arg(quiet_arg())
+            .arg(seed_arg())
+            .arg(vcd_arg())
+            .arg(web_arg());
+        let flagged = circuit
+            .as_ref()
+            .and_then(|circuit| circuit.sketches.iter().find(|s| s.name == self.flags_of));
+        if let Some(sketch) = flagged {
+            for setting in kinds[sketch.kind].settings {
+                // The help shows the file's value, where it gives one.
+                let in_file = sketch
+                    .given
+                    .iter()
+                    .find(|(given, _)| given.id == setting.id);
+                let shown = in_file.map(|(_, values)| {
+                    let texts: Vec<&str> = values
+                        .iter()
+                        .map(|value| match value {
+                            Given::Text(text) => text.as_str(),
+                            Given::Sketch(target) => target.sketch.as_str(),
+                        })
+                        .collect();
+                    texts.join(",")
+                });
+                command = command.arg(setting_arg(setting, shown.as_deref()));
+            }
+        }
+        command
+    }
+
+    /// Runs the built-in file with the settings given on the command line.
+    ///
+    /// # Errors
+    /// [`Error::Circuit`] when the built-in file has mistakes (a bug of the
+    /// program); whatever a sketch fails with.
+    pub(crate) fn run(&self, kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
+        let mut circuit = checked(Path::new(self.name), self.text, kinds)?;
+        if let Some(sketch) = circuit
+            .sketches
+            .iter_mut()
+            .find(|s| s.name == self.flags_of)
+        {
+            for setting in kinds[sketch.kind].settings {
+                let given: Vec<Given> = if setting.switch {
+                    if !matches.get_flag(setting.id) {
+                        continue;
+                    }
+                    vec![Given::Text("true".to_owned())]
+                } else {
+                    match matches.get_raw(setting.id) {
+                        Some(raw) => raw
+                            .map(|text| Given::Text(text.to_string_lossy().into_owned()))
+                            .collect(),
+                        None => continue,
+                    }
+                };
+                sketch.given.retain(|(had, _)| had.id != setting.id);
+                sketch.given.push((setting, given));
+            }
+        }
+        run_circuit(circuit, kinds, self.name, "", matches)
+    }
+}
+
+/// Reads and checks a circuit file's text: the circuit, or every mistake at once.
+fn checked(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit> {
+    circuit_file::read(path, text, kinds).map_err(|mistakes| {
         Error::Circuit(format!(
             "{} has {} mistake{}; nothing was started:\n{}",
             path.display(),
             mistakes.len(),
             if mistakes.len() == 1 { "" } else { "s" },
-            circuit_file::render(&path, &text, &mistakes)
+            circuit_file::render(path, text, &mistakes)
         ))
-    })?;
-    // Leaked once: the page's title lives as long as the process.
-    let title: &'static str = Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
-    run_until_interrupted("up", quiet, Options::STOP_TIMEOUT, |shutdown| {
-        observed(vcd, web, Panel::derived(title), shutdown, |shutdown| {
-            up(&circuit, kinds, seed, quiet, shutdown)
+    })
+}
+
+/// Runs a checked circuit under command `command`, observed as the flags
+/// say; its summary line starts with `prefix`.
+fn run_circuit(
+    circuit: Circuit,
+    kinds: &[Kind],
+    command: &'static str,
+    prefix: &str,
+    matches: &mut ArgMatches,
+) -> Result<()> {
+    let quiet = matches.get_flag("quiet");
+    let seed: Option<u64> = matches.remove_one("seed");
+    let vcd: Option<PathBuf> = matches.remove_one("vcd");
+    let web: Option<String> = matches.remove_one("web");
+    let panel = panel(&circuit);
+    run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
+        observed(vcd, web, panel, shutdown, |shutdown| async move {
+            let line = format!(
+                "{prefix}{}",
+                up(&circuit, kinds, seed, quiet, shutdown).await?
+            );
+            tracing::info!("{line}");
+            Ok(line)
         })
     })
+}
+
+/// The analyzer page of a circuit: a row per signal as it appears, and the
+/// summary's counts (or, without a summary, a count per signal).
+fn panel(circuit: &Circuit) -> Panel {
+    // Leaked once: the page lives as long as the process.
+    let title: &'static str = Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
+    let tallies: Vec<Tally> = circuit
+        .summary
+        .iter()
+        .map(|count| Tally {
+            label: Box::leak(count.label.clone().into_boxed_str()),
+            signal: Box::leak(count.signal.clone().into_boxed_str()),
+            count: count.counting,
+        })
+        .collect();
+    let tallies: &'static [Tally] = Vec::leak(tallies);
+    Panel {
+        buzz: tallies
+            .iter()
+            .find(|tally| tally.count == Counting::Rises)
+            .map(|tally| tally.signal),
+        tallies,
+        ..Panel::derived(title)
+    }
 }
 
 /// Starts the circuit's servers (each bound first, so that every link and
@@ -81,6 +217,8 @@ async fn up(
     quiet: bool,
     mut shutdown: Shutdown,
 ) -> Result<String> {
+    // Counted from the start, so that the summary misses no change.
+    let counting = Trace::install_counting();
     let mut listeners = HashMap::new();
     let mut ports = HashMap::new();
     for sketch in &circuit.sketches {
@@ -137,12 +275,25 @@ async fn up(
         }
     }
     let report = stop_all(running, kinds).await?;
-    let line = format!(
-        "circuit {}: {} ticks sent, {} acknowledged",
-        circuit.name, report.sent, report.acked
-    );
-    tracing::info!("{line}");
-    Ok(line)
+    if circuit.summary.is_empty() {
+        return Ok(format!(
+            "{} ticks sent, {} acknowledged",
+            report.sent, report.acked
+        ));
+    }
+    let counts: Vec<String> = circuit
+        .summary
+        .iter()
+        .map(|count| {
+            let totals = counting.totals(&count.signal);
+            let number = match count.counting {
+                Counting::Samples => totals.samples,
+                Counting::Rises => totals.rises,
+            };
+            format!("{number} {}", count.label)
+        })
+        .collect();
+    Ok(counts.join(", "))
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports

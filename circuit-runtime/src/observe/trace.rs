@@ -130,6 +130,9 @@ struct State {
     before: HashMap<(&'static str, &'static str), Totals>,
     /// The end of the run, once known.
     ended: Option<Event>,
+    /// Whether changes are kept (for a page or a VCD file), or only counted
+    /// (for a summary), which costs one short lock per change.
+    counting_only: bool,
 }
 
 impl Trace {
@@ -137,15 +140,26 @@ impl Trace {
     /// `keep_all` keeps every change for a VCD file ([`Trace::kept`]).
     pub fn install(keep_all: bool) -> Arc<Trace> {
         let trace = TRACE.get_or_init(|| Arc::new(Trace::new()));
+        let mut state = trace.lock();
+        state.counting_only = false;
         if keep_all {
-            trace.keep_all();
+            state.all.get_or_insert_with(Vec::new);
         }
+        drop(state);
         Arc::clone(trace)
+    }
+
+    /// Starts counting every signal's changes for a summary ([`Trace::totals`]),
+    /// keeping none of them, unless a recording that keeps them was started.
+    pub fn install_counting() -> Arc<Trace> {
+        Arc::clone(TRACE.get_or_init(|| Arc::new(Trace::counting())))
     }
 
     /// From now on, keeps every change for a VCD file ([`Trace::kept`]).
     pub fn keep_all(&self) {
-        self.lock().all.get_or_insert_with(Vec::new);
+        let mut state = self.lock();
+        state.counting_only = false;
+        state.all.get_or_insert_with(Vec::new);
     }
 
     /// This process's recorder, once a command has started one.
@@ -160,6 +174,13 @@ impl Trace {
             state: Mutex::new(State::default()),
             live: broadcast::channel(LIVE_BACKLOG).0,
         }
+    }
+
+    /// A recorder of its own that only counts changes.
+    fn counting() -> Trace {
+        let trace = Trace::new();
+        trace.lock().counting_only = true;
+        trace
     }
 
     /// The state; a panic elsewhere while it was held leaves it usable.
@@ -178,6 +199,10 @@ impl Trace {
     pub fn record(&self, sketch: &'static str, name: &'static str, value: Value) {
         let now = self.now();
         let mut state = self.lock();
+        if state.counting_only {
+            state.before.entry((sketch, name)).or_default().add(&value);
+            return;
+        }
         let at = now.max(state.last_at + 1);
         state.last_at = at;
         let change = Change {
@@ -240,10 +265,35 @@ impl Trace {
         }
     }
 
+    /// Totals of every change of signal `sketch.name` so far, kept or not.
+    pub fn totals(&self, signal: &str) -> Totals {
+        let state = self.lock();
+        let mut totals = state
+            .before
+            .iter()
+            .find(|((sketch, name), _)| names(signal, sketch, name))
+            .map(|(_, totals)| totals.clone())
+            .unwrap_or_default();
+        for change in &state.recent {
+            if names(signal, change.sketch, change.name) {
+                totals.add(&change.value);
+            }
+        }
+        totals
+    }
+
     /// Every change kept for a VCD file, oldest first (none unless asked for).
     pub fn kept(&self) -> Vec<Change> {
         self.lock().all.clone().unwrap_or_default()
     }
+}
+
+/// Whether `signal` is `sketch.name`.
+fn names(signal: &str, sketch: &str, name: &str) -> bool {
+    signal
+        .strip_prefix(sketch)
+        .and_then(|rest| rest.strip_prefix('.'))
+        == Some(name)
 }
 
 impl Default for Trace {
@@ -279,6 +329,28 @@ mod tests {
         assert_eq!(watch.before.len(), 1);
         assert_eq!(watch.before[0].0, "clock.tick");
         assert_eq!(watch.before[0].1.samples, 10);
+    }
+
+    #[test]
+    fn totals_add_up_what_fell_out_of_the_history_and_what_is_still_in_it() {
+        for trace in [Trace::new(), Trace::counting()] {
+            for n in 0..(HISTORY as u64 + 10) {
+                trace.record("iopin", "level", Value::Bit(n % 2 == 1));
+            }
+            trace.record("buzzer", "buzz", Value::Bit(true));
+            let level = trace.totals("iopin.level");
+            assert_eq!(level.samples, HISTORY as u64 + 10);
+            assert_eq!(level.rises, (HISTORY as u64 + 10) / 2);
+            assert_eq!(trace.totals("buzzer.buzz").rises, 1);
+            assert_eq!(trace.totals("iopin.lev").samples, 0);
+            assert_eq!(trace.totals("buzzer").samples, 0);
+        }
+        let counting = Trace::counting();
+        counting.record("clock", "tick", Value::Unsigned(1));
+        assert!(
+            counting.watch().recent.is_empty(),
+            "counting keeps no change"
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub struct Panel {
 
 impl Panel {
     /// A panel that derives its rows and tallies from the signals the sketches
-    /// record: every signal gets a row when it first changes, and a tally of
-    /// its rises (a bit) or of its samples (anything else).
+    /// record: every signal gets a row when it first changes, and (unless the
+    /// panel is given tallies) a tally of its rises (a bit) or of its samples
+    /// (anything else).
     pub const fn derived(title: &'static str) -> Panel {
         Panel {
             title,
@@ -38,9 +39,9 @@ impl Panel {
         }
     }
 
-    /// Whether the rows and tallies come from the signals themselves.
+    /// Whether the rows come from the signals themselves.
     pub fn is_derived(&self) -> bool {
-        self.signals.is_empty() && self.tallies.is_empty()
+        self.signals.is_empty()
     }
 }
 
