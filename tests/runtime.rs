@@ -208,13 +208,16 @@ fn signals_take_reals_and_signed_numbers() {
 }
 
 #[test]
-fn a_loop_that_never_waits_runs_at_once_and_one_that_waits_is_queued() {
-    let waits = [
-        <Doubler as Reactive>::WAITS,
-        <WaitingDoubler as Reactive>::WAITS,
-        <Relay as Reactive>::WAITS,
+fn a_loop_says_whether_it_waits_and_what_it_takes() {
+    let loops = [
+        <Doubler as Reactive>::LOOP,
+        <WaitingDoubler as Reactive>::LOOP,
+        <Relay as Reactive>::LOOP,
     ];
+    let waits = loops.map(|looped| looped.waits);
     assert_eq!(waits, [false, true, true], "fn, async fn, async fn");
+    let takes = loops.map(|looped| looped.takes.name());
+    assert_eq!(takes, ["i64", "i64", "String"]);
 }
 
 #[tokio::test]

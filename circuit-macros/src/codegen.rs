@@ -31,7 +31,10 @@ pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
             }
 
             impl __circuit::Reactive for #ident {
-                const WAITS: bool = false;
+                const LOOP: __circuit::Loop = __circuit::Loop {
+                    waits: false,
+                    takes: __circuit::MessageType::ANY_TEXT,
+                };
 
                 async fn react(&mut self, _: &str, _: &__circuit::Payload) -> __circuit::Ack {
                     ::core::unreachable!("a sketch with a compile error never runs")
@@ -92,13 +95,13 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
     let setup = quote_spanned!(ident.span()=> Self::setup(self));
     let (role, role_impl) = match &sketch.args.every {
         None => {
-            let waits = quote_spanned!(ident.span()=> Self::__CIRCUIT_WAITS);
+            // The glue's type says what the loop is; a missing loop is reported here once.
+            let looped = quote_spanned!(ident.span()=> __circuit::loop_of(&Self::__circuit_loop));
             // The `.await` too: a missing loop is then one error, not two.
-            let call =
-                quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await);
+            let call = quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await.ack);
             let role_impl = quote! {
                 impl __circuit::Reactive for #ident {
-                    const WAITS: bool = #waits;
+                    const LOOP: __circuit::Loop = #looped;
 
                     async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
                         #call
@@ -127,6 +130,7 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
             let role_impl = quote! {
                 impl __circuit::Timed for #ident {
                     const CHANNEL: &'static str = #channel;
+                    const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
 
                     fn period(&self) -> ::core::time::Duration {
                         __circuit::period(&self.#every)
@@ -195,8 +199,12 @@ fn setting_entry(field: &Field) -> Option<TokenStream> {
     };
     let switch = field.is_switch;
     let repeats = field.arity == Arity::Many;
-    let link = field.is_link;
     let ty = &field.value_ty;
+    let link = if field.is_link {
+        quote!(::core::option::Option::Some(<#ty as __circuit::LinkValue>::SENDS))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     let parse = quote_spanned!(field.ty.span()=> __circuit::parse::<#ty>);
     Some(quote! {
         __circuit::Setting {
@@ -262,8 +270,9 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
 }
 
 /// The method as written, plus the hidden glue that the sketch's
-/// `impl Reactive` / `impl Timed` calls: `__circuit_loop` (and, for an
-/// `async fn`, `__CIRCUIT_WAITS = true`), or `__circuit_tick`.
+/// `impl Reactive` / `impl Timed` calls: `__circuit_loop` (whose type says
+/// what the loop takes and whether it waits), or `__circuit_tick` (and
+/// `__CIRCUIT_SENDS`, what the timer sends).
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
@@ -286,7 +295,7 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         // A loop with a compile error stands in for either kind, so that the
         // sketch adds no "has no loop" of its own: one mistake, one error.
         _ if !looped.callable => quote! {
-            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
+            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Taking<Self, ::circuit_runtime::__private::AnyText, false> {
                 ::core::unreachable!("a loop with a compile error never runs")
             }
             async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
@@ -303,22 +312,18 @@ pub fn reactive(looped: &Loop) -> TokenStream {
                 quote!(text)
             };
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
-            // Only a loop that may wait says so; one that never waits leaves
-            // the default (`Omitted::__CIRCUIT_WAITS`, false), so that a
-            // second `#[reactive]` is one duplicate, not two.
-            let waits = waits.then(|| {
-                quote! {
-                    const __CIRCUIT_WAITS: bool = true;
-                }
-            });
+            // The glue's type says what the loop takes and whether it waits
+            // (`__private::loop_of` reads it).
+            let taking = quote!(::circuit_runtime::__private::Taking<Self, #message, #waits>);
+            // Only a sketch's loop refuses: the check that the method is in
+            // a sketch's `impl`, reported on its name.
+            let refused = quote_spanned!(name.span()=> __circuit::refused(refusal));
             quote! {
-                #waits
-                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
+                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> #taking {
                     use ::circuit_runtime::__private as __circuit;
-                    #assert_sketch
                     match __circuit::#read::<#message>(message) {
                         __circuit::Ok(message) => #ack,
-                        __circuit::Err(refusal) => refusal,
+                        __circuit::Err(refusal) => #refused,
                     }
                 }
             }
@@ -326,7 +331,17 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         LoopShape::Timer => {
             let tick =
                 quote_spanned!(output=> __circuit::tick(Self::#method(self, tick)#call_await));
+            let sent_by = if waits {
+                quote!(sent_by_async)
+            } else {
+                quote!(sent_by)
+            };
+            // Named after the user's method, like the loop, so that a second
+            // `#[reactive]` is reported there.
+            let sends = syn::Ident::new("__CIRCUIT_SENDS", name.span());
             quote! {
+                const #sends: ::circuit_runtime::__private::MessageType =
+                    ::circuit_runtime::__private::#sent_by(&Self::#name);
                 async fn #hidden_tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
                     use ::circuit_runtime::__private as __circuit;
                     #assert_sketch

@@ -48,9 +48,11 @@ impl FromStr for Reading {
     }
 }
 
+/// A reading's text is what it is read from, so that a `Link<Reading>` sends
+/// what a loop taking `Reading` reads.
 impl fmt::Display for Reading {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.1}°C", self.celsius)
+        write!(f, "{:.1}C", self.celsius)
     }
 }
 
@@ -63,9 +65,9 @@ struct Thermostat {
     /// Switch the fan off below this temperature, in °C.
     #[setting(short = 'L', default = 22.0)]
     low: f64,
-    /// Where the fan listens.
+    /// Where the fan listens: it takes 1 (on) and 0 (off).
     #[setting(default = "ws://localhost:8771/fan")]
-    fan: Link,
+    fan: Link<u8>,
     /// Whether the fan was last switched on.
     fan_on: bool,
 }
@@ -145,11 +147,11 @@ struct Weather {
 
 impl Weather {
     #[reactive]
-    fn tick(&mut self, hour: u64) -> Option<String> {
+    fn tick(&mut self, hour: u64) -> Option<Reading> {
         // Coldest at midnight, `peak` at noon, 15 degrees between them.
         let phase = (hour % 24) as f64 / 24.0 * std::f64::consts::TAU;
         let celsius = self.peak - 7.5 * (1.0 + phase.cos());
-        (hour < self.hours).then(|| format!("{celsius:.1}C"))
+        (hour < self.hours).then_some(Reading { celsius })
     }
 }
 
@@ -197,10 +199,23 @@ mod tests {
     }
 
     #[test]
+    fn a_circuit_file_may_not_send_fan_commands_to_the_thermostat() {
+        // The thermostat's `fan` link sends u8; the thermostat's own loop takes `Reading`.
+        let wrong = std::env::temp_dir().join(format!("wired-{}.toml", std::process::id()));
+        std::fs::write(&wrong, "[sketches.thermostat]\nfan = \"thermostat\"\n").unwrap();
+        let status = program().status_from(["thermostat", "up", wrong.to_str().unwrap()]);
+        std::fs::remove_file(&wrong).unwrap();
+        assert_eq!(
+            status, 2,
+            "a link to a loop of another type is a usage error"
+        );
+    }
+
+    #[test]
     fn the_weather_warms_to_its_peak_at_noon() {
         let (mut weather, _) = parse::<Weather, _, _>(["--peak", "28"]).unwrap();
-        assert_eq!(weather.tick(0).as_deref(), Some("13.0C"));
-        assert_eq!(weather.tick(12).as_deref(), Some("28.0C"));
+        assert_eq!(weather.tick(0), Some(Reading { celsius: 13.0 }));
+        assert_eq!(weather.tick(12), Some(Reading { celsius: 28.0 }));
         assert_eq!(weather.tick(24), None, "a day has 24 readings");
     }
 
@@ -237,7 +252,7 @@ mod tests {
         }
         assert_eq!(acks[..4], ["fan off", "fan on", "fan on", "fan off"]);
         assert!(
-            acks[4].starts_with("error: 99.0°C in /kitchen cannot be right"),
+            acks[4].starts_with("error: 99.0C in /kitchen cannot be right"),
             "{acks:?}"
         );
         assert!(

@@ -3,17 +3,20 @@
 //! change in any release.
 
 pub use crate::base::{
-    Ack, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed, Values, DEFAULT_PORT,
+    Ack, AnyText, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed,
+    Values, DEFAULT_PORT,
 };
-pub use crate::glue::links::{gather, LinkField};
+pub use crate::glue::links::{gather, LinkField, LinkValue};
 pub use crate::glue::loops::{
-    ack, assert_sketch, bytes, setup_outcome, text, FromText, HasLoop, HasTickLoop, Omitted,
-    SetupOutcome,
+    ack, assert_sketch, bytes, loop_of, refused, setup_outcome, text, FromText, HasLoop,
+    HasTickLoop, Omitted, SetupOutcome, Taking,
 };
 pub use crate::glue::settings::{
     parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,
 };
-pub use crate::glue::timer::{period, tick, total, Count, IntoTick, Period};
+pub use crate::glue::timer::{
+    period, sent_by, sent_by_async, tick, total, Count, IntoTick, Period,
+};
 pub use crate::net::{Link, Serving, Ticking};
 pub use ::core::result::Result::{Err, Ok};
 pub use tracing;

@@ -14,7 +14,7 @@ pub struct IoPin {
     sequence: usize,
     /// Where the pin's levels go: one buzzer or several.
     #[setting(default = ["ws://localhost:8766/pin"])]
-    buzzer: Vec<Link>,
+    buzzer: Vec<Link<u8>>,
     rng: Rng,
     /// Bits drawn so far.
     pub drawn: u64,

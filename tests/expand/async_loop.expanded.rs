@@ -19,13 +19,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Waiter {
-        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await
+            Self::__circuit_loop(self, channel, message).await.ack
         }
     }
 };
@@ -34,19 +34,17 @@ impl Waiter {
         self.count += message;
         self.count
     }
-    const __CIRCUIT_WAITS: bool = true;
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Ack {
+    ) -> ::circuit_runtime::__private::Taking<Self, u64, true> {
         use ::circuit_runtime::__private as __circuit;
-        __circuit::assert_sketch::<Self>();
         match __circuit::text::<u64>(message) {
             __circuit::Ok(message) => {
                 __circuit::ack(Self::wait(self, channel, message).await)
             }
-            __circuit::Err(refusal) => refusal,
+            __circuit::Err(refusal) => __circuit::refused(refusal),
         }
     }
 }

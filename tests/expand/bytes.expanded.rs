@@ -15,13 +15,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Echo {
-        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await
+            Self::__circuit_loop(self, channel, message).await.ack
         }
     }
 };
@@ -33,12 +33,11 @@ impl Echo {
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Ack {
+    ) -> ::circuit_runtime::__private::Taking<Self, Payload, false> {
         use ::circuit_runtime::__private as __circuit;
-        __circuit::assert_sketch::<Self>();
         match __circuit::bytes::<Payload>(message) {
             __circuit::Ok(message) => __circuit::ack(Self::echo(self, channel, message)),
-            __circuit::Err(refusal) => refusal,
+            __circuit::Err(refusal) => __circuit::refused(refusal),
         }
     }
 }

@@ -22,7 +22,9 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: false,
                 repeats: true,
-                link: true,
+                link: ::core::option::Option::Some(
+                    <Link as __circuit::LinkValue>::SENDS,
+                ),
                 parse: __circuit::parse::<Link>,
             },
             __circuit::Setting {
@@ -34,7 +36,9 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: false,
                 repeats: false,
-                link: true,
+                link: ::core::option::Option::Some(
+                    <Link as __circuit::LinkValue>::SENDS,
+                ),
                 parse: __circuit::parse::<Link>,
             },
         ];
@@ -61,13 +65,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Splitter {
-        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await
+            Self::__circuit_loop(self, channel, message).await.ack
         }
     }
 };
@@ -77,19 +81,17 @@ impl Splitter {
             out.send(&message).await;
         }
     }
-    const __CIRCUIT_WAITS: bool = true;
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Ack {
+    ) -> ::circuit_runtime::__private::Taking<Self, String, true> {
         use ::circuit_runtime::__private as __circuit;
-        __circuit::assert_sketch::<Self>();
         match __circuit::text::<String>(message) {
             __circuit::Ok(message) => {
                 __circuit::ack(Self::split(self, channel, message).await)
             }
-            __circuit::Err(refusal) => refusal,
+            __circuit::Err(refusal) => __circuit::refused(refusal),
         }
     }
 }

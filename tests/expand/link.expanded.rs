@@ -20,7 +20,9 @@ const _: () = {
                 default: ::core::option::Option::Some("ws://localhost:8766/pin"),
                 switch: false,
                 repeats: false,
-                link: true,
+                link: ::core::option::Option::Some(
+                    <Link as __circuit::LinkValue>::SENDS,
+                ),
                 parse: __circuit::parse::<Link>,
             },
         ];
@@ -44,13 +46,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Relay {
-        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await
+            Self::__circuit_loop(self, channel, message).await.ack
         }
     }
 };
@@ -58,19 +60,17 @@ impl Relay {
     async fn relay(&mut self, _channel: &str, message: String) {
         self.buzzer.send(message).await;
     }
-    const __CIRCUIT_WAITS: bool = true;
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Ack {
+    ) -> ::circuit_runtime::__private::Taking<Self, String, true> {
         use ::circuit_runtime::__private as __circuit;
-        __circuit::assert_sketch::<Self>();
         match __circuit::text::<String>(message) {
             __circuit::Ok(message) => {
                 __circuit::ack(Self::relay(self, channel, message).await)
             }
-            __circuit::Err(refusal) => refusal,
+            __circuit::Err(refusal) => __circuit::refused(refusal),
         }
     }
 }

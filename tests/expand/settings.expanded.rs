@@ -29,7 +29,7 @@ const _: () = {
                 default: ::core::option::Option::Some("0.5"),
                 switch: false,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<f64>,
             },
             __circuit::Setting {
@@ -41,7 +41,7 @@ const _: () = {
                 default: ::core::option::Option::Some("3"),
                 switch: false,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<usize>,
             },
             __circuit::Setting {
@@ -53,7 +53,7 @@ const _: () = {
                 default: ::core::option::Option::Some("pin"),
                 switch: false,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<String>,
             },
             __circuit::Setting {
@@ -65,7 +65,7 @@ const _: () = {
                 default: ::core::option::Option::None,
                 switch: true,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<bool>,
             },
         ];
@@ -100,13 +100,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Pin {
-        const WAITS: bool = Self::__CIRCUIT_WAITS;
+        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await
+            Self::__circuit_loop(self, channel, message).await.ack
         }
     }
 };
@@ -119,12 +119,11 @@ impl Pin {
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Ack {
+    ) -> ::circuit_runtime::__private::Taking<Self, String, false> {
         use ::circuit_runtime::__private as __circuit;
-        __circuit::assert_sketch::<Self>();
         match __circuit::text::<String>(message) {
             __circuit::Ok(message) => __circuit::ack(Self::tick(self, channel, message)),
-            __circuit::Err(refusal) => refusal,
+            __circuit::Err(refusal) => __circuit::refused(refusal),
         }
     }
 }

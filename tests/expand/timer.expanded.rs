@@ -22,7 +22,7 @@ const _: () = {
                 default: ::core::option::Option::Some("5"),
                 switch: false,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<u64>,
             },
             __circuit::Setting {
@@ -34,7 +34,7 @@ const _: () = {
                 default: ::core::option::Option::Some("1.0"),
                 switch: false,
                 repeats: false,
-                link: false,
+                link: ::core::option::Option::None,
                 parse: __circuit::parse::<f64>,
             },
         ];
@@ -58,6 +58,7 @@ const _: () = {
     }
     impl __circuit::Timed for Clock {
         const CHANNEL: &'static str = "/datafeed";
+        const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
         fn period(&self) -> ::core::time::Duration {
             __circuit::period(&self.delay)
         }
@@ -76,6 +77,9 @@ impl Clock {
     fn tick(&mut self, tick: u64) -> Option<u64> {
         (tick < self.tacks).then_some(tick)
     }
+    const __CIRCUIT_SENDS: ::circuit_runtime::__private::MessageType = ::circuit_runtime::__private::sent_by(
+        &Self::tick,
+    );
     async fn __circuit_tick(
         &mut self,
         tick: u64,

@@ -28,6 +28,7 @@ use toml::Spanned;
 
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
+use crate::base::wiring::MessageType;
 use crate::observe::analyzer::Counting;
 
 /// Keys of a sketch's table that are not settings.
@@ -158,10 +159,10 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
         .map(|(key, table)| kind_of(key, table.get_ref(), kinds, &mut errors))
         .collect();
     // What each sketch of a known kind is: whether it serves, and its kind's name.
-    let kind_named: HashMap<&str, (bool, &'static str)> = names
+    let kind_named: HashMap<&str, &Kind> = names
         .iter()
         .zip(&found)
-        .filter_map(|(name, kind)| kind.map(|kind| (*name, (kinds[kind].serves, kinds[kind].name))))
+        .filter_map(|(name, kind)| kind.map(|kind| (*name, &kinds[kind])))
         .collect();
     let mut sketches = Vec::new();
     for ((key, table), kind) in entries.iter().zip(&found) {
@@ -198,7 +199,13 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
                     }
                     match value.get_ref() {
                         toml::Value::String(to) => {
-                            planned.to = target(to, span.clone(), &names, &kind_named, &mut errors);
+                            let sends = Sends {
+                                what: format!("`{}` ({}) sends", key.get_ref(), kind.name),
+                                sends: kind.sends.unwrap_or(MessageType::ANY_TEXT),
+                                fix: "point `to` at a sketch that takes it",
+                            };
+                            planned.to =
+                                target(to, span.clone(), &names, &kind_named, &sends, &mut errors);
                             if let Some(Given::Sketch(Target {
                                 path: Some(path), ..
                             })) = &planned.to
@@ -219,9 +226,14 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
                 }
                 long => match kind.setting(long) {
                     Some(setting) => {
-                        if let Some(values) =
-                            given(setting, value, &names, &kind_named, &mut errors)
-                        {
+                        if let Some(values) = given(
+                            setting,
+                            value,
+                            &names,
+                            &kind_named,
+                            key.get_ref(),
+                            &mut errors,
+                        ) {
                             planned.given.push((setting, values));
                         }
                     }
@@ -376,7 +388,8 @@ fn given(
     setting: &'static Setting,
     value: &Spanned<toml::Value>,
     names: &[&str],
-    kind_named: &HashMap<&str, (bool, &'static str)>,
+    kind_named: &HashMap<&str, &Kind>,
+    owner: &str,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Vec<Given>> {
     let span = value.span();
@@ -422,8 +435,20 @@ fn given(
                 return None;
             }
         };
-        if setting.link {
-            values.push(target(&text, span.clone(), names, kind_named, errors)?);
+        if let Some(sent) = setting.link {
+            let sends = Sends {
+                what: format!("this link (`{owner}`'s `{}`) sends", setting.long),
+                sends: sent,
+                fix: "link it to a sketch that takes it, or declare the link as the type the sketch takes",
+            };
+            values.push(target(
+                &text,
+                span.clone(),
+                names,
+                kind_named,
+                &sends,
+                errors,
+            )?);
             continue;
         }
         if let Err(why) = (setting.parse)(&text) {
@@ -438,13 +463,24 @@ fn given(
     Some(values)
 }
 
+/// What a link or a timer sends, and how to say a mismatch.
+struct Sends {
+    /// "this link (`iopin`'s `buzzer`) sends".
+    what: String,
+    /// The type.
+    sends: MessageType,
+    /// What to do about a sketch that does not take it.
+    fix: &'static str,
+}
+
 /// A link's or a timer's target: a `ws://` URL (checked as a link would
 /// check it), or `name` / `name/path` naming a server sketch of the circuit.
 fn target(
     text: &str,
     span: Range<usize>,
     names: &[&str],
-    kind_named: &HashMap<&str, (bool, &'static str)>,
+    kind_named: &HashMap<&str, &Kind>,
+    sends: &Sends,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Given> {
     if text.contains("://") {
@@ -472,10 +508,26 @@ fn target(
         ));
         return None;
     }
-    if let Some((false, kind)) = kind_named.get(sketch) {
+    let Some(kind) = kind_named.get(sketch) else {
+        return None; // of an unknown kind, reported already
+    };
+    let Some(takes) = kind.takes.filter(|_| kind.serves) else {
         errors.push(at(
             span,
-            format!("\"{sketch}\" is a timer ({kind}): nothing can connect to it"),
+            format!(
+                "\"{sketch}\" is a timer ({}): nothing can connect to it",
+                kind.name
+            ),
+        ));
+        return None;
+    };
+    if !takes.takes(sends.sends) {
+        errors.push(at(
+            span,
+            format!(
+                "\"{sketch}\" ({}) takes {takes}, and {} {}; {}",
+                kind.name, sends.what, sends.sends, sends.fix
+            ),
         ));
         return None;
     }

@@ -4,6 +4,7 @@
 use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::sketch::{Runs, Sketch, Starting};
+use crate::base::wiring::MessageType;
 
 /// Starts one sketch of a kind from its settings' values.
 type Start = fn(&mut Values, Options, Option<std::net::TcpListener>) -> Starting;
@@ -19,6 +20,10 @@ pub(crate) struct Kind {
     pub(crate) serves: bool,
     /// Whether it draws random numbers, and so takes the circuit's seed.
     pub(crate) seeded: bool,
+    /// What its loop takes, for a server.
+    pub(crate) takes: Option<MessageType>,
+    /// What it sends, for a timer.
+    pub(crate) sends: Option<MessageType>,
     /// Builds and starts one.
     pub(crate) start: Start,
 }
@@ -31,6 +36,8 @@ impl Kind {
             settings: S::SETTINGS,
             serves: <S::Role as Runs<S>>::SERVES,
             seeded: S::SEEDED,
+            takes: <S::Role as Runs<S>>::TAKES,
+            sends: <S::Role as Runs<S>>::SENDS,
             start: |values, options, listener| {
                 let sketch = S::from_settings(values);
                 <S::Role as Runs<S>>::start(sketch, options, listener)

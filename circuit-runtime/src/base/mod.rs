@@ -9,6 +9,7 @@ pub(crate) mod rng;
 pub(crate) mod settings;
 pub(crate) mod shutdown;
 pub(crate) mod sketch;
+pub(crate) mod wiring;
 
 pub use error::{Error, Result};
 pub use message::{Ack, FromBytes, IntoAck, Payload, NO_ACK};
@@ -17,5 +18,7 @@ pub use rng::Rng;
 pub use settings::{Parsed, Setting, Values};
 pub use shutdown::Shutdown;
 pub use sketch::{
-    LinkReport, Outbound, Reactive, RunReport, Running, Runs, Sketch, Starting, Timed, DEFAULT_PORT,
+    LinkReport, Loop, Outbound, Reactive, RunReport, Running, Runs, Sketch, Starting, Timed,
+    DEFAULT_PORT,
 };
+pub use wiring::{Accepts, AnyText, Message, MessageType, Sendable};

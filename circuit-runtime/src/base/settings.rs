@@ -8,6 +8,8 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::base::wiring::MessageType;
+
 /// A parsed setting value, of the setting's own type.
 pub type Parsed = Arc<dyn Any + Send + Sync>;
 
@@ -30,8 +32,9 @@ pub struct Setting {
     pub switch: bool,
     /// A `Vec<T>` setting: the flag may be given several times, or a comma list.
     pub repeats: bool,
-    /// Its values are links: a circuit file may name a sketch instead of a URL.
-    pub link: bool,
+    /// Its values are links, sending this type: a circuit file may name a
+    /// sketch instead of a URL, one whose loop takes what the link sends.
+    pub link: Option<MessageType>,
     /// Reads the value from its text.
     pub parse: fn(&str) -> Result<Parsed, String>,
 }

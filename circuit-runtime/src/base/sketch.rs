@@ -12,6 +12,7 @@ use crate::base::message::{Ack, Payload};
 use crate::base::options::{LinkOptions, Options, Token};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
+use crate::base::wiring::MessageType;
 
 /// The default of `-p/--port` when `#[sketch]` names none (the seed's iopin port).
 pub const DEFAULT_PORT: u16 = 8765;
@@ -58,6 +59,10 @@ pub trait Sketch: Send + Sized + 'static {
 pub trait Runs<S>: 'static {
     /// Whether the sketch serves peers (and so has the server's flags).
     const SERVES: bool;
+    /// What a server's loop takes; `None` for a timer.
+    const TAKES: Option<MessageType> = None;
+    /// What a timer sends; `None` for a server (its links say what they send).
+    const SENDS: Option<MessageType> = None;
 
     /// Runs `sketch` until it is done or `shutdown` fires.
     fn run(
@@ -95,11 +100,8 @@ pub struct RunReport {
 
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
 pub trait Reactive: Sketch {
-    /// Whether the loop may wait (it is an `async fn`). A loop that never
-    /// waits is run by the peer's own task under a short lock, which spares
-    /// every message a trip through a queue to the task that owns the sketch
-    /// and back; its future must then be ready on the first poll.
-    const WAITS: bool;
+    /// What its loop is: whether it may wait, and the message type it takes.
+    const LOOP: Loop;
 
     /// Runs the loop on one message received on `channel` and returns the
     /// acknowledgement, or [`Ack::Unsupported`] when the loop does not take
@@ -111,10 +113,24 @@ pub trait Reactive: Sketch {
     ) -> impl Future<Output = Ack> + Send + 'a;
 }
 
+/// A reactive sketch's loop, as the runtime sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Loop {
+    /// Whether it may wait (it is an `async fn`). A loop that never waits is
+    /// run by the peer's own task under a short lock, which spares every
+    /// message a trip through a queue to the task that owns the sketch and
+    /// back; its future must then be ready on the first poll.
+    pub waits: bool,
+    /// The message type it takes, which links to it must send.
+    pub takes: MessageType,
+}
+
 /// A sketch driven by a timer, such as the clock.
 pub trait Timed: Sketch {
     /// The path on the server that ticks are sent to, such as `/datafeed`.
     const CHANNEL: &'static str;
+    /// The message type of its ticks, which its target's loop must take.
+    const SENDS: MessageType = MessageType::ANY_TEXT;
 
     /// The time between two ticks.
     fn period(&self) -> Duration;

@@ -3,7 +3,20 @@
 //! runtime to configure at the start and drain at the end.
 
 use crate::base::sketch::Outbound;
+use crate::base::wiring::MessageType;
 use crate::net::link::Link;
+
+/// One link of a setting, by what it sends.
+pub trait LinkValue {
+    /// What the link sends.
+    type Sends: 'static;
+    /// What the link sends, for circuit files.
+    const SENDS: MessageType = MessageType::of::<Self::Sends>();
+}
+
+impl<M: 'static> LinkValue for Link<M> {
+    type Sends = M;
+}
 
 /// A field that holds links.
 pub trait LinkField {
@@ -11,19 +24,19 @@ pub trait LinkField {
     fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>);
 }
 
-impl LinkField for Link {
+impl<M: 'static> LinkField for Link<M> {
     fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
         out.push(self);
     }
 }
 
-impl LinkField for Vec<Link> {
+impl<M: 'static> LinkField for Vec<Link<M>> {
     fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
         out.extend(self.iter().map(|link| link as &dyn Outbound));
     }
 }
 
-impl LinkField for Option<Link> {
+impl<M: 'static> LinkField for Option<Link<M>> {
     fn gather_into<'a>(&'a self, out: &mut Vec<&'a dyn Outbound>) {
         out.extend(self.iter().map(|link| link as &dyn Outbound));
     }

@@ -61,9 +61,11 @@ impl FromDefault<&'static str> for String {
     }
 }
 
-impl FromDefault<&'static str> for Link {
-    fn from_default(value: &'static str) -> Link {
-        Link::new(value).unwrap_or_else(|err| panic!("the default link is not valid: {err}"))
+impl<M> FromDefault<&'static str> for Link<M> {
+    fn from_default(value: &'static str) -> Link<M> {
+        value
+            .parse()
+            .unwrap_or_else(|err| panic!("the default link is not valid: {err}"))
     }
 }
 

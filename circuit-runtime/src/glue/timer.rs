@@ -2,7 +2,10 @@
 //! the message each tick sends.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
+
+use crate::base::wiring::MessageType;
 
 /// What a timer loop may return: the next message, or `None` when done.
 #[diagnostic::on_unimplemented(
@@ -10,14 +13,36 @@ use std::time::Duration;
     label = "`Some(message)` sends a tick, `None` ends the run"
 )]
 pub trait IntoTick {
+    /// The type of the message sent.
+    type Sends: 'static;
+
     /// The text to send, if any.
     fn into_tick(self) -> Option<String>;
 }
 
-impl<T: Display> IntoTick for Option<T> {
+impl<T: Display + 'static> IntoTick for Option<T> {
+    type Sends = T;
+
     fn into_tick(self) -> Option<String> {
         self.map(|message| message.to_string())
     }
+}
+
+/// What the timer loop `tick` (a plain `fn`) sends, read from its type.
+pub const fn sent_by<'a, S: 'a, R: IntoTick, F>(_tick: &F) -> MessageType
+where
+    F: Fn(&'a mut S, u64) -> R,
+{
+    MessageType::of::<R::Sends>()
+}
+
+/// What the timer loop `tick` (an `async fn`) sends, read from its type.
+pub const fn sent_by_async<'a, S: 'a, R: IntoTick, F, Fut>(_tick: &F) -> MessageType
+where
+    F: Fn(&'a mut S, u64) -> Fut,
+    Fut: Future<Output = R>,
+{
+    MessageType::of::<R::Sends>()
 }
 
 /// The message a timer loop returned, as text.

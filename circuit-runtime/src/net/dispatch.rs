@@ -62,7 +62,7 @@ impl Dispatch {
     /// hands the sketch back once every peer (every clone) is gone.
     pub fn start<S: Reactive>(sketch: S) -> (Dispatch, JoinHandle<S>) {
         let (alive, queue) = mpsc::channel(QUEUE);
-        if S::WAITS {
+        if S::LOOP.waits {
             // Unconstrained by tokio's cooperative budget: once scheduled, the sketch
             // answers everything queued before yielding, instead of going to the back
             // of a run queue that may hold thousands of connection tasks.
@@ -123,8 +123,8 @@ fn run_now<S: Reactive>(sketch: &mut S, channel: &str, message: &Payload) -> Ack
     match polled {
         Ok(Poll::Ready(ack)) => ack,
         Ok(Poll::Pending) => {
-            // Only a hand-written `Reactive` that says `WAITS = false` and waits gets here.
-            let why = "the loop waited, but its sketch says it never waits (`Reactive::WAITS`)";
+            // Only a hand-written `Reactive` whose loop says `waits: false` and waits gets here.
+            let why = "the loop waited, but its sketch says it never waits (`Reactive::LOOP`)";
             tracing::error!("{why}");
             Ack::Panicked(why.to_owned())
         }

@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Write as _};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::base::options::{LinkOptions, Token};
 use crate::base::sketch::{LinkReport, Outbound};
+use crate::base::wiring::{AnyText, Sendable};
 use crate::net::delivery::{deliver, Answer, Command, Shared};
 use crate::observe::log;
 
@@ -29,9 +31,15 @@ const ARENA: usize = 16 * 1024;
 
 /// A WebSocket link to another sketch, given on the command line as a URL.
 ///
-/// As a setting, `buzzer: Link` becomes `--buzzer URL`; `buzzers: Vec<Link>`
-/// takes the flag several times (or a comma list) and sends to each peer;
-/// `fan: Option<Link>` may be left out.
+/// As a setting, `buzzer: Link<u8>` becomes `--buzzer URL`; `buzzers:
+/// Vec<Link<u8>>` takes the flag several times (or a comma list) and sends to
+/// each peer; `fan: Option<Link<u8>>` may be left out.
+///
+/// **Typed.** `Link<M>` sends messages of type `M` (as their text), and a
+/// circuit may only wire it to a sketch whose loop takes `M` (or `String`):
+/// in code that is a compile error, in a circuit file an error before anything
+/// starts. `Link` alone is `Link<AnyText>`: it sends anything displayable and
+/// is checked by nobody.
 ///
 /// [`Link::send`] queues a message and returns; a background task connects,
 /// streams the queue in order with up to `--link-window` messages awaiting
@@ -62,16 +70,26 @@ const ARENA: usize = 16 * 1024;
 /// ```no_run
 /// # use circuit_runtime::Link;
 /// # async fn demo() -> Result<(), circuit_runtime::net::LinkError> {
-/// let fan = Link::new("ws://localhost:8771/fan").unwrap();
+/// let fan = Link::new("ws://localhost:8771/fan").unwrap(); // untyped: any text
 /// fan.send(1).await; // fire and forget: delivered in order, answer checked
 /// let speed = fan.request("speed?").await?; // waits for this message's answer
 /// println!("the fan says {speed}");
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
-pub struct Link {
+pub struct Link<M = AnyText> {
     /// Shared by the clones that command-line parsing makes.
     inner: Arc<Inner>,
+    /// What it sends.
+    sends: PhantomData<fn(M)>,
+}
+
+impl<M> Clone for Link<M> {
+    fn clone(&self) -> Self {
+        Link {
+            inner: Arc::clone(&self.inner),
+            sends: PhantomData,
+        }
+    }
 }
 
 /// The part of a link its clones share.
@@ -87,7 +105,8 @@ struct Inner {
 }
 
 impl Link {
-    /// A link to `url` (`ws://host:port/path`); nothing connects until the first send.
+    /// An untyped link to `url` (`ws://host:port/path`); nothing connects
+    /// until the first send. A typed one is parsed: `url.parse::<Link<u8>>()`.
     ///
     /// # Errors
     /// When `url` is not a `ws://` URL with a host; `wss://` is refused until
@@ -96,11 +115,19 @@ impl Link {
         Link::with_capacity(url, QUEUE)
     }
 
-    /// A link to `url` that holds at most `capacity` messages (at least 1) while its peer is down.
+    /// An untyped link to `url` that holds at most `capacity` messages (at
+    /// least 1) while its peer is down.
     ///
     /// # Errors
     /// As [`Link::new`].
     pub fn with_capacity(url: &str, capacity: usize) -> Result<Self, String> {
+        Link::holding(url, capacity)
+    }
+}
+
+impl<M> Link<M> {
+    /// A link to `url` that holds at most `capacity` messages while its peer is down.
+    fn holding(url: &str, capacity: usize) -> Result<Self, String> {
         if url.starts_with("wss://") {
             return Err(format!(
                 "{url:?} needs TLS (wss://), which circuit does not speak yet; use ws://"
@@ -119,6 +146,7 @@ impl Link {
                 queue: OnceLock::new(),
                 arena: Mutex::new(BytesMut::new()),
             }),
+            sends: PhantomData,
         })
     }
 
@@ -131,7 +159,7 @@ impl Link {
     /// when the queue and the window are both full; until then, and while the
     /// peer cannot be reached, returns at once, and a message that finds the
     /// queue full is counted in [`Link::overflowed`] and a warning says so.
-    pub async fn send(&self, message: impl fmt::Display) {
+    pub async fn send(&self, message: impl Sendable<M>) {
         let _ = self.enqueue(message, None).await;
     }
 
@@ -142,7 +170,7 @@ impl Link {
     /// [`LinkError::DeadLettered`] when it could not be delivered,
     /// [`LinkError::Full`] when the peer is down and the queue full,
     /// [`LinkError::Stopped`] when the link stopped first.
-    pub async fn request(&self, message: impl fmt::Display) -> Result<String, LinkError> {
+    pub async fn request(&self, message: impl Sendable<M>) -> Result<String, LinkError> {
         let (answer, answered) = oneshot::channel();
         self.enqueue(message, Some(answer)).await?;
         answered.await.unwrap_or(Err(LinkError::Stopped))
@@ -250,7 +278,7 @@ impl Link {
     }
 }
 
-impl Outbound for Link {
+impl<M: 'static> Outbound for Link<M> {
     fn target(&self) -> &str {
         self.url()
     }
@@ -271,21 +299,21 @@ impl Outbound for Link {
     }
 }
 
-impl FromStr for Link {
+impl<M> FromStr for Link<M> {
     type Err = String;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
-        Link::new(url)
+        Link::holding(url, QUEUE)
     }
 }
 
-impl fmt::Debug for Link {
+impl<M> fmt::Debug for Link<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Link").field(&self.inner.shared.url).finish()
     }
 }
 
-impl fmt::Display for Link {
+impl<M> fmt::Display for Link<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.shared.url)
     }

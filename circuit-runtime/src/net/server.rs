@@ -17,6 +17,7 @@ use crate::base::error::Result;
 use crate::base::options::{Limits, Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, RunReport, Running, Runs, Starting};
+use crate::base::wiring::MessageType;
 use crate::net::connection;
 use crate::net::dispatch::Dispatch;
 use crate::net::outbound::{configure, drain};
@@ -187,6 +188,7 @@ pub struct Serving;
 
 impl<S: Reactive> Runs<S> for Serving {
     const SERVES: bool = true;
+    const TAKES: Option<MessageType> = Some(S::LOOP.takes);
 
     fn run(
         sketch: S,

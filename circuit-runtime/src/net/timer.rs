@@ -14,6 +14,7 @@ use crate::base::error::{Error, Result};
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
+use crate::base::wiring::MessageType;
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{close_politely, dial_within, read_ack, Socket};
 use crate::observe::log;
@@ -25,6 +26,7 @@ pub struct Ticking;
 
 impl<S: Timed> Runs<S> for Ticking {
     const SERVES: bool = false;
+    const SENDS: Option<MessageType> = Some(S::SENDS);
 
     async fn run(sketch: S, options: &Options, shutdown: Shutdown) -> Result<()> {
         drive(sketch, options, shutdown).await.map(drop)
