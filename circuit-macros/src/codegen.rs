@@ -82,6 +82,7 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .filter(|field| field.is_link)
         .map(|field| &field.ident)
         .collect();
+    let link_settings = link_settings(sketch);
     let links = (!links.is_empty()).then(|| {
         quote! {
             const LINKED: bool = true;
@@ -169,8 +170,42 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
             }
 
             #role_impl
+            #link_settings
         };
     }
+}
+
+/// `Self::FAN` for a link field `fan`: the typed key that wires it in code
+/// (`Circuit::link`), so that a link to a loop of another type does not compile.
+fn link_settings(sketch: &Sketch) -> Option<TokenStream> {
+    let vis = &sketch.item.vis;
+    let consts: Vec<TokenStream> = sketch
+        .fields
+        .iter()
+        .filter(|field| field.is_link && matches!(field.kind, FieldKind::Setting { .. }))
+        .map(|field| {
+            let id = field.ident.to_string();
+            let key = syn::Ident::new(
+                &id.trim_start_matches("r#").to_uppercase(),
+                field.ident.span(),
+            );
+            let ty = &field.value_ty;
+            let doc = format!("The link setting `{id}`, for wiring a circuit in code.");
+            quote! {
+                #[doc = #doc]
+                #vis const #key: __circuit::LinkSetting<Self, <#ty as __circuit::LinkValue>::Sends> =
+                    __circuit::LinkSetting::new(#id);
+            }
+        })
+        .collect();
+    let ident = &sketch.item.ident;
+    (!consts.is_empty()).then(|| {
+        quote! {
+            impl #ident {
+                #(#consts)*
+            }
+        }
+    })
 }
 
 /// The settings-table entry of a `#[setting]` field.

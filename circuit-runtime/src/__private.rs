@@ -2,9 +2,10 @@
 //! `#[reactive]` uses, re-exported from where they live. Everything here may
 //! change in any release.
 
+pub use crate::base::LinkSetting;
 pub use crate::base::{
-    Ack, AnyText, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed,
-    Values, DEFAULT_PORT,
+    Ack, AnyText, IntoTick, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting,
+    Sketch, Timed, Values, DEFAULT_PORT,
 };
 pub use crate::glue::links::{gather, LinkField, LinkValue};
 pub use crate::glue::loops::{
@@ -14,9 +15,7 @@ pub use crate::glue::loops::{
 pub use crate::glue::settings::{
     parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,
 };
-pub use crate::glue::timer::{
-    period, sent_by, sent_by_async, tick, total, Count, IntoTick, Period,
-};
+pub use crate::glue::timer::{period, sent_by, sent_by_async, tick, total, Count, Period};
 pub use crate::net::{Link, Serving, Ticking};
 pub use ::core::result::Result::{Err, Ok};
 pub use tracing;

@@ -61,7 +61,7 @@ pub mod observe;
 #[doc(hidden)]
 pub mod __private;
 
-pub use app::App;
+pub use app::{App, Circuit};
 pub use base::{Ack, Error, IntoAck, Payload, Reactive, Result, Rng, Sketch, Timed};
 pub use circuit_macros::{reactive, sketch};
 pub use net::Link;

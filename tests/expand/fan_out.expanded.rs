@@ -74,6 +74,17 @@ const _: () = {
             Self::__circuit_loop(self, channel, message).await.ack
         }
     }
+    impl Splitter {
+        ///The link setting `outs`, for wiring a circuit in code.
+        const OUTS: __circuit::LinkSetting<
+            Self,
+            <Link as __circuit::LinkValue>::Sends,
+        > = __circuit::LinkSetting::new("outs");
+        ///The link setting `tap`, for wiring a circuit in code.
+        const TAP: __circuit::LinkSetting<Self, <Link as __circuit::LinkValue>::Sends> = __circuit::LinkSetting::new(
+            "tap",
+        );
+    }
 };
 impl Splitter {
     async fn split(&mut self, _channel: &str, message: String) {

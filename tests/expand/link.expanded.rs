@@ -55,6 +55,13 @@ const _: () = {
             Self::__circuit_loop(self, channel, message).await.ack
         }
     }
+    impl Relay {
+        ///The link setting `buzzer`, for wiring a circuit in code.
+        const BUZZER: __circuit::LinkSetting<
+            Self,
+            <Link as __circuit::LinkValue>::Sends,
+        > = __circuit::LinkSetting::new("buzzer");
+    }
 };
 impl Relay {
     async fn relay(&mut self, _channel: &str, message: String) {

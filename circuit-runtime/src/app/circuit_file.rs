@@ -44,7 +44,7 @@ pub(crate) struct Diagnostic {
 }
 
 /// A circuit file, read and checked.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Circuit {
     /// Its name: `name = "…"`, or the file's stem.
     pub(crate) name: String,
@@ -68,7 +68,7 @@ pub(crate) struct Count {
 }
 
 /// One sketch of a circuit, ready to be started once its peers' ports are known.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Planned {
     /// Its name in the circuit.
     pub(crate) name: String,

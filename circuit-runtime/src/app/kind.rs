@@ -1,6 +1,8 @@
 //! A sketch kind as a circuit file sees it: its name, its settings, and how
 //! to start one from values read from the file instead of the command line.
 
+use std::any::TypeId;
+
 use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::sketch::{Runs, Sketch, Starting};
@@ -12,6 +14,8 @@ type Start = fn(&mut Values, Options, Option<std::net::TcpListener>) -> Starting
 /// One kind of sketch that a program (an `App`) can build.
 #[derive(Clone, Copy)]
 pub(crate) struct Kind {
+    /// The sketch's type.
+    pub(crate) id: TypeId,
     /// Its name: the subcommand, and `kind = "…"` in a circuit file.
     pub(crate) name: &'static str,
     /// Its own settings.
@@ -32,6 +36,7 @@ impl Kind {
     /// The kind of sketch `S`.
     pub(crate) fn of<S: Sketch>() -> Self {
         Kind {
+            id: TypeId::of::<S>(),
             name: S::NAME,
             settings: S::SETTINGS,
             serves: <S::Role as Runs<S>>::SERVES,

@@ -1,8 +1,9 @@
 //! The application layer: [`App`] (one subcommand per sketch), the command
 //! line of a sketch, the process around a run (logging, Ctrl-C / SIGTERM),
-//! circuit files and `up`, and the `probe` command. The only layer that knows
+//! circuit files and `up`, circuits wired in code, and the `probe` command. The only layer that knows
 //! about `clap`.
 
+pub(crate) mod circuit;
 pub(crate) mod circuit_file;
 pub(crate) mod command;
 pub(crate) mod kind;
@@ -12,6 +13,7 @@ pub(crate) mod process;
 pub(crate) mod program;
 pub(crate) mod up;
 
+pub use circuit::{Circuit, Handle};
 pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};
 pub use observed::observed;
 pub use probe::{probe_command, run_probe};

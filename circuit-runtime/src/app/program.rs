@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
+use crate::app::circuit::Circuit;
 use crate::app::command::{command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::process::run_until_interrupted;
@@ -88,6 +89,16 @@ impl App {
             flags_of,
         });
         self
+    }
+
+    /// Adds subcommand `name`, which runs `circuit`, wired in code, as `up`
+    /// runs a file: `-q`, `--seed`, `--vcd` and `--web` work the same, and
+    /// every mistake the wiring has is reported (exit 2) before anything starts.
+    pub fn wired(self, name: &'static str, circuit: Circuit) -> Self {
+        let command = up::wired_command(name);
+        self.command(command, move |matches| {
+            up::run_wired(circuit, name, matches)
+        })
     }
 
     /// Adds a subcommand of the program's own, such as one that runs several sketches.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{value_parser, Arg, ArgMatches, Command};
 
+use crate::app::circuit;
 use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
 use crate::app::command::{quiet_arg, seed_arg, setting_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
@@ -141,6 +142,38 @@ impl Shipped {
         }
         run_circuit(circuit, kinds, self.name, "", matches)
     }
+}
+
+/// The subcommand that runs a circuit wired in code.
+pub(crate) fn wired_command(name: &'static str) -> Command {
+    Command::new(name)
+        .about("Runs a circuit wired in code, in one process")
+        .arg(quiet_arg())
+        .arg(seed_arg())
+        .arg(vcd_arg())
+        .arg(web_arg())
+}
+
+/// Checks a circuit wired in code, then runs it.
+///
+/// # Errors
+/// [`Error::Circuit`] (exit 2) listing every mistake of the wiring, with
+/// nothing started; whatever a sketch fails with.
+pub(crate) fn run_wired(
+    circuit: circuit::Circuit,
+    command: &'static str,
+    matches: &mut ArgMatches,
+) -> Result<()> {
+    let (planned, kinds) = circuit.plan().map_err(|mistakes| {
+        Error::Circuit(format!(
+            "the circuit has {} mistake{}; nothing was started:\n{}",
+            mistakes.len(),
+            if mistakes.len() == 1 { "" } else { "s" },
+            mistakes.join("\n")
+        ))
+    })?;
+    let prefix = format!("circuit {}: ", planned.name);
+    run_circuit(planned, &kinds, command, &prefix, matches)
 }
 
 /// Reads and checks a circuit file's text: the circuit, or every mistake at once.

@@ -200,6 +200,27 @@ impl FromBytes for Bytes {
     }
 }
 
+/// What a timer loop may return: the next message, or `None` when done.
+#[diagnostic::on_unimplemented(
+    message = "a timer loop must return `Option<T>` with a displayable `T`, not `{Self}`",
+    label = "`Some(message)` sends a tick, `None` ends the run"
+)]
+pub trait IntoTick {
+    /// The type of the message sent.
+    type Sends: 'static;
+
+    /// The text to send, if any.
+    fn into_tick(self) -> Option<String>;
+}
+
+impl<T: Display + 'static> IntoTick for Option<T> {
+    type Sends = T;
+
+    fn into_tick(self) -> Option<String> {
+        self.map(|message| message.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ pub(crate) mod sketch;
 pub(crate) mod wiring;
 
 pub use error::{Error, Result};
-pub use message::{Ack, FromBytes, IntoAck, Payload, NO_ACK};
+pub use message::{Ack, FromBytes, IntoAck, IntoTick, Payload, NO_ACK};
 pub use options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 pub use rng::Rng;
 pub use settings::{Parsed, Setting, Values};
@@ -21,4 +21,7 @@ pub use sketch::{
     LinkReport, Loop, Outbound, Reactive, RunReport, Running, Runs, Sketch, Starting, Timed,
     DEFAULT_PORT,
 };
-pub use wiring::{Accepts, AnyText, Message, MessageType, Sendable};
+pub use wiring::{
+    Accepts, AnyText, LinkSetting, Message, MessageType, Plain, Sendable, ServerLoop, TimerLoop,
+    Waiting,
+};

@@ -10,6 +10,8 @@
 
 use std::any::TypeId;
 use std::fmt::{self, Display};
+use std::future::Future;
+use std::marker::PhantomData;
 
 use crate::base::message::Payload;
 
@@ -128,9 +130,9 @@ const TEXT_OF: &[fn() -> TypeId] = &[
 /// `impl Accepts<Reading> for String {}` (code only: a circuit file sees the
 /// rule of [`MessageType::takes`]).
 #[diagnostic::on_unimplemented(
-    message = "a link that sends `{Sent}` cannot feed a loop that takes `{Self}`",
+    message = "a link or timer that sends `{Sent}` cannot feed a loop that takes `{Self}`",
     label = "this sketch's loop takes `{Self}`",
-    note = "link it to a sketch whose loop takes `{Sent}`, or send `{Self}` on this link (`Link<{Self}>`)"
+    note = "wire it to a sketch whose loop takes `{Sent}`, or send `{Self}` (a link: `Link<{Self}>`)"
 )]
 pub trait Accepts<Sent> {}
 
@@ -187,6 +189,71 @@ pub trait Sendable<M>: Display {}
 impl<T: Display> Sendable<AnyText> for T {}
 
 impl<M: Message + Display> Sendable<M> for M {}
+
+/// A link setting of sketch `S` that sends `M`, for wiring in code:
+/// `#[sketch]` makes one per link field, named after it in capitals
+/// (`fan: Link<u8>` is `Thermostat::FAN`).
+pub struct LinkSetting<S, M> {
+    /// The setting's id: the field's name.
+    pub id: &'static str,
+    /// What it links and sends.
+    of: PhantomData<fn() -> (S, M)>,
+}
+
+impl<S, M> LinkSetting<S, M> {
+    /// The link setting called `id`.
+    pub const fn new(id: &'static str) -> Self {
+        LinkSetting {
+            id,
+            of: PhantomData,
+        }
+    }
+}
+
+impl<S, M> Clone for LinkSetting<S, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, M> Copy for LinkSetting<S, M> {}
+
+/// A server loop of sketch `S` taking `M`: a method `fn(&mut self, &str, M)`
+/// (or `async fn`) returning `R`, an acknowledgement (or its future). All
+/// three are inferred from the method named.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a server loop of `{S}`",
+    label = "name the sketch's `#[reactive]` method here, such as `Buzzer::listen`",
+    note = "a server loop is `fn NAME(&mut self, channel: &str, message: M) -> A`; a timer's loop goes to `Circuit::timer`"
+)]
+pub trait ServerLoop<S, M, R> {}
+
+impl<'a, 'b, S: 'a, M, R, F> ServerLoop<S, M, R> for F where F: Fn(&'a mut S, &'b str, M) -> R {}
+
+/// A timer loop that never waits (see [`TimerLoop`]).
+pub struct Plain;
+
+/// A timer loop that may wait, returning the future `F` (see [`TimerLoop`]).
+pub struct Waiting<F>(PhantomData<F>);
+
+/// A timer loop of sketch `S` sending `M`: a method `fn(&mut self, tick:
+/// u64) -> Option<M>` (or `async fn`). `How` tells a plain loop from one
+/// that waits; it is inferred.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a timer loop of `{S}`",
+    label = "name the timer's `#[reactive]` method here, such as `Clock::tick`",
+    note = "a timer loop is `fn NAME(&mut self, tick: u64) -> Option<M>`; a server's loop goes to `Circuit::serve`"
+)]
+pub trait TimerLoop<S, M, How> {}
+
+impl<'a, S: 'a, M, F> TimerLoop<S, M, Plain> for F where F: Fn(&'a mut S, u64) -> Option<M> {}
+
+impl<'a, S: 'a, M, Fut, F> TimerLoop<S, M, Waiting<Fut>> for F
+where
+    F: Fn(&'a mut S, u64) -> Fut,
+    Fut: Future<Output = Option<M>>,
+{
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,32 +1,11 @@
 //! A timer sketch in generated code: its period, its number of ticks, and
 //! the message each tick sends.
 
-use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::base::message::IntoTick;
 use crate::base::wiring::MessageType;
-
-/// What a timer loop may return: the next message, or `None` when done.
-#[diagnostic::on_unimplemented(
-    message = "a timer loop must return `Option<T>` with a displayable `T`, not `{Self}`",
-    label = "`Some(message)` sends a tick, `None` ends the run"
-)]
-pub trait IntoTick {
-    /// The type of the message sent.
-    type Sends: 'static;
-
-    /// The text to send, if any.
-    fn into_tick(self) -> Option<String>;
-}
-
-impl<T: Display + 'static> IntoTick for Option<T> {
-    type Sends = T;
-
-    fn into_tick(self) -> Option<String> {
-        self.map(|message| message.to_string())
-    }
-}
 
 /// What the timer loop `tick` (a plain `fn`) sends, read from its type.
 pub const fn sent_by<'a, S: 'a, R: IntoTick, F>(_tick: &F) -> MessageType
