@@ -14,6 +14,7 @@
 //!
 //! ```sh
 //! cargo run -p circuit-runtime --example thermostat -- up circuit-runtime/examples/thermostat.toml
+//! cargo run -p circuit-runtime --example thermostat -- day    # the same, wired in code
 //! ```
 
 use std::fmt;
@@ -21,6 +22,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use circuit_runtime::prelude::*;
+use circuit_runtime::Circuit;
 
 /// A temperature reading as sent on the wire: `21.5C` or `70F`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,6 +124,7 @@ impl Fan {
     fn switch(&mut self, _channel: &str, on: u8) -> &'static str {
         self.spinning = on != 0;
         self.commands += 1;
+        signal("spinning", self.spinning);
         out!("{}", if self.spinning { "whirr" } else { "silence" });
         if self.spinning {
             "spinning"
@@ -151,7 +154,11 @@ impl Weather {
         // Coldest at midnight, `peak` at noon, 15 degrees between them.
         let phase = (hour % 24) as f64 / 24.0 * std::f64::consts::TAU;
         let celsius = self.peak - 7.5 * (1.0 + phase.cos());
-        (hour < self.hours).then_some(Reading { celsius })
+        let reading = (hour < self.hours).then_some(Reading { celsius });
+        if reading.is_some() {
+            signal("celsius", celsius);
+        }
+        reading
     }
 }
 
@@ -159,13 +166,30 @@ fn main() -> ExitCode {
     program().run()
 }
 
-/// The program: the thermostat, its fan, and the weather that drives them.
+/// The program: the thermostat, its fan, and the weather that drives them;
+/// `day` runs the three together, as `thermostat.toml` does.
 fn program() -> App {
     App::new("thermostat")
         .about("A thermostat, the fan it drives, and the weather")
         .sketch::<Thermostat>()
         .sketch::<Fan>()
         .sketch::<Weather>()
+        .wired("day", day())
+}
+
+/// A day of weather through the thermostat and its fan, wired in code: the
+/// compiler checks that readings go to the thermostat and commands to the fan.
+fn day() -> Circuit {
+    let mut circuit = Circuit::new("living-room");
+    let fan = circuit.serve("fan", Fan::switch);
+    let thermostat = circuit.serve("thermostat", Thermostat::react);
+    circuit.link(&thermostat, Thermostat::FAN, &fan);
+    let weather = circuit.timer("weather", Weather::tick);
+    circuit.set(&weather, "peak", 29.0);
+    circuit.send(&weather, &thermostat);
+    circuit.count("readings", "weather.celsius");
+    circuit.count_rises("fan switched on", "fan.spinning");
+    circuit
 }
 
 #[cfg(test)]
@@ -196,6 +220,12 @@ mod tests {
         let status = program().status_from(["thermostat", "up", broken.to_str().unwrap()]);
         std::fs::remove_file(&broken).unwrap();
         assert_eq!(status, 2, "a typo in the file is a usage error");
+    }
+
+    #[test]
+    fn the_day_wired_in_code_is_the_day_of_the_file() {
+        assert_eq!(day().check(), Ok(()));
+        assert_eq!(program().status_from(["thermostat", "day", "-q"]), 0);
     }
 
     #[test]

@@ -14,8 +14,9 @@ pub struct Buzzer {
 }
 
 impl Buzzer {
+    /// The loop: one level of the pin; buzzes on a rise.
     #[reactive]
-    fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
+    pub fn listen(&mut self, _channel: &str, level: u8) -> Option<String> {
         let rising = self.level == 0 && level != 0;
         self.level = level;
         signal("buzz", rising);

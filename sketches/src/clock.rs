@@ -26,8 +26,9 @@ impl Clock {
         }
     }
 
+    /// The loop: tick number `tick` is sent as it is, until `--tacks` are sent.
     #[reactive]
-    fn tick(&mut self, tick: u64) -> Option<u64> {
+    pub fn tick(&mut self, tick: u64) -> Option<u64> {
         (tick < self.tacks).then_some(tick)
     }
 }

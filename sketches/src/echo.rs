@@ -7,8 +7,9 @@ use circuit_runtime::prelude::*;
 pub struct Echo {}
 
 impl Echo {
+    /// The loop: every message comes back as it came.
     #[reactive]
-    fn echo(&mut self, _channel: &str, message: Payload) -> Payload {
+    pub fn echo(&mut self, _channel: &str, message: Payload) -> Payload {
         message
     }
 }

@@ -32,8 +32,9 @@ impl IoPin {
         }
     }
 
+    /// The loop: one clock tick; draws the bits and streams them to the buzzers.
     #[reactive]
-    async fn tick(&mut self, channel: &str, message: String) -> String {
+    pub async fn tick(&mut self, channel: &str, message: String) -> String {
         out!("new tick triggered on {channel}: {message}");
         let bits: Vec<u8> = (0..self.sequence)
             .map(|_| u8::from(!self.rng.chance(self.chance)))

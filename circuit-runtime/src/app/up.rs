@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit;
-use crate::app::circuit_file::{self, Circuit, Given, Planned, Target};
+use crate::app::circuit_file::{self, Circuit, Count, Given, Planned, Target};
 use crate::app::command::{quiet_arg, seed_arg, setting_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
@@ -252,6 +252,12 @@ async fn up(
 ) -> Result<String> {
     // Counted from the start, so that the summary misses no change.
     let counting = Trace::install_counting();
+    // What a run before this one in the same process counted is not this run's.
+    let counted_before: Vec<u64> = circuit
+        .summary
+        .iter()
+        .map(|count| counted(&counting, count))
+        .collect();
     let mut listeners = HashMap::new();
     let mut ports = HashMap::new();
     for sketch in &circuit.sketches {
@@ -317,16 +323,19 @@ async fn up(
     let counts: Vec<String> = circuit
         .summary
         .iter()
-        .map(|count| {
-            let totals = counting.totals(&count.signal);
-            let number = match count.counting {
-                Counting::Samples => totals.samples,
-                Counting::Rises => totals.rises,
-            };
-            format!("{number} {}", count.label)
-        })
+        .zip(counted_before)
+        .map(|(count, before)| format!("{} {}", counted(&counting, count) - before, count.label))
         .collect();
     Ok(counts.join(", "))
+}
+
+/// What `count` of a circuit's summary has counted so far in this process.
+fn counted(trace: &Trace, count: &Count) -> u64 {
+    let totals = trace.totals(&count.signal);
+    match count.counting {
+        Counting::Samples => totals.samples,
+        Counting::Rises => totals.rises,
+    }
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports
