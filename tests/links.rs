@@ -133,6 +133,7 @@ fn options(attempts: u32, ack_timeout: Duration, window: usize) -> LinkOptions {
         attempts,
         ack_timeout,
         window,
+        ..LinkOptions::default()
     }
 }
 

@@ -23,6 +23,9 @@ const RESERVED_LONG: &[&str] = &[
     "link_attempts",
     "link_window",
     "stop_timeout",
+    "resolve_timeout",
+    "advertise",
+    "no_advertise",
 ];
 
 /// One-letter flags every sketch has already.
@@ -108,6 +111,12 @@ pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
             }
         }
         let name = field.ident.to_string();
+        if name == "to" && sketch.args.every.is_some() {
+            errors.push(
+                &field.ident,
+                "`--to` is where a timer sends already (a URL or a sketch's name); rename this setting",
+            );
+        }
         if RESERVED_LONG.contains(&name.as_str()) {
             errors.push(
                 &field.ident,

@@ -344,6 +344,7 @@ impl Circuit {
             about: None,
             sketches: self.sketches,
             summary: self.summary,
+            here: None,
         };
         Ok((planned, self.kinds))
     }

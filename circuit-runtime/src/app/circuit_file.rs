@@ -29,6 +29,7 @@ use toml::Spanned;
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
+use crate::net::address::{Address, NAME_PREFIX};
 use crate::observe::analyzer::Counting;
 
 /// Keys of a sketch's table that are not settings.
@@ -54,6 +55,8 @@ pub(crate) struct Circuit {
     pub(crate) sketches: Vec<Planned>,
     /// What its summary line counts, in the order of the file.
     pub(crate) summary: Vec<Count>,
+    /// `up --host H`: only the sketches placed on H run here.
+    pub(crate) here: Option<String>,
 }
 
 /// One count of a circuit's summary line: "15 bits drawn".
@@ -261,6 +264,7 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Circuit, V
             about: file.about,
             sketches,
             summary,
+            here: None,
         })
     } else {
         errors.sort_by_key(|error| error.span.start);
@@ -483,8 +487,10 @@ fn target(
     sends: &Sends,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Given> {
-    if text.contains("://") {
-        return match crate::net::Link::new(text) {
+    // A URL, or a sketch found by DNS-SD outside the file: written out, so
+    // that a bare name is always a sketch of this file (and a typo an error).
+    if text.contains("://") || text.starts_with(NAME_PREFIX) {
+        return match Address::parse(text) {
             Ok(_) => Some(Given::Text(text.to_owned())),
             Err(why) => {
                 errors.push(at(span, why));
@@ -500,7 +506,7 @@ fn target(
         errors.push(at(
             span,
             format!(
-                "no sketch \"{sketch}\" in this circuit{}; its sketches are {}",
+                "no sketch \"{sketch}\" in this circuit{}; its sketches are {} (a sketch outside the circuit, found by DNS-SD, is written \"{NAME_PREFIX}{sketch}\")",
                 closest(sketch, names)
                     .map_or(String::new(), |near| format!(" (did you mean \"{near}\"?)")),
                 names.join(", ")

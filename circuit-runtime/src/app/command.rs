@@ -11,6 +11,7 @@ use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 use crate::base::options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
+use crate::net::address::Address;
 
 /// The flag of one setting: `--long VALUE`, or `--long` alone for a switch;
 /// its help shows `default` (the setting's own default when `None`).
@@ -88,9 +89,20 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
             attempts: optional(matches, "link-attempts").unwrap_or(defaults.links.attempts),
             ack_timeout: optional(matches, "ack-timeout").unwrap_or(defaults.links.ack_timeout),
             window: optional(matches, "link-window").unwrap_or(defaults.links.window),
+            resolve_timeout: optional(matches, "resolve-timeout")
+                .unwrap_or(defaults.links.resolve_timeout),
         },
         stop_timeout: optional(matches, "stop-timeout").unwrap_or(defaults.stop_timeout),
         named: None,
+        to: optional(matches, "to"),
+        advertise: if optional::<bool>(matches, "advertise").unwrap_or(false) {
+            Some(true)
+        } else if optional::<bool>(matches, "no-advertise").unwrap_or(false) {
+            Some(false)
+        } else {
+            None
+        },
+        circuit: None,
     }
 }
 
@@ -184,17 +196,52 @@ pub fn command<S: Sketch>() -> Command {
                     )),
             );
     }
+    if serves {
+        command = command
+            .arg(
+                Arg::new("advertise")
+                    .long("advertise")
+                    .action(ArgAction::SetTrue)
+                    .conflicts_with("no-advertise")
+                    .help("Announce this sketch by DNS-SD (_circuit._tcp) [default: when bound beyond loopback]"),
+            )
+            .arg(
+                Arg::new("no-advertise")
+                    .long("no-advertise")
+                    .action(ArgAction::SetTrue)
+                    .help("Do not announce this sketch by DNS-SD"),
+            );
+    }
     if !serves {
-        command = command.arg(
-            Arg::new("retry-for")
-                .long("retry-for")
-                .value_name("SECONDS")
-                .value_parser(seconds)
-                .help("How long to keep trying to reach the server [default: 10]"),
-        );
+        command = command
+            .arg(
+                Arg::new("retry-for")
+                    .long("retry-for")
+                    .value_name("SECONDS")
+                    .value_parser(seconds)
+                    .help("How long to keep trying to reach the server [default: 10]"),
+            )
+            .arg(
+                Arg::new("to")
+                    .long("to")
+                    .value_name("NAME|URL")
+                    .value_parser(|text: &str| Address::parse(text).map(|_| text.to_owned()))
+                    .conflicts_with_all(["socket", "port"])
+                    .help("Where to send: a sketch's name, found by DNS-SD, or a ws:// URL (instead of -s/-p)"),
+            );
     }
     let links = LinkOptions::default();
     if S::LINKED || !serves {
+        command = command.arg(
+            Arg::new("resolve-timeout")
+                .long("resolve-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help(format!(
+                    "How long a sketch's name may take to answer on the network [default: {}]",
+                    links.resolve_timeout.as_secs()
+                )),
+        );
         command = command.arg(
             Arg::new("ack-timeout")
                 .long("ack-timeout")

@@ -7,6 +7,7 @@ pub(crate) mod circuit;
 pub(crate) mod circuit_file;
 pub(crate) mod command;
 pub(crate) mod kind;
+pub(crate) mod ls;
 pub(crate) mod observed;
 pub(crate) mod probe;
 pub(crate) mod process;

@@ -1,4 +1,4 @@
-//! `probe URL`: talk to any sketch by hand, like `websocat` but speaking the
+//! `probe URL|NAME`: talk to any sketch by hand, like `websocat` but speaking the
 //! sketch protocol: one message, then its acknowledgement, in order. Each line
 //! of stdin is a message; or `--count N --every SECS` sends numbered ticks.
 
@@ -18,7 +18,8 @@ use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::options::{Token, TOKEN_VAR};
 use crate::base::shutdown::Shutdown;
-use crate::net::socket::{close_politely, dial_within, read_ack};
+use crate::net::address::{Address, Dialer};
+use crate::net::socket::{close_politely, read_ack};
 
 /// How long the probe keeps trying to reach the sketch.
 const PATIENCE: Duration = Duration::from_secs(2);
@@ -44,8 +45,15 @@ pub fn probe_command() -> Command {
         .arg(
             Arg::new("url")
                 .required(true)
-                .value_name("URL")
-                .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed"),
+                .value_name("URL|NAME")
+                .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed"),
+        )
+        .arg(
+            Arg::new("resolve-timeout")
+                .long("resolve-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("How long a sketch's name may take to answer on the network [default: 5]"),
         )
         .arg(
             Arg::new("count")
@@ -78,14 +86,16 @@ pub fn probe_command() -> Command {
 /// [`Error::Unreachable`] or [`Error::Lost`] when the sketch is not there or goes away.
 pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
     let url: String = matches.remove_one("url").unwrap_or_default();
-    if !url.starts_with("ws://") {
-        return Err(Error::Setup(format!(
-            "{url} is not a WebSocket URL: it starts with ws:// (wss:// is not supported)"
-        )));
+    let address = Address::parse(&url).map_err(Error::Setup)?;
+    if let Address::Url(url) = &address {
+        if let Err(err) = url.as_str().into_client_request() {
+            return Err(Error::Setup(format!("{url} is not a WebSocket URL: {err}")));
+        }
     }
-    if let Err(err) = url.as_str().into_client_request() {
-        return Err(Error::Setup(format!("{url} is not a WebSocket URL: {err}")));
-    }
+    let resolve_timeout: Duration = matches
+        .remove_one("resolve-timeout")
+        .unwrap_or(Duration::from_secs(5));
+    let dialer = Dialer::new(address, resolve_timeout);
     let token = matches
         .remove_one::<String>("token")
         .or_else(|| std::env::var(TOKEN_VAR).ok())
@@ -101,18 +111,20 @@ pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
         None => Source::Stdin,
     };
     run_until_interrupted("probe", false, Duration::ZERO, |shutdown| {
-        probe(url, token, source, shutdown)
+        probe(dialer, token, source, shutdown)
     })
 }
 
 /// Connects, sends each message, prints each acknowledgement, and closes.
 async fn probe(
-    url: String,
+    mut dialer: Dialer,
     token: Option<Token>,
     source: Source,
     mut shutdown: Shutdown,
 ) -> Result<()> {
-    let mut socket = dial_within(&url, token.as_ref(), PATIENCE)
+    let url = dialer.address().to_string();
+    let mut socket = dialer
+        .dial_within(token.as_ref(), PATIENCE)
         .await
         .map_err(|reason| Error::Unreachable {
             url: url.clone(),

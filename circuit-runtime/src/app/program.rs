@@ -10,6 +10,7 @@ use clap::{ArgMatches, Command};
 use crate::app::circuit::Circuit;
 use crate::app::command::{command, from_matches};
 use crate::app::kind::Kind;
+use crate::app::ls;
 use crate::app::process::run_until_interrupted;
 use crate::app::up::{self, Shipped};
 use crate::base::error::Result;
@@ -144,6 +145,7 @@ impl App {
             });
         }
         self = self.command(up::command(), move |matches| up::run(&kinds, matches));
+        self = self.command(ls::command(), ls::run);
         if let Some(twice) = self.named_twice() {
             eprintln!(
                 "[ {program} ] error: two subcommands are called `{twice}`; give one of the sketches another name with #[sketch(name = \"…\")]"

@@ -18,12 +18,16 @@ use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
+use crate::net::address::NAME_PREFIX;
 use crate::observe::analyzer::{Counting, Panel, Tally};
 use crate::observe::log;
 use crate::observe::trace::Trace;
 
-/// Every sketch of a circuit listens on loopback only.
+/// Every sketch of a circuit on one host listens on loopback only.
 const HOST: &str = "127.0.0.1";
+
+/// Sketches of a circuit across hosts listen on every address (and advertise).
+const EVERY_ADDRESS: &str = "0.0.0.0";
 
 /// The `up` subcommand of every program.
 pub(crate) fn command() -> Command {
@@ -35,6 +39,12 @@ pub(crate) fn command() -> Command {
                 .required(true)
                 .value_parser(value_parser!(PathBuf))
                 .help("The circuit file (TOML): its sketches, their kinds, settings and links"),
+        )
+        .arg(
+            Arg::new("host")
+                .long("host")
+                .value_name("HOST")
+                .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
         )
         .arg(quiet_arg())
         .arg(seed_arg())
@@ -51,8 +61,29 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let path: PathBuf = matches.remove_one("file").unwrap_or_default();
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
-    let circuit = checked(&path, &text, kinds)?;
+    let mut circuit = checked(&path, &text, kinds)?;
     let prefix = format!("circuit {}: ", circuit.name);
+    if let Some(host) = matches.remove_one::<String>("host") {
+        let mut hosts: Vec<&str> = circuit
+            .sketches
+            .iter()
+            .filter_map(|sketch| sketch.host.as_deref())
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        if !hosts.contains(&host.as_str()) {
+            return Err(Error::Circuit(format!(
+                "no sketch of {} is placed on host {host:?}; {}",
+                path.display(),
+                if hosts.is_empty() {
+                    "none has a `host = \"…\"`".to_owned()
+                } else {
+                    format!("its hosts are {}", hosts.join(", "))
+                }
+            )));
+        }
+        circuit.here = Some(host);
+    }
     run_circuit(circuit, kinds, "up", &prefix, matches)
 }
 
@@ -258,19 +289,34 @@ async fn up(
         .iter()
         .map(|count| counted(&counting, count))
         .collect();
+    // Across hosts, only the sketches placed here; the others are found by name.
+    let here: Vec<&Planned> = circuit
+        .sketches
+        .iter()
+        .filter(|sketch| circuit.here.is_none() || sketch.host == circuit.here)
+        .collect();
+    let bind = if circuit.here.is_some() {
+        EVERY_ADDRESS
+    } else {
+        HOST
+    };
     let mut listeners = HashMap::new();
     let mut ports = HashMap::new();
-    for sketch in &circuit.sketches {
+    for sketch in &here {
         if kinds[sketch.kind].serves {
-            let listener = std::net::TcpListener::bind((HOST, 0))?;
+            let listener = std::net::TcpListener::bind((bind, 0))?;
             ports.insert(sketch.name.as_str(), listener.local_addr()?.port());
             listeners.insert(sketch.name.as_str(), listener);
         }
     }
-    let (servers, timers): (Vec<&Planned>, Vec<&Planned>) = circuit
-        .sketches
-        .iter()
+    let (servers, timers): (Vec<&Planned>, Vec<&Planned>) = here
+        .into_iter()
         .partition(|sketch| kinds[sketch.kind].serves);
+    let placement = Placement {
+        circuit: Box::leak(circuit.name.clone().into_boxed_str()),
+        across_hosts: circuit.here.is_some(),
+        bind,
+    };
     let mut running: Vec<(&Planned, Box<dyn Running>)> = Vec::new();
     for sketch in servers.iter().chain(&timers) {
         let kind = &kinds[sketch.kind];
@@ -279,6 +325,7 @@ async fn up(
             kind,
             &ports,
             listeners.remove(sketch.name.as_str()),
+            &placement,
             seed,
             quiet,
         );
@@ -291,8 +338,12 @@ async fn up(
             }
         }
     }
+    let on = circuit
+        .here
+        .as_ref()
+        .map_or(String::new(), |host| format!(" on {host}"));
     tracing::info!(
-        "circuit {}: {} sketches up ({} serving, {} ticking)",
+        "circuit {}{on}: {} sketches up ({} serving, {} ticking)",
         circuit.name,
         running.len(),
         servers.len(),
@@ -338,13 +389,26 @@ fn counted(trace: &Trace, count: &Count) -> u64 {
     }
 }
 
+/// Where the sketches of this process run: what their DNS-SD records say,
+/// and whether they are one part of a circuit across hosts.
+struct Placement {
+    /// The circuit's name.
+    circuit: &'static str,
+    /// Whether only some sketches run here (`--host`), the others found by name.
+    across_hosts: bool,
+    /// The address the servers are bound to.
+    bind: &'static str,
+}
+
 /// Builds one sketch from its planned values, its links pointed at the ports
-/// of the sketches they name, and starts it.
+/// of the sketches they name (or, for a sketch on another host, at its name),
+/// and starts it.
 async fn start(
     sketch: &Planned,
     kind: &Kind,
     ports: &HashMap<&str, u16>,
     listener: Option<std::net::TcpListener>,
+    placement: &Placement,
     seed: Option<u64>,
     quiet: bool,
 ) -> Result<Box<dyn Running>> {
@@ -353,9 +417,9 @@ async fn start(
         for value in given {
             let text = match value {
                 Given::Text(text) => text.clone(),
-                Given::Sketch(target) => url_of(target, setting, ports),
+                Given::Sketch(target) => address_of(target, setting, ports),
             };
-            // Checked when the file was read; a link's URL is always valid.
+            // Checked when the file was read; a link's address is always valid.
             let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
             values.insert(setting.id, parsed);
         }
@@ -364,26 +428,34 @@ async fn start(
         values.set_seed(seed);
     }
     let mut options = Options::defaults(0);
-    options.socket = HOST.to_owned();
+    options.socket = placement.bind.to_owned();
     options.quiet = quiet;
     // Leaked once per sketch of the circuit: log lines and signals carry a `&'static str`.
     let name: &'static str = Box::leak(sketch.name.clone().into_boxed_str());
     options.named = (name != kind.name).then_some(name);
+    options.circuit = Some(placement.circuit);
+    if placement.across_hosts {
+        options.advertise = Some(true);
+    }
     match &sketch.to {
-        Some(Given::Sketch(target)) => options.port = ports[target.sketch.as_str()],
-        Some(Given::Text(url)) => {
-            let (host, port) = host_and_port(url)?;
-            options.socket = host;
-            options.port = port;
-        }
+        Some(Given::Sketch(target)) => match ports.get(target.sketch.as_str()) {
+            Some(port) => {
+                options.socket = HOST.to_owned();
+                options.port = *port;
+            }
+            None => options.to = Some(target.sketch.clone()),
+        },
+        Some(Given::Text(address)) => options.to = Some(address.clone()),
         None => {}
     }
     log::scoped(name, (kind.start)(&mut values, options, listener)).await
 }
 
-/// `ws://127.0.0.1:PORT/PATH` of the sketch a link names: the path written
-/// after its name, or else the path of the setting's default URL, or `/`.
-fn url_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) -> String {
+/// Where a link to a sketch of the circuit goes: `ws://127.0.0.1:PORT/PATH`
+/// when the sketch runs in this process, else its name (`dns-sd:NAME/PATH`),
+/// on the path written after its name, or else the path of the setting's
+/// default URL, or `/`.
+fn address_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) -> String {
     let path = target.path.clone().unwrap_or_else(|| {
         setting
             .default
@@ -391,20 +463,10 @@ fn url_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) -> Str
             .and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()))
             .unwrap_or_else(|| "/".to_owned())
     });
-    format!("ws://{HOST}:{}{path}", ports[target.sketch.as_str()])
-}
-
-/// The host and port of a timer's `to = "ws://HOST:PORT/…"`.
-fn host_and_port(url: &str) -> Result<(String, u16)> {
-    let rest = url.strip_prefix("ws://").unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let (host, port) = authority
-        .rsplit_once(':')
-        .ok_or_else(|| Error::Setup(format!("{url}: a timer's URL needs a port")))?;
-    let port = port
-        .parse()
-        .map_err(|_| Error::Setup(format!("{url}: {port:?} is not a port")))?;
-    Ok((host.to_owned(), port))
+    match ports.get(target.sketch.as_str()) {
+        Some(port) => format!("ws://{HOST}:{port}{path}"),
+        None => format!("{NAME_PREFIX}{}{path}", target.sketch),
+    }
 }
 
 /// Stops every started sketch: timers first, then servers, those that link

@@ -29,6 +29,13 @@ pub struct Options {
     pub stop_timeout: Duration,
     /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
     pub named: Option<&'static str>,
+    /// `--to`: where a timer sends, a `ws://` URL or a sketch's name, instead of `-s`/`-p`.
+    pub to: Option<String>,
+    /// `--advertise` / `--no-advertise`: whether a server announces itself by
+    /// DNS-SD; `None` decides by where it binds (beyond loopback: yes).
+    pub advertise: Option<bool>,
+    /// The circuit a sketch is part of, for its DNS-SD record.
+    pub circuit: Option<&'static str>,
 }
 
 impl Options {
@@ -48,6 +55,9 @@ impl Options {
             links: LinkOptions::default(),
             stop_timeout: Self::STOP_TIMEOUT,
             named: None,
+            to: None,
+            advertise: None,
+            circuit: None,
         }
     }
 }
@@ -64,6 +74,9 @@ pub struct LinkOptions {
     /// `--link-window`: messages sent before the first is acknowledged. One is
     /// a strict request/answer; more keep a slow network busy.
     pub window: usize,
+    /// `--resolve-timeout`: how long a sketch's name may take to answer (a
+    /// link's or a timer's target given by name).
+    pub resolve_timeout: Duration,
 }
 
 impl LinkOptions {
@@ -81,6 +94,7 @@ impl Default for LinkOptions {
             attempts: 5,
             ack_timeout: Duration::from_secs(10),
             window: Self::WINDOW,
+            resolve_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -16,7 +16,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
-use crate::net::socket::{close_politely, dial, Backoff, Socket};
+use crate::net::address::{Address, Dialer};
+use crate::net::socket::{close_politely, Backoff, Socket};
 
 /// The most text a link keeps unacknowledged, whatever its window: large
 /// messages fill the window by size before they fill it by count.
@@ -62,8 +63,10 @@ pub enum LinkError {
 
 /// What a link and its delivering task share.
 pub(crate) struct Shared {
-    /// Where the messages go, such as `ws://localhost:8766/pin`.
+    /// Where the messages go, as given: `ws://localhost:8766/pin`, or `buzzer/pin`.
     pub(crate) url: String,
+    /// The same, parsed: a URL, or a sketch's name resolved on every connection.
+    pub(crate) address: Address,
     /// What happened to the messages so far.
     pub(crate) counters: Counters,
     /// Whether the last attempt to reach the peer succeeded. Until then (and
@@ -77,10 +80,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The shared part of a new link to `url`.
-    pub(crate) fn new(url: &str) -> Self {
+    /// The shared part of a new link to `address`.
+    pub(crate) fn new(address: Address) -> Self {
         Shared {
-            url: url.to_owned(),
+            url: address.to_string(),
+            address,
             counters: Counters::default(),
             reached: AtomicBool::new(false),
             options: OnceLock::new(),
@@ -182,13 +186,17 @@ struct Delivery {
     down: bool,
     /// When the peer last showed progress (connected or acknowledged).
     heard: Instant,
+    /// Connects to the peer: its URL, or its name resolved again each time.
+    dialer: Dialer,
 }
 
 /// Delivers the link's messages until every handle to its queue is gone and
 /// nothing is left to deliver.
 pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Command>) {
     let options = link.options();
+    let dialer = Dialer::new(link.address.clone(), options.resolve_timeout);
     let mut state = Delivery {
+        dialer,
         link,
         options,
         pending: VecDeque::new(),
@@ -288,7 +296,7 @@ impl Delivery {
             sleep(wait).await;
         }
         let url = self.link.url.as_str();
-        match dial(url, self.link.token.get()).await {
+        match self.dialer.dial(self.link.token.get()).await {
             Ok(socket) => {
                 self.link.reached.store(true, Ordering::Relaxed);
                 if self.down {
@@ -469,6 +477,7 @@ impl Delivery {
             ),
         };
         *socket = None;
+        self.dialer.lost();
         let carried = std::mem::take(&mut self.in_flight) > 0;
         let wait = self.backoff.next_wait();
         self.retry = Some(wait);

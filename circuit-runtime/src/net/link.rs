@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::base::options::{LinkOptions, Token};
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
+use crate::net::address::Address;
 use crate::net::delivery::{deliver, Answer, Command, Shared};
 use crate::observe::log;
 
@@ -105,12 +106,13 @@ struct Inner {
 }
 
 impl Link {
-    /// An untyped link to `url` (`ws://host:port/path`); nothing connects
-    /// until the first send. A typed one is parsed: `url.parse::<Link<u8>>()`.
+    /// An untyped link to `url` (`ws://host:port/path`, or a sketch's name
+    /// found by DNS-SD: `buzzer`, `buzzer/pin`); nothing connects until the
+    /// first send. A typed one is parsed: `url.parse::<Link<u8>>()`.
     ///
     /// # Errors
-    /// When `url` is not a `ws://` URL with a host; `wss://` is refused until
-    /// this build can speak TLS.
+    /// When `url` is neither a `ws://` URL with a host nor a name; `wss://` is
+    /// refused until this build can speak TLS.
     pub fn new(url: &str) -> Result<Self, String> {
         Link::with_capacity(url, QUEUE)
     }
@@ -128,20 +130,10 @@ impl Link {
 impl<M> Link<M> {
     /// A link to `url` that holds at most `capacity` messages while its peer is down.
     fn holding(url: &str, capacity: usize) -> Result<Self, String> {
-        if url.starts_with("wss://") {
-            return Err(format!(
-                "{url:?} needs TLS (wss://), which circuit does not speak yet; use ws://"
-            ));
-        }
-        let rest = url
-            .strip_prefix("ws://")
-            .ok_or_else(|| format!("{url:?} is not a WebSocket URL (ws://host:port/path)"))?;
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("{url:?} has no host"));
-        }
+        let address = Address::parse(url)?;
         Ok(Link {
             inner: Arc::new(Inner {
-                shared: Arc::new(Shared::new(url)),
+                shared: Arc::new(Shared::new(address)),
                 capacity: capacity.max(1),
                 queue: OnceLock::new(),
                 arena: Mutex::new(BytesMut::new()),

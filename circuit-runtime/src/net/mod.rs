@@ -5,9 +5,11 @@
 //! backoff, the accept loop, the read buffer, reading an acknowledgement and
 //! the polite close.
 
+pub mod address;
 pub(crate) mod auth;
 pub(crate) mod connection;
 pub(crate) mod delivery;
+pub mod discovery;
 pub(crate) mod dispatch;
 pub(crate) mod http;
 pub(crate) mod link;

@@ -19,6 +19,7 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, RunReport, Running, Runs, Starting};
 use crate::base::wiring::MessageType;
 use crate::net::connection;
+use crate::net::discovery::{self, advertise, Advert, Advertised};
 use crate::net::dispatch::Dispatch;
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{accept_until, bind_to};
@@ -40,6 +41,8 @@ pub struct Server<S> {
     name: &'static str,
     /// What its peers sent, for its end-of-run line.
     served: Arc<Served>,
+    /// Its DNS-SD advertisement, withdrawn (with a goodbye) when it stops.
+    advertised: Option<Advertised>,
 }
 
 /// Messages acknowledged and peers served, added up as each peer leaves
@@ -140,6 +143,7 @@ impl<S: Reactive> Server<S> {
             ),
         ));
         tracing::info!("serving on {}:{}", options.socket, address.port());
+        let advertised = Self::advertise(options, address);
         Ok(Server {
             address,
             shutdown,
@@ -148,7 +152,40 @@ impl<S: Reactive> Server<S> {
             stop_timeout: options.stop_timeout,
             name: Self::name(options),
             served,
+            advertised,
         })
+    }
+
+    /// Announces the server by DNS-SD when asked to, or by default when it
+    /// is bound beyond loopback; a machine without multicast gets a warning.
+    fn advertise(options: &Options, address: SocketAddr) -> Option<Advertised> {
+        if !options.advertise.unwrap_or(!address.ip().is_loopback()) {
+            return None;
+        }
+        let advert = Advert {
+            sketch: Self::name(options).to_owned(),
+            kind: S::NAME.to_owned(),
+            takes: S::LOOP.takes.name(),
+            circuit: options.circuit.map(str::to_owned),
+            port: address.port(),
+            ip: (!address.ip().is_unspecified()).then_some(address.ip()),
+            auth: options.token.is_some(),
+            tls: false,
+        };
+        match advertise(&advert) {
+            Ok(advertised) => {
+                tracing::info!(
+                    "advertised as {:?} ({})",
+                    advert.sketch,
+                    discovery::SERVICE_TYPE
+                );
+                Some(advertised)
+            }
+            Err(err) => {
+                tracing::warn!("not advertised: {err}");
+                None
+            }
+        }
     }
 
     /// The name its lines carry: its name in a circuit, or its kind's.
@@ -165,6 +202,9 @@ impl<S: Reactive> Server<S> {
     /// is acknowledged, delivers what the links still hold (within
     /// `--stop-timeout`, saying what it could not), and hands back the sketch.
     pub async fn stop(self) -> S {
+        if let Some(advertised) = self.advertised {
+            advertised.withdraw().await;
+        }
         self.shutdown.trigger();
         let _ = self.accepting.await;
         let sketch = match self.sketch.await {

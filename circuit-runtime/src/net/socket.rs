@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -82,38 +82,6 @@ pub(crate) async fn dial(url: &str, token: Option<&Token>) -> Result<Socket, Str
         Err(err) => tracing::debug!("could not connect to {url}: {err}"),
     }
     result
-}
-
-/// Connects to `url`, retrying until `patience` has passed. On failure, the
-/// last error. Says once that it is waiting, so a user knows why nothing happens.
-pub(crate) async fn dial_within(
-    url: &str,
-    token: Option<&Token>,
-    patience: Duration,
-) -> Result<Socket, String> {
-    let deadline = Instant::now() + patience;
-    let mut backoff = Backoff::new();
-    let mut said = false;
-    loop {
-        let error = match dial(url, token).await {
-            Ok(socket) => return Ok(socket),
-            Err(error) => error,
-        };
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(error);
-        }
-        if !said {
-            tracing::warn!(
-                "no server at {url} yet ({error}); retrying for up to {:.1}s",
-                patience.as_secs_f64()
-            );
-            said = true;
-        }
-        let wait = backoff.next_wait().min(deadline - now);
-        tracing::debug!("retrying {url} in {}ms", wait.as_millis());
-        sleep(wait).await;
-    }
 }
 
 /// Binds the first address `HOST:PORT` resolves to; the errors name the address.
@@ -234,23 +202,5 @@ mod tests {
         assert_eq!(waits[1], Duration::from_millis(100));
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*waits.last().unwrap(), Backoff::CAP);
-    }
-
-    #[tokio::test]
-    async fn dialing_nobody_gives_up_after_the_patience() {
-        // Bind and drop a listener to find a port where nobody listens.
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let started = Instant::now();
-        let result = dial_within(
-            &format!("ws://127.0.0.1:{port}/x"),
-            None,
-            Duration::from_millis(300),
-        )
-        .await;
-        assert!(result.is_err());
-        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

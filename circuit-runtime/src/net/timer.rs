@@ -15,8 +15,9 @@ use crate::base::options::{Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
+use crate::net::address::{Address, Dialer};
 use crate::net::outbound::{configure, drain};
-use crate::net::socket::{close_politely, dial_within, read_ack, Socket};
+use crate::net::socket::{close_politely, read_ack, Socket};
 use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
@@ -122,10 +123,22 @@ async fn drive_here<S: Timed>(
 ) -> Result<TimerReport> {
     sketch.begin()?;
     configure(&sketch.links(), options);
-    let url = format!("ws://{}:{}{}", options.socket, options.port, S::CHANNEL);
+    let address = match &options.to {
+        Some(to) => Address::parse(to)
+            .map_err(Error::Setup)?
+            .with_default_path(S::CHANNEL),
+        None => Address::Url(format!(
+            "ws://{}:{}{}",
+            options.socket,
+            options.port,
+            S::CHANNEL
+        )),
+    };
+    let url = address.to_string();
+    let mut dialer = Dialer::new(address, options.links.resolve_timeout);
     let patience = options.retry_for;
     let token = options.token.as_ref();
-    let mut socket = match connect(&url, token, patience, &mut shutdown).await {
+    let mut socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
         Ok(Some(socket)) => socket,
         Ok(None) => return Ok(TimerReport::default()),
         Err(reason) => {
@@ -177,7 +190,8 @@ async fn drive_here<S: Timed>(
                     tracing::warn!(
                         "lost the server at {url} ({reason}); reconnecting to resend {message:?}"
                     );
-                    socket = match connect(&url, token, patience, &mut shutdown).await {
+                    dialer.lost();
+                    socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
                         Ok(Some(socket)) => socket,
                         Ok(None) => break 'ticks,
                         Err(_) => {
@@ -264,13 +278,13 @@ async fn exchange(
 
 /// Connects within `patience`; `None` when shutdown came first.
 async fn connect(
-    url: &str,
+    dialer: &mut Dialer,
     token: Option<&Token>,
     patience: Duration,
     shutdown: &mut Shutdown,
 ) -> Result<Option<Socket>, String> {
     tokio::select! {
-        socket = dial_within(url, token, patience) => socket.map(Some),
+        socket = dialer.dial_within(token, patience) => socket.map(Some),
         _ = shutdown.wait() => Ok(None),
     }
 }

@@ -1,0 +1,411 @@
+//! DNS Service Discovery over multicast DNS (RFC 6762, RFC 6763) with the
+//! `mdns-sd` crate: servers advertise themselves as `_circuit._tcp.local.`,
+//! and a sketch's name is resolved by browsing for it. Avahi, Bonjour and any
+//! zeroconf library see the same records.
+//!
+//! One responder runs per process (its own thread, started on first use).
+//! Each server is one instance: its name is the sketch's name (DNS-SD renames
+//! a second live instance of the same name, `iopin (2)`), and its TXT record
+//! says `sketch=…`, so that a name matches either.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent, ServiceInfo};
+use tokio::sync::{broadcast, watch};
+use tokio::time::{timeout, Instant};
+
+/// The service type every sketch is advertised under.
+pub const SERVICE_TYPE: &str = "_circuit._tcp.local.";
+
+/// The version of the wire protocol (text frames, one acknowledgement per
+/// message, in order), in the `v` TXT key.
+pub const PROTOCOL_VERSION: &str = "1";
+
+/// How long a resolution keeps listening after the first instance of a name
+/// answered, so that a standby answering a moment later is seen too.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// What a server says about itself.
+#[derive(Clone, Debug)]
+pub struct Advert {
+    /// The sketch's name: its name in the circuit, or its kind.
+    pub sketch: String,
+    /// Its kind.
+    pub kind: String,
+    /// The message type its loop takes.
+    pub takes: String,
+    /// The circuit it is part of, if any.
+    pub circuit: Option<String>,
+    /// Where it serves.
+    pub port: u16,
+    /// The address it is bound to; `None` for every address of the host.
+    pub ip: Option<IpAddr>,
+    /// Whether it asks for a token.
+    pub auth: bool,
+    /// Whether it speaks TLS.
+    pub tls: bool,
+}
+
+/// A sketch seen on the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// Its DNS-SD instance name, such as `iopin` or `iopin (2)`.
+    pub instance: String,
+    /// The sketch's name (`sketch=` in its TXT record).
+    pub sketch: String,
+    /// Its kind.
+    pub kind: String,
+    /// The message type its loop takes.
+    pub takes: String,
+    /// The circuit it is part of (empty when none).
+    pub circuit: String,
+    /// Whether it speaks TLS.
+    pub tls: bool,
+    /// Whether it asks for a token.
+    pub auth: bool,
+    /// Its addresses, IPv4 first.
+    pub addrs: Vec<IpAddr>,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Seen {
+    /// `ws://ADDR:PORT/path` for each of its addresses.
+    pub fn urls(&self, path: &str) -> Vec<String> {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        self.addrs
+            .iter()
+            .map(|addr| match addr {
+                IpAddr::V4(v4) => format!("{scheme}://{v4}:{}{path}", self.port),
+                IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{}{path}", self.port),
+            })
+            .collect()
+    }
+
+    /// Whether it answers to `name`: its instance name, or its sketch name.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.instance == name || self.sketch == name
+    }
+
+    /// Its first address and port, for listings.
+    pub fn endpoint(&self) -> String {
+        match self.addrs.first() {
+            Some(IpAddr::V6(v6)) => format!("[{v6}]:{}", self.port),
+            Some(addr) => format!("{addr}:{}", self.port),
+            None => format!("?:{}", self.port),
+        }
+    }
+
+    /// What the resolved service says, if it is one of ours.
+    fn from_resolved(service: &ResolvedService) -> Seen {
+        let instance = instance_of(service.get_fullname());
+        let text = |key: &str| service.get_property_val_str(key).unwrap_or("").to_owned();
+        let mut addrs: Vec<IpAddr> = service
+            .get_addresses()
+            .iter()
+            .map(|scoped| scoped.to_ip_addr())
+            .collect();
+        // Loopback is this machine's own: of use only when it is all there is
+        // (another host's 127.0.0.1 would be ours, perhaps another server).
+        if addrs.iter().any(|addr| !addr.is_loopback()) {
+            addrs.retain(|addr| !addr.is_loopback());
+        }
+        addrs.sort_by_key(|addr| (addr.is_ipv6(), *addr));
+        let sketch = match text("sketch") {
+            named if named.is_empty() => instance.clone(),
+            named => named,
+        };
+        Seen {
+            instance,
+            sketch,
+            kind: text("kind"),
+            takes: text("takes"),
+            circuit: text("circuit"),
+            tls: text("tls") == "1",
+            auth: text("auth") == "1",
+            addrs,
+            port: service.get_port(),
+        }
+    }
+}
+
+/// A server's advertisement, until it is withdrawn.
+pub struct Advertised {
+    /// Its full DNS-SD name, for the goodbye.
+    fullname: String,
+}
+
+impl Advertised {
+    /// Says goodbye (records with a time to live of zero), so that browsers
+    /// forget the sketch at once instead of when its records expire.
+    pub async fn withdraw(self) {
+        let Ok(daemon) = daemon() else { return };
+        if let Ok(status) = daemon.unregister(&self.fullname) {
+            // The goodbye is sent by the responder's thread; wait for it a moment.
+            let _ = timeout(Duration::from_secs(1), status.recv_async()).await;
+        }
+    }
+}
+
+/// This process's responder, started on first use.
+fn daemon() -> Result<&'static ServiceDaemon, String> {
+    static DAEMON: OnceLock<Result<ServiceDaemon, String>> = OnceLock::new();
+    DAEMON
+        .get_or_init(|| ServiceDaemon::new().map_err(|err| format!("mDNS is not available: {err}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Advertises a server.
+///
+/// # Errors
+/// When this machine cannot do multicast DNS, or the records are not valid.
+pub fn advertise(advert: &Advert) -> Result<Advertised, String> {
+    let daemon = daemon()?;
+    let flag = |on: bool| if on { "1" } else { "0" };
+    let properties = [
+        ("sketch", advert.sketch.as_str()),
+        ("kind", advert.kind.as_str()),
+        ("takes", advert.takes.as_str()),
+        ("circuit", advert.circuit.as_deref().unwrap_or("")),
+        ("paths", "*"),
+        ("tls", flag(advert.tls)),
+        ("auth", flag(advert.auth)),
+        ("v", PROTOCOL_VERSION),
+    ];
+    // A host name of the sketch's own: processes in one machine (or one
+    // network namespace each) must not claim the same one.
+    let host = format!("{}-{}.local.", host_label(&advert.sketch), advert.port);
+    let ips: Vec<IpAddr> = advert.ip.into_iter().collect();
+    let mut info = ServiceInfo::new(
+        SERVICE_TYPE,
+        &advert.sketch,
+        &host,
+        &ips[..],
+        advert.port,
+        &properties[..],
+    )
+    .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
+    if advert.ip.is_none() {
+        info = info.enable_addr_auto();
+    }
+    let fullname = info.get_fullname().to_owned();
+    daemon
+        .register(info)
+        .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
+    tracing::debug!("advertised {fullname} on port {}", advert.port);
+    Ok(Advertised { fullname })
+}
+
+/// `iopin (2)` → `iopin-2`: letters, digits and `-` only.
+fn host_label(name: &str) -> String {
+    let label: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let words: Vec<&str> = label.split('-').filter(|word| !word.is_empty()).collect();
+    words.join("-")
+}
+
+/// What this process has seen of the network: every instance of
+/// `_circuit._tcp` that answered, kept up to date by one browse that lasts as
+/// long as the process (mDNS announces arrivals and goodbyes by itself).
+struct Directory {
+    /// The instances seen, by instance name.
+    seen: Mutex<HashMap<String, Seen>>,
+    /// Bumped on every change, for resolutions waiting for a name.
+    changed: watch::Sender<u64>,
+    /// Every change, for `ls --watch`.
+    sightings: broadcast::Sender<Sighting>,
+}
+
+/// This process's directory, browsing from its first use on.
+fn directory() -> Result<&'static Directory, String> {
+    static DIRECTORY: OnceLock<Result<Directory, String>> = OnceLock::new();
+    DIRECTORY
+        .get_or_init(|| {
+            let events = daemon()?
+                .browse(SERVICE_TYPE)
+                .map_err(|err| format!("cannot browse for sketches: {err}"))?;
+            let directory = Directory {
+                seen: Mutex::new(HashMap::new()),
+                changed: watch::channel(0).0,
+                sightings: broadcast::channel(256).0,
+            };
+            std::thread::Builder::new()
+                .name("circuit-discovery".into())
+                .spawn(move || {
+                    // Ends with the responder, when the process does.
+                    while let Ok(event) = events.recv() {
+                        if let Ok(directory) = directory_if_started() {
+                            directory.note(event);
+                        }
+                    }
+                })
+                .map_err(|err| format!("cannot start browsing: {err}"))?;
+            Ok(directory)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The directory, once started (the browsing thread's way back to it).
+fn directory_if_started() -> Result<&'static Directory, String> {
+    directory()
+}
+
+impl Directory {
+    /// Takes in one event of the browse.
+    fn note(&self, event: ServiceEvent) {
+        let sighting = match event {
+            ServiceEvent::ServiceResolved(service) => {
+                let seen = Seen::from_resolved(&service);
+                self.lock().insert(seen.instance.clone(), seen.clone());
+                Sighting::Arrived(seen)
+            }
+            ServiceEvent::ServiceRemoved(_, fullname) => {
+                let instance = instance_of(&fullname);
+                if self.lock().remove(&instance).is_none() {
+                    return;
+                }
+                Sighting::Left(instance)
+            }
+            _ => return,
+        };
+        self.changed.send_modify(|version| *version += 1);
+        let _ = self.sightings.send(sighting);
+    }
+
+    /// The instances seen; a panic elsewhere while it was held leaves it usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The instances that answer to `name`, in the order to try them.
+    fn answering(&self, name: &str) -> Vec<Seen> {
+        let mut found: Vec<Seen> = self
+            .lock()
+            .values()
+            .filter(|seen| seen.answers_to(name))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            (a.instance != name, &a.instance).cmp(&(b.instance != name, &b.instance))
+        });
+        found
+    }
+}
+
+/// `iopin (2)._circuit._tcp.local.` → `iopin (2)`.
+fn instance_of(fullname: &str) -> String {
+    fullname
+        .strip_suffix(SERVICE_TYPE)
+        .unwrap_or(fullname)
+        .trim_end_matches('.')
+        .replace("\\ ", " ")
+        .replace("\\.", ".")
+}
+
+/// Every sketch that answers to `name` (its instance name, or `sketch=` in
+/// its TXT record), in the order to try them: the instance called `name`
+/// first, then the others by name. Waits at most `within` for the first one,
+/// and a moment longer for others.
+///
+/// # Errors
+/// When none answered in time, saying which sketches were seen instead.
+pub async fn resolve(name: &str, within: Duration) -> Result<Vec<Seen>, String> {
+    let directory = directory()?;
+    let mut changes = directory.changed.subscribe();
+    let deadline = Instant::now() + within;
+    loop {
+        let found = directory.answering(name);
+        if !found.is_empty() {
+            // A standby that answers a moment later is worth knowing about.
+            let settle = (Instant::now() + SETTLE).min(deadline);
+            while timeout(
+                settle.saturating_duration_since(Instant::now()),
+                changes.changed(),
+            )
+            .await
+            .is_ok_and(|changed| changed.is_ok())
+            {}
+            return Ok(directory.answering(name));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !matches!(timeout(left, changes.changed()).await, Ok(Ok(()))) {
+            break;
+        }
+    }
+    let mut others: Vec<String> = directory.lock().keys().cloned().collect();
+    others.sort();
+    let seen = if others.is_empty() {
+        "no sketch answered at all".to_owned()
+    } else {
+        format!("seen instead: {}", others.join(", "))
+    };
+    Err(format!(
+        "no sketch called {name:?} answered within {:.1}s (--resolve-timeout); {seen}",
+        within.as_secs_f64()
+    ))
+}
+
+/// A sketch arriving on the network, or leaving it.
+#[derive(Clone, Debug)]
+pub enum Sighting {
+    /// It advertised itself (or was seen for the first time), or changed.
+    Arrived(Seen),
+    /// It said goodbye, or its records expired: its instance name.
+    Left(String),
+}
+
+/// The sketches seen so far, by instance name, and every change from now on.
+///
+/// # Errors
+/// When this machine cannot do multicast DNS.
+pub fn watch() -> Result<(Vec<Seen>, broadcast::Receiver<Sighting>), String> {
+    let directory = directory()?;
+    let changes = directory.sightings.subscribe();
+    let mut seen: Vec<Seen> = directory.lock().values().cloned().collect();
+    seen.sort_by(|a, b| a.instance.cmp(&b.instance));
+    Ok((seen, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_labels_are_plain() {
+        assert_eq!(host_label("iopin (2)"), "iopin-2");
+        assert_eq!(host_label("buzzer"), "buzzer");
+    }
+
+    #[test]
+    fn urls_name_every_address_ipv4_first() {
+        let seen = Seen {
+            instance: "iopin (2)".into(),
+            sketch: "iopin".into(),
+            kind: "iopin".into(),
+            takes: "String".into(),
+            circuit: "demo".into(),
+            tls: false,
+            auth: false,
+            addrs: vec!["10.1.2.3".parse().unwrap(), "fe80::1".parse().unwrap()],
+            port: 4242,
+        };
+        assert_eq!(
+            seen.urls("/datafeed"),
+            [
+                "ws://10.1.2.3:4242/datafeed",
+                "ws://[fe80::1]:4242/datafeed"
+            ]
+        );
+        assert!(seen.answers_to("iopin") && seen.answers_to("iopin (2)"));
+        assert!(!seen.answers_to("buzzer"));
+    }
+}
