@@ -9,12 +9,12 @@ use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit;
 use crate::app::circuit_file::{self, Circuit, Count, Given, Planned, Target};
-use crate::app::command::{quiet_arg, seed_arg, setting_arg, vcd_arg, web_arg};
+use crate::app::command::{quiet_arg, seconds, seed_arg, setting_arg, vcd_arg, web_arg};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
-use crate::base::options::Options;
+use crate::base::options::{LinkOptions, Options};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
@@ -39,6 +39,20 @@ pub(crate) fn command() -> Command {
                 .required(true)
                 .value_parser(value_parser!(PathBuf))
                 .help("The circuit file (TOML): its sketches, their kinds, settings and links"),
+        )
+        .arg(
+            Arg::new("ack-timeout")
+                .long("ack-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("Every sketch here: drop a peer that leaves a message unacknowledged this long, and resend [default: 10]"),
+        )
+        .arg(
+            Arg::new("resolve-timeout")
+                .long("resolve-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("Every sketch here: how long a sketch's name may take to answer on the network [default: 5]"),
         )
         .arg(
             Arg::new("host")
@@ -233,12 +247,19 @@ fn run_circuit(
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
     let web: Option<String> = matches.remove_one("web");
+    let mut links = LinkOptions::default();
+    if let Ok(Some(ack_timeout)) = matches.try_remove_one("ack-timeout") {
+        links.ack_timeout = ack_timeout;
+    }
+    if let Ok(Some(resolve_timeout)) = matches.try_remove_one("resolve-timeout") {
+        links.resolve_timeout = resolve_timeout;
+    }
     let panel = panel(&circuit);
     run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
         observed(vcd, web, panel, shutdown, |shutdown| async move {
             let line = format!(
                 "{prefix}{}",
-                up(&circuit, kinds, seed, quiet, shutdown).await?
+                up(&circuit, kinds, links, seed, quiet, shutdown).await?
             );
             tracing::info!("{line}");
             Ok(line)
@@ -277,6 +298,7 @@ fn panel(circuit: &Circuit) -> Panel {
 async fn up(
     circuit: &Circuit,
     kinds: &[Kind],
+    links: LinkOptions,
     seed: Option<u64>,
     quiet: bool,
     mut shutdown: Shutdown,
@@ -316,6 +338,7 @@ async fn up(
         circuit: Box::leak(circuit.name.clone().into_boxed_str()),
         across_hosts: circuit.here.is_some(),
         bind,
+        links,
     };
     let mut running: Vec<(&Planned, Box<dyn Running>)> = Vec::new();
     for sketch in servers.iter().chain(&timers) {
@@ -398,6 +421,8 @@ struct Placement {
     across_hosts: bool,
     /// The address the servers are bound to.
     bind: &'static str,
+    /// How their links (and timers) deliver.
+    links: LinkOptions,
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports
@@ -434,6 +459,7 @@ async fn start(
     let name: &'static str = Box::leak(sketch.name.clone().into_boxed_str());
     options.named = (name != kind.name).then_some(name);
     options.circuit = Some(placement.circuit);
+    options.links = placement.links;
     if placement.across_hosts {
         options.advertise = Some(true);
     }

@@ -136,9 +136,16 @@ impl Seen {
 pub struct Advertised {
     /// Its full DNS-SD name, for the goodbye.
     fullname: String,
+    /// Its instance name: the sketch's, or `name (N)` for a standby.
+    instance: String,
 }
 
 impl Advertised {
+    /// The instance name it was advertised under.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Says goodbye (records with a time to live of zero), so that browsers
     /// forget the sketch at once instead of when its records expire.
     pub async fn withdraw(self) {
@@ -159,12 +166,34 @@ fn daemon() -> Result<&'static ServiceDaemon, String> {
         .map_err(Clone::clone)
 }
 
-/// Advertises a server.
+/// The instance name a new server of sketch `name` takes: the name itself,
+/// or, when a live instance holds it already (a standby starting beside its
+/// primary), the first free `name (2)`, `name (3)`, … as DNS-SD would rename it.
+async fn free_name(name: &str) -> Result<String, String> {
+    let directory = directory()?;
+    tokio::time::sleep_until(directory.started + WARM_UP).await;
+    let taken: Vec<String> = directory
+        .answering(name)
+        .into_iter()
+        .map(|seen| seen.instance)
+        .collect();
+    if !taken.iter().any(|instance| instance == name) {
+        return Ok(name.to_owned());
+    }
+    Ok((2..)
+        .map(|n| format!("{name} ({n})"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| name.to_owned()))
+}
+
+/// Advertises a server, under its sketch's name or, when that is taken on
+/// the network, the first free `name (N)`; its TXT record keeps `sketch=name`.
 ///
 /// # Errors
 /// When this machine cannot do multicast DNS, or the records are not valid.
-pub fn advertise(advert: &Advert) -> Result<Advertised, String> {
+pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
     let daemon = daemon()?;
+    let instance = free_name(&advert.sketch).await?;
     let flag = |on: bool| if on { "1" } else { "0" };
     let properties = [
         ("sketch", advert.sketch.as_str()),
@@ -178,11 +207,11 @@ pub fn advertise(advert: &Advert) -> Result<Advertised, String> {
     ];
     // A host name of the sketch's own: processes in one machine (or one
     // network namespace each) must not claim the same one.
-    let host = format!("{}-{}.local.", host_label(&advert.sketch), advert.port);
+    let host = format!("{}-{}.local.", host_label(&instance), advert.port);
     let ips: Vec<IpAddr> = advert.ip.into_iter().collect();
     let mut info = ServiceInfo::new(
         SERVICE_TYPE,
-        &advert.sketch,
+        &instance,
         &host,
         &ips[..],
         advert.port,
@@ -197,7 +226,7 @@ pub fn advertise(advert: &Advert) -> Result<Advertised, String> {
         .register(info)
         .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
     tracing::debug!("advertised {fullname} on port {}", advert.port);
-    Ok(Advertised { fullname })
+    Ok(Advertised { fullname, instance })
 }
 
 /// `iopin (2)` → `iopin-2`: letters, digits and `-` only.
@@ -210,6 +239,10 @@ fn host_label(name: &str) -> String {
     words.join("-")
 }
 
+/// How long a new directory listens before a server picks its instance name,
+/// so that it sees who holds the name already.
+const WARM_UP: Duration = Duration::from_secs(1);
+
 /// What this process has seen of the network: every instance of
 /// `_circuit._tcp` that answered, kept up to date by one browse that lasts as
 /// long as the process (mDNS announces arrivals and goodbyes by itself).
@@ -220,6 +253,8 @@ struct Directory {
     changed: watch::Sender<u64>,
     /// Every change, for `ls --watch`.
     sightings: broadcast::Sender<Sighting>,
+    /// When browsing began.
+    started: Instant,
 }
 
 /// This process's directory, browsing from its first use on.
@@ -234,6 +269,7 @@ fn directory() -> Result<&'static Directory, String> {
                 seen: Mutex::new(HashMap::new()),
                 changed: watch::channel(0).0,
                 sightings: broadcast::channel(256).0,
+                started: Instant::now(),
             };
             std::thread::Builder::new()
                 .name("circuit-discovery".into())

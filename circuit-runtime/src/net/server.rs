@@ -143,7 +143,7 @@ impl<S: Reactive> Server<S> {
             ),
         ));
         tracing::info!("serving on {}:{}", options.socket, address.port());
-        let advertised = Self::advertise(options, address);
+        let advertised = Self::advertise(options, address).await;
         Ok(Server {
             address,
             shutdown,
@@ -158,7 +158,7 @@ impl<S: Reactive> Server<S> {
 
     /// Announces the server by DNS-SD when asked to, or by default when it
     /// is bound beyond loopback; a machine without multicast gets a warning.
-    fn advertise(options: &Options, address: SocketAddr) -> Option<Advertised> {
+    async fn advertise(options: &Options, address: SocketAddr) -> Option<Advertised> {
         if !options.advertise.unwrap_or(!address.ip().is_loopback()) {
             return None;
         }
@@ -172,11 +172,16 @@ impl<S: Reactive> Server<S> {
             auth: options.token.is_some(),
             tls: false,
         };
-        match advertise(&advert) {
+        match advertise(&advert).await {
             Ok(advertised) => {
+                let standby = if advertised.instance() == advert.sketch {
+                    String::new()
+                } else {
+                    format!(", the name {:?} being taken: a standby", advert.sketch)
+                };
                 tracing::info!(
-                    "advertised as {:?} ({})",
-                    advert.sketch,
+                    "advertised as {:?} ({}){standby}",
+                    advertised.instance(),
                     discovery::SERVICE_TYPE
                 );
                 Some(advertised)

@@ -1,0 +1,157 @@
+//! Circuits across hosts, found by name: network namespaces made by the test
+//! (`support/netns.rs`) are real hosts to the kernel, joined by one switch on
+//! which multicast DNS crosses. One circuit file, copied to every host, each
+//! host starting its own part with `up FILE --host H`. Needs root; otherwise
+//! skipped with one loud line, except with `CI=true`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::netns::Network;
+use support::{drawn_bits, rising_edges, Finished, Running, BIN, PATIENCE};
+
+/// The demo circuit with a placement for each sketch.
+fn circuit_file(name: &str, tacks: u64, delay: f64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("across-hosts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.toml", std::process::id()));
+    let text = format!(
+        r#"name = "{name}"
+
+[sketches.clock]
+to = "iopin"
+tacks = {tacks}
+delay = {delay}
+host = "h1"
+
+[sketches.iopin]
+buzzer = "buzzer"
+host = "h2"
+
+[sketches.buzzer]
+host = "h3"
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `up FILE --host PLACEMENT` on `host`, once its servers say they are advertised.
+fn part(net: &Network, host: usize, file: &Path, placement: &str, extra: &[&str]) -> Running {
+    let mut args = vec!["up", file.to_str().unwrap(), "--host", placement];
+    args.extend_from_slice(extra);
+    let mut running = net.host(host).start(BIN, &args);
+    running.wait_for(PATIENCE, |line| line.contains("sketches up"));
+    running
+}
+
+/// Stops a part that serves until Ctrl-C.
+fn stop(running: Running) -> Finished {
+    running.signal("INT");
+    let finished = running.finish(PATIENCE);
+    assert_eq!(finished.code(), 0, "{finished:?}");
+    finished
+}
+
+/// The buzzes a buzzer's part logged.
+fn buzzes(buzzer: &Finished) -> usize {
+    buzzer
+        .lines_of("buzzer")
+        .iter()
+        .filter(|line| line.starts_with("buzz #"))
+        .count()
+}
+
+#[test]
+fn the_demo_circuit_runs_from_one_file_across_three_hosts() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let file = circuit_file("spread", 10, 0.05);
+    let buzzer = part(&net, 3, &file, "h3", &[]);
+    let iopin = part(&net, 2, &file, "h2", &[]);
+    let clock = net
+        .host(1)
+        .start(BIN, &["up", file.to_str().unwrap(), "--host", "h1"])
+        .finish(PATIENCE * 2);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let ticks = clock.lines_of("clock");
+    assert!(
+        ticks.contains(&"10 ticks sent, 10 acknowledged, 0 resent"),
+        "{clock:?}"
+    );
+    let on_h2 = format!("iopin is \"iopin\" at ws://{}:", net.host(2).addr());
+    assert!(
+        ticks.iter().any(|line| line.starts_with(&on_h2)),
+        "the clock found the pin on h2 by name: {clock:?}"
+    );
+    let iopin = stop(iopin);
+    let buzzer = stop(buzzer);
+    let bits = drawn_bits(&iopin.lines_of("iopin"));
+    assert_eq!(bits.len(), 30, "{iopin:?}");
+    assert!(
+        iopin
+            .lines_of("iopin")
+            .contains(&"link to buzzer/pin: 30 delivered"),
+        "{iopin:?}"
+    );
+    assert_eq!(buzzes(&buzzer), rising_edges(&bits), "{buzzer:?}");
+}
+
+#[test]
+fn a_standby_pin_on_a_fourth_host_takes_over_when_the_first_dies() {
+    let Some(net) = Network::create_or_skip(4) else {
+        return;
+    };
+    let file = circuit_file("standby", 40, 0.1);
+    let buzzer = part(&net, 3, &file, "h3", &[]);
+    let primary = part(&net, 2, &file, "h2", &[]);
+    // The same part of the same file, on another host: a standby of the same name.
+    let standby = part(&net, 4, &file, "h2", &[]);
+    let mut clock = net.host(1).start(
+        BIN,
+        &[
+            "up",
+            file.to_str().unwrap(),
+            "--host",
+            "h1",
+            "--ack-timeout",
+            "1",
+        ],
+    );
+    clock.wait_for(PATIENCE, |line| line == "[ clock ] > 10");
+    // The pin's host dies without a word: its process killed, its cable pulled.
+    primary.signal("KILL");
+    net.host(2).unplug().unwrap();
+    let clock = clock.finish(PATIENCE * 2);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let ticks = clock.lines_of("clock");
+    let report = ticks
+        .iter()
+        .find(|line| line.starts_with("40 ticks sent, 40 acknowledged"))
+        .unwrap_or_else(|| panic!("every tick acknowledged: {clock:?}"));
+    assert!(
+        !report.ends_with(" 0 resent"),
+        "the lost tick was resent: {clock:?}"
+    );
+    let on_h4 = format!("at ws://{}:", net.host(4).addr());
+    assert!(
+        ticks
+            .iter()
+            .any(|line| line.contains("iopin is now") && line.contains(&on_h4)),
+        "the clock says the standby took over: {clock:?}"
+    );
+    let standby = stop(standby);
+    let buzzer = stop(buzzer);
+    let taken_over = drawn_bits(&standby.lines_of("iopin"));
+    assert!(!taken_over.is_empty(), "the standby drew bits: {standby:?}");
+    assert!(buzzes(&buzzer) > 0, "{buzzer:?}");
+    assert!(
+        buzzer
+            .lines_of("buzzer")
+            .iter()
+            .any(|line| line.starts_with("served") && line.ends_with("from 2 peers")),
+        "the buzzer heard both pins: {buzzer:?}"
+    );
+}
