@@ -155,3 +155,104 @@ fn a_standby_pin_on_a_fourth_host_takes_over_when_the_first_dies() {
         "the buzzer heard both pins: {buzzer:?}"
     );
 }
+
+/// The venv that `tests/run` makes with `tests/python/requirements.txt`, or
+/// `None` (said loudly) when it is missing outside CI.
+fn python() -> Option<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = workspace.join("target/python/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    let why = format!(
+        "no {} (bash tests/run makes it from tests/python/requirements.txt)",
+        python.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("!!! SKIPPED (needs python-zeroconf): {why} !!!");
+    None
+}
+
+/// A script of `tests/python/`.
+fn script(name: &str) -> String {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    workspace
+        .join("tests/python")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn python_zeroconf_sees_our_sketches_and_our_probe_reaches_a_python_server_by_name() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let Some(python) = python() else {
+        return;
+    };
+    let python = python.to_str().unwrap();
+    // Ours, advertised on h1 (bound beyond loopback), seen by python-zeroconf on h2.
+    let mut buzzer = net
+        .host(1)
+        .start(BIN, &["buzzer", "-s", "0.0.0.0", "-p", "0"]);
+    let port = buzzer.port();
+    buzzer.wait_for(PATIENCE, |line| line.contains("advertised as"));
+    let browse = net
+        .host(2)
+        .start(python, &[&script("browse.py"), "3"])
+        .finish(PATIENCE);
+    assert_eq!(browse.code(), 0, "{browse:?}");
+    let seen: Vec<serde_json::Value> = browse
+        .out
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("one JSON line per instance"))
+        .collect();
+    let ours = seen
+        .iter()
+        .find(|instance| instance["name"] == "buzzer._circuit._tcp.local.")
+        .unwrap_or_else(|| panic!("python-zeroconf lists the buzzer: {browse:?}"));
+    assert_eq!(ours["port"], port, "{ours}");
+    assert_eq!(
+        ours["addresses"][0],
+        net.host(1).addr().to_string(),
+        "{ours}"
+    );
+    let txt = &ours["txt"];
+    for (key, value) in [
+        ("sketch", "buzzer"),
+        ("kind", "buzzer"),
+        ("takes", "u8"),
+        ("tls", "0"),
+        ("auth", "0"),
+        ("v", "1"),
+    ] {
+        assert_eq!(txt[key], value, "TXT {key}: {ours}");
+    }
+    stop(buzzer);
+
+    // Theirs: a plain websockets server that python-zeroconf registered on h2,
+    // reached by our probe on h1 by its name alone.
+    let address = net.host(2).addr().to_string();
+    let mut server = net
+        .host(2)
+        .start(python, &[&script("serve.py"), "pyecho", &address]);
+    server.wait_for(PATIENCE, |line| line.starts_with("serving"));
+    let probe = net
+        .host(1)
+        .start(
+            BIN,
+            &["probe", "pyecho/any", "--count", "3", "--every", "0"],
+        )
+        .finish(PATIENCE);
+    assert_eq!(probe.code(), 0, "{probe:?}");
+    let said = probe.lines_of("probe");
+    assert!(said.contains(&"< got 2"), "{probe:?}");
+    assert!(
+        said.iter()
+            .any(|line| line.starts_with(&format!("pyecho is \"pyecho\" at ws://{address}:"))),
+        "{probe:?}"
+    );
+    server.signal("TERM");
+    let _ = server.finish(PATIENCE);
+}
