@@ -1,6 +1,6 @@
 //! Where a link, a timer or the probe connects: a `ws://` URL, or the name of
 //! a sketch found by DNS-SD (`buzzer`, `buzzer/pin`, or `dns-sd:buzzer/pin`
-//! written out). The [`Dialer`] turns either into a connection, resolving a
+//! written out). The `Dialer` turns either into a connection, resolving a
 //! name again on every connection, and moving on to another instance of the
 //! name at once when one does not answer or was just lost.
 
