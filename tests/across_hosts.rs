@@ -256,3 +256,98 @@ fn python_zeroconf_sees_our_sketches_and_our_probe_reaches_a_python_server_by_na
     server.signal("TERM");
     let _ = server.finish(PATIENCE);
 }
+
+#[test]
+fn beyond_one_segment_names_resolve_through_srv_records_of_a_dns_server() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let dnsmasq = Path::new("/usr/sbin/dnsmasq");
+    if !dnsmasq.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no /usr/sbin/dnsmasq (apt-get install dnsmasq-base)"
+        );
+        eprintln!("!!! SKIPPED (needs dnsmasq): no /usr/sbin/dnsmasq !!!");
+        return;
+    }
+    // A buzzer on h3 that does not advertise: only DNS can tell where it is.
+    let mut buzzer = net.host(3).start(
+        BIN,
+        &["buzzer", "-s", "0.0.0.0", "-p", "0", "--no-advertise"],
+    );
+    let port = buzzer.port();
+    let h3 = net.host(3).addr();
+    let nobody = port.wrapping_add(1).max(1024);
+    // h1 serves both forms: RFC 6763 unicast DNS-SD, and Kubernetes' SRV
+    // records of a headless Service with two pods, the first one dead.
+    let server = net.host(1).addr().to_string();
+    let records = [
+        format!("--srv-host=buzzer._circuit._tcp.circuit.test,buzzer-host.circuit.test,{port}"),
+        "--txt-record=buzzer._circuit._tcp.circuit.test,sketch=buzzer,kind=buzzer,takes=u8,v=1"
+            .to_owned(),
+        format!("--host-record=buzzer-host.circuit.test,{h3}"),
+        format!("--srv-host=_circuit._tcp.speaker.demo.svc.cluster.local,pod-a.speaker.demo.svc.cluster.local,{nobody},0,10"),
+        format!("--srv-host=_circuit._tcp.speaker.demo.svc.cluster.local,pod-b.speaker.demo.svc.cluster.local,{port},0,5"),
+        format!("--host-record=pod-a.speaker.demo.svc.cluster.local,{h3}"),
+        format!("--host-record=pod-b.speaker.demo.svc.cluster.local,{h3}"),
+    ];
+    let mut args = vec![
+        "--no-daemon".to_owned(),
+        "--no-resolv".to_owned(),
+        "--no-hosts".to_owned(),
+        "--bind-interfaces".to_owned(),
+        format!("--listen-address={server}"),
+        "--port=53".to_owned(),
+    ];
+    args.extend(records);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dns = net.host(1).start(dnsmasq.to_str().unwrap(), &args);
+    // dnsmasq logs to stderr; give it a moment to bind, bounded by the probes' own patience.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let discovery = format!("dns:{server}");
+    let probe = |name: &str, domain: &str| {
+        net.host(2)
+            .start(
+                BIN,
+                &[
+                    "probe",
+                    name,
+                    "--discovery",
+                    &discovery,
+                    "--domain",
+                    domain,
+                    "--count",
+                    "2",
+                    "--every",
+                    "0",
+                ],
+            )
+            .finish(PATIENCE)
+    };
+    let rfc = probe("buzzer/pin", "circuit.test");
+    assert_eq!(rfc.code(), 0, "{rfc:?}");
+    assert!(rfc.lines_of("probe").contains(&"< bzzz"), "{rfc:?}");
+    let at = format!("buzzer is \"buzzer\" at ws://{h3}:{port}/pin");
+    assert!(rfc.lines_of("probe").contains(&at.as_str()), "{rfc:?}");
+    let pods = probe("speaker/pin", "demo.svc.cluster.local");
+    assert_eq!(pods.code(), 0, "{pods:?}");
+    assert!(
+        pods.lines_of("probe")
+            .iter()
+            .any(|line| line.contains("speaker is now \"speaker (pod-b)\"")),
+        "the dead pod was passed over for the live one: {pods:?}"
+    );
+    // A name the server does not know is a clear error that says what was asked.
+    let unknown = probe("nobody", "circuit.test");
+    assert_eq!(unknown.code(), 1, "{unknown:?}");
+    let said = unknown.err.join("\n");
+    assert!(
+        said.contains("nobody._circuit._tcp.circuit.test.")
+            && said.contains("_circuit._tcp.nobody.circuit.test."),
+        "{unknown:?}"
+    );
+    dns.signal("TERM");
+    let _ = dns.finish(PATIENCE);
+    stop(buzzer);
+}

@@ -12,6 +12,7 @@ use crate::base::options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
 use crate::net::address::Address;
+use crate::net::unicast::{self, DnsServer};
 
 /// The flag of one setting: `--long VALUE`, or `--long` alone for a switch;
 /// its help shows `default` (the setting's own default when `None`).
@@ -232,6 +233,7 @@ pub fn command<S: Sketch>() -> Command {
     }
     let links = LinkOptions::default();
     if S::LINKED || !serves {
+        command = command.args(discovery_args());
         command = command.arg(
             Arg::new("resolve-timeout")
                 .long("resolve-timeout")
@@ -292,6 +294,45 @@ pub fn command<S: Sketch>() -> Command {
     S::SETTINGS.iter().fold(command, |command, setting| {
         command.arg(setting_arg(setting, None))
     })
+}
+
+/// `--discovery` and `--domain`: how names are resolved (multicast DNS, or a DNS server).
+pub fn discovery_args() -> [Arg; 2] {
+    [
+        Arg::new("discovery")
+            .long("discovery")
+            .value_name("mdns|dns:SERVER[:PORT]")
+            .help("How sketches' names are resolved: multicast DNS on this network, or SRV records of a DNS server [default: mdns]"),
+        Arg::new("domain")
+            .long("domain")
+            .value_name("DOMAIN")
+            .help("With --discovery dns:…, the domain of the records (NAME._circuit._tcp.DOMAIN, or a Kubernetes NAMESPACE.svc.cluster.local)"),
+    ]
+}
+
+/// Applies `--discovery` and `--domain` to this process.
+///
+/// # Errors
+/// [`Error::Setup`](crate::Error::Setup) (exit 2) for a malformed choice.
+pub fn apply_discovery(matches: &mut ArgMatches) -> crate::Result<()> {
+    let discovery: Option<String> = optional(matches, "discovery");
+    let domain: Option<String> = optional(matches, "domain");
+    match discovery.as_deref() {
+        None | Some("mdns") => {
+            if domain.is_some() {
+                return Err(crate::Error::Setup(
+                    "--domain goes with --discovery dns:SERVER".to_owned(),
+                ));
+            }
+            Ok(())
+        }
+        Some(choice) => {
+            let server = DnsServer::parse(choice, domain.as_deref().unwrap_or(""))
+                .map_err(crate::Error::Setup)?;
+            unicast::use_server(server);
+            Ok(())
+        }
+    }
 }
 
 /// `-q/--quiet`, as every sketch has it: silences the per-message log lines.

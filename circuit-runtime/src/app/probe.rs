@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::command::seconds;
+use crate::app::command::{apply_discovery, discovery_args, seconds};
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::options::{Token, TOKEN_VAR};
@@ -48,6 +48,7 @@ pub fn probe_command() -> Command {
                 .value_name("URL|NAME")
                 .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed"),
         )
+        .args(discovery_args())
         .arg(
             Arg::new("resolve-timeout")
                 .long("resolve-timeout")
@@ -86,6 +87,7 @@ pub fn probe_command() -> Command {
 /// [`Error::Unreachable`] or [`Error::Lost`] when the sketch is not there or goes away.
 pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
     let url: String = matches.remove_one("url").unwrap_or_default();
+    apply_discovery(matches)?;
     let address = Address::parse(&url).map_err(Error::Setup)?;
     if let Address::Url(url) = &address {
         if let Err(err) = url.as_str().into_client_request() {

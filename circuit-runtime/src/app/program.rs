@@ -8,7 +8,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
 use crate::app::circuit::Circuit;
-use crate::app::command::{command, from_matches};
+use crate::app::command::{apply_discovery, command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::ls;
 use crate::app::process::run_until_interrupted;
@@ -55,6 +55,7 @@ impl App {
     pub fn sketch<S: Sketch>(mut self) -> Self {
         self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
+            apply_discovery(matches)?;
             let (sketch, options) = from_matches::<S>(matches);
             run_until_interrupted(
                 S::NAME,

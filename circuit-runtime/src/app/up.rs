@@ -9,7 +9,9 @@ use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit;
 use crate::app::circuit_file::{self, Circuit, Count, Given, Planned, Target};
-use crate::app::command::{quiet_arg, seconds, seed_arg, setting_arg, vcd_arg, web_arg};
+use crate::app::command::{
+    apply_discovery, discovery_args, quiet_arg, seconds, seed_arg, setting_arg, vcd_arg, web_arg,
+};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
@@ -54,6 +56,7 @@ pub(crate) fn command() -> Command {
                 .value_parser(seconds)
                 .help("Every sketch here: how long a sketch's name may take to answer on the network [default: 5]"),
         )
+        .args(discovery_args())
         .arg(
             Arg::new("host")
                 .long("host")
@@ -193,6 +196,7 @@ impl Shipped {
 pub(crate) fn wired_command(name: &'static str) -> Command {
     Command::new(name)
         .about("Runs a circuit wired in code, in one process")
+        .args(discovery_args())
         .arg(quiet_arg())
         .arg(seed_arg())
         .arg(vcd_arg())
@@ -243,6 +247,9 @@ fn run_circuit(
     prefix: &str,
     matches: &mut ArgMatches,
 ) -> Result<()> {
+    if matches.try_contains_id("discovery").is_ok() {
+        apply_discovery(matches)?;
+    }
     let quiet = matches.get_flag("quiet");
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");

@@ -12,6 +12,7 @@ use tokio::time::{sleep, Instant};
 use crate::base::options::Token;
 use crate::net::discovery;
 use crate::net::socket::{dial, Backoff, Socket};
+use crate::net::unicast;
 
 /// The explicit form of a name: what a circuit file writes for a sketch
 /// outside it (inside one, a bare name is a sketch of the file).
@@ -138,7 +139,10 @@ impl Dialer {
             Address::Url(url) => return dial(url, token).await,
             Address::Name { sketch, path } => (sketch.clone(), path.clone()),
         };
-        let mut found = discovery::resolve(&sketch, self.resolve_timeout).await?;
+        let mut found = match unicast::server() {
+            Some(dns) => dns.resolve(&sketch, self.resolve_timeout).await?,
+            None => discovery::resolve(&sketch, self.resolve_timeout).await?,
+        };
         let now = Instant::now();
         self.avoid.retain(|(_, until)| *until > now);
         // Stable: the resolution's order among equals.
