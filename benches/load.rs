@@ -6,6 +6,7 @@
 //! cargo bench -p circuit-bench            # 3 runs per mode (a few minutes)
 //! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
 //! cargo bench -p circuit-bench -- --links # the link mode alone
+//! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -32,6 +33,7 @@ const CONNECT_BATCH: usize = 200;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+mod discovery;
 mod link_mode;
 
 /// The windows the link mode compares: 1 is a strict request/answer.
@@ -90,6 +92,10 @@ fn main() {
         return;
     }
     let runs = if quick { 1 } else { 3 };
+    if args.iter().any(|arg| arg == "--discovery") {
+        discovery::run(PROGRAM, runs);
+        return;
+    }
     if args.iter().any(|arg| arg == "--links") {
         let echo = Server::start(Kind::Circuit);
         link_mode::run(echo.port.parse().expect("a port"), &LINK_WINDOWS, runs);

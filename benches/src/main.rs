@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use circuit_runtime::app::{probe_command, run_probe};
 use circuit_runtime::App;
 use sketches::{Buzzer, Clock, Echo, IoPin};
 
@@ -14,5 +15,6 @@ fn main() -> ExitCode {
         .sketch::<IoPin>()
         .sketch::<Buzzer>()
         .circuit("circuit", sketches::DEMO, "clock")
+        .command(probe_command(), run_probe)
         .run()
 }

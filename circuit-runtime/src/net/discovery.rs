@@ -24,9 +24,10 @@ pub const SERVICE_TYPE: &str = "_circuit._tcp.local.";
 /// message, in order), in the `v` TXT key.
 pub const PROTOCOL_VERSION: &str = "1";
 
-/// How long a resolution keeps listening after the first instance of a name
-/// answered, so that a standby answering a moment later is seen too.
-const SETTLE: Duration = Duration::from_millis(300);
+/// How long a resolution in a directory that has just begun keeps listening
+/// after the first instance of a name answered, so that a standby answering a
+/// moment later is seen too.
+const SETTLE: Duration = Duration::from_millis(150);
 
 /// What a server says about itself.
 #[derive(Clone, Debug)]
@@ -108,6 +109,12 @@ impl Seen {
             .iter()
             .map(|scoped| scoped.to_ip_addr())
             .collect();
+        // An IPv6 link-local address needs the interface it was seen on,
+        // which a URL cannot carry: such addresses are left out.
+        addrs.retain(|addr| match addr {
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+            IpAddr::V4(_) => true,
+        });
         // Loopback is this machine's own: of use only when it is all there is
         // (another host's 127.0.0.1 would be ours, perhaps another server).
         if addrs.iter().any(|addr| !addr.is_loopback()) {
@@ -208,8 +215,8 @@ pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
     // A host name of the sketch's own: processes in one machine (or one
     // network namespace each) must not claim the same one.
     let host = format!("{}-{}.local.", host_label(&instance), advert.port);
-    let ips: Vec<IpAddr> = advert.ip.into_iter().collect();
-    let mut info = ServiceInfo::new(
+    let ips = addresses(advert.ip);
+    let info = ServiceInfo::new(
         SERVICE_TYPE,
         &instance,
         &host,
@@ -218,15 +225,36 @@ pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
         &properties[..],
     )
     .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
-    if advert.ip.is_none() {
-        info = info.enable_addr_auto();
-    }
     let fullname = info.get_fullname().to_owned();
     daemon
         .register(info)
         .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
     tracing::debug!("advertised {fullname} on port {}", advert.port);
     Ok(Advertised { fullname, instance })
+}
+
+/// The addresses to advertise for a server bound to `bound`: that address,
+/// or for `0.0.0.0` every IPv4 address of the machine (and for `::` every
+/// address), those of the network first, loopback only when there is nothing else.
+fn addresses(bound: Option<IpAddr>) -> Vec<IpAddr> {
+    let every = match bound {
+        Some(ip) if !ip.is_unspecified() => return vec![ip],
+        Some(IpAddr::V6(_)) => None,
+        _ => Some(false), // IPv4 only
+    };
+    let mut ips: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|interface| !interface.is_link_local())
+        .map(|interface| interface.ip())
+        .filter(|ip| every.is_none() || ip.is_ipv4())
+        .collect();
+    if ips.iter().any(|ip| !ip.is_loopback()) {
+        ips.retain(|ip| !ip.is_loopback());
+    }
+    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.dedup();
+    ips
 }
 
 /// `iopin (2)` → `iopin-2`: letters, digits and `-` only.
@@ -240,8 +268,10 @@ fn host_label(name: &str) -> String {
 }
 
 /// How long a new directory listens before a server picks its instance name,
-/// so that it sees who holds the name already.
-const WARM_UP: Duration = Duration::from_secs(1);
+/// so that it sees who holds the name already. A new process hears the first
+/// answers about a second after it began browsing (with the second query of
+/// mDNS's schedule; see the discovery benchmark).
+const WARM_UP: Duration = Duration::from_millis(1500);
 
 /// What this process has seen of the network: every instance of
 /// `_circuit._tcp` that answered, kept up to date by one browse that lasts as
@@ -327,7 +357,8 @@ impl Directory {
         let mut found: Vec<Seen> = self
             .lock()
             .values()
-            .filter(|seen| seen.answers_to(name))
+            // Its address records may come after the rest.
+            .filter(|seen| seen.answers_to(name) && !seen.addrs.is_empty())
             .cloned()
             .collect();
         found.sort_by(|a, b| {
@@ -361,8 +392,16 @@ pub async fn resolve(name: &str, within: Duration) -> Result<Vec<Seen>, String> 
     loop {
         let found = directory.answering(name);
         if !found.is_empty() {
-            // A standby that answers a moment later is worth knowing about.
-            let settle = (Instant::now() + SETTLE).min(deadline);
+            tracing::debug!(
+                "{name} answered {}ms after browsing began",
+                directory.started.elapsed().as_millis()
+            );
+            // A directory that has just begun may not have heard every
+            // instance yet: a standby answering a moment later is worth
+            // knowing about. One browsing for a while knows them all.
+            let settle = (Instant::now() + SETTLE)
+                .min(directory.started + WARM_UP)
+                .min(deadline);
             while timeout(
                 settle.saturating_duration_since(Instant::now()),
                 changes.changed(),
