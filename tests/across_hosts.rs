@@ -351,3 +351,40 @@ fn beyond_one_segment_names_resolve_through_srv_records_of_a_dns_server() {
     let _ = dns.finish(PATIENCE);
     stop(buzzer);
 }
+
+#[test]
+fn ls_lists_the_sketches_on_the_network_and_follows_arrivals_and_departures() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let mut buzzer = net.host(1).start(
+        BIN,
+        &["buzzer", "-s", "0.0.0.0", "-p", "0", "--token", "s3cret"],
+    );
+    let port = buzzer.port();
+    buzzer.wait_for(PATIENCE, |line| line.contains("advertised as"));
+    let mut watch = net.host(2).start(BIN, &["ls", "--watch", "--for", "3"]);
+    let header = watch.wait_for(PATIENCE, |line| line.starts_with("NAME"));
+    assert!(
+        header.contains("ADDRESS") && header.contains("KIND (TAKES)"),
+        "{header}"
+    );
+    let row = watch.wait_for(PATIENCE, |line| line.starts_with("buzzer "));
+    let endpoint = format!("{}:{port}", net.host(1).addr());
+    assert!(
+        row.contains(&endpoint) && row.contains("buzzer (u8)"),
+        "{row}"
+    );
+    assert!(row.ends_with("no  yes"), "no TLS, a token asked: {row}");
+    // An arrival, then a departure (the echo says goodbye when it stops).
+    let mut echo = net
+        .host(1)
+        .start(BIN, &["echo", "-s", "0.0.0.0", "-p", "0"]);
+    echo.wait_for(PATIENCE, |line| line.contains("advertised as"));
+    let arrived = watch.wait_for(PATIENCE, |line| line.starts_with("+ echo "));
+    assert!(arrived.contains("echo (Payload)"), "{arrived}");
+    stop(echo);
+    watch.wait_for(PATIENCE, |line| line == "- echo");
+    stop(watch);
+    stop(buzzer);
+}
