@@ -348,10 +348,15 @@ async fn a_vec_of_links_fans_out_and_an_option_may_be_absent() {
     );
     drop(seen_tap);
 
-    let Err(refused) = parse::<Splitter, _, _>(["--outs", "wss://localhost:1/x"]) else {
-        panic!("a wss:// link is refused until TLS exists");
+    let Err(refused) = parse::<Splitter, _, _>(["--outs", "http://localhost:1/x"]) else {
+        panic!("an http:// link is refused");
     };
-    assert!(refused.to_string().contains("needs TLS"), "{refused}");
+    assert!(
+        refused.to_string().contains("is not a WebSocket URL"),
+        "{refused}"
+    );
+    let (secure, _) = parse::<Splitter, _, _>(["--outs", "wss://localhost:1/x"]).unwrap();
+    assert_eq!(secure.outs[0].url(), "wss://localhost:1/x");
 }
 
 /// Sends `--count` numbers to its link for every message it gets.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod certs;
 pub mod netns;
 mod port_hold;
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 
-use crate::base::options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
+use crate::base::options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
 use crate::net::address::Address;
+use crate::net::tls;
 use crate::net::unicast::{self, DnsServer};
 
 /// The flag of one setting: `--long VALUE`, or `--long` alone for a switch;
@@ -104,6 +105,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
             None
         },
         circuit: None,
+        tls: tls_files(matches),
     }
 }
 
@@ -232,6 +234,7 @@ pub fn command<S: Sketch>() -> Command {
             );
     }
     let links = LinkOptions::default();
+    command = command.args(tls_args(serves, S::LINKED || !serves));
     if S::LINKED || !serves {
         command = command.args(discovery_args());
         command = command.arg(
@@ -294,6 +297,69 @@ pub fn command<S: Sketch>() -> Command {
     S::SETTINGS.iter().fold(command, |command, setting| {
         command.arg(setting_arg(setting, None))
     })
+}
+
+/// The TLS flags: a certificate and key (a server's, or a client's for
+/// mutual TLS), `--client-ca` on a server, and for a side that dials, `--ca`
+/// and `--allow-plaintext-token`.
+pub fn tls_args(serves: bool, dials: bool) -> Vec<Arg> {
+    let file = |id: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(id)
+            .value_name("FILE")
+            .value_parser(value_parser!(PathBuf))
+            .help(help)
+    };
+    let mut args = vec![
+        file(
+            "tls-cert",
+            if serves {
+                "Serve wss:// with this certificate chain (PEM); with --tls-key"
+            } else {
+                "Present this certificate (PEM) to servers that ask for one (mutual TLS); with --tls-key"
+            },
+        ),
+        file("tls-key", "The private key (PEM) of --tls-cert"),
+    ];
+    if serves {
+        args.push(file(
+            "client-ca",
+            "Require client certificates signed by this CA (PEM): mutual TLS",
+        ));
+    }
+    if dials {
+        args.push(file(
+            "ca",
+            "Trust servers whose certificates this CA (PEM) signed, instead of the system's roots",
+        ));
+        args.push(
+            Arg::new("allow-plaintext-token")
+                .long("allow-plaintext-token")
+                .action(ArgAction::SetTrue)
+                .help("Send the token over plain ws:// to a peer beyond loopback (it crosses the network in the clear)"),
+        );
+    }
+    args
+}
+
+/// The TLS flags given, of those the command has.
+pub fn tls_files(matches: &mut ArgMatches) -> TlsFiles {
+    TlsFiles {
+        cert: optional(matches, "tls-cert"),
+        key: optional(matches, "tls-key"),
+        client_ca: optional(matches, "client-ca"),
+        ca: optional(matches, "ca"),
+        allow_plaintext_token: optional::<bool>(matches, "allow-plaintext-token").unwrap_or(false),
+    }
+}
+
+/// Applies a side's TLS choices to this process's clients.
+///
+/// # Errors
+/// [`Error::Tls`](crate::Error::Tls) (exit 1) for a file that cannot be used, named.
+pub fn apply_tls(files: &TlsFiles) -> crate::Result<()> {
+    tls::allow_plaintext_token(files.allow_plaintext_token);
+    tls::use_client(files).map_err(crate::Error::Tls)
 }
 
 /// `--discovery` and `--domain`: how names are resolved (multicast DNS, or a DNS server).

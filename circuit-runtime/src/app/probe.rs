@@ -13,13 +13,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::command::{apply_discovery, discovery_args, seconds};
+use crate::app::command::{
+    apply_discovery, apply_tls, discovery_args, seconds, tls_args, tls_files,
+};
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::options::{Token, TOKEN_VAR};
 use crate::base::shutdown::Shutdown;
 use crate::net::address::{Address, Dialer};
-use crate::net::socket::{close_politely, read_ack};
+use crate::net::socket::{close_politely, read_ack, DialError};
 
 /// How long the probe keeps trying to reach the sketch.
 const PATIENCE: Duration = Duration::from_secs(2);
@@ -49,6 +51,7 @@ pub fn probe_command() -> Command {
                 .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed"),
         )
         .args(discovery_args())
+        .args(tls_args(false, true))
         .arg(
             Arg::new("resolve-timeout")
                 .long("resolve-timeout")
@@ -88,6 +91,7 @@ pub fn probe_command() -> Command {
 pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
     let url: String = matches.remove_one("url").unwrap_or_default();
     apply_discovery(matches)?;
+    apply_tls(&tls_files(matches))?;
     let address = Address::parse(&url).map_err(Error::Setup)?;
     if let Address::Url(url) = &address {
         if let Err(err) = url.as_str().into_client_request() {
@@ -128,10 +132,16 @@ async fn probe(
     let mut socket = dialer
         .dial_within(token.as_ref(), PATIENCE)
         .await
-        .map_err(|reason| Error::Unreachable {
-            url: url.clone(),
-            seconds: PATIENCE.as_secs_f64(),
-            reason,
+        .map_err(|failure| match failure {
+            DialError::Refused(reason) => Error::Refused {
+                url: url.clone(),
+                reason,
+            },
+            DialError::Absent(reason) => Error::Unreachable {
+                url: url.clone(),
+                seconds: PATIENCE.as_secs_f64(),
+                reason,
+            },
         })?;
     tracing::info!("connected to {url}");
     let mut messages = messages(source);

@@ -8,7 +8,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
 use crate::app::circuit::Circuit;
-use crate::app::command::{apply_discovery, command, from_matches};
+use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::ls;
 use crate::app::process::run_until_interrupted;
@@ -57,6 +57,7 @@ impl App {
         self.command(command::<S>(), |matches| {
             apply_discovery(matches)?;
             let (sketch, options) = from_matches::<S>(matches);
+            apply_tls(&options.tls)?;
             run_until_interrupted(
                 S::NAME,
                 options.quiet,

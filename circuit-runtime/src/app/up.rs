@@ -10,13 +10,14 @@ use clap::{value_parser, Arg, ArgMatches, Command};
 use crate::app::circuit;
 use crate::app::circuit_file::{self, Circuit, Count, Given, Planned, Target};
 use crate::app::command::{
-    apply_discovery, discovery_args, quiet_arg, seconds, seed_arg, setting_arg, vcd_arg, web_arg,
+    apply_discovery, apply_tls, discovery_args, quiet_arg, seconds, seed_arg, setting_arg,
+    tls_args, tls_files, vcd_arg, web_arg,
 };
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
-use crate::base::options::{LinkOptions, Options};
+use crate::base::options::{LinkOptions, Options, TlsFiles};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
@@ -57,6 +58,7 @@ pub(crate) fn command() -> Command {
                 .help("Every sketch here: how long a sketch's name may take to answer on the network [default: 5]"),
         )
         .args(discovery_args())
+        .args(tls_args(true, true))
         .arg(
             Arg::new("host")
                 .long("host")
@@ -100,6 +102,10 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
             )));
         }
         circuit.here = Some(host);
+    } else if matches.get_one::<PathBuf>("tls-cert").is_some() {
+        return Err(Error::Setup(
+            "--tls-cert is for a circuit across hosts (`up FILE --host H`): on one host, its sketches talk over loopback".to_owned(),
+        ));
     }
     run_circuit(circuit, kinds, "up", &prefix, matches)
 }
@@ -197,6 +203,7 @@ pub(crate) fn wired_command(name: &'static str) -> Command {
     Command::new(name)
         .about("Runs a circuit wired in code, in one process")
         .args(discovery_args())
+        .args(tls_args(true, true))
         .arg(quiet_arg())
         .arg(seed_arg())
         .arg(vcd_arg())
@@ -247,9 +254,9 @@ fn run_circuit(
     prefix: &str,
     matches: &mut ArgMatches,
 ) -> Result<()> {
-    if matches.try_contains_id("discovery").is_ok() {
-        apply_discovery(matches)?;
-    }
+    apply_discovery(matches)?;
+    let tls = tls_files(matches);
+    apply_tls(&tls)?;
     let quiet = matches.get_flag("quiet");
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
@@ -266,7 +273,7 @@ fn run_circuit(
         observed(vcd, web, panel, shutdown, |shutdown| async move {
             let line = format!(
                 "{prefix}{}",
-                up(&circuit, kinds, links, seed, quiet, shutdown).await?
+                up(&circuit, kinds, links, tls, seed, quiet, shutdown).await?
             );
             tracing::info!("{line}");
             Ok(line)
@@ -306,6 +313,7 @@ async fn up(
     circuit: &Circuit,
     kinds: &[Kind],
     links: LinkOptions,
+    tls: TlsFiles,
     seed: Option<u64>,
     quiet: bool,
     mut shutdown: Shutdown,
@@ -346,6 +354,7 @@ async fn up(
         across_hosts: circuit.here.is_some(),
         bind,
         links,
+        tls,
     };
     let mut running: Vec<(&Planned, Box<dyn Running>)> = Vec::new();
     for sketch in servers.iter().chain(&timers) {
@@ -430,6 +439,8 @@ struct Placement {
     bind: &'static str,
     /// How their links (and timers) deliver.
     links: LinkOptions,
+    /// Their certificate files: one for every server here.
+    tls: TlsFiles,
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports
@@ -444,12 +455,20 @@ async fn start(
     seed: Option<u64>,
     quiet: bool,
 ) -> Result<Box<dyn Running>> {
+    // Over TLS a certificate is for a sketch's name: links find even the
+    // sketches of this process by name, never by a loopback address.
+    let none = HashMap::new();
+    let local = if placement.tls.cert.is_some() {
+        &none
+    } else {
+        ports
+    };
     let mut values = Values::new();
     for (setting, given) in &sketch.given {
         for value in given {
             let text = match value {
                 Given::Text(text) => text.clone(),
-                Given::Sketch(target) => address_of(target, setting, ports),
+                Given::Sketch(target) => address_of(target, setting, local),
             };
             // Checked when the file was read; a link's address is always valid.
             let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
@@ -467,11 +486,12 @@ async fn start(
     options.named = (name != kind.name).then_some(name);
     options.circuit = Some(placement.circuit);
     options.links = placement.links;
+    options.tls = placement.tls.clone();
     if placement.across_hosts {
         options.advertise = Some(true);
     }
     match &sketch.to {
-        Some(Given::Sketch(target)) => match ports.get(target.sketch.as_str()) {
+        Some(Given::Sketch(target)) => match local.get(target.sketch.as_str()) {
             Some(port) => {
                 options.socket = HOST.to_owned();
                 options.port = *port;

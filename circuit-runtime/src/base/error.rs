@@ -31,6 +31,18 @@ pub enum Error {
         /// The last connection error.
         reason: String,
     },
+    /// The peer answered and refused us: our token, or a certificate that
+    /// failed its check. Not retried: trying again cannot mend it.
+    #[error("{url}: {reason}")]
+    Refused {
+        /// The peer's URL (or name).
+        url: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A certificate or key file that cannot be used, named in the reason.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The peer went away before acknowledging a message.
     #[error("the server at {url} went away before acknowledging {message:?} ({reason})")]
     Lost {

@@ -13,7 +13,7 @@ pub(crate) mod wiring;
 
 pub use error::{Error, Result};
 pub use message::{Ack, FromBytes, IntoAck, IntoTick, Payload, NO_ACK};
-pub use options::{Limits, LinkOptions, Options, Token, TOKEN_VAR};
+pub use options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
 pub use rng::Rng;
 pub use settings::{Parsed, Setting, Values};
 pub use shutdown::Shutdown;

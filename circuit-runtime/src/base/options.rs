@@ -36,6 +36,8 @@ pub struct Options {
     pub advertise: Option<bool>,
     /// The circuit a sketch is part of, for its DNS-SD record.
     pub circuit: Option<&'static str>,
+    /// Its certificate files (`--tls-cert`, `--tls-key`, `--client-ca`, `--ca`).
+    pub tls: TlsFiles,
 }
 
 impl Options {
@@ -58,6 +60,7 @@ impl Options {
             to: None,
             advertise: None,
             circuit: None,
+            tls: TlsFiles::default(),
         }
     }
 }
@@ -122,6 +125,22 @@ impl Default for Limits {
             ping_interval: Duration::from_secs(20),
         }
     }
+}
+
+/// The certificate files of one side: its chain and key, and the CA of the
+/// other side (for a server, of its clients; for a client, of its servers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--tls-cert FILE`: this side's certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// `--tls-key FILE`: its private key (PEM).
+    pub key: Option<PathBuf>,
+    /// `--client-ca FILE`, on a server: the CA whose client certificates it requires.
+    pub client_ca: Option<PathBuf>,
+    /// `--ca FILE`, on a client: the CA to trust instead of the system's roots.
+    pub ca: Option<PathBuf>,
+    /// `--allow-plaintext-token`: send a token over plain `ws://` beyond loopback.
+    pub allow_plaintext_token: bool,
 }
 
 /// The environment variable that gives `--token` when the flag is absent.

@@ -11,7 +11,7 @@ use tokio::time::{sleep, Instant};
 
 use crate::base::options::Token;
 use crate::net::discovery;
-use crate::net::socket::{dial, Backoff, Socket};
+use crate::net::socket::{dial, Backoff, DialError, Socket};
 use crate::net::unicast;
 
 /// The explicit form of a name: what a circuit file writes for a sketch
@@ -24,7 +24,7 @@ const AVOID_FOR: Duration = Duration::from_secs(60);
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
-    /// A `ws://host:port/path` URL.
+    /// A `ws://host:port/path` (or `wss://`) URL.
     Url(String),
     /// A sketch's name, resolved by DNS-SD, and the path to ask for.
     Name {
@@ -39,14 +39,12 @@ impl Address {
     /// A `ws://` URL, or a sketch's name with an optional path.
     ///
     /// # Errors
-    /// When it is neither, or a `wss://` URL (this build speaks no TLS).
+    /// When it is neither.
     pub fn parse(text: &str) -> Result<Address, String> {
-        if text.starts_with("wss://") {
-            return Err(format!(
-                "{text:?} needs TLS (wss://), which circuit does not speak yet; use ws://"
-            ));
-        }
-        if let Some(rest) = text.strip_prefix("ws://") {
+        if let Some(rest) = text
+            .strip_prefix("ws://")
+            .or_else(|| text.strip_prefix("wss://"))
+        {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{text:?} has no host"));
             }
@@ -54,7 +52,7 @@ impl Address {
         }
         if text.contains("://") {
             return Err(format!(
-                "{text:?} is not a WebSocket URL (ws://host:port/path) nor a sketch's name"
+                "{text:?} is not a WebSocket URL (ws:// or wss://host:port/path) nor a sketch's name"
             ));
         }
         let name = text.strip_prefix(NAME_PREFIX).unwrap_or(text);
@@ -133,16 +131,18 @@ impl Dialer {
     ///
     /// # Errors
     /// Why the last try failed (no instance answered the name, or none took
-    /// the connection).
-    pub(crate) async fn dial(&mut self, token: Option<&Token>) -> Result<Socket, String> {
+    /// the connection); a refusal when one of them refused us (its
+    /// certificate failed its check, or our token) and none took us.
+    pub(crate) async fn dial(&mut self, token: Option<&Token>) -> Result<Socket, DialError> {
         let (sketch, path) = match &self.address {
-            Address::Url(url) => return dial(url, token).await,
+            Address::Url(url) => return dial(url, None, token).await,
             Address::Name { sketch, path } => (sketch.clone(), path.clone()),
         };
-        let mut found = match unicast::server() {
-            Some(dns) => dns.resolve(&sketch, self.resolve_timeout).await?,
-            None => discovery::resolve(&sketch, self.resolve_timeout).await?,
+        let resolved = match unicast::server() {
+            Some(dns) => dns.resolve(&sketch, self.resolve_timeout).await,
+            None => discovery::resolve(&sketch, self.resolve_timeout).await,
         };
+        let mut found = resolved.map_err(DialError::Absent)?;
         let now = Instant::now();
         self.avoid.retain(|(_, until)| *until > now);
         // Stable: the resolution's order among equals.
@@ -151,15 +151,26 @@ impl Dialer {
                 .iter()
                 .any(|(avoided, _)| *avoided == seen.instance)
         });
-        let mut last_error = String::new();
+        let mut last_error = DialError::Absent(String::new());
         for seen in &found {
             for url in seen.urls(&path) {
-                match dial(&url, token).await {
+                // A certificate is checked against the sketch's name: a name
+                // is not an identity until its certificate says so.
+                match dial(&url, Some(&seen.sketch), token).await {
                     Ok(socket) => {
                         self.connected(&sketch, seen, &url, found.len());
                         return Ok(socket);
                     }
-                    Err(err) => last_error = format!("{} at {url}: {err}", seen.instance),
+                    Err(DialError::Refused(why)) => {
+                        tracing::warn!("{} at {url} refused: {why}", seen.instance);
+                        last_error =
+                            DialError::Refused(format!("{} at {url}: {why}", seen.instance));
+                    }
+                    Err(DialError::Absent(why)) if !last_error.is_refusal() => {
+                        last_error =
+                            DialError::Absent(format!("{} at {url}: {why}", seen.instance));
+                    }
+                    Err(DialError::Absent(_)) => {}
                 }
             }
             self.avoid(&seen.instance);
@@ -172,18 +183,20 @@ impl Dialer {
     /// knows why nothing happens.
     ///
     /// # Errors
-    /// Why the last attempt failed.
+    /// Why the last attempt failed; a refusal at once, since trying again
+    /// cannot mend it.
     pub(crate) async fn dial_within(
         &mut self,
         token: Option<&Token>,
         patience: Duration,
-    ) -> Result<Socket, String> {
+    ) -> Result<Socket, DialError> {
         let deadline = Instant::now() + patience;
         let mut backoff = Backoff::new();
         let mut said = false;
         loop {
             let error = match self.dial(token).await {
                 Ok(socket) => return Ok(socket),
+                Err(error) if error.is_refusal() => return Err(error),
                 Err(error) => error,
             };
             let now = Instant::now();
@@ -259,7 +272,10 @@ mod tests {
         );
         assert_eq!(Address::parse("iopin (2)"), Ok(name("iopin (2)", "/")));
         assert!(Address::parse("http://h:1/").is_err());
-        assert!(Address::parse("wss://h:1/").is_err());
+        assert_eq!(
+            Address::parse("wss://h:1/"),
+            Ok(Address::Url("wss://h:1/".into()))
+        );
         assert!(Address::parse("ws:///pin").is_err());
         assert!(Address::parse("bu;zzer").is_err());
         assert_eq!(

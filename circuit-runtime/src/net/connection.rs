@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as Handshake, Response,
@@ -48,8 +48,8 @@ enum End {
 /// before its conversation began.
 // The handshake callback's large error type is tungstenite's, not ours.
 #[allow(clippy::result_large_err)]
-pub(crate) async fn serve(
-    stream: TcpStream,
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     dispatch: Dispatch,
     limits: Limits,
     token: Option<Token>,
@@ -123,7 +123,7 @@ pub(crate) async fn serve(
 
 /// Refuses a peer beyond `--max-clients` with HTTP 503, before any upgrade.
 #[allow(clippy::result_large_err)]
-pub(crate) async fn refuse(stream: TcpStream, limits: Limits) {
+pub(crate) async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: S, limits: Limits) {
     let handshake = accept_hdr_async(stream, |_: &Handshake, _: Response| {
         Err(refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -154,8 +154,8 @@ fn config(limits: Limits) -> WebSocketConfig {
 }
 
 /// The receive → loop → acknowledge cycle, until the peer or the server ends it.
-async fn converse(
-    socket: &mut WebSocketStream<TcpStream>,
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
     channel: &Arc<str>,
     dispatch: &Dispatch,
     ping_interval: Duration,
@@ -286,6 +286,10 @@ async fn converse(
 }
 
 /// Sends a close frame and waits briefly for the peer's, as RFC 6455 asks.
-async fn close(socket: &mut WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
+async fn close<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    code: CloseCode,
+    reason: &str,
+) {
     close_politely(socket, code, reason).await;
 }

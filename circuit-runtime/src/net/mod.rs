@@ -17,6 +17,7 @@ pub(crate) mod outbound;
 pub(crate) mod server;
 pub(crate) mod socket;
 pub(crate) mod timer;
+pub mod tls;
 pub mod unicast;
 pub(crate) mod web;
 

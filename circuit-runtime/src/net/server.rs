@@ -9,11 +9,14 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
 
-use crate::base::error::Result;
+use crate::base::error::{Error, Result};
 use crate::base::options::{Limits, Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, RunReport, Running, Runs, Starting};
@@ -23,6 +26,7 @@ use crate::net::discovery::{self, advertise, Advert, Advertised};
 use crate::net::dispatch::Dispatch;
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{accept_until, bind_to};
+use crate::net::tls;
 use crate::observe::log;
 
 /// A running server sketch.
@@ -113,6 +117,8 @@ impl<S: Reactive> Server<S> {
         bound: Option<std::net::TcpListener>,
     ) -> Result<Self> {
         sketch.begin()?;
+        // A certificate that cannot be used stops the start, before the bind.
+        let acceptor = tls::acceptor(&options.tls).map_err(Error::Tls)?;
         configure(&sketch.links(), options);
         let listener = match bound {
             Some(listener) => {
@@ -135,6 +141,7 @@ impl<S: Reactive> Server<S> {
             Self::name(options),
             accept(
                 listener,
+                acceptor.clone(),
                 dispatch,
                 options.limits,
                 options.token.clone(),
@@ -142,8 +149,12 @@ impl<S: Reactive> Server<S> {
                 shutdown.clone(),
             ),
         ));
-        tracing::info!("serving on {}:{}", options.socket, address.port());
-        let advertised = Self::advertise(options, address).await;
+        if acceptor.is_some() {
+            tracing::info!("serving on wss://{}:{}", options.socket, address.port());
+        } else {
+            tracing::info!("serving on {}:{}", options.socket, address.port());
+        }
+        let advertised = Self::advertise(options, address, acceptor.is_some()).await;
         Ok(Server {
             address,
             shutdown,
@@ -158,7 +169,7 @@ impl<S: Reactive> Server<S> {
 
     /// Announces the server by DNS-SD when asked to, or by default when it
     /// is bound beyond loopback; a machine without multicast gets a warning.
-    async fn advertise(options: &Options, address: SocketAddr) -> Option<Advertised> {
+    async fn advertise(options: &Options, address: SocketAddr, tls: bool) -> Option<Advertised> {
         if !options.advertise.unwrap_or(!address.ip().is_loopback()) {
             return None;
         }
@@ -169,8 +180,8 @@ impl<S: Reactive> Server<S> {
             circuit: options.circuit.map(str::to_owned),
             port: address.port(),
             ip: (!address.ip().is_unspecified()).then_some(address.ip()),
-            auth: options.token.is_some(),
-            tls: false,
+            auth: options.token.is_some() || options.tls.client_ca.is_some(),
+            tls,
         };
         match advertise(&advert).await {
             Ok(advertised) => {
@@ -285,6 +296,7 @@ pub async fn serve<S: Reactive>(
 /// Accepts peers until shutdown. Beyond `--max-clients`, peers are refused.
 async fn accept(
     listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
     dispatch: Dispatch,
     limits: Limits,
     token: Option<Token>,
@@ -294,27 +306,55 @@ async fn accept(
     let places = Arc::new(Semaphore::new(limits.max_clients));
     let stop = shutdown.clone();
     accept_until(&listener, &mut shutdown, |stream| {
-        match Arc::clone(&places).try_acquire_owned() {
-            Ok(place) => {
-                let peer = connection::serve(
-                    stream,
-                    dispatch.clone(),
-                    limits,
-                    token.clone(),
-                    stop.clone(),
-                );
-                let served = Arc::clone(&served);
-                log::spawn(async move {
-                    if let Some(handled) = peer.await {
-                        served.add(handled);
-                    }
-                    drop(place);
-                });
+        let place = Arc::clone(&places).try_acquire_owned().ok();
+        let (dispatch, token, stop, served) = (
+            dispatch.clone(),
+            token.clone(),
+            stop.clone(),
+            Arc::clone(&served),
+        );
+        let acceptor = acceptor.clone();
+        log::spawn(async move {
+            let Some(acceptor) = acceptor else {
+                return serve_peer(stream, place, dispatch, limits, token, stop, served).await;
+            };
+            // The TLS handshake counts against the handshake's time limit.
+            match timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(secured)) => {
+                    serve_peer(secured, place, dispatch, limits, token, stop, served).await;
+                }
+                Ok(Err(err)) if err.to_string().contains("InvalidContentType") => {
+                    tracing::warn!("refused a peer: it spoke plain ws:// to this wss:// server");
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!("refused a peer: its TLS handshake failed ({err})");
+                }
+                Err(_) => tracing::warn!(
+                    "dropped a peer: no TLS handshake within {:.1}s",
+                    limits.handshake_timeout.as_secs_f64()
+                ),
             }
-            Err(_) => {
-                log::spawn(connection::refuse(stream, limits));
-            }
-        }
+        });
     })
     .await;
+}
+
+/// Serves one accepted peer while it holds a place, or refuses it with 503
+/// when `--max-clients` are served already.
+async fn serve_peer<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    place: Option<OwnedSemaphorePermit>,
+    dispatch: Dispatch,
+    limits: Limits,
+    token: Option<Token>,
+    stop: Shutdown,
+    served: Arc<Served>,
+) {
+    let Some(place) = place else {
+        return connection::refuse(stream, limits).await;
+    };
+    if let Some(handled) = connection::serve(stream, dispatch, limits, token, stop).await {
+        served.add(handled);
+    }
+    drop(place);
 }

@@ -10,15 +10,17 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStream};
 
 use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
-use crate::net::auth;
+use crate::net::{auth, tls};
 
 /// How much tungstenite reads from the socket at a time. Its default (128 KiB)
 /// is zero-filled before every read, which costs more than the small frames of
@@ -59,29 +61,127 @@ impl Backoff {
     }
 }
 
-/// One attempt to connect to `url`, presenting `token` if there is one.
-pub(crate) async fn dial(url: &str, token: Option<&Token>) -> Result<Socket, String> {
-    let mut request = url.into_client_request().map_err(|err| err.to_string())?;
-    if let Some(token) = token {
-        auth::present(token, &mut request)?;
+/// Why a connection could not be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DialError {
+    /// Nobody answered, or the connection broke: worth trying again.
+    Absent(String),
+    /// The peer answered and said no (HTTP 401, a certificate that fails its
+    /// check, our token kept from a plain connection): trying again cannot mend it.
+    Refused(String),
+}
+
+impl DialError {
+    /// Whether trying again cannot help.
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, DialError::Refused(_))
     }
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    // Acks are tiny and latency-bound: do not let Nagle hold them (`true`).
-    let result = match timeout(
-        ATTEMPT,
-        connect_async_with_config(request, Some(config), true),
-    )
-    .await
-    {
-        Ok(Ok((socket, _response))) => Ok(socket),
-        Ok(Err(err)) => Err(err.to_string()),
-        Err(_) => Err(format!("no answer within {}s", ATTEMPT.as_secs())),
-    };
+}
+
+impl std::fmt::Display for DialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DialError::Absent(why) | DialError::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+/// One attempt to connect to `url` (`ws://` or `wss://`), presenting `token`
+/// if there is one. A `wss://` server's certificate is checked against
+/// `name` when given (a sketch found by its name), else the URL's host.
+pub(crate) async fn dial(
+    url: &str,
+    name: Option<&str>,
+    token: Option<&Token>,
+) -> std::result::Result<Socket, DialError> {
+    let result = timeout(ATTEMPT, dial_once(url, name, token))
+        .await
+        .unwrap_or_else(|_| {
+            Err(DialError::Absent(format!(
+                "no answer within {}s",
+                ATTEMPT.as_secs()
+            )))
+        });
     match &result {
         Ok(_) => tracing::debug!("connected to {url}"),
         Err(err) => tracing::debug!("could not connect to {url}: {err}"),
     }
     result
+}
+
+/// [`dial`] without its time limit.
+async fn dial_once(
+    url: &str,
+    name: Option<&str>,
+    token: Option<&Token>,
+) -> std::result::Result<Socket, DialError> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|err| DialError::Refused(err.to_string()))?;
+    let secure = request.uri().scheme_str() == Some("wss");
+    let host = request
+        .uri()
+        .host()
+        .unwrap_or("")
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_owned();
+    let port = request
+        .uri()
+        .port_u16()
+        .unwrap_or(if secure { 443 } else { 80 });
+    if let Some(token) = token {
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !secure && !loopback && !tls::plaintext_token_allowed() {
+            return Err(DialError::Refused(format!(
+                "our token would cross the network in the clear to {host} over ws://; use wss:// (the server's --tls-cert) or --allow-plaintext-token"
+            )));
+        }
+        auth::present(token, &mut request).map_err(DialError::Refused)?;
+    }
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|err| DialError::Absent(format!("IO error: {err}")))?;
+    // Acks are tiny and latency-bound: do not let Nagle hold them.
+    let _ = tcp.set_nodelay(true);
+    let stream = if secure {
+        let tls = tls::connect(tcp, name.unwrap_or(&host))
+            .await
+            .map_err(|failed| {
+                if failed.refused {
+                    DialError::Refused(failed.reason)
+                } else {
+                    DialError::Absent(failed.reason)
+                }
+            })?;
+        MaybeTlsStream::Rustls(tls)
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    match client_async_with_config(request, stream, Some(config)).await {
+        Ok((socket, _response)) => Ok(socket),
+        Err(WsError::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => {
+            Err(DialError::Refused(if token.is_some() {
+                "the server refused our token (HTTP 401)".to_owned()
+            } else {
+                "the server asks for a token (HTTP 401): give it with --token".to_owned()
+            }))
+        }
+        Err(WsError::Http(response)) => Err(DialError::Absent(format!(
+            "HTTP error: {}",
+            response.status()
+        ))),
+        // A TLS server answers a plain handshake with a TLS alert, which is no HTTP.
+        Err(WsError::HttpFormat(_)) | Err(WsError::Protocol(_)) if !secure => {
+            Err(DialError::Refused(format!(
+                "the server at {host}:{port} does not speak plain WebSocket (is it a wss:// server? then use wss://)"
+            )))
+        }
+        Err(err) => Err(DialError::Absent(err.to_string())),
+    }
 }
 
 /// Binds the first address `HOST:PORT` resolves to; the errors name the address.

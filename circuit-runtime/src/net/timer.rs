@@ -17,7 +17,7 @@ use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
 use crate::net::address::{Address, Dialer};
 use crate::net::outbound::{configure, drain};
-use crate::net::socket::{close_politely, read_ack, Socket};
+use crate::net::socket::{close_politely, read_ack, DialError, Socket};
 use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
@@ -141,7 +141,8 @@ async fn drive_here<S: Timed>(
     let mut socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
         Ok(Some(socket)) => socket,
         Ok(None) => return Ok(TimerReport::default()),
-        Err(reason) => {
+        Err(DialError::Refused(reason)) => return Err(Error::Refused { url, reason }),
+        Err(DialError::Absent(reason)) => {
             return Err(Error::Unreachable {
                 url,
                 seconds: patience.as_secs_f64(),
@@ -194,7 +195,10 @@ async fn drive_here<S: Timed>(
                     socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
                         Ok(Some(socket)) => socket,
                         Ok(None) => break 'ticks,
-                        Err(_) => {
+                        Err(DialError::Refused(reason)) => {
+                            return Err(Error::Refused { url, reason })
+                        }
+                        Err(DialError::Absent(_)) => {
                             return Err(Error::Lost {
                                 url,
                                 message,
@@ -282,7 +286,7 @@ async fn connect(
     token: Option<&Token>,
     patience: Duration,
     shutdown: &mut Shutdown,
-) -> Result<Option<Socket>, String> {
+) -> Result<Option<Socket>, DialError> {
     tokio::select! {
         socket = dialer.dial_within(token, patience) => socket.map(Some),
         _ = shutdown.wait() => Ok(None),
