@@ -8,6 +8,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use support::certs::{Ca, Issued};
 use support::netns::Network;
 use support::{drawn_bits, rising_edges, Finished, Running, BIN, PATIENCE};
 
@@ -387,4 +388,75 @@ fn ls_lists_the_sketches_on_the_network_and_follows_arrivals_and_departures() {
     watch.wait_for(PATIENCE, |line| line == "- echo");
     stop(watch);
     stop(buzzer);
+}
+
+#[test]
+fn the_circuit_across_hosts_runs_over_tls_its_certificates_for_its_sketches_names() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-hosts-{}", std::process::id()));
+    let ca = Ca::new(&dir, "circuit-ca");
+    let ca_pem = ca.pem.to_str().unwrap().to_owned();
+    // Certificates name sketches, not hosts: each part holds the one of its sketch.
+    let buzzer_cert = ca.issue("buzzer", &["buzzer"], false);
+    let iopin_cert = ca.issue("iopin", &["iopin"], false);
+    let tls = |cert: &Issued| {
+        vec![
+            "--tls-cert".to_owned(),
+            cert.cert.to_str().unwrap().to_owned(),
+            "--tls-key".to_owned(),
+            cert.key.to_str().unwrap().to_owned(),
+            "--ca".to_owned(),
+            ca_pem.clone(),
+        ]
+    };
+    let file = circuit_file("secure", 6, 0.05);
+    let buzzer_flags = tls(&buzzer_cert);
+    let buzzer_flags: Vec<&str> = buzzer_flags.iter().map(String::as_str).collect();
+    let buzzer = part(&net, 3, &file, "h3", &buzzer_flags);
+    let iopin_flags = tls(&iopin_cert);
+    let iopin_flags: Vec<&str> = iopin_flags.iter().map(String::as_str).collect();
+    let iopin = part(&net, 2, &file, "h2", &iopin_flags);
+    let clock = net
+        .host(1)
+        .start(
+            BIN,
+            &[
+                "up",
+                file.to_str().unwrap(),
+                "--host",
+                "h1",
+                "--ca",
+                &ca_pem,
+            ],
+        )
+        .finish(PATIENCE * 2);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let ticks = clock.lines_of("clock");
+    assert!(
+        ticks.contains(&"6 ticks sent, 6 acknowledged, 0 resent"),
+        "{clock:?}"
+    );
+    let on_h2 = format!("iopin is \"iopin\" at wss://{}:", net.host(2).addr());
+    assert!(
+        ticks.iter().any(|line| line.starts_with(&on_h2)),
+        "over TLS, found by name: {clock:?}"
+    );
+    let iopin = stop(iopin);
+    assert!(
+        iopin
+            .lines_of("iopin")
+            .contains(&"link to buzzer/pin: 18 delivered"),
+        "{iopin:?}"
+    );
+    let buzzer = stop(buzzer);
+    assert!(
+        buzzer
+            .lines_of("buzzer")
+            .iter()
+            .any(|line| line.starts_with("serving on wss://")),
+        "{buzzer:?}"
+    );
 }

@@ -270,3 +270,75 @@ fn a_certificate_file_that_cannot_be_used_stops_the_start_naming_it() {
     ]);
     assert_eq!(alone.code(), 1, "{alone:?}");
 }
+
+/// The venv that `tests/run` makes (`tests/python/requirements.txt`), or
+/// `None` (said loudly) when it is missing outside CI.
+fn python() -> Option<String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = workspace.join("target/python/bin/python");
+    if python.exists() {
+        return Some(python.to_string_lossy().into_owned());
+    }
+    let why = format!("no {} (bash tests/run makes it)", python.display());
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("!!! SKIPPED (needs Python websockets): {why} !!!");
+    None
+}
+
+/// A script of `tests/python/`.
+fn script(name: &str) -> String {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    workspace
+        .join("tests/python")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn python_websockets_over_ssl_talks_to_us_and_we_to_it() {
+    let Some(python) = python() else {
+        return;
+    };
+    let ca = Ca::new(&dir(), "python-ca");
+    let cert = ca.issue("local", &["localhost", "127.0.0.1"], false);
+    // Python's client, trusting our CA, against our wss:// buzzer.
+    let (buzzer, port) = tls_buzzer(&cert, &[]);
+    let client = std::process::Command::new(&python)
+        .args([
+            &script("tls_client.py"),
+            &format!("wss://localhost:{port}/pin"),
+            ca.pem.to_str().unwrap(),
+            "1",
+            "0",
+        ])
+        .output()
+        .expect("python runs");
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(String::from_utf8_lossy(&client.stdout), "bzzz\nn/a\n");
+    stop(buzzer);
+    // Our probe, trusting the CA, against Python's TLS server.
+    let mut server = start_python(&python, &cert);
+    let line = server.wait_for(PATIENCE, |line| line.starts_with("serving"));
+    let port = line.rsplit(' ').next().unwrap();
+    let probed = probe(
+        &format!("wss://localhost:{port}/any"),
+        &["--ca", ca.pem.to_str().unwrap()],
+    );
+    assert_eq!(probed.code(), 0, "{probed:?}");
+    assert!(probed.lines_of("probe").contains(&"< got 1"), "{probed:?}");
+    server.signal("TERM");
+    let _ = server.finish(PATIENCE);
+}
+
+/// Python's TLS server with `cert`, its lines read like the binary's.
+fn start_python(python: &str, cert: &Issued) -> Running {
+    support::start_program(
+        python,
+        &[
+            &script("tls_server.py"),
+            cert.cert.to_str().unwrap(),
+            cert.key.to_str().unwrap(),
+        ],
+    )
+}

@@ -46,7 +46,17 @@ pub fn start(args: &[&str]) -> Running {
 
 /// Starts `sketches ARGS…` with extra environment variables.
 pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Running {
-    let mut child = Command::new(BIN)
+    start_command(BIN, args, env)
+}
+
+/// Starts another program (a Python peer, say) with its lines read like the binary's.
+pub fn start_program(program: &str, args: &[&str]) -> Running {
+    start_command(program, args, &[])
+}
+
+/// Starts `PROGRAM ARGS…` with its output piped.
+fn start_command(program: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut child = Command::new(program)
         .args(args)
         .env_remove("RUST_LOG")
         .env_remove("CIRCUIT_TOKEN")
@@ -55,7 +65,7 @@ pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the sketches binary starts");
+        .unwrap_or_else(|err| panic!("{program} starts: {err}"));
     let (send, lines) = mpsc::channel();
     pump(child.stdout.take().unwrap(), send.clone(), Line::Out);
     pump(child.stderr.take().unwrap(), send, Line::Err);
