@@ -7,6 +7,7 @@
 //! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
 //! cargo bench -p circuit-bench -- --links # the link mode alone
 //! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
+//! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -35,6 +36,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 mod discovery;
 mod link_mode;
+mod tls_mode;
 
 /// The windows the link mode compares: 1 is a strict request/answer.
 const LINK_WINDOWS: [usize; 8] = [1, 64, 256, 1024, 4096, 16_384, 32_768, 65_536];
@@ -92,6 +94,11 @@ fn main() {
         return;
     }
     let runs = if quick { 1 } else { 3 };
+    if args.iter().any(|arg| arg == "--tls") {
+        raise_open_file_limit(40_000);
+        tls_mode::run(runs, quick);
+        return;
+    }
     if args.iter().any(|arg| arg == "--discovery") {
         discovery::run(PROGRAM, runs);
         return;
@@ -548,10 +555,18 @@ impl Load {
     }
 }
 
+/// How `wss://` URLs are connected to (the TLS mode's CA), once set.
+static TLS_CLIENT: std::sync::OnceLock<tokio_tungstenite::Connector> = std::sync::OnceLock::new();
+
 async fn connect(url: &str) -> Option<Client> {
     // Acknowledgements are a few bytes: a small buffer is less to zero-fill per read.
     let config = WebSocketConfig::default().read_buffer_size(256);
-    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let attempt = tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        Some(config),
+        true,
+        TLS_CLIENT.get().cloned(),
+    );
     match tokio::time::timeout(ROUND_TRIP_LIMIT, attempt).await {
         Ok(Ok((client, _))) => Some(client),
         _ => None,
@@ -559,7 +574,7 @@ async fn connect(url: &str) -> Option<Client> {
 }
 
 /// Opens `count` connections, in batches that the listen backlog can take.
-async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
+pub(crate) async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
     let mut clients = Vec::with_capacity(count);
     while clients.len() < count {
         let batch = CONNECT_BATCH.min(count - clients.len());
@@ -570,7 +585,7 @@ async fn connect_many(url: &str, count: usize) -> Vec<Option<Client>> {
 
 /// `clients` connections at once, each doing `each` sequential round trips;
 /// with the server's process id, also the CPU time it spent on the messages.
-async fn drive(url: &str, clients: usize, each: usize, server: Option<u32>) -> Load {
+pub(crate) async fn drive(url: &str, clients: usize, each: usize, server: Option<u32>) -> Load {
     let connected = connect_many(url, clients).await;
     let started = Instant::now();
     let cpu_before = (server.map(cpu_seconds), cpu_seconds("self"));

@@ -1,0 +1,135 @@
+//! The TLS mode: the echo sketch serving `wss://` (a certificate made here,
+//! rcgen) against the same sketch serving `ws://`, driven by the same load
+//! generator, alternating; and the rate of new connections (handshakes).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+
+use crate::{block_on, connect_many, cores, drive, PROGRAM, TLS_CLIENT};
+
+/// An echo server of the program, killed when dropped.
+struct Echo {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the echo, over TLS with `tls = Some((cert, key))`.
+fn echo(tls: Option<&(PathBuf, PathBuf)>) -> Echo {
+    let mut command = Command::new(PROGRAM);
+    command.args(["echo", "-s", "127.0.0.1", "-p", "0", "-q", "--max-clients", "20000"]);
+    if let Some((cert, key)) = tls {
+        command.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+    }
+    let mut child = command
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the echo starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let port = loop {
+        let line = lines.next().expect("a serving line").expect("a line");
+        if let Some((_, port)) = line.rsplit_once("127.0.0.1:") {
+            break port.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    Echo {
+        child,
+        url: format!("{scheme}://127.0.0.1:{port}/bench"),
+    }
+}
+
+/// A CA and a certificate for 127.0.0.1 it signs, as files; the CA is what
+/// the load generator trusts.
+fn certificates() -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca.distinguished_name.push(DnType::CommonName, "bench CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("a key");
+    let ca_cert = ca.self_signed(&ca_key).expect("the CA");
+    let issuer = Issuer::new(ca, ca_key);
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("parameters");
+    params.subject_alt_names = vec![SanType::IpAddress([127, 0, 0, 1].into())];
+    let key = KeyPair::generate().expect("a key");
+    let cert = params.signed_by(&key, &issuer).expect("a certificate");
+    let (cert_file, key_file) = (dir.join("echo.pem"), dir.join("echo.key"));
+    std::fs::write(&cert_file, cert.pem()).expect("written");
+    std::fs::write(&key_file, key.serialize_pem()).expect("written");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_cert.der().clone()).expect("a root");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let _ = TLS_CLIENT.set(tokio_tungstenite::Connector::Rustls(Arc::new(config)));
+    (cert_file, key_file)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Prints messages/s over wss:// and ws:// at 100 and 1,000 clients, their
+/// ratio, and new connections per second, medians of `runs`.
+pub fn run(runs: usize, quick: bool) {
+    let files = certificates();
+    println!(
+        "TLS: the echo over wss:// against ws://, {} cores, medians of {runs}",
+        cores()
+    );
+    println!("| mode | ratio (wss / ws) | wss | ws |");
+    println!("|---|---|---|---|");
+    for (clients, each) in [(100, 200), (1_000, 50)] {
+        let each = if quick { each / 5 } else { each };
+        let (mut secure, mut plain) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            for tls in [true, false] {
+                let server = echo(tls.then_some(&files));
+                let load = block_on(drive(&server.url, clients, each, None));
+                assert_eq!(load.unacked, 0, "every message acknowledged");
+                if tls { &mut secure } else { &mut plain }.push(load.rate());
+            }
+        }
+        let (secure, plain) = (median(secure), median(plain));
+        println!(
+            "| {clients} clients × {each}: messages/s | {:.2}× | {secure:.0} | {plain:.0} |",
+            secure / plain
+        );
+    }
+    let connections = if quick { 200 } else { 1_000 };
+    let (mut secure, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for tls in [true, false] {
+            let server = echo(tls.then_some(&files));
+            let started = Instant::now();
+            let opened = block_on(connect_many(&server.url, connections));
+            let rate = opened.iter().flatten().count() as f64 / started.elapsed().as_secs_f64();
+            if tls { &mut secure } else { &mut plain }.push(rate);
+        }
+    }
+    let (secure, plain) = (median(secure), median(plain));
+    println!(
+        "| new connections per second ({connections}, 200 at a time) | {:.2}× | {secure:.0} | {plain:.0} |",
+        secure / plain
+    );
+}
