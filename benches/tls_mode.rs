@@ -28,9 +28,22 @@ impl Drop for Echo {
 /// Starts the echo, over TLS with `tls = Some((cert, key))`.
 fn echo(tls: Option<&(PathBuf, PathBuf)>) -> Echo {
     let mut command = Command::new(PROGRAM);
-    command.args(["echo", "-s", "127.0.0.1", "-p", "0", "-q", "--max-clients", "20000"]);
+    command.args([
+        "echo",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "-q",
+        "--max-clients",
+        "20000",
+    ]);
     if let Some((cert, key)) = tls {
-        command.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        command
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key);
     }
     let mut child = command
         .env_remove("RUST_LOG")
@@ -130,6 +143,29 @@ pub fn run(runs: usize, quick: bool) {
     let (secure, plain) = (median(secure), median(plain));
     println!(
         "| new connections per second ({connections}, 200 at a time) | {:.2}× | {secure:.0} | {plain:.0} |",
+        secure / plain
+    );
+    // One at a time: the handshake's own cost, without the listen backlog's.
+    let one_by_one = if quick { 50 } else { 200 };
+    let (mut secure, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        for tls in [true, false] {
+            let server = echo(tls.then_some(&files));
+            let started = Instant::now();
+            let opened = block_on(async {
+                let mut opened = 0;
+                for _ in 0..one_by_one {
+                    opened += usize::from(connect_many(&server.url, 1).await[0].is_some());
+                }
+                opened
+            });
+            let rate = opened as f64 / started.elapsed().as_secs_f64();
+            if tls { &mut secure } else { &mut plain }.push(rate);
+        }
+    }
+    let (secure, plain) = (median(secure), median(plain));
+    println!(
+        "| new connections per second ({one_by_one}, one at a time) | {:.2}× | {secure:.0} | {plain:.0} |",
         secure / plain
     );
 }
