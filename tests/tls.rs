@@ -342,3 +342,47 @@ fn start_python(python: &str, cert: &Issued) -> Running {
         ],
     )
 }
+
+#[test]
+fn the_analyzer_page_beyond_loopback_is_served_over_https_with_the_same_certificate() {
+    let ca = Ca::new(&dir(), "web-ca");
+    let cert = ca.issue("local", &["localhost"], false);
+    let file = dir().join("one.toml");
+    std::fs::write(&file, "[sketches.buzzer]\nhost = \"here\"\n").unwrap();
+    let mut up = start(&[
+        "up",
+        file.to_str().unwrap(),
+        "--host",
+        "here",
+        "--web",
+        "0.0.0.0:0",
+        "--tls-cert",
+        cert.cert.to_str().unwrap(),
+        "--tls-key",
+        cert.key.to_str().unwrap(),
+    ]);
+    let line = up.wait_for(PATIENCE, |line| line.contains("logic analyzer on "));
+    assert!(line.contains("https://0.0.0.0:"), "{line}");
+    let port = line
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "--cacert",
+            ca.pem.to_str().unwrap(),
+        ])
+        .arg(format!("https://localhost:{port}/"))
+        .output()
+        .expect("curl runs");
+    assert!(
+        String::from_utf8_lossy(&page.stdout).starts_with("<!doctype html>"),
+        "{page:?}"
+    );
+    stop(up);
+}

@@ -6,13 +6,15 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use crate::base::error::Result;
+use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
 use crate::net::Analyzer;
 use crate::observe::analyzer::Panel;
 use crate::observe::recording::Recording;
 
 /// Runs `run` (which ends with the run's summary line) recorded to `vcd` and
-/// shown live on `web` with `panel`, then saves the recording and, with a
+/// shown live on `web` with `panel` (over HTTPS with `tls`'s certificate
+/// when `web` is beyond loopback), then saves the recording and, with a
 /// page, keeps serving it until `shutdown` fires.
 ///
 /// # Errors
@@ -22,6 +24,7 @@ pub async fn observed<F, Fut>(
     vcd: Option<PathBuf>,
     web: Option<String>,
     panel: Panel,
+    tls: &TlsFiles,
     mut shutdown: Shutdown,
     run: F,
 ) -> Result<()>
@@ -32,7 +35,7 @@ where
     let recording = Recording::start(vcd, web.is_some())?;
     let analyzer = match (&web, &recording) {
         (Some(address), Some(recording)) => {
-            Some(Analyzer::start(address, recording.trace(), panel, shutdown.clone()).await?)
+            Some(Analyzer::start(address, recording.trace(), panel, tls, shutdown.clone()).await?)
         }
         _ => None,
     };

@@ -257,6 +257,7 @@ fn run_circuit(
     apply_discovery(matches)?;
     let tls = tls_files(matches);
     apply_tls(&tls)?;
+    let web_tls = tls.clone();
     let quiet = matches.get_flag("quiet");
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
@@ -270,7 +271,7 @@ fn run_circuit(
     }
     let panel = panel(&circuit);
     run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
-        observed(vcd, web, panel, shutdown, |shutdown| async move {
+        observed(vcd, web, panel, &web_tls, shutdown, |shutdown| async move {
             let line = format!(
                 "{prefix}{}",
                 up(&circuit, kinds, links, tls, seed, quiet, shutdown).await?

@@ -12,20 +12,24 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::base::error::Result;
+use crate::base::error::{Error, Result};
+use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
 use crate::net::http::{answer, read_head};
 use crate::net::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
+use crate::net::tls;
 use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
 use crate::observe::log;
 use crate::observe::trace::{Change, Event, Trace};
@@ -52,15 +56,32 @@ impl Analyzer {
         address: &str,
         trace: Arc<Trace>,
         panel: Panel,
+        tls: &TlsFiles,
         shutdown: Shutdown,
     ) -> Result<Analyzer> {
         let listener = bind_to(address).await?;
         let address = listener.local_addr()?;
+        // On loopback the page stays plain HTTP; beyond it, it takes the
+        // certificate the sketches were given, if any.
+        let acceptor = if address.ip().is_loopback() {
+            None
+        } else {
+            tls::acceptor(tls).map_err(Error::Tls)?
+        };
         log::scoped("web", async {
-            tracing::info!("logic analyzer on http://{address}/");
+            match &acceptor {
+                Some(_) => tracing::info!("logic analyzer on https://{address}/"),
+                None if !address.ip().is_loopback() => tracing::warn!(
+                    "logic analyzer on http://{address}/: plain HTTP, seen by anyone on the network (give --tls-cert and --tls-key for HTTPS)"
+                ),
+                None => tracing::info!("logic analyzer on http://{address}/"),
+            }
         })
         .await;
-        let accepting = tokio::spawn(log::scoped("web", accept(listener, trace, panel, shutdown)));
+        let accepting = tokio::spawn(log::scoped(
+            "web",
+            accept(listener, acceptor, trace, panel, shutdown),
+        ));
         Ok(Analyzer { address, accepting })
     }
 
@@ -76,16 +97,38 @@ impl Analyzer {
 }
 
 /// Accepts browsers until shutdown; each gets a task of its own.
-async fn accept(listener: TcpListener, trace: Arc<Trace>, panel: Panel, mut shutdown: Shutdown) {
+async fn accept(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    trace: Arc<Trace>,
+    panel: Panel,
+    mut shutdown: Shutdown,
+) {
     let stop = shutdown.clone();
     accept_until(&listener, &mut shutdown, |stream| {
-        log::spawn(visit(stream, Arc::clone(&trace), panel, stop.clone()));
+        let (trace, stop, acceptor) = (Arc::clone(&trace), stop.clone(), acceptor.clone());
+        log::spawn(async move {
+            match acceptor {
+                None => visit(stream, trace, panel, stop).await,
+                Some(acceptor) => {
+                    if let Ok(Ok(secured)) = timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        visit(secured, trace, panel, stop).await;
+                    }
+                }
+            }
+        });
     })
     .await;
 }
 
 /// One request: the page, the event stream, or an HTTP error.
-async fn visit(mut stream: TcpStream, trace: Arc<Trace>, panel: Panel, shutdown: Shutdown) {
+async fn visit<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    trace: Arc<Trace>,
+    panel: Panel,
+    shutdown: Shutdown,
+) {
     let Ok(Some(head)) = timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await else {
         return;
     };
@@ -150,8 +193,8 @@ async fn visit(mut stream: TcpStream, trace: Arc<Trace>, panel: Panel, shutdown:
 
 /// Streams hello, the recent past, then every live event, until the page
 /// leaves, falls too far behind (it reconnects and rebuilds), or we stop.
-async fn stream_events(
-    mut socket: WebSocketStream<TcpStream>,
+async fn stream_events<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: WebSocketStream<S>,
     trace: &Trace,
     panel: &Panel,
     mut shutdown: Shutdown,
@@ -218,6 +261,10 @@ fn announce(rows: &mut Option<HashSet<String>>, changed: &Change) -> Option<Stri
 }
 
 /// Closes the stream with `code`, briefly waiting for the page's answer.
-async fn close(mut socket: WebSocketStream<TcpStream>, code: CloseCode, reason: &str) {
+async fn close<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: WebSocketStream<S>,
+    code: CloseCode,
+    reason: &str,
+) {
     close_politely(&mut socket, code, reason).await;
 }
