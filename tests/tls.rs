@@ -386,3 +386,46 @@ fn the_analyzer_page_beyond_loopback_is_served_over_https_with_the_same_certific
     );
     stop(up);
 }
+
+#[test]
+fn a_link_refused_by_its_peer_dead_letters_instead_of_retrying() {
+    let mut buzzer = start(&["buzzer", "-p", "0", "--token", "right"]);
+    let buzzer_port = buzzer.port();
+    // The pin's token (which the clock presents to it) is not the buzzer's.
+    let mut iopin = start(&[
+        "iopin",
+        "-p",
+        "0",
+        "--token",
+        "other",
+        "--buzzer",
+        &format!("ws://127.0.0.1:{buzzer_port}/pin"),
+    ]);
+    let pin_port = iopin.port().to_string();
+    let clock = run(&[
+        "clock", "-p", &pin_port, "--token", "other", "-t", "3", "-d", "0",
+    ]);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let iopin = stop(iopin);
+    let lines = iopin
+        .out
+        .iter()
+        .chain(&iopin.err)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        lines.contains("was refused (the server refused our token (HTTP 401))"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("9 dead-lettered"),
+        "every level dead-lettered, none held: {lines}"
+    );
+    assert_eq!(
+        lines.matches("was refused").count(),
+        1,
+        "said once: {lines}"
+    );
+    stop(buzzer);
+}

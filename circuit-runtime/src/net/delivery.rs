@@ -17,7 +17,7 @@ use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::address::{Address, Dialer};
-use crate::net::socket::{close_politely, Backoff, Socket};
+use crate::net::socket::{close_politely, Backoff, DialError, Socket};
 
 /// The most text a link keeps unacknowledged, whatever its window: large
 /// messages fill the window by size before they fill it by count.
@@ -188,6 +188,8 @@ struct Delivery {
     heard: Instant,
     /// Connects to the peer: its URL, or its name resolved again each time.
     dialer: Dialer,
+    /// Whether the peer refused us (and we said so).
+    refused: bool,
 }
 
 /// Delivers the link's messages until every handle to its queue is gone and
@@ -197,6 +199,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     let dialer = Dialer::new(link.address.clone(), options.resolve_timeout);
     let mut state = Delivery {
         dialer,
+        refused: false,
         link,
         options,
         pending: VecDeque::new(),
@@ -290,6 +293,36 @@ impl Delivery {
         self.pending.len() < self.options.window.max(1) && self.pending_bytes < WINDOW_BYTES
     }
 
+    /// Dead-letters every message held, for a peer that refused us; says so
+    /// once, loudly, then quietly for later messages.
+    fn dead_letter_all(&mut self, reason: &str) {
+        let mut count = 0u64;
+        while let Some(dead) = self.pending.pop_front() {
+            self.pending_bytes -= dead.text.len();
+            self.settled += 1;
+            count += 1;
+            if let Some(answer) = dead.answer {
+                let _ = answer.send(Err(LinkError::DeadLettered {
+                    attempts: dead.failures + 1,
+                    reason: reason.to_owned(),
+                }));
+            }
+        }
+        self.in_flight = 0;
+        self.link
+            .counters
+            .dead_lettered
+            .fetch_add(count, Ordering::Relaxed);
+        let url = self.link.url.as_str();
+        if std::mem::replace(&mut self.refused, true) {
+            tracing::debug!("link to {url} refused again ({reason}): {count} dead-lettered");
+        } else {
+            tracing::error!(
+                "link to {url} was refused ({reason}); what it is given is dead-lettered, not retried, until the peer takes it"
+            );
+        }
+    }
+
     /// One attempt to connect, after the wait a failed attempt asked for.
     async fn connect(&mut self) -> Option<Socket> {
         if let Some(wait) = self.retry.take() {
@@ -299,12 +332,22 @@ impl Delivery {
         match self.dialer.dial(self.link.token.get()).await {
             Ok(socket) => {
                 self.link.reached.store(true, Ordering::Relaxed);
+                self.refused = false;
                 if self.down {
                     tracing::info!("link to {url} is up again");
                     self.down = false;
                 }
                 self.heard = Instant::now();
                 Some(socket)
+            }
+            Err(DialError::Refused(reason)) => {
+                // The peer said no (our token, a certificate): trying again with
+                // these messages cannot mend it, so they are dead-lettered.
+                self.link.reached.store(false, Ordering::Relaxed);
+                self.retry = Some(self.backoff.next_wait());
+                self.down = true;
+                self.dead_letter_all(&reason);
+                None
             }
             Err(err) => {
                 self.link.reached.store(false, Ordering::Relaxed);
