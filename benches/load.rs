@@ -318,15 +318,19 @@ impl Server {
                 .expect("the server says where it serves")
                 .expect("a line");
             if let Some((_, port)) = line.rsplit_once("serving on 127.0.0.1:") {
-                break port.trim().to_owned();
+                break ("ws", port.trim().to_owned());
+            }
+            if let Some((_, port)) = line.rsplit_once("serving on wss://127.0.0.1:") {
+                break ("wss", port.trim().to_owned());
             }
         };
+        let (scheme, port) = port;
         // Keep draining its output so that it never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Server {
             child,
             port: port.clone(),
-            url: format!("ws://127.0.0.1:{port}/bench"),
+            url: format!("{scheme}://127.0.0.1:{port}/bench"),
         }
     }
 

@@ -2,42 +2,17 @@
 //! rcgen) against the same sketch serving `ws://`, driven by the same load
 //! generator, alternating; and the rate of new connections (handshakes).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 
-use crate::{block_on, connect_many, cores, drive, PROGRAM, TLS_CLIENT};
+use crate::{block_on, connect_many, cores, drive, Kind, Server, TLS_CLIENT};
 
-/// An echo server of the program, killed when dropped.
-struct Echo {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the echo, over TLS with `tls = Some((cert, key))`.
-fn echo(tls: Option<&(PathBuf, PathBuf)>) -> Echo {
-    let mut command = Command::new(PROGRAM);
-    command.args([
-        "echo",
-        "-s",
-        "127.0.0.1",
-        "-p",
-        "0",
-        "-q",
-        "--max-clients",
-        "20000",
-    ]);
+/// The echo sketch of the program, over TLS with `tls = Some((cert, key))`.
+fn echo(tls: Option<&(PathBuf, PathBuf)>) -> Server {
+    let mut command = Server::command(Kind::Circuit);
     if let Some((cert, key)) = tls {
         command
             .arg("--tls-cert")
@@ -45,25 +20,7 @@ fn echo(tls: Option<&(PathBuf, PathBuf)>) -> Echo {
             .arg("--tls-key")
             .arg(key);
     }
-    let mut child = command
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the echo starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let port = loop {
-        let line = lines.next().expect("a serving line").expect("a line");
-        if let Some((_, port)) = line.rsplit_once("127.0.0.1:") {
-            break port.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    let scheme = if tls.is_some() { "wss" } else { "ws" };
-    Echo {
-        child,
-        url: format!("{scheme}://127.0.0.1:{port}/bench"),
-    }
+    Server::spawn(command)
 }
 
 /// A CA and a certificate for 127.0.0.1 it signs, as files; the CA is what

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use support::certs::{Ca, Issued};
 use support::netns::Network;
-use support::{drawn_bits, rising_edges, Finished, Running, BIN, PATIENCE};
+use support::{drawn_bits, python, rising_edges, script, Finished, Running, BIN, PATIENCE};
 
 /// The demo circuit with a placement for each sketch.
 fn circuit_file(name: &str, tacks: u64, delay: f64) -> PathBuf {
@@ -157,33 +157,6 @@ fn a_standby_pin_on_a_fourth_host_takes_over_when_the_first_dies() {
     );
 }
 
-/// The venv that `tests/run` makes with `tests/python/requirements.txt`, or
-/// `None` (said loudly) when it is missing outside CI.
-fn python() -> Option<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let python = workspace.join("target/python/bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    let why = format!(
-        "no {} (bash tests/run makes it from tests/python/requirements.txt)",
-        python.display()
-    );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-    eprintln!("!!! SKIPPED (needs python-zeroconf): {why} !!!");
-    None
-}
-
-/// A script of `tests/python/`.
-fn script(name: &str) -> String {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    workspace
-        .join("tests/python")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
 #[test]
 fn python_zeroconf_sees_our_sketches_and_our_probe_reaches_a_python_server_by_name() {
     let Some(net) = Network::create_or_skip(2) else {
@@ -192,7 +165,7 @@ fn python_zeroconf_sees_our_sketches_and_our_probe_reaches_a_python_server_by_na
     let Some(python) = python() else {
         return;
     };
-    let python = python.to_str().unwrap();
+    let python = python.as_str();
     // Ours, advertised on h1 (bound beyond loopback), seen by python-zeroconf on h2.
     let mut buzzer = net
         .host(1)

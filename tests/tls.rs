@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::certs::{Ca, Issued};
-use support::{run, start, Running, PATIENCE};
+use support::{python, run, script, start, Running, PATIENCE};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()))
@@ -269,30 +269,6 @@ fn a_certificate_file_that_cannot_be_used_stops_the_start_naming_it() {
         one.cert.to_str().unwrap(),
     ]);
     assert_eq!(alone.code(), 1, "{alone:?}");
-}
-
-/// The venv that `tests/run` makes (`tests/python/requirements.txt`), or
-/// `None` (said loudly) when it is missing outside CI.
-fn python() -> Option<String> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let python = workspace.join("target/python/bin/python");
-    if python.exists() {
-        return Some(python.to_string_lossy().into_owned());
-    }
-    let why = format!("no {} (bash tests/run makes it)", python.display());
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-    eprintln!("!!! SKIPPED (needs Python websockets): {why} !!!");
-    None
-}
-
-/// A script of `tests/python/`.
-fn script(name: &str) -> String {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    workspace
-        .join("tests/python")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[test]

@@ -280,3 +280,35 @@ pub fn rising_edges(bits: &[u8]) -> usize {
     }
     edges
 }
+
+/// The Python of the venv that `tests/run` makes from
+/// `tests/python/requirements.txt` (python-zeroconf, websockets), or `None`,
+/// said in one loud line, when it is missing outside CI.
+pub fn python() -> Option<String> {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let python = workspace.join("target/python/bin/python");
+    if python.exists() {
+        return Some(python.to_string_lossy().into_owned());
+    }
+    let why = format!(
+        "no {} (bash tests/run makes it from tests/python/requirements.txt)",
+        python.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("!!! SKIPPED (needs the Python packages): {why} !!!");
+    None
+}
+
+/// The path of a script of `tests/python/`.
+pub fn script(name: &str) -> String {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    workspace
+        .join("tests/python")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
