@@ -26,6 +26,13 @@ const RESERVED_LONG: &[&str] = &[
     "resolve_timeout",
     "advertise",
     "no_advertise",
+    "discovery",
+    "domain",
+    "tls_cert",
+    "tls_key",
+    "client_ca",
+    "ca",
+    "allow_plaintext_token",
 ];
 
 /// One-letter flags every sketch has already.

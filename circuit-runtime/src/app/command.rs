@@ -230,7 +230,7 @@ pub fn command<S: Sketch>() -> Command {
                     .value_name("NAME|URL")
                     .value_parser(|text: &str| Address::parse(text).map(|_| text.to_owned()))
                     .conflicts_with_all(["socket", "port"])
-                    .help("Where to send: a sketch's name, found by DNS-SD, or a ws:// URL (instead of -s/-p)"),
+                    .help("Where to send: a sketch's name, found by DNS-SD, or a ws:// or wss:// URL (instead of -s/-p)"),
             );
     }
     let links = LinkOptions::default();
