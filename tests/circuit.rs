@@ -737,3 +737,49 @@ async fn a_link_logs_the_peers_close_code_backs_off_and_dead_letters() {
     let connections = connections.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(connections, 2, "one message, two attempts, no storm");
 }
+
+#[test]
+fn in_memory_wires_and_loopback_sockets_give_the_same_run_for_the_same_seed() {
+    let in_process = run(&["circuit", "-t", "20", "-d", "0", "--seed", "5"]);
+    let sockets = run(&["circuit", "-t", "20", "-d", "0", "--seed", "5", "--sockets"]);
+    assert_eq!(in_process.code(), 0, "{in_process:?}");
+    assert_eq!(sockets.code(), 0, "{sockets:?}");
+    // The same bits drawn, the same buzzes, the same acknowledgements, the same summary.
+    // (Only the ports the servers were given differ.)
+    let lines = |finished: &support::Finished, sketch: &str| {
+        finished
+            .lines_of(sketch)
+            .into_iter()
+            .filter(|line| !line.starts_with("serving on "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for sketch in ["clock", "buzzer", "circuit"] {
+        assert_eq!(
+            lines(&in_process, sketch),
+            lines(&sockets, sketch),
+            "{sketch}: {in_process:?} vs {sockets:?}"
+        );
+    }
+    assert_eq!(
+        drawn_bits(&in_process.lines_of("iopin")),
+        drawn_bits(&sockets.lines_of("iopin"))
+    );
+    // Only the wire differs: the pin's link says which.
+    let link = |finished: &support::Finished| {
+        finished
+            .lines_of("iopin")
+            .into_iter()
+            .find(|line| line.starts_with("link to "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        link(&in_process).starts_with("link to mem://buzzer/pin: 60 delivered"),
+        "{in_process:?}"
+    );
+    assert!(
+        link(&sockets).starts_with("link to ws://127.0.0.1:"),
+        "{sockets:?}"
+    );
+}

@@ -106,6 +106,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
         },
         circuit: None,
         tls: tls_files(matches),
+        in_process: false,
     }
 }
 

@@ -22,6 +22,7 @@ use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
 use crate::net::address::NAME_PREFIX;
+use crate::net::memory;
 use crate::observe::analyzer::{Counting, Panel, Tally};
 use crate::observe::log;
 use crate::observe::trace::Trace;
@@ -69,6 +70,15 @@ pub(crate) fn command() -> Command {
         .arg(seed_arg())
         .arg(vcd_arg())
         .arg(web_arg())
+        .arg(sockets_arg())
+}
+
+/// `--sockets`: wires between sketches of one process over loopback sockets.
+fn sockets_arg() -> Arg {
+    Arg::new("sockets")
+        .long("sockets")
+        .action(clap::ArgAction::SetTrue)
+        .help("Wire the sketches of this process over loopback sockets instead of in-memory pipes (same messages, same acknowledgements)")
 }
 
 /// Reads and checks the circuit file, then runs it.
@@ -137,7 +147,8 @@ impl Shipped {
             .arg(quiet_arg())
             .arg(seed_arg())
             .arg(vcd_arg())
-            .arg(web_arg());
+            .arg(web_arg())
+            .arg(sockets_arg());
         let flagged = circuit
             .as_ref()
             .and_then(|circuit| circuit.sketches.iter().find(|s| s.name == self.flags_of));
@@ -208,6 +219,7 @@ pub(crate) fn wired_command(name: &'static str) -> Command {
         .arg(seed_arg())
         .arg(vcd_arg())
         .arg(web_arg())
+        .arg(sockets_arg())
 }
 
 /// Checks a circuit wired in code, then runs it.
@@ -259,6 +271,12 @@ fn run_circuit(
     apply_tls(&tls)?;
     let web_tls = tls.clone();
     let quiet = matches.get_flag("quiet");
+    let sockets = matches
+        .try_get_one::<bool>("sockets")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false);
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
     let web: Option<String> = matches.remove_one("web");
@@ -274,7 +292,19 @@ fn run_circuit(
         observed(vcd, web, panel, &web_tls, shutdown, |shutdown| async move {
             let line = format!(
                 "{prefix}{}",
-                up(&circuit, kinds, links, tls, seed, quiet, shutdown).await?
+                up(
+                    &circuit,
+                    kinds,
+                    How {
+                        links,
+                        tls,
+                        sockets,
+                        seed,
+                        quiet
+                    },
+                    shutdown
+                )
+                .await?
             );
             tracing::info!("{line}");
             Ok(line)
@@ -310,15 +340,14 @@ fn panel(circuit: &Circuit) -> Panel {
 /// Starts the circuit's servers (each bound first, so that every link and
 /// timer knows its port), then its timers; waits for the timers, or for
 /// `shutdown` when there is none; stops everything; logs the summary.
-async fn up(
-    circuit: &Circuit,
-    kinds: &[Kind],
-    links: LinkOptions,
-    tls: TlsFiles,
-    seed: Option<u64>,
-    quiet: bool,
-    mut shutdown: Shutdown,
-) -> Result<String> {
+async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown) -> Result<String> {
+    let How {
+        links,
+        tls,
+        sockets,
+        seed,
+        quiet,
+    } = how;
     // Counted from the start, so that the summary misses no change.
     let counting = Trace::install_counting();
     // What a run before this one in the same process counted is not this run's.
@@ -354,6 +383,7 @@ async fn up(
         circuit: Box::leak(circuit.name.clone().into_boxed_str()),
         across_hosts: circuit.here.is_some(),
         bind,
+        in_process: !sockets && tls.cert.is_none(),
         links,
         tls,
     };
@@ -429,6 +459,20 @@ fn counted(trace: &Trace, count: &Count) -> u64 {
     }
 }
 
+/// How the sketches of a run are to run, from the command line.
+struct How {
+    /// How their links (and timers) deliver.
+    links: LinkOptions,
+    /// Their certificate files.
+    tls: TlsFiles,
+    /// `--sockets`: wires of this process over loopback sockets.
+    sockets: bool,
+    /// `--seed`.
+    seed: Option<u64>,
+    /// `-q`.
+    quiet: bool,
+}
+
 /// Where the sketches of this process run: what their DNS-SD records say,
 /// and whether they are one part of a circuit across hosts.
 struct Placement {
@@ -442,6 +486,9 @@ struct Placement {
     links: LinkOptions,
     /// Their certificate files: one for every server here.
     tls: TlsFiles,
+    /// Whether sketches of this process reach each other over in-memory
+    /// pipes (else over loopback sockets, `--sockets`).
+    in_process: bool,
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports
@@ -469,7 +516,7 @@ async fn start(
         for value in given {
             let text = match value {
                 Given::Text(text) => text.clone(),
-                Given::Sketch(target) => address_of(target, setting, local),
+                Given::Sketch(target) => address_of(target, setting, local, placement.in_process),
             };
             // Checked when the file was read; a link's address is always valid.
             let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
@@ -487,12 +534,16 @@ async fn start(
     options.named = (name != kind.name).then_some(name);
     options.circuit = Some(placement.circuit);
     options.links = placement.links;
+    options.in_process = placement.in_process;
     options.tls = placement.tls.clone();
     if placement.across_hosts {
         options.advertise = Some(true);
     }
     match &sketch.to {
         Some(Given::Sketch(target)) => match local.get(target.sketch.as_str()) {
+            Some(_) if placement.in_process => {
+                options.to = Some(format!("{}{}", memory::SCHEME, target.sketch));
+            }
             Some(port) => {
                 options.socket = HOST.to_owned();
                 options.port = *port;
@@ -509,7 +560,12 @@ async fn start(
 /// when the sketch runs in this process, else its name (`dns-sd:NAME/PATH`),
 /// on the path written after its name, or else the path of the setting's
 /// default URL, or `/`.
-fn address_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) -> String {
+fn address_of(
+    target: &Target,
+    setting: &Setting,
+    ports: &HashMap<&str, u16>,
+    in_process: bool,
+) -> String {
     let path = target.path.clone().unwrap_or_else(|| {
         setting
             .default
@@ -518,6 +574,7 @@ fn address_of(target: &Target, setting: &Setting, ports: &HashMap<&str, u16>) ->
             .unwrap_or_else(|| "/".to_owned())
     });
     match ports.get(target.sketch.as_str()) {
+        Some(_) if in_process => format!("{}{}{path}", memory::SCHEME, target.sketch),
         Some(port) => format!("ws://{HOST}:{port}{path}"),
         None => format!("{NAME_PREFIX}{}{path}", target.sketch),
     }

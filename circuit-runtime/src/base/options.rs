@@ -38,6 +38,9 @@ pub struct Options {
     pub circuit: Option<&'static str>,
     /// Its certificate files (`--tls-cert`, `--tls-key`, `--client-ca`, `--ca`).
     pub tls: TlsFiles,
+    /// Whether a server also takes peers of its own process over in-memory
+    /// wires (`mem://NAME/PATH`), as the sketches of a circuit in one process do.
+    pub in_process: bool,
 }
 
 impl Options {
@@ -61,6 +64,7 @@ impl Options {
             advertise: None,
             circuit: None,
             tls: TlsFiles::default(),
+            in_process: false,
         }
     }
 }

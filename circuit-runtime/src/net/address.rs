@@ -44,6 +44,7 @@ impl Address {
         if let Some(rest) = text
             .strip_prefix("ws://")
             .or_else(|| text.strip_prefix("wss://"))
+            .or_else(|| text.strip_prefix(crate::net::memory::SCHEME))
         {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{text:?} has no host"));
@@ -75,9 +76,16 @@ impl Address {
         })
     }
 
-    /// The address with `path` for a name given without one.
+    /// The address with `path` for a name (or an in-process wire) given without one.
     pub fn with_default_path(self, default: &str) -> Address {
         match self {
+            Address::Url(url)
+                if url
+                    .strip_prefix(crate::net::memory::SCHEME)
+                    .is_some_and(|rest| !rest.contains('/')) =>
+            {
+                Address::Url(format!("{url}{default}"))
+            }
             Address::Name { sketch, path } if path == "/" => Address::Name {
                 sketch,
                 path: default.to_owned(),

@@ -13,6 +13,7 @@ pub mod discovery;
 pub(crate) mod dispatch;
 pub(crate) mod http;
 pub(crate) mod link;
+pub mod memory;
 pub(crate) mod outbound;
 pub(crate) mod server;
 pub(crate) mod socket;

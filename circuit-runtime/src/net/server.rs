@@ -24,6 +24,7 @@ use crate::base::wiring::MessageType;
 use crate::net::connection;
 use crate::net::discovery::{self, advertise, Advert, Advertised};
 use crate::net::dispatch::Dispatch;
+use crate::net::memory;
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{accept_until, bind_to};
 use crate::net::tls;
@@ -137,6 +138,20 @@ impl<S: Reactive> Server<S> {
         let shutdown = Shutdown::new();
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
+        if options.in_process {
+            let arriving = memory::register(Self::name(options));
+            log::spawn(log::scoped(
+                Self::name(options),
+                accept_in_process(
+                    arriving,
+                    dispatch.clone(),
+                    options.limits,
+                    options.token.clone(),
+                    Arc::clone(&served),
+                    shutdown.clone(),
+                ),
+            ));
+        }
         let accepting = tokio::spawn(log::scoped(
             Self::name(options),
             accept(
@@ -337,6 +352,37 @@ async fn accept(
         });
     })
     .await;
+}
+
+/// Serves the peers of this process that arrive over in-memory wires, until shutdown.
+async fn accept_in_process(
+    mut arriving: tokio::sync::mpsc::UnboundedReceiver<tokio::io::DuplexStream>,
+    dispatch: Dispatch,
+    limits: Limits,
+    token: Option<Token>,
+    served: Arc<Served>,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        let pipe = tokio::select! {
+            pipe = arriving.recv() => match pipe {
+                Some(pipe) => pipe,
+                None => return,
+            },
+            () = shutdown.wait() => return,
+        };
+        let (dispatch, token, stop, served) = (
+            dispatch.clone(),
+            token.clone(),
+            shutdown.clone(),
+            Arc::clone(&served),
+        );
+        log::spawn(async move {
+            if let Some(handled) = connection::serve(pipe, dispatch, limits, token, stop).await {
+                served.add(handled);
+            }
+        });
+    }
 }
 
 /// Serves one accepted peer while it holds a place, or refuses it with 503

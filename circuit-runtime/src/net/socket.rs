@@ -20,6 +20,7 @@ use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStrea
 use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
+use crate::net::memory::{self, Wire};
 use crate::net::{auth, tls};
 
 /// How much tungstenite reads from the socket at a time. Its default (128 KiB)
@@ -31,7 +32,7 @@ pub(crate) const READ_BUFFER: usize = 4 * 1024;
 const CLOSING: Duration = Duration::from_secs(1);
 
 /// A client connection to another sketch.
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<Wire>;
 
 /// How long one connection attempt (TCP and handshake) may take.
 const ATTEMPT: Duration = Duration::from_secs(5);
@@ -115,6 +116,9 @@ async fn dial_once(
     name: Option<&str>,
     token: Option<&Token>,
 ) -> std::result::Result<Socket, DialError> {
+    if let Some(rest) = url.strip_prefix(memory::SCHEME) {
+        return dial_memory(rest, token).await;
+    }
     let mut request = url
         .into_client_request()
         .map_err(|err| DialError::Refused(err.to_string()))?;
@@ -156,9 +160,9 @@ async fn dial_once(
                     DialError::Absent(failed.reason)
                 }
             })?;
-        MaybeTlsStream::Rustls(tls)
+        Wire::Tcp(MaybeTlsStream::Rustls(tls))
     } else {
-        MaybeTlsStream::Plain(tcp)
+        Wire::Tcp(MaybeTlsStream::Plain(tcp))
     };
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     match client_async_with_config(request, stream, Some(config)).await {
@@ -180,6 +184,28 @@ async fn dial_once(
                 "the server at {host}:{port} does not speak plain WebSocket (is it a wss:// server? then use wss://)"
             )))
         }
+        Err(err) => Err(DialError::Absent(err.to_string())),
+    }
+}
+
+/// Opens an in-process wire to `NAME/PATH` and makes the WebSocket handshake over it.
+async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<Socket, DialError> {
+    let name = rest.split('/').next().unwrap_or(rest);
+    let pipe = memory::connect(name)
+        .ok_or_else(|| DialError::Absent(format!("no server called {name} in this process")))?;
+    // The handshake names the sketch as its host; nothing resolves it.
+    let mut request = format!("ws://{rest}")
+        .into_client_request()
+        .map_err(|err| DialError::Refused(err.to_string()))?;
+    if let Some(token) = token {
+        auth::present(token, &mut request).map_err(DialError::Refused)?;
+    }
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    match client_async_with_config(request, Wire::Memory(pipe), Some(config)).await {
+        Ok((socket, _response)) => Ok(socket),
+        Err(WsError::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => Err(
+            DialError::Refused("the server refused our token (HTTP 401)".to_owned()),
+        ),
         Err(err) => Err(DialError::Absent(err.to_string())),
     }
 }
