@@ -487,3 +487,94 @@ fn the_analyzer_page_shows_the_run_in_a_real_headless_browser() {
     );
     assert_eq!(seen["edges"]["clock.tick"], 30, "{seen}");
 }
+
+/// Every change of `signal` with its time (ns), from a VCD file.
+fn timed_changes(path: &PathBuf, signal: &str) -> Vec<(u64, String)> {
+    let mut parser = vcd::Parser::new(BufReader::new(File::open(path).expect("the VCD file")));
+    let header = parser.parse_header().expect("a VCD header");
+    let (sketch, name) = signal.split_once('.').unwrap();
+    let var = header
+        .find_var(&["circuit", sketch, name])
+        .unwrap_or_else(|| panic!("{signal} in the VCD"));
+    let code = var.code;
+    let mut now = 0;
+    let mut changes = Vec::new();
+    for command in parser {
+        match command.expect("a VCD command") {
+            vcd::Command::Timestamp(time) => now = time,
+            vcd::Command::ChangeScalar(at, value) if at == code => {
+                changes.push((now, value.to_string()));
+            }
+            vcd::Command::ChangeVector(at, value) if at == code => {
+                let number = value
+                    .iter()
+                    .fold(0u64, |n, bit| n << 1 | u64::from(bit == vcd::Value::V1));
+                changes.push((now, number.to_string()));
+            }
+            vcd::Command::ChangeReal(at, value) if at == code => {
+                changes.push((now, value.to_string()));
+            }
+            _ => {}
+        }
+    }
+    changes
+}
+
+#[test]
+fn simulated_time_gives_the_run_of_real_time_with_exact_timestamps() {
+    let dir = scratch("sim");
+    let (real_vcd, sim_vcd) = (dir.join("real.vcd"), dir.join("sim.vcd"));
+    let args = |vcd: &PathBuf| {
+        vec![
+            "circuit".to_owned(),
+            "-t".to_owned(),
+            "50".to_owned(),
+            "-d".to_owned(),
+            "0.01".to_owned(),
+            "--seed".to_owned(),
+            "11".to_owned(),
+            "--vcd".to_owned(),
+            vcd.to_str().unwrap().to_owned(),
+        ]
+    };
+    let real = run(&args(&real_vcd)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let mut sim_args = args(&sim_vcd);
+    sim_args.push("--sim".to_owned());
+    let sim = run(&sim_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(real.code(), 0, "{real:?}");
+    assert_eq!(sim.code(), 0, "{sim:?}");
+    // The same bits, acknowledgements, buzzes and summary.
+    assert_eq!(
+        drawn_bits(&real.lines_of("iopin")),
+        drawn_bits(&sim.lines_of("iopin"))
+    );
+    let summary = |finished: &support::Finished| {
+        finished
+            .lines_of("circuit")
+            .into_iter()
+            .find(|line| line.starts_with("50 ticks sent"))
+            .map(str::to_owned)
+    };
+    assert!(summary(&real).is_some(), "{real:?}");
+    assert_eq!(summary(&real), summary(&sim));
+    // The same transitions of every signal, in the same order.
+    let (real_changes, sim_changes) = (vcd_changes(&real_vcd), vcd_changes(&sim_vcd));
+    assert_eq!(real_changes, sim_changes);
+    // Under --sim the times are exact: tick k at k × 10 ms.
+    let ticks = timed_changes(&sim_vcd, "clock.tick");
+    assert_eq!(ticks.len(), 50);
+    for (k, (at, value)) in ticks.iter().enumerate() {
+        assert_eq!(*at, k as u64 * 10_000_000, "tick {k}");
+        assert_eq!(value, &k.to_string());
+    }
+    // And log lines carry the simulated time.
+    assert!(
+        sim.out
+            .iter()
+            .any(|line| line.trim_start().starts_with("0.490s [ clock ] > 49")),
+        "{sim:?}"
+    );
+}

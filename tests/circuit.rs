@@ -783,3 +783,37 @@ fn in_memory_wires_and_loopback_sockets_give_the_same_run_for_the_same_seed() {
         "{sockets:?}"
     );
 }
+
+#[test]
+fn a_million_ticks_of_simulated_time_run_to_their_summary() {
+    // 11.6 simulated days; only this test's own bound limits the wall time
+    // (the speed is the benchmark's business).
+    let sim = support::start(&[
+        "circuit", "-t", "1000000", "-d", "1", "--sim", "-q", "--seed", "3",
+    ])
+    .finish(std::time::Duration::from_secs(900));
+    assert_eq!(sim.code(), 0, "{sim:?}");
+    let summary = sim.lines_of("circuit");
+    let last = summary.last().expect("a summary");
+    assert!(
+        last.starts_with("1000000 ticks sent, 1000000 acks received, 3000000 bits drawn, "),
+        "{sim:?}"
+    );
+    assert!(
+        sim.out.iter().any(|line| line
+            .trim_start()
+            .starts_with("999999.000s [ clock ] 1000000 ticks sent")),
+        "the last tick a million seconds in, less one: {:?}",
+        sim.out.iter().rev().take(8).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn simulated_time_refuses_wires_that_leave_the_process() {
+    let sockets = run(&["circuit", "-t", "2", "--sim", "--sockets"]);
+    assert_eq!(sockets.code(), 2, "{sockets:?}");
+    assert!(
+        sockets.err.join("\n").contains("drop --sockets"),
+        "{sockets:?}"
+    );
+}

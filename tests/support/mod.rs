@@ -217,6 +217,11 @@ pub fn lines_of<'a>(lines: &'a [String], name: &str) -> Vec<&'a str> {
     let prefix = format!("[ {name} ] ");
     lines
         .iter()
+        // Under `--sim` a line starts with its simulated time: `   0.490s [ clock ] …`.
+        .map(|line| match line.trim_start().split_once("s [ ") {
+            Some((time, _)) if time.parse::<f64>().is_ok() => &line.trim_start()[time.len() + 2..],
+            _ => line.as_str(),
+        })
         .filter_map(|line| line.strip_prefix(&prefix))
         .collect()
 }

@@ -35,8 +35,11 @@ where
 {
     // Declared before the runtime, so dropped after it: the last lines get written.
     let _log = log::init(quiet)?;
+    // Under `--sim` the clock is virtual: it stands still while anything can
+    // run, and jumps to the next timer when everything waits.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .start_paused(log::simulated())
         .build()?;
     runtime.block_on(log::scoped(name, async move {
         let mut interrupts = Interrupts::listen()?;

@@ -71,6 +71,15 @@ pub(crate) fn command() -> Command {
         .arg(vcd_arg())
         .arg(web_arg())
         .arg(sockets_arg())
+        .arg(sim_arg())
+}
+
+/// `--sim`: the circuit on a virtual clock.
+fn sim_arg() -> Arg {
+    Arg::new("sim")
+        .long("sim")
+        .action(clap::ArgAction::SetTrue)
+        .help("Run on simulated time: timers and timeouts jump to the next deadline whenever every sketch waits (a day of ticks in seconds, the same run as in real time)")
 }
 
 /// `--sockets`: wires between sketches of one process over loopback sockets.
@@ -148,7 +157,8 @@ impl Shipped {
             .arg(seed_arg())
             .arg(vcd_arg())
             .arg(web_arg())
-            .arg(sockets_arg());
+            .arg(sockets_arg())
+            .arg(sim_arg());
         let flagged = circuit
             .as_ref()
             .and_then(|circuit| circuit.sketches.iter().find(|s| s.name == self.flags_of));
@@ -220,6 +230,7 @@ pub(crate) fn wired_command(name: &'static str) -> Command {
         .arg(vcd_arg())
         .arg(web_arg())
         .arg(sockets_arg())
+        .arg(sim_arg())
 }
 
 /// Checks a circuit wired in code, then runs it.
@@ -271,12 +282,30 @@ fn run_circuit(
     apply_tls(&tls)?;
     let web_tls = tls.clone();
     let quiet = matches.get_flag("quiet");
-    let sockets = matches
-        .try_get_one::<bool>("sockets")
-        .ok()
-        .flatten()
-        .copied()
-        .unwrap_or(false);
+    let flag = |id: &str| {
+        matches
+            .try_get_one::<bool>(id)
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false)
+    };
+    let sockets = flag("sockets");
+    if flag("sim") {
+        // Simulated time holds only inside the process: a socket's peer, or a
+        // host across the network, lives on real time.
+        if sockets {
+            return Err(Error::Setup(
+                "--sim runs on a virtual clock, which only wires inside the process follow: drop --sockets".to_owned(),
+            ));
+        }
+        if circuit.here.is_some() {
+            return Err(Error::Setup(
+                "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
+            ));
+        }
+        log::simulate();
+    }
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");
     let web: Option<String> = matches.remove_one("web");

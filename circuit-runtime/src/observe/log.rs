@@ -47,6 +47,26 @@ where
     tokio::spawn(scoped(current(), future))
 }
 
+/// Whether this process runs on simulated time (`--sim`).
+static SIMULATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs this process on simulated time: its runtime's clock starts paused and
+/// jumps from timer to timer, and log lines carry the simulated time.
+pub fn simulate() {
+    SIMULATED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this process runs on simulated time.
+pub fn simulated() -> bool {
+    SIMULATED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Time zero of a simulated run: the first time it was asked for.
+fn sim_start() -> &'static tokio::time::Instant {
+    static START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(tokio::time::Instant::now)
+}
+
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`; with
 /// `debug`, the runtime says when it connects, retries and closes, with the
 /// close codes), `quiet` silences the per-message lines (target
@@ -100,6 +120,11 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        if simulated() {
+            // Simulated time, from the start of the run: the only clock that means anything.
+            let at = tokio::time::Instant::now().saturating_duration_since(*sim_start());
+            write!(writer, "{:>10.3}s ", at.as_secs_f64())?;
+        }
         write!(writer, "[ {} ] ", current())?;
         match *event.metadata().level() {
             Level::ERROR => writer.write_str("error: ")?,

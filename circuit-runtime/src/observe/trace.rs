@@ -3,7 +3,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
+// tokio's clock, so that under `--sim` a recording's times are the simulated ones.
+use tokio::time::Instant;
 
 use tokio::sync::broadcast;
 
@@ -119,7 +120,7 @@ pub struct Trace {
 #[derive(Default)]
 struct State {
     /// Timestamp of the last change.
-    last_at: u64,
+    last_at: Option<u64>,
     /// Every change, when a VCD file will be written.
     all: Option<Vec<Change>>,
     /// Whether the "cut short" warning was given.
@@ -203,8 +204,10 @@ impl Trace {
             state.before.entry((sketch, name)).or_default().add(&value);
             return;
         }
-        let at = now.max(state.last_at + 1);
-        state.last_at = at;
+        // Strictly increasing, so that two changes never share a time (the
+        // first may be at zero: under `--sim`, tick k is at k × delay exactly).
+        let at = state.last_at.map_or(now, |last| now.max(last + 1));
+        state.last_at = Some(at);
         let change = Change {
             at,
             sketch,
