@@ -8,6 +8,7 @@
 //! cargo bench -p circuit-bench -- --links # the link mode alone
 //! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
 //! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
+//! cargo bench -p circuit-bench -- --sim   # in-process wires against sockets, simulated time
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -36,6 +37,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 mod discovery;
 mod link_mode;
+mod sim_mode;
 mod tls_mode;
 
 /// The windows the link mode compares: 1 is a strict request/answer.
@@ -94,6 +96,10 @@ fn main() {
         return;
     }
     let runs = if quick { 1 } else { 3 };
+    if args.iter().any(|arg| arg == "--sim") {
+        sim_mode::run(runs, quick);
+        return;
+    }
     if args.iter().any(|arg| arg == "--tls") {
         raise_open_file_limit(40_000);
         tls_mode::run(runs, quick);
