@@ -132,8 +132,13 @@ fn a_single_sketch_records_its_own_signals_and_a_bad_path_is_an_error() {
     let buzzer = buzzer.finish(support::PATIENCE);
     assert_eq!(buzzer.code(), 0, "{buzzer:?}");
     let changes = vcd_changes(&path);
-    assert_eq!(changes.len(), 1, "the buzzer records only its own signal");
+    assert_eq!(
+        changes.len(),
+        2,
+        "the buzzer records its own signal, and what it received: {changes:?}"
+    );
     assert_eq!(changes["buzzer.buzz"], ["0", "1", "0", "0", "1"]);
+    assert_eq!(changes["buzzer.in"].len(), 5, "{changes:?}");
 
     let nowhere = dir.join("missing").join("x.vcd");
     let circuit = run(&[
@@ -577,4 +582,80 @@ fn simulated_time_gives_the_run_of_real_time_with_exact_timestamps() {
             .any(|line| line.trim_start().starts_with("0.490s [ clock ] > 49")),
         "{sim:?}"
     );
+}
+
+#[test]
+fn a_recording_replays_the_buzzer_alone_and_check_finds_an_altered_buzz() {
+    let dir = scratch("replay");
+    let recording = dir.join("circuit.vcd");
+    let circuit = run(&[
+        "circuit",
+        "-t",
+        "20",
+        "-d",
+        "0.01",
+        "--seed",
+        "4",
+        "-q",
+        "--vcd",
+        recording.to_str().unwrap(),
+    ]);
+    assert_eq!(circuit.code(), 0, "{circuit:?}");
+    let recorded = vcd_changes(&recording);
+    assert_eq!(
+        recorded["buzzer.in"].len(),
+        60,
+        "what the buzzer heard, with its path"
+    );
+    assert!(recorded["buzzer.in"]
+        .iter()
+        .all(|lane| lane.starts_with("/pin%20")));
+    // The buzzer alone, fed what it heard: the same buzzes, and --check agrees.
+    let replay = run(&["buzzer", "--replay", recording.to_str().unwrap(), "--check"]);
+    assert_eq!(replay.code(), 0, "{replay:?}");
+    let buzzes = |lines: Vec<&str>| lines.iter().filter(|l| l.starts_with("buzz #")).count();
+    let levels: Vec<u8> = recorded["iopin.level"]
+        .iter()
+        .map(|level| u8::from(level == "1"))
+        .collect();
+    assert_eq!(levels.len(), 60);
+    assert_eq!(
+        buzzes(replay.lines_of("buzzer")),
+        rising_edges(&levels),
+        "{replay:?}"
+    );
+    assert!(
+        replay
+            .lines_of("buzzer")
+            .iter()
+            .any(|l| l.starts_with("the replay matches the recording: 60 changes")),
+        "{replay:?}"
+    );
+    // A recording whose buzz lane was altered: --check exits 1 with the first difference.
+    let text = std::fs::read_to_string(&recording).unwrap();
+    let code = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("$var wire 1 ")
+                .filter(|rest| rest.ends_with(" buzz $end"))
+        })
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the buzz wire")
+        .to_owned();
+    let first_rise = format!("\n1{code}\n");
+    assert!(text.contains(&first_rise), "a buzz in the recording");
+    let altered = dir.join("altered.vcd");
+    std::fs::write(
+        &altered,
+        text.replacen(&first_rise, &format!("\n0{code}\n"), 1),
+    )
+    .unwrap();
+    let check = run(&["buzzer", "--replay", altered.to_str().unwrap(), "--check"]);
+    assert_eq!(check.code(), 1, "{check:?}");
+    let said = check.err.join("\n");
+    assert!(said.contains("buzzer.buzz at "), "{said}");
+    assert!(said.contains("expected 0, got 1"), "{said}");
+    // A recording that holds nothing the sketch received is a usage error.
+    let none = run(&["echo", "--replay", recording.to_str().unwrap()]);
+    assert_eq!(none.code(), 2, "{none:?}");
 }

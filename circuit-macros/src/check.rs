@@ -33,6 +33,9 @@ const RESERVED_LONG: &[&str] = &[
     "client_ca",
     "ca",
     "allow_plaintext_token",
+    "replay",
+    "realtime",
+    "check",
 ];
 
 /// One-letter flags every sketch has already.

@@ -106,7 +106,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
         },
         circuit: None,
         tls: tls_files(matches),
-        in_process: false,
+        in_process: None,
     }
 }
 
@@ -202,6 +202,27 @@ pub fn command<S: Sketch>() -> Command {
     }
     if serves {
         command = command
+            .arg(
+                Arg::new("replay")
+                    .long("replay")
+                    .value_name("REC.vcd")
+                    .value_parser(value_parser!(PathBuf))
+                    .help("Run alone, fed what this sketch received in a recording (--vcd), at the recorded times, with no socket"),
+            )
+            .arg(
+                Arg::new("realtime")
+                    .long("realtime")
+                    .action(ArgAction::SetTrue)
+                    .requires("replay")
+                    .help("With --replay, wait out the recorded times instead of simulating them"),
+            )
+            .arg(
+                Arg::new("check")
+                    .long("check")
+                    .action(ArgAction::SetTrue)
+                    .requires("replay")
+                    .help("With --replay, compare the signals recorded with the recording's; exit 1 with the first differences"),
+            )
             .arg(
                 Arg::new("advertise")
                     .long("advertise")

@@ -12,6 +12,7 @@ pub(crate) mod observed;
 pub(crate) mod probe;
 pub(crate) mod process;
 pub(crate) mod program;
+pub(crate) mod replay;
 pub(crate) mod up;
 
 pub use circuit::{Circuit, Handle};

@@ -2,6 +2,7 @@
 //! that mean something (0 success, 2 usage, 1 failure).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -12,6 +13,7 @@ use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::ls;
 use crate::app::process::run_until_interrupted;
+use crate::app::replay;
 use crate::app::up::{self, Shipped};
 use crate::base::error::Result;
 use crate::base::sketch::{Runs, Sketch};
@@ -55,6 +57,11 @@ impl App {
     pub fn sketch<S: Sketch>(mut self) -> Self {
         self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
+            if let Ok(Some(file)) = matches.try_remove_one::<PathBuf>("replay") {
+                let flag = |id: &str| matches.get_flag(id);
+                let (realtime, check) = (flag("realtime"), flag("check"));
+                return replay::run::<S>(file, realtime, check, matches);
+            }
             apply_discovery(matches)?;
             let (sketch, options) = from_matches::<S>(matches);
             apply_tls(&options.tls)?;

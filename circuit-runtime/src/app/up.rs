@@ -413,6 +413,7 @@ async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown)
         across_hosts: circuit.here.is_some(),
         bind,
         in_process: !sockets && tls.cert.is_none(),
+        wires: wires_of_this_run(),
         links,
         tls,
     };
@@ -518,6 +519,19 @@ struct Placement {
     /// Whether sketches of this process reach each other over in-memory
     /// pipes (else over loopback sockets, `--sockets`).
     in_process: bool,
+    /// What tells this run's in-memory wires from another run's in the same
+    /// process (empty for the first run): `mem://buzzer.2/pin`.
+    wires: String,
+}
+
+/// The suffix of the in-memory wires of a new run: none for the first run
+/// of the process, `.2`, `.3`, … for later (or concurrent) ones.
+fn wires_of_this_run() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => String::new(),
+        n => format!(".{}", n + 1),
+    }
 }
 
 /// Builds one sketch from its planned values, its links pointed at the ports
@@ -545,7 +559,7 @@ async fn start(
         for value in given {
             let text = match value {
                 Given::Text(text) => text.clone(),
-                Given::Sketch(target) => address_of(target, setting, local, placement.in_process),
+                Given::Sketch(target) => address_of(target, setting, local, placement),
             };
             // Checked when the file was read; a link's address is always valid.
             let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
@@ -563,7 +577,9 @@ async fn start(
     options.named = (name != kind.name).then_some(name);
     options.circuit = Some(placement.circuit);
     options.links = placement.links;
-    options.in_process = placement.in_process;
+    options.in_process = placement
+        .in_process
+        .then(|| &*Box::leak(format!("{name}{}", placement.wires).into_boxed_str()));
     options.tls = placement.tls.clone();
     if placement.across_hosts {
         options.advertise = Some(true);
@@ -571,7 +587,12 @@ async fn start(
     match &sketch.to {
         Some(Given::Sketch(target)) => match local.get(target.sketch.as_str()) {
             Some(_) if placement.in_process => {
-                options.to = Some(format!("{}{}", memory::SCHEME, target.sketch));
+                options.to = Some(format!(
+                    "{}{}{}",
+                    memory::SCHEME,
+                    target.sketch,
+                    placement.wires
+                ));
             }
             Some(port) => {
                 options.socket = HOST.to_owned();
@@ -593,7 +614,7 @@ fn address_of(
     target: &Target,
     setting: &Setting,
     ports: &HashMap<&str, u16>,
-    in_process: bool,
+    placement: &Placement,
 ) -> String {
     let path = target.path.clone().unwrap_or_else(|| {
         setting
@@ -603,7 +624,12 @@ fn address_of(
             .unwrap_or_else(|| "/".to_owned())
     });
     match ports.get(target.sketch.as_str()) {
-        Some(_) if in_process => format!("{}{}{path}", memory::SCHEME, target.sketch),
+        Some(_) if placement.in_process => format!(
+            "{}{}{}{path}",
+            memory::SCHEME,
+            target.sketch,
+            placement.wires
+        ),
         Some(port) => format!("ws://{HOST}:{port}{path}"),
         None => format!("{NAME_PREFIX}{}{path}", target.sketch),
     }

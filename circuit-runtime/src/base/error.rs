@@ -40,6 +40,9 @@ pub enum Error {
         /// Why, in words.
         reason: String,
     },
+    /// A replay whose signals differ from the recording's (`--check`): the first differences.
+    #[error("the replay differs from the recording:\n{0}")]
+    Mismatch(String),
     /// A certificate or key file that cannot be used, named in the reason.
     #[error("TLS: {0}")]
     Tls(String),

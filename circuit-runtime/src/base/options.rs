@@ -38,9 +38,10 @@ pub struct Options {
     pub circuit: Option<&'static str>,
     /// Its certificate files (`--tls-cert`, `--tls-key`, `--client-ca`, `--ca`).
     pub tls: TlsFiles,
-    /// Whether a server also takes peers of its own process over in-memory
-    /// wires (`mem://NAME/PATH`), as the sketches of a circuit in one process do.
-    pub in_process: bool,
+    /// The name under which a server also takes peers of its own process over
+    /// in-memory wires (`mem://NAME/PATH`), as the sketches of a circuit in one
+    /// process do; `None` for none.
+    pub in_process: Option<&'static str>,
 }
 
 impl Options {
@@ -64,7 +65,7 @@ impl Options {
             advertise: None,
             circuit: None,
             tls: TlsFiles::default(),
-            in_process: false,
+            in_process: None,
         }
     }
 }

@@ -74,7 +74,22 @@ pub trait Runs<S>: 'static {
     /// Starts `sketch` as one part of a circuit: a server on `listener`, bound
     /// beforehand so that the others can be wired to its port; a timer at once.
     fn start(sketch: S, options: Options, listener: Option<std::net::TcpListener>) -> Starting;
+
+    /// Feeds `inputs` (when, from now; the path; the message) to the sketch's
+    /// loop at their times, without any socket, as a replay does. A timer
+    /// has no inputs: only a sketch that serves can be replayed.
+    fn replay(sketch: S, inputs: Vec<(Duration, String, String)>) -> Replaying {
+        drop((sketch, inputs));
+        Box::pin(async {
+            Err(crate::base::error::Error::Setup(
+                "only a sketch that serves has inputs to replay; a timer has none".to_owned(),
+            ))
+        })
+    }
 }
+
+/// A replay on its way (see [`Runs::replay`]).
+pub type Replaying = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
 /// A sketch on its way to running as part of a circuit (see [`Runs::start`]).
 pub type Starting = Pin<Box<dyn Future<Output = Result<Box<dyn Running>>> + Send>>;

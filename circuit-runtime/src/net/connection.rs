@@ -23,6 +23,9 @@ use crate::base::shutdown::Shutdown;
 use crate::net::auth;
 use crate::net::dispatch::{Dispatch, Replies};
 use crate::net::socket::{close_politely, READ_BUFFER};
+use crate::observe::trace::Trace;
+use crate::observe::value::Value;
+use crate::observe::{inputs, log};
 
 /// Acknowledgements written before they are sent even when more frames are
 /// waiting, so that a peer that streams never waits long for a batch.
@@ -255,6 +258,11 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             // Pings are answered by tungstenite itself.
             Some(Ok(_)) => continue,
         };
+        // A recording keeps what the sketch received, so that it can drive it again.
+        if let (Some(trace), Payload::Text(text)) = (Trace::installed(), &message) {
+            let lane = inputs::encode(channel, text);
+            trace.record(log::current(), inputs::LANE, Value::Text(lane.into()));
+        }
         match dispatch.ask(channel, message, &mut replies).await {
             Some(Ack::Reply(reply)) => {
                 let ack = match reply {

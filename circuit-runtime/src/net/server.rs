@@ -17,9 +17,10 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
 use crate::base::error::{Error, Result};
+use crate::base::message::Payload;
 use crate::base::options::{Limits, Options, Token};
 use crate::base::shutdown::Shutdown;
-use crate::base::sketch::{Reactive, RunReport, Running, Runs, Starting};
+use crate::base::sketch::{Reactive, Replaying, RunReport, Running, Runs, Starting};
 use crate::base::wiring::MessageType;
 use crate::net::connection;
 use crate::net::discovery::{self, advertise, Advert, Advertised};
@@ -138,8 +139,8 @@ impl<S: Reactive> Server<S> {
         let shutdown = Shutdown::new();
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
-        if options.in_process {
-            let arriving = memory::register(Self::name(options));
+        if let Some(wire) = options.in_process {
+            let arriving = memory::register(wire);
             log::spawn(log::scoped(
                 Self::name(options),
                 accept_in_process(
@@ -260,6 +261,19 @@ pub struct Serving;
 impl<S: Reactive> Runs<S> for Serving {
     const SERVES: bool = true;
     const TAKES: Option<MessageType> = Some(S::LOOP.takes);
+
+    fn replay(mut sketch: S, inputs: Vec<(std::time::Duration, String, String)>) -> Replaying {
+        Box::pin(async move {
+            sketch.begin()?;
+            let start = tokio::time::Instant::now();
+            for (at, channel, text) in inputs {
+                tokio::time::sleep_until(start + at).await;
+                // The acknowledgement goes nowhere: what the sketch records is what counts.
+                let _ = sketch.react(&channel, &Payload::text(text)).await;
+            }
+            Ok(())
+        })
+    }
 
     fn run(
         sketch: S,
