@@ -304,9 +304,10 @@ fn directory() -> Result<&'static Directory, String> {
             std::thread::Builder::new()
                 .name("circuit-discovery".into())
                 .spawn(move || {
-                    // Ends with the responder, when the process does.
+                    // Ends with the responder, when the process does. The first
+                    // call waits until the directory is made, then finds it.
                     while let Ok(event) = events.recv() {
-                        if let Ok(directory) = directory_if_started() {
+                        if let Ok(directory) = self::directory() {
                             directory.note(event);
                         }
                     }
@@ -316,11 +317,6 @@ fn directory() -> Result<&'static Directory, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
-}
-
-/// The directory, once started (the browsing thread's way back to it).
-fn directory_if_started() -> Result<&'static Directory, String> {
-    directory()
 }
 
 impl Directory {
