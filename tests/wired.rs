@@ -122,3 +122,50 @@ fn a_wired_circuit_has_the_common_flags_and_refuses_others() {
         2
     );
 }
+
+/// The buzzer with its rule changed: it buzzes when the pin falls (1 → 0).
+#[sketch(name = "buzzer")]
+pub struct FallingBuzzer {
+    level: u8,
+}
+
+impl FallingBuzzer {
+    #[reactive]
+    pub fn listen(&mut self, _channel: &str, level: u8) -> bool {
+        let falling = self.level != 0 && level == 0;
+        self.level = level;
+        signal("buzz", falling);
+        falling
+    }
+}
+
+#[test]
+fn a_sketch_whose_rule_changed_fails_the_check_against_a_recording_of_the_old_rule() {
+    // A recording of the real buzzer, from the demo binary.
+    let dir = std::env::temp_dir().join(format!("circuit-rule-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let recording = dir.join("run.vcd");
+    let recorded = std::process::Command::new(env!("CARGO_BIN_EXE_sketches"))
+        .args([
+            "circuit", "-t", "10", "-d", "0", "--seed", "2", "-q", "--vcd",
+        ])
+        .arg(&recording)
+        .output()
+        .expect("the circuit runs");
+    assert!(recorded.status.success(), "{recorded:?}");
+    let replay = |check: bool| {
+        let mut args = vec!["rules", "buzzer", "--replay", recording.to_str().unwrap()];
+        if check {
+            args.push("--check");
+        }
+        App::new("rules")
+            .sketch::<FallingBuzzer>()
+            .status_from(args)
+    };
+    assert_eq!(replay(false), 0, "a replay without --check only runs");
+    assert_eq!(
+        replay(true),
+        1,
+        "buzzing on falls is not the recorded logic"
+    );
+}
