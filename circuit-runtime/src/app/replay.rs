@@ -60,25 +60,46 @@ pub(crate) fn run<S: Sketch>(
             if !check {
                 return Ok(());
             }
-            let mut replayed = Changes::new();
-            for change in trace
-                .kept()
-                .into_iter()
-                .filter(|change| change.sketch == name)
-            {
-                replayed
-                    .entry(change.signal())
-                    .or_default()
-                    .push((change.at, inputs::as_recorded(&change.value)));
-            }
-            compare(&recorded, &replayed, name)
+            check_against(&recorded, &trace, &[name])
         },
     )
 }
 
-/// The first differences between the recorded and the replayed signals of
-/// `name` (its inputs aside), or how much matched.
-fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> Result<()> {
+/// Compares what `trace` recorded of the sketches `names` with the recording;
+/// says how much matched, or fails with the first differences.
+///
+/// # Errors
+/// [`Error::Mismatch`] listing the first differences.
+pub(crate) fn check_against(recorded: &Changes, trace: &Trace, names: &[&str]) -> Result<()> {
+    let mut replayed = Changes::new();
+    for change in trace.kept() {
+        replayed
+            .entry(change.signal())
+            .or_default()
+            .push((change.at, inputs::as_recorded(&change.value)));
+    }
+    let (mut differences, mut matched, mut signals) = (Vec::new(), 0, 0);
+    for name in names {
+        let (found, count, of) = compare(recorded, &replayed, name);
+        differences.extend(found);
+        matched += count;
+        signals += of;
+    }
+    if differences.is_empty() {
+        tracing::info!("the replay matches the recording: {matched} changes of {signals} signals");
+        return Ok(());
+    }
+    let more = differences.len().saturating_sub(SHOWN);
+    differences.truncate(SHOWN);
+    if more > 0 {
+        differences.push(format!("… and {more} more signals"));
+    }
+    Err(Error::Mismatch(differences.join("\n")))
+}
+
+/// The first difference of each signal of `name` (its inputs aside) between
+/// the recording and the replay, the changes that matched, and the signals seen.
+fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> (Vec<String>, usize, usize) {
     let ours = |changes: &Changes| -> BTreeMap<String, Vec<(u64, String)>> {
         changes
             .iter()
@@ -122,17 +143,62 @@ fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> Result<()> {
             }
         }
     }
-    if differences.is_empty() {
-        tracing::info!(
-            "the replay matches the recording: {matched} changes of {} signals",
-            signals.len()
-        );
-        return Ok(());
+    (differences, matched, signals.len())
+}
+
+/// Feeds `inputs` to the server `wire` of this process (its in-memory name)
+/// at their times from `start`, one connection per path, as the peers it had
+/// in the recording did; returns how many it acknowledged.
+///
+/// # Errors
+/// [`Error::Lost`] when the server goes away before acknowledging one.
+pub(crate) async fn feed(
+    wire: &str,
+    inputs: Vec<inputs::Input>,
+    start: tokio::time::Instant,
+) -> Result<u64> {
+    use futures_util::SinkExt;
+    let mut sockets = BTreeMap::new();
+    let mut acked = 0;
+    for input in inputs {
+        tokio::time::sleep_until(start + Duration::from_nanos(input.at)).await;
+        let url = format!("{}{wire}{}", crate::net::memory::SCHEME, input.channel);
+        let socket = match sockets.entry(input.channel.clone()) {
+            std::collections::btree_map::Entry::Occupied(socket) => socket.into_mut(),
+            std::collections::btree_map::Entry::Vacant(place) => {
+                let mut dialer = crate::net::address::Dialer::new(
+                    crate::net::address::Address::Url(url.clone()),
+                    Duration::from_secs(1),
+                );
+                let socket = dialer.dial(None).await.map_err(|err| Error::Unreachable {
+                    url: url.clone(),
+                    seconds: 0.0,
+                    reason: err.to_string(),
+                })?;
+                place.insert(socket)
+            }
+        };
+        let lost = |reason: String| Error::Lost {
+            url: url.clone(),
+            message: input.text.clone(),
+            reason,
+        };
+        socket
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                input.text.clone(),
+            ))
+            .await
+            .map_err(|err| lost(err.to_string()))?;
+        crate::net::socket::read_ack(socket).await.map_err(lost)?;
+        acked += 1;
     }
-    let more = differences.len().saturating_sub(SHOWN);
-    differences.truncate(SHOWN);
-    if more > 0 {
-        differences.push(format!("… and {more} more signals"));
+    for (_, mut socket) in sockets {
+        crate::net::socket::close_politely(
+            &mut socket,
+            tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+            "",
+        )
+        .await;
     }
-    Err(Error::Mismatch(differences.join("\n")))
+    Ok(acked)
 }

@@ -16,6 +16,7 @@ use crate::app::command::{
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
+use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
 use crate::base::options::{LinkOptions, Options, TlsFiles};
 use crate::base::settings::{Setting, Values};
@@ -24,6 +25,7 @@ use crate::base::sketch::{RunReport, Running};
 use crate::net::address::NAME_PREFIX;
 use crate::net::memory;
 use crate::observe::analyzer::{Counting, Panel, Tally};
+use crate::observe::inputs;
 use crate::observe::log;
 use crate::observe::trace::Trace;
 
@@ -60,6 +62,28 @@ pub(crate) fn command() -> Command {
         )
         .args(discovery_args())
         .args(tls_args(true, true))
+        .arg(
+            Arg::new("replay")
+                .long("replay")
+                .value_name("REC.vcd")
+                .value_parser(value_parser!(PathBuf))
+                .conflicts_with("host")
+                .help("Feed the sketches that nothing in the file feeds what they received in a recording (--vcd), at the recorded times"),
+        )
+        .arg(
+            Arg::new("realtime")
+                .long("realtime")
+                .action(clap::ArgAction::SetTrue)
+                .requires("replay")
+                .help("With --replay, wait out the recorded times instead of simulating them"),
+        )
+        .arg(
+            Arg::new("check")
+                .long("check")
+                .action(clap::ArgAction::SetTrue)
+                .requires("replay")
+                .help("With --replay, compare the signals of every sketch with the recording's; exit 1 with the first differences"),
+        )
         .arg(
             Arg::new("host")
                 .long("host")
@@ -291,7 +315,17 @@ fn run_circuit(
             .unwrap_or(false)
     };
     let sockets = flag("sockets");
-    if flag("sim") {
+    let (check, realtime, sim) = (flag("check"), flag("realtime"), flag("sim"));
+    let replay = match matches.try_remove_one::<PathBuf>("replay").ok().flatten() {
+        Some(file) => Some(Replay {
+            changes: inputs::read(&file).map_err(Error::Setup)?,
+            check,
+            file,
+        }),
+        None => None,
+    };
+    let simulated = sim || (replay.is_some() && !realtime);
+    if simulated {
         // Simulated time holds only inside the process: a socket's peer, or a
         // host across the network, lives on real time.
         if sockets {
@@ -329,7 +363,8 @@ fn run_circuit(
                         tls,
                         sockets,
                         seed,
-                        quiet
+                        quiet,
+                        replay,
                     },
                     shutdown
                 )
@@ -376,7 +411,13 @@ async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown)
         sockets,
         seed,
         quiet,
+        replay,
     } = how;
+    // A check compares every change, so every change is kept.
+    let kept = replay
+        .as_ref()
+        .filter(|replay| replay.check)
+        .map(|_| Trace::install(true));
     // Counted from the start, so that the summary misses no change.
     let counting = Trace::install_counting();
     // What a run before this one in the same process counted is not this run's.
@@ -449,7 +490,45 @@ async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown)
         servers.len(),
         timers.len()
     );
-    if timers.is_empty() {
+    // The sketches that nothing in the file feeds take what they received in the recording.
+    let feeding = replay.as_ref().map(|replay| {
+        let fed: Vec<(String, Vec<inputs::Input>)> = running
+            .iter()
+            .map(|(sketch, _)| *sketch)
+            .filter(|sketch| kinds[sketch.kind].serves)
+            .filter(|sketch| {
+                !circuit
+                    .sketches
+                    .iter()
+                    .any(|other| targets(other).contains(&sketch.name.as_str()))
+            })
+            .map(|sketch| {
+                let wire = format!("{}{}", sketch.name, placement.wires);
+                (wire, inputs::inputs_of(&replay.changes, &sketch.name))
+            })
+            .filter(|(_, inputs)| !inputs.is_empty())
+            .collect();
+        tracing::info!(
+            "replaying {} into {} from {}",
+            fed.iter().map(|(_, inputs)| inputs.len()).sum::<usize>(),
+            fed.iter()
+                .map(|(wire, _)| wire.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            replay.file.display()
+        );
+        let start = tokio::time::Instant::now();
+        futures_util::future::join_all(
+            fed.into_iter()
+                .map(move |(wire, inputs)| async move { feed(&wire, inputs, start).await }),
+        )
+    });
+    if let Some(feeding) = feeding {
+        for fed in feeding.await {
+            fed?;
+        }
+    }
+    if timers.is_empty() && replay.is_none() {
         shutdown.wait().await;
     } else {
         let waiting = async {
@@ -465,6 +544,14 @@ async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown)
         }
     }
     let report = stop_all(running, kinds).await?;
+    if let (Some(replay), Some(trace)) = (&replay, &kept) {
+        let names: Vec<&str> = circuit
+            .sketches
+            .iter()
+            .map(|sketch| sketch.name.as_str())
+            .collect();
+        check_against(&replay.changes, trace, &names)?;
+    }
     if circuit.summary.is_empty() {
         return Ok(format!(
             "{} ticks sent, {} acknowledged",
@@ -501,6 +588,18 @@ struct How {
     seed: Option<u64>,
     /// `-q`.
     quiet: bool,
+    /// `--replay REC.vcd`: the recording that feeds the sketches nothing in the file feeds.
+    replay: Option<Replay>,
+}
+
+/// A recording to replay into a circuit.
+struct Replay {
+    /// Its file, for log lines.
+    file: PathBuf,
+    /// What it holds.
+    changes: inputs::Changes,
+    /// `--check`: compare every sketch's signals with it at the end.
+    check: bool,
 }
 
 /// Where the sketches of this process run: what their DNS-SD records say,
