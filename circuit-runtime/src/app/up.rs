@@ -147,7 +147,7 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
         circuit.here = Some(host);
     } else if matches.get_one::<PathBuf>("tls-cert").is_some() {
         return Err(Error::Setup(
-            "--tls-cert is for a circuit across hosts (`up FILE --host H`): on one host, its sketches talk over loopback".to_owned(),
+            "--tls-cert is for a circuit across hosts (`up FILE --host H`): on one host, its sketches talk inside the process".to_owned(),
         ));
     }
     run_circuit(circuit, kinds, "up", &prefix, matches)
