@@ -90,12 +90,20 @@ pub(crate) fn command() -> Command {
                 .value_name("HOST")
                 .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
         )
-        .arg(quiet_arg())
-        .arg(seed_arg())
-        .arg(vcd_arg())
-        .arg(web_arg())
-        .arg(sockets_arg())
-        .arg(sim_arg())
+        .args(run_args())
+}
+
+/// The flags of every command that runs a circuit (`up`, a shipped file, a
+/// circuit wired in code), which `run_circuit` reads.
+fn run_args() -> [Arg; 6] {
+    [
+        quiet_arg(),
+        seed_arg(),
+        vcd_arg(),
+        web_arg(),
+        sockets_arg(),
+        sim_arg(),
+    ]
 }
 
 /// `--sim`: the circuit on a virtual clock.
@@ -175,14 +183,7 @@ impl Shipped {
             .as_ref()
             .and_then(|circuit| circuit.about.clone())
             .unwrap_or_else(|| format!("Runs the circuit {} in one process", self.name));
-        let mut command = Command::new(self.name)
-            .about(about)
-            .arg(quiet_arg())
-            .arg(seed_arg())
-            .arg(vcd_arg())
-            .arg(web_arg())
-            .arg(sockets_arg())
-            .arg(sim_arg());
+        let mut command = Command::new(self.name).about(about).args(run_args());
         let flagged = circuit
             .as_ref()
             .and_then(|circuit| circuit.sketches.iter().find(|s| s.name == self.flags_of));
@@ -249,12 +250,7 @@ pub(crate) fn wired_command(name: &'static str) -> Command {
         .about("Runs a circuit wired in code, in one process")
         .args(discovery_args())
         .args(tls_args(true, true))
-        .arg(quiet_arg())
-        .arg(seed_arg())
-        .arg(vcd_arg())
-        .arg(web_arg())
-        .arg(sockets_arg())
-        .arg(sim_arg())
+        .args(run_args())
 }
 
 /// Checks a circuit wired in code, then runs it.
