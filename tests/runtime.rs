@@ -43,8 +43,8 @@ impl Doubler {
     }
 }
 
-/// The doubler again, with a loop that waits (`async fn`): it is served
-/// through the queue of the task that owns it, not at once by each peer.
+/// The doubler again, with a loop that waits (`async fn`): a peer runs it in
+/// its own task while the sketch is free, else queues to the task that owns it.
 #[sketch(name = "waiting-doubler", port = 0)]
 struct WaitingDoubler {
     /// Added after doubling.
@@ -228,6 +228,45 @@ async fn a_server_acknowledges_in_order_and_survives_a_panicking_loop() {
         .await
         .seen;
     assert_eq!(seen, ["/a:20", "/a:0", "/a:2"]);
+}
+
+#[tokio::test]
+async fn peers_meeting_at_a_loop_that_waits_each_get_every_answer_in_order() {
+    // The loop yields inside every message, so the peers meet at it: some run it
+    // in their own task, the others queue to the task that owns the sketch.
+    let (doubler, options) = parse::<WaitingDoubler, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port();
+    let peers: Vec<_> = (0..8)
+        .map(|peer| {
+            tokio::spawn(async move {
+                let mut socket = client(port, &format!("/p{peer}")).await;
+                // All of them sent before any answer is read, then the answers
+                // in order (13 is the loop's unlucky number).
+                for n in 14..64 {
+                    socket.send(Message::text(n.to_string())).await.unwrap();
+                }
+                for n in 14..64 {
+                    let answer = timeout(PATIENCE, socket.next()).await.unwrap();
+                    assert_eq!(answer.unwrap().unwrap(), Message::text((2 * n).to_string()));
+                }
+            })
+        })
+        .collect();
+    for peer in peers {
+        timeout(PATIENCE, peer).await.unwrap().unwrap();
+    }
+    let seen = timeout(PATIENCE, server.stop()).await.unwrap().seen;
+    assert_eq!(seen.len(), 8 * 50, "every message reached the loop once");
+    for peer in 0..8 {
+        let prefix = format!("/p{peer}:");
+        let own: Vec<&str> = seen
+            .iter()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .collect();
+        let expected: Vec<String> = (14..64).map(|n: i64| n.to_string()).collect();
+        assert_eq!(own, expected, "peer {peer}'s messages, in its order");
+    }
 }
 
 /// Serves a doubler with `--offset 1`; hands it back to say what its loop saw.

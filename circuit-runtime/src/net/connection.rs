@@ -15,14 +15,17 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config, WebSocketStream};
+use tokio_tungstenite::{accept_hdr_async, accept_hdr_async_with_config};
 
 use crate::base::message::{Ack, Payload};
 use crate::base::options::{Limits, Token};
 use crate::base::shutdown::Shutdown;
+use crate::base::sketch::Reactive;
 use crate::net::auth;
 use crate::net::dispatch::{Dispatch, Replies};
-use crate::net::socket::{close_politely, READ_BUFFER};
+use crate::net::memory::Arrival;
+use crate::net::socket::{close_politely, Frames, READ_BUFFER};
+use crate::net::watchdog::Watchdog;
 use crate::observe::trace::Trace;
 use crate::observe::value::Value;
 use crate::observe::{inputs, log};
@@ -51,9 +54,9 @@ enum End {
 /// before its conversation began.
 // The handshake callback's large error type is tungstenite's, not ours.
 #[allow(clippy::result_large_err)]
-pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    dispatch: Dispatch,
+pub(crate) async fn serve<S: Reactive, T: AsyncRead + AsyncWrite + Unpin>(
+    stream: T,
+    dispatch: Dispatch<S>,
     limits: Limits,
     token: Option<Token>,
     mut shutdown: Shutdown,
@@ -100,15 +103,55 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         },
         _ = shutdown.wait() => return None,
     };
+    Some(conversation(&mut socket, path, &dispatch, limits, &mut shutdown).await)
+}
+
+/// Serves one peer of this process, arrived over an in-process wire: the
+/// same token check as a socket's handshake, then the same conversation.
+pub(crate) async fn serve_in_process<S: Reactive>(
+    arrival: Arrival,
+    dispatch: Dispatch<S>,
+    limits: Limits,
+    token: Option<Token>,
+    mut shutdown: Shutdown,
+) -> Option<u64> {
+    let Arrival {
+        request,
+        mut pipe,
+        answer,
+    } = arrival;
+    if token
+        .as_ref()
+        .is_some_and(|token| !auth::admits(token, &request))
+    {
+        tracing::warn!("refused a peer with 401: no valid token");
+        let _ = answer.send(Err(StatusCode::UNAUTHORIZED));
+        return None;
+    }
+    answer.send(Ok(())).ok()?;
+    pipe.limit(limits.max_message);
+    let path = request.uri().path().to_owned();
+    Some(conversation(&mut pipe, path, &dispatch, limits, &mut shutdown).await)
+}
+
+/// A peer's conversation from its first message to its end, with the lines
+/// that begin and end it; how many of its messages were acknowledged.
+async fn conversation<S: Reactive>(
+    socket: &mut impl Frames,
+    path: String,
+    dispatch: &Dispatch<S>,
+    limits: Limits,
+    shutdown: &mut Shutdown,
+) -> u64 {
     let channel: Arc<str> = path.into();
     tracing::info!("** new client connected, path={channel}");
     let mut handled = 0u64;
     let end = converse(
-        &mut socket,
+        socket,
         &channel,
-        &dispatch,
+        dispatch,
         limits.ping_interval,
-        &mut shutdown,
+        shutdown,
         &mut handled,
     )
     .await;
@@ -121,7 +164,7 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         End::Failed(err) => err,
     };
     tracing::info!("done processing messages: path={channel}, {handled} acknowledged, {how}");
-    Some(handled)
+    handled
 }
 
 /// Refuses a peer beyond `--max-clients` with HTTP 503, before any upgrade.
@@ -157,28 +200,27 @@ fn config(limits: Limits) -> WebSocketConfig {
 }
 
 /// The receive → loop → acknowledge cycle, until the peer or the server ends it.
-async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
+async fn converse<S: Reactive>(
+    socket: &mut impl Frames,
     channel: &Arc<str>,
-    dispatch: &Dispatch,
+    dispatch: &Dispatch<S>,
     ping_interval: Duration,
     shutdown: &mut Shutdown,
     handled: &mut u64,
 ) -> End {
     let mut peer_close = None;
     let mut replies = Replies::default();
-    // Keepalive: a peer silent for a whole interval gets a ping; one still
-    // silent an interval later is gone. The timer is re-armed only when it
-    // fires, so a busy connection pays one `Instant::now()` per frame.
+    // Keepalive: a peer silent for an interval gets a ping; one still silent
+    // an interval later is gone. A busy connection reads no clock per frame.
     let keepalive = !ping_interval.is_zero();
-    let mut heard = Instant::now();
+    let mut watchdog = Watchdog::default();
     let mut pinged = false;
-    let check = sleep(ping_interval.max(Duration::from_millis(1)));
+    let every = Watchdog::every(ping_interval);
+    let check = sleep(every);
     tokio::pin!(check);
     // Made once, not per frame: waiting on the shared signal registers this
     // peer with it, and a registration per frame is a lock per frame.
-    let stopping = shutdown.wait();
-    tokio::pin!(stopping);
+    let mut stopping = shutdown.stopping();
     // Acknowledgements written but not yet sent: while the peer's next frame is
     // already here, they wait, so a peer that streams gets them in batches (one
     // write for many); a peer that waits for each gets it at once.
@@ -201,34 +243,35 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             next
         } else {
             tokio::select! {
-                next = socket.next() => next,
+                // In this order, without drawing lots: the stop first (a flag
+                // to look at), so that a peer that never stops sending cannot
+                // keep the server from stopping; the keepalive last.
+                biased;
                 () = &mut stopping, if peer_close.is_none() => {
                     close(socket, CloseCode::Away, "server shutting down").await;
                     return End::Shutdown;
                 }
+                next = socket.next() => next,
                 _ = &mut check, if keepalive && peer_close.is_none() => {
-                    let now = Instant::now();
-                    if now.duration_since(heard) < ping_interval {
-                        check.as_mut().reset(heard + ping_interval);
-                    } else if pinged {
+                    check.as_mut().reset(Instant::now() + every);
+                    if !watchdog.silent_for_a_span() {
+                        continue;
+                    }
+                    if pinged {
                         let why = "no answer to a keepalive ping";
                         close(socket, CloseCode::Error, why).await;
                         return End::Refused(CloseCode::Error, why);
-                    } else {
-                        if socket.send(Message::Ping(Bytes::new())).await.is_err() {
-                            return End::Dropped;
-                        }
-                        pinged = true;
-                        check.as_mut().reset(now + ping_interval);
                     }
+                    if socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                        return End::Dropped;
+                    }
+                    pinged = true;
                     continue;
                 }
             }
         };
-        if keepalive {
-            heard = Instant::now();
-            pinged = false;
-        }
+        watchdog.heard();
+        pinged = false;
         let message = match next {
             None if peer_close.is_some() => return End::PeerClosed(peer_close.flatten()),
             None => return End::Dropped,
@@ -259,7 +302,9 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             Some(Ok(_)) => continue,
         };
         // A recording keeps what the sketch received, so that it can drive it again.
-        if let (Some(trace), Payload::Text(text)) = (Trace::installed(), &message) {
+        // A count of signals alone does not need them.
+        let recording = Trace::installed().filter(|trace| trace.keeps_changes());
+        if let (Some(trace), Payload::Text(text)) = (recording, &message) {
             let lane = inputs::encode(channel, text);
             trace.record(log::current(), inputs::LANE, Value::Text(lane.into()));
         }
@@ -294,10 +339,6 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Sends a close frame and waits briefly for the peer's, as RFC 6455 asks.
-async fn close<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut WebSocketStream<S>,
-    code: CloseCode,
-    reason: &str,
-) {
+async fn close(socket: &mut impl Frames, code: CloseCode, reason: &str) {
     close_politely(socket, code, reason).await;
 }

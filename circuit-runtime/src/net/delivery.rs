@@ -18,6 +18,7 @@ use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::address::{Address, Dialer};
 use crate::net::socket::{close_politely, Backoff, DialError, Socket};
+use crate::net::watchdog::Watchdog;
 
 /// The most text a link keeps unacknowledged, whatever its window: large
 /// messages fill the window by size before they fill it by count.
@@ -184,8 +185,8 @@ struct Delivery {
     backoff: Backoff,
     /// Whether we said the peer is down (and have not said it is back).
     down: bool,
-    /// When the peer last showed progress (connected or acknowledged).
-    heard: Instant,
+    /// Whether the peer shows progress (connects, acknowledges) often enough.
+    watchdog: Watchdog,
     /// Connects to the peer: its URL, or its name resolved again each time.
     dialer: Dialer,
     /// Whether the peer refused us (and we said so).
@@ -211,13 +212,15 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         retry: None,
         backoff: Backoff::new(),
         down: false,
-        heard: Instant::now(),
+        watchdog: Watchdog::default(),
     };
     let mut socket: Option<Socket> = None;
     let mut open = true;
     // Armed once and re-armed only when it fires, so that a busy link pays no
-    // timer operation per message (the last branch of the `select!` below).
-    let check = sleep(state.options.ack_timeout);
+    // timer operation and no clock read per message (the last branch of the
+    // `select!` below).
+    let every = Watchdog::every(state.options.ack_timeout);
+    let check = sleep(every);
     tokio::pin!(check);
     loop {
         state.settle_waiting(&mut socket).await;
@@ -229,9 +232,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
             if socket.is_none() {
                 continue;
             }
-            check
-                .as_mut()
-                .reset(state.heard + state.options.ack_timeout);
+            check.as_mut().reset(Instant::now() + every);
         }
         if let Some(live) = socket.as_mut() {
             if let Err(failure) = state.send_unsent(live).await {
@@ -264,11 +265,9 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 None => open = false,
             },
             () = &mut check, if watching => {
-                let due = state.heard + state.options.ack_timeout;
-                if Instant::now() >= due {
+                check.as_mut().reset(Instant::now() + every);
+                if state.watchdog.silent_for_a_span() {
                     state.fail(&mut socket, Failure::Silent).await;
-                } else {
-                    check.as_mut().reset(due);
                 }
             }
         }
@@ -337,7 +336,7 @@ impl Delivery {
                     tracing::info!("link to {url} is up again");
                     self.down = false;
                 }
-                self.heard = Instant::now();
+                self.watchdog.heard();
                 Some(socket)
             }
             Err(DialError::Refused(reason)) => {
@@ -373,7 +372,7 @@ impl Delivery {
             return Ok(());
         }
         if self.in_flight == 0 {
-            self.heard = Instant::now(); // the peer's time to answer starts now
+            self.watchdog.heard(); // the peer's time to answer starts now
         }
         let mut written = 0;
         while written < WRITE_BATCH {
@@ -474,7 +473,7 @@ impl Delivery {
         self.pending_bytes -= outstanding.text.len();
         self.in_flight -= 1;
         self.settled += 1;
-        self.heard = Instant::now();
+        self.watchdog.heard();
         self.backoff = Backoff::new();
         self.retry = None;
         let counters = &self.link.counters;

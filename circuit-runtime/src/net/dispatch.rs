@@ -2,9 +2,11 @@
 //!
 //! A loop that never waits (not `async fn`) is run at once by the peer's own
 //! task, under a lock held only for the call: no hop to another task and back
-//! per message. A loop that may wait is run by the one task that owns the
-//! sketch; peers queue their messages to it, so that no lock is ever held
-//! across an await.
+//! per message. A loop that may wait is run by the peer's own task too while
+//! nobody else uses the sketch (the usual case: one peer, such as a clock);
+//! when peers meet, they queue their messages to the task that owns the
+//! sketch, which answers everything queued in one go, instead of the sketch
+//! waiting for each peer's turn in a run queue that may hold thousands.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,9 +25,6 @@ use crate::observe::log;
 /// Messages waiting for a sketch whose loop may wait; beyond this, peers wait before sending more.
 const QUEUE: usize = 256;
 
-/// Runs the loop on one message at once: `None` once the sketch has been handed back.
-type RunNow = dyn Fn(&str, &Payload) -> Option<Ack> + Send + Sync;
-
 /// One message for the task that owns a sketch whose loop may wait.
 pub(crate) struct Request {
     /// The path the peer connected to, such as `/datafeed`.
@@ -39,17 +38,37 @@ pub(crate) struct Request {
 
 /// A peer's way to the loop. Every peer holds a clone; the sketch is handed
 /// back once the last one is dropped.
-#[derive(Clone)]
-pub(crate) enum Dispatch {
-    /// The loop never waits: the peer's task runs it.
+pub(crate) enum Dispatch<S> {
+    /// The loop never waits: the peer's task runs it, under a lock held for the call.
     Now {
-        /// Locks the sketch, runs the loop, unlocks.
-        run: Arc<RunNow>,
+        /// The sketch; `None` once handed back.
+        shared: Arc<Mutex<Option<S>>>,
         /// Never sent on: its closing tells the owner that every peer is gone.
         _alive: mpsc::Sender<Request>,
     },
-    /// The loop may wait: the owning task runs it, in arrival order.
-    Queued(mpsc::Sender<Request>),
+    /// The loop may wait: the peer's task runs it when the sketch is free,
+    /// else the owning task does, in arrival order.
+    Queued {
+        /// The sketch, held by whoever runs its loop; `None` once handed back.
+        shared: Arc<tokio::sync::Mutex<Option<S>>>,
+        /// The owning task's queue.
+        requests: mpsc::Sender<Request>,
+    },
+}
+
+impl<S> Clone for Dispatch<S> {
+    fn clone(&self) -> Self {
+        match self {
+            Dispatch::Now { shared, _alive } => Dispatch::Now {
+                shared: Arc::clone(shared),
+                _alive: _alive.clone(),
+            },
+            Dispatch::Queued { shared, requests } => Dispatch::Queued {
+                shared: Arc::clone(shared),
+                requests: requests.clone(),
+            },
+        }
+    }
 }
 
 /// What a peer keeps between messages: its reply channel, made on first use
@@ -57,34 +76,38 @@ pub(crate) enum Dispatch {
 #[derive(Default)]
 pub(crate) struct Replies(Option<(mpsc::UnboundedSender<Ack>, mpsc::UnboundedReceiver<Ack>)>);
 
-impl Dispatch {
+impl<S: Reactive> Dispatch<S> {
     /// Starts serving `sketch`: the way in for its peers, and the task that
     /// hands the sketch back once every peer (every clone) is gone.
-    pub fn start<S: Reactive>(sketch: S) -> (Dispatch, JoinHandle<S>) {
+    pub fn start(sketch: S) -> (Dispatch<S>, JoinHandle<S>) {
         let (alive, queue) = mpsc::channel(QUEUE);
         if S::LOOP.waits {
+            let shared = Arc::new(tokio::sync::Mutex::new(Some(sketch)));
             // Unconstrained by tokio's cooperative budget: once scheduled, the sketch
             // answers everything queued before yielding, instead of going to the back
             // of a run queue that may hold thousands of connection tasks.
-            let owner = log::spawn(tokio::task::unconstrained(own(sketch, queue)));
-            return (Dispatch::Queued(alive), owner);
+            let owner = log::spawn(tokio::task::unconstrained(own(Arc::clone(&shared), queue)));
+            let requests = alive;
+            return (Dispatch::Queued { shared, requests }, owner);
         }
         let shared = Arc::new(Mutex::new(Some(sketch)));
-        let run = {
+        let owner = log::spawn({
             let shared = Arc::clone(&shared);
-            Arc::new(move |channel: &str, message: &Payload| {
+            async move {
+                let mut queue = queue;
+                // Nothing is ever sent: `None` means every peer has let go.
+                while queue.recv().await.is_some() {}
                 let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                Some(run_now(sketch.as_mut()?, channel, message))
-            })
-        };
-        let owner = log::spawn(async move {
-            let mut queue = queue;
-            // Nothing is ever sent: `None` means every peer has let go.
-            while queue.recv().await.is_some() {}
-            let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            sketch.take().expect("the sketch is handed back once")
+                sketch.take().expect("the sketch is handed back once")
+            }
         });
-        (Dispatch::Now { run, _alive: alive }, owner)
+        (
+            Dispatch::Now {
+                shared,
+                _alive: alive,
+            },
+            owner,
+        )
     }
 
     /// The loop's answer to `message` received on `channel`, or `None` when
@@ -96,8 +119,16 @@ impl Dispatch {
         replies: &mut Replies,
     ) -> Option<Ack> {
         match self {
-            Dispatch::Now { run, .. } => run(channel, &message),
-            Dispatch::Queued(requests) => {
+            Dispatch::Now { shared, .. } => {
+                let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                Some(run_now(sketch.as_mut()?, channel, &message))
+            }
+            Dispatch::Queued { shared, requests } => {
+                // Queued messages go first; then the sketch must be free.
+                let queue_empty = requests.capacity() == requests.max_capacity();
+                if let Some(mut sketch) = queue_empty.then(|| shared.try_lock().ok()).flatten() {
+                    return Some(run_waiting(sketch.as_mut()?, channel, &message).await);
+                }
                 let (reply, answers) = replies.0.get_or_insert_with(mpsc::unbounded_channel);
                 let request = Request {
                     channel: Arc::clone(channel),
@@ -132,18 +163,38 @@ fn run_now<S: Reactive>(sketch: &mut S, channel: &str, message: &Payload) -> Ack
     }
 }
 
-/// Owns a sketch whose loop may wait: runs it on each message, in order, until every peer is gone.
-async fn own<S: Reactive>(mut sketch: S, mut queue: mpsc::Receiver<Request>) -> S {
-    while let Some(request) = queue.recv().await {
-        let (channel, message) = (&request.channel, &request.message);
-        let ack = AssertUnwindSafe(sketch.react(channel, message))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| panicked(panic.as_ref(), message, channel));
-        // The peer may be gone already; the answer then has nowhere to go.
-        let _ = request.reply.send(ack);
+/// Runs a loop that may wait on one message, to its answer (a panic included).
+async fn run_waiting<S: Reactive>(sketch: &mut S, channel: &str, message: &Payload) -> Ack {
+    AssertUnwindSafe(sketch.react(channel, message))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| panicked(panic.as_ref(), message, channel))
+}
+
+/// Owns a sketch whose loop may wait: answers the messages peers queue while
+/// it is busy, in order, until every peer is gone; then hands the sketch back.
+async fn own<S: Reactive>(
+    shared: Arc<tokio::sync::Mutex<Option<S>>>,
+    mut queue: mpsc::Receiver<Request>,
+) -> S {
+    while let Some(first) = queue.recv().await {
+        let mut held = shared.lock().await;
+        let sketch = held.as_mut().expect("the sketch is handed back once");
+        let mut request = Some(first);
+        // Everything queued meanwhile, without letting go of the sketch.
+        while let Some(Request {
+            channel,
+            message,
+            reply,
+        }) = request.take().or_else(|| queue.try_recv().ok())
+        {
+            let ack = run_waiting(sketch, &channel, &message).await;
+            // The peer may be gone already; the answer then has nowhere to go.
+            let _ = reply.send(ack);
+        }
     }
-    sketch
+    let mut held = shared.lock().await;
+    held.take().expect("the sketch is handed back once")
 }
 
 /// Logs a panic of the loop with the message that caused it; the answer that says so.

@@ -20,6 +20,7 @@ pub(crate) mod socket;
 pub(crate) mod timer;
 pub mod tls;
 pub mod unicast;
+pub(crate) mod watchdog;
 pub(crate) mod web;
 
 pub use link::{Link, LinkError};

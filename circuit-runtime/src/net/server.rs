@@ -323,10 +323,10 @@ pub async fn serve<S: Reactive>(
 }
 
 /// Accepts peers until shutdown. Beyond `--max-clients`, peers are refused.
-async fn accept(
+async fn accept<S: Reactive>(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    dispatch: Dispatch,
+    dispatch: Dispatch<S>,
     limits: Limits,
     token: Option<Token>,
     served: Arc<Served>,
@@ -369,18 +369,18 @@ async fn accept(
 }
 
 /// Serves the peers of this process that arrive over in-memory wires, until shutdown.
-async fn accept_in_process(
-    mut arriving: tokio::sync::mpsc::UnboundedReceiver<tokio::io::DuplexStream>,
-    dispatch: Dispatch,
+async fn accept_in_process<S: Reactive>(
+    mut arriving: tokio::sync::mpsc::UnboundedReceiver<memory::Arrival>,
+    dispatch: Dispatch<S>,
     limits: Limits,
     token: Option<Token>,
     served: Arc<Served>,
     mut shutdown: Shutdown,
 ) {
     loop {
-        let pipe = tokio::select! {
-            pipe = arriving.recv() => match pipe {
-                Some(pipe) => pipe,
+        let arrival = tokio::select! {
+            arrival = arriving.recv() => match arrival {
+                Some(arrival) => arrival,
                 None => return,
             },
             () = shutdown.wait() => return,
@@ -392,7 +392,8 @@ async fn accept_in_process(
             Arc::clone(&served),
         );
         log::spawn(async move {
-            if let Some(handled) = connection::serve(pipe, dispatch, limits, token, stop).await {
+            let served_peer = connection::serve_in_process(arrival, dispatch, limits, token, stop);
+            if let Some(handled) = served_peer.await {
                 served.add(handled);
             }
         });
@@ -401,10 +402,10 @@ async fn accept_in_process(
 
 /// Serves one accepted peer while it holds a place, or refuses it with 503
 /// when `--max-clients` are served already.
-async fn serve_peer<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
+async fn serve_peer<S: Reactive, T: AsyncRead + AsyncWrite + Unpin>(
+    stream: T,
     place: Option<OwnedSemaphorePermit>,
-    dispatch: Dispatch,
+    dispatch: Dispatch<S>,
     limits: Limits,
     token: Option<Token>,
     stop: Shutdown,

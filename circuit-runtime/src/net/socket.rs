@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{sleep, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -20,7 +22,7 @@ use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStrea
 use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
-use crate::net::memory::{self, Wire};
+use crate::net::memory::{self, Pipe};
 use crate::net::{auth, tls};
 
 /// How much tungstenite reads from the socket at a time. Its default (128 KiB)
@@ -31,8 +33,72 @@ pub(crate) const READ_BUFFER: usize = 4 * 1024;
 /// How long we wait for the peer's answer to our close frame.
 const CLOSING: Duration = Duration::from_secs(1);
 
-/// A client connection to another sketch.
-pub(crate) type Socket = WebSocketStream<Wire>;
+/// What every conversation runs on: a stream of the peer's frames and a
+/// sink for ours, over a socket or an in-process wire alike.
+pub(crate) trait Frames:
+    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin
+{
+}
+
+impl<T> Frames for T where
+    T: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin
+{
+}
+
+/// A client connection to another sketch: a WebSocket over TCP (plain or
+/// TLS), or an in-process wire.
+// One per connection: boxing the larger variant would add a pointer chase to
+// every frame to save a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Socket {
+    /// Over the network (or loopback).
+    Network(WebSocketStream<MaybeTlsStream<TcpStream>>),
+    /// Inside this process.
+    Memory(Pipe),
+}
+
+impl Stream for Socket {
+    type Item = Result<Message, WsError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut() {
+            Socket::Network(socket) => socket.poll_next_unpin(cx),
+            Socket::Memory(pipe) => pipe.poll_next_unpin(cx),
+        }
+    }
+}
+
+impl Sink<Message> for Socket {
+    type Error = WsError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        match self.get_mut() {
+            Socket::Network(socket) => socket.poll_ready_unpin(cx),
+            Socket::Memory(pipe) => pipe.poll_ready_unpin(cx),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, frame: Message) -> Result<(), WsError> {
+        match self.get_mut() {
+            Socket::Network(socket) => socket.start_send_unpin(frame),
+            Socket::Memory(pipe) => pipe.start_send_unpin(frame),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        match self.get_mut() {
+            Socket::Network(socket) => socket.poll_flush_unpin(cx),
+            Socket::Memory(pipe) => pipe.poll_flush_unpin(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        match self.get_mut() {
+            Socket::Network(socket) => socket.poll_close_unpin(cx),
+            Socket::Memory(pipe) => pipe.poll_close_unpin(cx),
+        }
+    }
+}
 
 /// How long one connection attempt (TCP and handshake) may take.
 const ATTEMPT: Duration = Duration::from_secs(5);
@@ -160,13 +226,13 @@ async fn dial_once(
                     DialError::Absent(failed.reason)
                 }
             })?;
-        Wire::Tcp(MaybeTlsStream::Rustls(tls))
+        MaybeTlsStream::Rustls(tls)
     } else {
-        Wire::Tcp(MaybeTlsStream::Plain(tcp))
+        MaybeTlsStream::Plain(tcp)
     };
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     match client_async_with_config(request, stream, Some(config)).await {
-        Ok((socket, _response)) => Ok(socket),
+        Ok((socket, _response)) => Ok(Socket::Network(socket)),
         Err(WsError::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => {
             Err(DialError::Refused(if token.is_some() {
                 "the server refused our token (HTTP 401)".to_owned()
@@ -188,11 +254,9 @@ async fn dial_once(
     }
 }
 
-/// Opens an in-process wire to `NAME/PATH` and makes the WebSocket handshake over it.
+/// Opens an in-process wire to `NAME/PATH`, with the handshake a socket would make.
 async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<Socket, DialError> {
     let name = rest.split('/').next().unwrap_or(rest);
-    let pipe = memory::connect(name)
-        .ok_or_else(|| DialError::Absent(format!("no server called {name} in this process")))?;
     // The handshake names the sketch as its host; nothing resolves it.
     let mut request = format!("ws://{rest}")
         .into_client_request()
@@ -200,13 +264,17 @@ async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<S
     if let Some(token) = token {
         auth::present(token, &mut request).map_err(DialError::Refused)?;
     }
-    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    match client_async_with_config(request, Wire::Memory(pipe), Some(config)).await {
-        Ok((socket, _response)) => Ok(socket),
-        Err(WsError::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => Err(
-            DialError::Refused("the server refused our token (HTTP 401)".to_owned()),
-        ),
-        Err(err) => Err(DialError::Absent(err.to_string())),
+    let absent = || DialError::Absent(format!("no server called {name} in this process"));
+    let (pipe, answer) = memory::connect(name, request).ok_or_else(absent)?;
+    match answer.await {
+        Ok(Ok(())) => Ok(Socket::Memory(pipe)),
+        Ok(Err(StatusCode::UNAUTHORIZED)) => Err(DialError::Refused(if token.is_some() {
+            "the server refused our token (HTTP 401)".to_owned()
+        } else {
+            "the server asks for a token (HTTP 401): give it with --token".to_owned()
+        })),
+        Ok(Err(status)) => Err(DialError::Absent(format!("HTTP error: {status}"))),
+        Err(_) => Err(absent()),
     }
 }
 
@@ -261,13 +329,7 @@ pub(crate) async fn accept_until(
 
 /// Sends a close frame with `code` and `reason`, then reads until the peer's
 /// answer (for at most a second): every side of the runtime ends this way.
-pub(crate) async fn close_politely<S>(
-    socket: &mut WebSocketStream<S>,
-    code: CloseCode,
-    reason: &str,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+pub(crate) async fn close_politely(socket: &mut impl Frames, code: CloseCode, reason: &str) {
     tracing::debug!(
         "closing with {}{}",
         u16::from(code),
@@ -281,7 +343,7 @@ pub(crate) async fn close_politely<S>(
         code,
         reason: reason.into(),
     };
-    if socket.close(Some(frame)).await.is_err() {
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
     }
     let _ = timeout(CLOSING, async {

@@ -6,18 +6,19 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use tokio::time::{sleep, timeout};
+use tokio::time::{sleep, timeout, Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::base::error::{Error, Result};
 use crate::base::options::{Options, Token};
-use crate::base::shutdown::Shutdown;
+use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
 use crate::net::address::{Address, Dialer};
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{close_politely, read_ack, DialError, Socket};
+use crate::net::watchdog::Watchdog;
 use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
@@ -151,6 +152,9 @@ async fn drive_here<S: Timed>(
         }
     };
     let period = sketch.period();
+    // Made once, not per tick: each new wait on the signal is a registration.
+    let mut stopping = shutdown.stopping();
+    let mut acks = AckWait::new(options.links.ack_timeout);
     let progress = Progress::start(sketch.total());
     let mut report = TimerReport::default();
     let mut tick = 0;
@@ -158,7 +162,7 @@ async fn drive_here<S: Timed>(
         if tick > 0 && !period.is_zero() {
             tokio::select! {
                 _ = sleep(period) => {}
-                _ = shutdown.wait() => break,
+                _ = &mut stopping => break,
             }
         }
         report.sent += 1;
@@ -166,15 +170,7 @@ async fn drive_here<S: Timed>(
         signal("tick", tick);
         let mut resending = false;
         let ack = loop {
-            match exchange(
-                &mut socket,
-                &message,
-                resending,
-                options.links.ack_timeout,
-                &mut shutdown,
-            )
-            .await
-            {
+            match exchange(&mut socket, &message, resending, &mut acks, &mut stopping).await {
                 Exchange::Acked(ack) => break ack,
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
@@ -247,13 +243,59 @@ enum Exchange {
     Lost(String),
 }
 
+/// Notices an acknowledgement missing for `--ack-timeout` with one timer
+/// for the whole run, re-armed only when it fires, instead of one per tick.
+struct AckWait {
+    /// The timeout.
+    timeout: Duration,
+    /// Counts the checks that found no acknowledgement.
+    watchdog: Watchdog,
+    /// The time between two checks.
+    every: Duration,
+    /// The next check.
+    check: Pin<Box<Sleep>>,
+}
+
+impl AckWait {
+    /// Watches for acknowledgements missing for `timeout`.
+    fn new(timeout: Duration) -> Self {
+        let every = Watchdog::every(timeout);
+        AckWait {
+            timeout,
+            watchdog: Watchdog::default(),
+            every,
+            check: Box::pin(sleep(every)),
+        }
+    }
+
+    /// The next acknowledgement on `socket`, or why none came.
+    async fn next(&mut self, socket: &mut Socket) -> Result<String, String> {
+        // The time to answer starts now; a stale check finds it heard.
+        self.watchdog.heard();
+        loop {
+            tokio::select! {
+                ack = read_ack(socket) => return ack,
+                () = &mut self.check => {
+                    self.check.as_mut().reset(Instant::now() + self.every);
+                    if self.watchdog.silent_for_a_span() {
+                        return Err(format!(
+                            "no acknowledgement within {:.1}s (--ack-timeout)",
+                            self.timeout.as_secs_f64()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Sends one tick and waits for its acknowledgement, or for shutdown.
 async fn exchange(
     socket: &mut Socket,
     message: &str,
     resending: bool,
-    ack_timeout: Duration,
-    shutdown: &mut Shutdown,
+    acks: &mut AckWait,
+    stopping: &mut Stopping,
 ) -> Exchange {
     if let Err(err) = socket.send(Message::text(message)).await {
         return Exchange::Lost(err.to_string());
@@ -264,16 +306,12 @@ async fn exchange(
         crate::out!("> {message}");
     }
     tokio::select! {
-        ack = timeout(ack_timeout, read_ack(socket)) => match ack {
-            Ok(Ok(ack)) => Exchange::Acked(ack),
-            Ok(Err(reason)) => Exchange::Lost(reason),
-            Err(_) => Exchange::Lost(format!(
-                "no acknowledgement within {:.1}s (--ack-timeout)",
-                ack_timeout.as_secs_f64()
-            )),
+        ack = acks.next(socket) => match ack {
+            Ok(ack) => Exchange::Acked(ack),
+            Err(reason) => Exchange::Lost(reason),
         },
         // The tick is out: a shutdown still gives its answer a moment to arrive.
-        _ = shutdown.wait() => {
+        () = stopping => {
             let ack = timeout(Duration::from_secs(1), read_ack(socket)).await;
             Exchange::Stopped(ack.ok().and_then(Result::ok))
         }

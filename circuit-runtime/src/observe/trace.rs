@@ -1,7 +1,8 @@
 //! The recorder: every signal change with its time, kept for a VCD file and
 //! streamed live to watchers such as the analyzer page.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 // tokio's clock, so that under `--sim` a recording's times are the simulated ones.
 use tokio::time::Instant;
@@ -114,6 +115,9 @@ pub struct Trace {
     state: Mutex<State>,
     /// The live feed; sent to while the lock is held, so a new watcher misses nothing.
     live: broadcast::Sender<Event>,
+    /// Whether changes are kept, not only counted; read without the lock,
+    /// so that what only a recording needs costs nothing without one.
+    keeping: AtomicBool,
 }
 
 /// The recorder's data.
@@ -128,7 +132,7 @@ struct State {
     /// The most recent changes, for late watchers.
     recent: VecDeque<Change>,
     /// Totals of changes that fell out of `recent`, by signal.
-    before: HashMap<(&'static str, &'static str), Totals>,
+    before: Counts,
     /// The end of the run, once known.
     ended: Option<Event>,
     /// Whether changes are kept (for a page or a VCD file), or only counted
@@ -143,6 +147,7 @@ impl Trace {
         let trace = TRACE.get_or_init(|| Arc::new(Trace::new()));
         let mut state = trace.lock();
         state.counting_only = false;
+        trace.keeping.store(true, Ordering::Relaxed);
         if keep_all {
             state.all.get_or_insert_with(Vec::new);
         }
@@ -160,6 +165,7 @@ impl Trace {
     pub fn keep_all(&self) {
         let mut state = self.lock();
         state.counting_only = false;
+        self.keeping.store(true, Ordering::Relaxed);
         state.all.get_or_insert_with(Vec::new);
     }
 
@@ -174,6 +180,7 @@ impl Trace {
             start: Instant::now(),
             state: Mutex::new(State::default()),
             live: broadcast::channel(LIVE_BACKLOG).0,
+            keeping: AtomicBool::new(true),
         }
     }
 
@@ -181,7 +188,13 @@ impl Trace {
     fn counting() -> Trace {
         let trace = Trace::new();
         trace.lock().counting_only = true;
+        trace.keeping.store(false, Ordering::Relaxed);
         trace
+    }
+
+    /// Whether changes are kept (for a page or a VCD file), not only counted.
+    pub fn keeps_changes(&self) -> bool {
+        self.keeping.load(Ordering::Relaxed)
     }
 
     /// The state; a panic elsewhere while it was held leaves it usable.
@@ -198,12 +211,13 @@ impl Trace {
 
     /// Records one change of `sketch.name`.
     pub fn record(&self, sketch: &'static str, name: &'static str, value: Value) {
-        let now = self.now();
         let mut state = self.lock();
         if state.counting_only {
-            state.before.entry((sketch, name)).or_default().add(&value);
+            // A count needs no time: the clock is read only for a change kept.
+            state.before.of(sketch, name).add(&value);
             return;
         }
+        let now = self.now();
         // Strictly increasing, so that two changes never share a time (the
         // first may be at zero: under `--sim`, tick k is at k × delay exactly).
         let at = state.last_at.map_or(now, |last| now.max(last + 1));
@@ -226,11 +240,7 @@ impl Trace {
         }
         if state.recent.len() == HISTORY {
             if let Some(old) = state.recent.pop_front() {
-                state
-                    .before
-                    .entry((old.sketch, old.name))
-                    .or_default()
-                    .add(&old.value);
+                state.before.of(old.sketch, old.name).add(&old.value);
             }
         }
         state.recent.push_back(change.clone());
@@ -255,6 +265,7 @@ impl Trace {
         let state = self.lock();
         let mut before: Vec<(String, Totals)> = state
             .before
+            .0
             .iter()
             .map(|((sketch, name), totals)| (format!("{sketch}.{name}"), totals.clone()))
             .collect();
@@ -273,6 +284,7 @@ impl Trace {
         let state = self.lock();
         let mut totals = state
             .before
+            .0
             .iter()
             .find(|((sketch, name), _)| names(signal, sketch, name))
             .map(|(_, totals)| totals.clone())
@@ -288,6 +300,31 @@ impl Trace {
     /// Every change kept for a VCD file, oldest first (none unless asked for).
     pub fn kept(&self) -> Vec<Change> {
         self.lock().all.clone().unwrap_or_default()
+    }
+}
+
+/// Totals by signal. A circuit has a handful of signals, so a short list
+/// searched by the names' addresses first beats hashing two strings per change.
+#[derive(Default)]
+struct Counts(Vec<((&'static str, &'static str), Totals)>);
+
+impl Counts {
+    /// The totals of `sketch.name`, new if it has none yet.
+    fn of(&mut self, sketch: &'static str, name: &'static str) -> &mut Totals {
+        let same = |(s, n): &(&str, &str)| std::ptr::eq(*s, sketch) && std::ptr::eq(*n, name);
+        let found = match self.0.iter().position(|(key, _)| same(key)) {
+            Some(at) => Some(at),
+            // The same names may live at two addresses (two crates' literals).
+            None => self
+                .0
+                .iter()
+                .position(|((s, n), _)| *s == sketch && *n == name),
+        };
+        let at = found.unwrap_or_else(|| {
+            self.0.push(((sketch, name), Totals::default()));
+            self.0.len() - 1
+        });
+        &mut self.0[at].1
     }
 }
 
