@@ -657,6 +657,38 @@ async fn a_token_keeps_strangers_out_and_links_and_timers_present_it() {
     );
 }
 
+#[tokio::test]
+async fn an_in_process_wire_asks_for_the_token_as_a_socket_does() {
+    let args = ["-s", "127.0.0.1", "-p", "0", "--token", "s3cret"];
+    let (doubler, mut options) = parse::<Doubler, _, _>(args).unwrap();
+    options.in_process = Some("guarded-doubler");
+    let server = Server::start(doubler, &options).await.unwrap();
+    let to = "mem://guarded-doubler/numbers";
+    let counter = |token: Option<&'static str>| {
+        let mut args = vec!["--upto", "2", "--to", to, "--retry-for", "1"];
+        args.extend(token.iter().flat_map(|token| ["--token", *token]));
+        parse::<Counter, _, _>(args).unwrap()
+    };
+    for token in [None, Some("wrong")] {
+        let (stranger, options) = counter(token);
+        match timeout(PATIENCE, drive(stranger, &options, Shutdown::new()))
+            .await
+            .unwrap()
+        {
+            Err(err) => assert!(err.to_string().contains("(HTTP 401)"), "{err}"),
+            Ok(report) => panic!("a peer with token {token:?} got in: {report:?}"),
+        }
+    }
+    let (friend, options) = counter(Some("s3cret"));
+    let report = timeout(PATIENCE, drive(friend, &options, Shutdown::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.acked, 2);
+    let doubler = timeout(PATIENCE, server.stop()).await.unwrap();
+    assert_eq!(doubler.seen, ["/numbers:1", "/numbers:2"]);
+}
+
 /// A WebSocket opening handshake written by hand, for peers that then misbehave.
 const RAW_HANDSHAKE: &[u8] = b"GET /raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

@@ -78,6 +78,8 @@ pub struct LinkOptions {
     pub attempts: u32,
     /// `--ack-timeout`: a peer that leaves a message unacknowledged this long is
     /// dropped, and what it did not acknowledge goes again on the next connection.
+    /// Noticed within a quarter of it more: the silence is counted in checks,
+    /// so that a busy link reads no clock per message.
     pub ack_timeout: Duration,
     /// `--link-window`: messages sent before the first is acknowledged. One is
     /// a strict request/answer; more keep a slow network busy.
@@ -116,8 +118,9 @@ pub struct Limits {
     pub max_clients: usize,
     /// `--handshake-timeout`: a peer that has not finished its handshake by then is dropped.
     pub handshake_timeout: Duration,
-    /// `--ping-interval`: a peer silent this long is pinged, and dropped if it
-    /// stays silent as long again; zero turns keepalive off.
+    /// `--ping-interval`: a peer silent this long (within a quarter of it more)
+    /// is pinged, and dropped if it stays silent as long again; zero turns
+    /// keepalive off.
     pub ping_interval: Duration,
 }
 
