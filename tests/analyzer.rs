@@ -237,6 +237,14 @@ fn the_clock_shows_a_progress_bar_on_a_terminal_and_plain_lines_elsewhere() {
         "the summary still follows: {screen}"
     );
 
+    // Under --sim the bar says where the simulated clock is; its own clock is the wall's.
+    let (screen, code) = run_on_a_terminal(&["circuit", "-t", "4", "-d", "0.25", "--sim"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("acks · simulated 0."),
+        "the simulated time on the bar: {screen}"
+    );
+
     let piped = run(&["circuit", "-t", "4", "-d", "0", "--seed", "1"]);
     assert_eq!(piped.code(), 0, "{piped:?}");
     let everything = piped.out.iter().chain(&piped.err);

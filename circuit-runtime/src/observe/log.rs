@@ -67,6 +67,11 @@ fn sim_start() -> &'static tokio::time::Instant {
     START.get_or_init(tokio::time::Instant::now)
 }
 
+/// Under `--sim`, the simulated time since the run began.
+pub fn simulated_time() -> Option<std::time::Duration> {
+    simulated().then(|| tokio::time::Instant::now().saturating_duration_since(*sim_start()))
+}
+
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`; with
 /// `debug`, the runtime says when it connects, retries and closes, with the
 /// close codes), `quiet` silences the per-message lines (target
@@ -120,9 +125,8 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if simulated() {
+        if let Some(at) = simulated_time() {
             // Simulated time, from the start of the run: the only clock that means anything.
-            let at = tokio::time::Instant::now().saturating_duration_since(*sim_start());
             write!(writer, "{:>10.3}s ", at.as_secs_f64())?;
         }
         write!(writer, "[ {} ] ", current())?;

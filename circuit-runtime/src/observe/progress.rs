@@ -53,10 +53,16 @@ impl Progress {
         }
     }
 
-    /// `acked` acknowledgements so far.
+    /// `acked` acknowledgements so far; under `--sim`, with the simulated
+    /// time (the bar's own clock is the wall's: how long one has waited).
     pub fn acked(&self, acked: u64) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{acked} acks"));
+            match log::simulated_time() {
+                Some(at) => {
+                    bar.set_message(format!("{acked} acks · simulated {:.3}s", at.as_secs_f64()))
+                }
+                None => bar.set_message(format!("{acked} acks")),
+            }
         }
     }
 }
