@@ -1,6 +1,6 @@
 //! Wires inside one process: when both ends of a link or a timer live in the
 //! same process (`up`, `circuit`), the frames a WebSocket would carry are
-//! handed over as values through a pair of channels, with no framing, no
+//! handed over as values, one queue for each direction, with no framing, no
 //! masking and no kernel. Each end keeps the WebSocket's rules (the close
 //! handshake, pings answered, the server's size limit, an end without a close
 //! being an error), so the code on both sides is the code that serves
@@ -8,10 +8,10 @@
 //! signals and end-of-run lines. `mem://NAME/PATH` reaches the server
 //! registered as NAME in this process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::{Sink, Stream};
 use tokio::sync::{mpsc, oneshot};
@@ -74,14 +74,11 @@ pub(crate) fn connect(
 
 /// One end of an in-process wire: a stream of the peer's frames and a sink
 /// for ours, as a WebSocket is.
-// The channels are unbounded because nothing that writes to one outruns its
-// reader: a link holds at most its window unacknowledged, a timer one tick, a
-// server one acknowledgement per message it read.
 pub(crate) struct Pipe {
     /// Our frames to the peer; `None` once the close handshake is over.
-    outgoing: Option<mpsc::UnboundedSender<Message>>,
+    outgoing: Option<Writer>,
     /// The peer's frames.
-    incoming: mpsc::UnboundedReceiver<Message>,
+    incoming: Reader,
     /// Whether we sent our close frame.
     closed_ours: bool,
     /// Whether the peer's close frame arrived.
@@ -95,16 +92,13 @@ pub(crate) struct Pipe {
 impl Pipe {
     /// Both ends of a new wire.
     fn pair() -> (Pipe, Pipe) {
-        let (to_b, from_a) = mpsc::unbounded_channel();
-        let (to_a, from_b) = mpsc::unbounded_channel();
+        let (to_b, from_a) = lane();
+        let (to_a, from_b) = lane();
         (Pipe::end(to_b, from_b), Pipe::end(to_a, from_a))
     }
 
     /// One end, writing to `outgoing` and reading `incoming`.
-    fn end(
-        outgoing: mpsc::UnboundedSender<Message>,
-        incoming: mpsc::UnboundedReceiver<Message>,
-    ) -> Pipe {
+    fn end(outgoing: Writer, incoming: Reader) -> Pipe {
         Pipe {
             outgoing: Some(outgoing),
             incoming,
@@ -129,13 +123,116 @@ impl Pipe {
         let Some(outgoing) = &self.outgoing else {
             return Err(WsError::AlreadyClosed);
         };
-        if outgoing.send(frame).is_err() {
+        if !outgoing.send(frame) {
             return Err(WsError::Io(std::io::ErrorKind::BrokenPipe.into()));
         }
         if self.closed_ours && self.closed_theirs {
             self.outgoing = None; // the handshake is over: the peer's stream ends
         }
         Ok(())
+    }
+}
+
+/// One direction of a wire: the frames on their way and the reader's waker,
+/// under a lock held for a push or a pop. A wire has one writer and one
+/// reader, usually on one thread, so the lock is never contended; it costs
+/// less than a channel built for many senders. Unbounded, because nothing
+/// that writes to a wire outruns its reader: a link holds at most its window
+/// unacknowledged, a timer one tick, a server one acknowledgement per message
+/// it read.
+struct Lane(Mutex<Frames>);
+
+/// What a lane holds.
+struct Frames {
+    /// Written, not yet read, oldest first.
+    queue: VecDeque<Message>,
+    /// Woken by the next write.
+    reader: Option<Waker>,
+    /// The writer is gone: once the queue is read, the lane has ended.
+    writer_gone: bool,
+    /// The reader is gone: writing is in vain.
+    reader_gone: bool,
+}
+
+/// A new lane: its writing end and its reading end.
+fn lane() -> (Writer, Reader) {
+    let lane = Arc::new(Lane(Mutex::new(Frames {
+        queue: VecDeque::new(),
+        reader: None,
+        writer_gone: false,
+        reader_gone: false,
+    })));
+    (Writer(Arc::clone(&lane)), Reader(lane))
+}
+
+impl Lane {
+    /// The lane's state; a panic elsewhere while it was held leaves it usable.
+    fn frames(&self) -> std::sync::MutexGuard<'_, Frames> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The writing end of a lane.
+struct Writer(Arc<Lane>);
+
+impl Writer {
+    /// Queues `frame` for the reader; `false` when the reader is gone.
+    fn send(&self, frame: Message) -> bool {
+        let mut frames = self.0.frames();
+        if frames.reader_gone {
+            return false;
+        }
+        frames.queue.push_back(frame);
+        let reader = frames.reader.take();
+        drop(frames);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+        true
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let mut frames = self.0.frames();
+        frames.writer_gone = true;
+        let reader = frames.reader.take();
+        drop(frames);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+}
+
+/// The reading end of a lane.
+struct Reader(Arc<Lane>);
+
+impl Reader {
+    /// The next frame; `None` once the writer is gone and everything is read.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let mut frames = self.0.frames();
+        if let Some(frame) = frames.queue.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        if frames.writer_gone {
+            return Poll::Ready(None);
+        }
+        if !frames
+            .reader
+            .as_ref()
+            .is_some_and(|reader| reader.will_wake(cx.waker()))
+        {
+            frames.reader = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let mut frames = self.0.frames();
+        frames.reader_gone = true;
+        frames.queue.clear();
     }
 }
 
@@ -148,7 +245,7 @@ impl Stream for Pipe {
             pipe.ended = true;
             return Poll::Ready(None);
         }
-        let frame = match pipe.incoming.poll_recv(cx) {
+        let frame = match pipe.incoming.poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(frame)) => frame,
             Poll::Ready(None) => {
@@ -262,6 +359,21 @@ mod tests {
             )))
         ));
         assert!(server.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reader_is_woken_and_a_write_to_a_gone_peer_fails() {
+        let (mut client, mut server) = Pipe::pair();
+        let reading = tokio::spawn(async move { server.next().await.map(Result::unwrap) });
+        tokio::task::yield_now().await; // the reader waits now
+        client.send(Message::text("late")).await.unwrap();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), reading).await;
+        assert_eq!(read.unwrap().unwrap(), Some(Message::text("late")));
+        // The server's end was dropped with the task.
+        assert!(matches!(
+            client.send(Message::text("nobody")).await,
+            Err(WsError::Io(_))
+        ));
     }
 
     #[tokio::test]
