@@ -100,6 +100,33 @@ impl Seen {
         }
     }
 
+    /// A sketch as its TXT record describes it (`field` reads one key, empty
+    /// when absent), whether the record came by multicast or from a DNS
+    /// server; without `sketch=`, it is called `unnamed`.
+    pub(crate) fn from_txt(
+        instance: String,
+        unnamed: &str,
+        addrs: Vec<IpAddr>,
+        port: u16,
+        field: impl Fn(&str) -> String,
+    ) -> Seen {
+        let sketch = match field("sketch") {
+            named if named.is_empty() => unnamed.to_owned(),
+            named => named,
+        };
+        Seen {
+            instance,
+            sketch,
+            kind: field("kind"),
+            takes: field("takes"),
+            circuit: field("circuit"),
+            tls: field("tls") == "1",
+            auth: field("auth") == "1",
+            addrs,
+            port,
+        }
+    }
+
     /// What the resolved service says, if it is one of ours.
     fn from_resolved(service: &ResolvedService) -> Seen {
         let instance = instance_of(service.get_fullname());
@@ -121,21 +148,8 @@ impl Seen {
             addrs.retain(|addr| !addr.is_loopback());
         }
         addrs.sort_by_key(|addr| (addr.is_ipv6(), *addr));
-        let sketch = match text("sketch") {
-            named if named.is_empty() => instance.clone(),
-            named => named,
-        };
-        Seen {
-            instance,
-            sketch,
-            kind: text("kind"),
-            takes: text("takes"),
-            circuit: text("circuit"),
-            tls: text("tls") == "1",
-            auth: text("auth") == "1",
-            addrs,
-            port: service.get_port(),
-        }
+        let port = service.get_port();
+        Seen::from_txt(instance.clone(), &instance, addrs, port, text)
     }
 }
 

@@ -145,21 +145,7 @@ impl DnsServer {
                                 .unwrap_or("")
                                 .to_owned()
                         };
-                        let sketch = match field("sketch") {
-                            named if named.is_empty() => name.to_owned(),
-                            named => named,
-                        };
-                        found.push(Seen {
-                            instance,
-                            sketch,
-                            kind: field("kind"),
-                            takes: field("takes"),
-                            circuit: field("circuit"),
-                            tls: field("tls") == "1",
-                            auth: field("auth") == "1",
-                            addrs,
-                            port,
-                        });
+                        found.push(Seen::from_txt(instance, name, addrs, port, field));
                     }
                     if !found.is_empty() {
                         return Ok(found);
