@@ -233,17 +233,7 @@ async fn dial_once(
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     match client_async_with_config(request, stream, Some(config)).await {
         Ok((socket, _response)) => Ok(Socket::Network(socket)),
-        Err(WsError::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => {
-            Err(DialError::Refused(if token.is_some() {
-                "the server refused our token (HTTP 401)".to_owned()
-            } else {
-                "the server asks for a token (HTTP 401): give it with --token".to_owned()
-            }))
-        }
-        Err(WsError::Http(response)) => Err(DialError::Absent(format!(
-            "HTTP error: {}",
-            response.status()
-        ))),
+        Err(WsError::Http(response)) => Err(answered(response.status(), token)),
         // A TLS server answers a plain handshake with a TLS alert, which is no HTTP.
         Err(WsError::HttpFormat(_)) | Err(WsError::Protocol(_)) if !secure => {
             Err(DialError::Refused(format!(
@@ -251,6 +241,21 @@ async fn dial_once(
             )))
         }
         Err(err) => Err(DialError::Absent(err.to_string())),
+    }
+}
+
+/// Why a server answered a handshake with `status` instead of taking it, over
+/// a socket or an in-process wire alike: a 401 is a refusal (our token, or
+/// none), anything else worth trying again.
+fn answered(status: StatusCode, token: Option<&Token>) -> DialError {
+    match status {
+        StatusCode::UNAUTHORIZED if token.is_some() => {
+            DialError::Refused("the server refused our token (HTTP 401)".to_owned())
+        }
+        StatusCode::UNAUTHORIZED => DialError::Refused(
+            "the server asks for a token (HTTP 401): give it with --token".to_owned(),
+        ),
+        status => DialError::Absent(format!("HTTP error: {status}")),
     }
 }
 
@@ -268,12 +273,7 @@ async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<S
     let (pipe, answer) = memory::connect(name, request).ok_or_else(absent)?;
     match answer.await {
         Ok(Ok(())) => Ok(Socket::Memory(pipe)),
-        Ok(Err(StatusCode::UNAUTHORIZED)) => Err(DialError::Refused(if token.is_some() {
-            "the server refused our token (HTTP 401)".to_owned()
-        } else {
-            "the server asks for a token (HTTP 401): give it with --token".to_owned()
-        })),
-        Ok(Err(status)) => Err(DialError::Absent(format!("HTTP error: {status}"))),
+        Ok(Err(status)) => Err(answered(status, token)),
         Err(_) => Err(absent()),
     }
 }
