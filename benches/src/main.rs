@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use circuit_runtime::app::{probe_command, run_probe};
 use circuit_runtime::App;
 use sketches::{Buzzer, Clock, Echo, IoPin};
 
@@ -15,6 +14,5 @@ fn main() -> ExitCode {
         .sketch::<IoPin>()
         .sketch::<Buzzer>()
         .circuit("circuit", sketches::DEMO, "clock")
-        .command(probe_command(), run_probe)
         .run()
 }

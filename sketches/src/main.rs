@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use circuit_runtime::app::{probe_command, run_probe};
 use circuit_runtime::App;
 use sketches::{Buzzer, Clock, Echo, IoPin};
 
@@ -14,6 +13,5 @@ fn main() -> ExitCode {
         .sketch::<Buzzer>()
         .sketch::<Echo>()
         .circuit("circuit", sketches::DEMO, "clock")
-        .command(probe_command(), run_probe)
         .run()
 }

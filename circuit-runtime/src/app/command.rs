@@ -8,12 +8,13 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 
+use crate::base::features::{require, Feature};
 use crate::base::options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
 use crate::net::address::Address;
-use crate::net::tls;
 use crate::net::unicast::{self, DnsServer};
+use crate::net::{auth, tls};
 
 /// The flag of one setting: `--long VALUE`, or `--long` alone for a switch;
 /// its help shows `default` (the setting's own default when `None`).
@@ -378,9 +379,20 @@ pub fn tls_files(matches: &mut ArgMatches) -> TlsFiles {
 /// Applies a side's TLS choices to this process's clients.
 ///
 /// # Errors
-/// [`Error::Tls`](crate::Error::Tls) (exit 1) for a file that cannot be used, named.
+/// [`Error::Setup`](crate::Error::Setup) (exit 2) for a file given to a build
+/// without the `tls` feature; [`Error::Tls`](crate::Error::Tls) (exit 1) for a
+/// file that cannot be used, named.
 pub fn apply_tls(files: &TlsFiles) -> crate::Result<()> {
-    tls::allow_plaintext_token(files.allow_plaintext_token);
+    let given = [
+        ("--tls-cert", files.cert.is_some()),
+        ("--tls-key", files.key.is_some()),
+        ("--client-ca", files.client_ca.is_some()),
+        ("--ca", files.ca.is_some()),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+        require(Feature::Tls, flag).map_err(crate::Error::Setup)?;
+    }
+    auth::allow_plaintext_token(files.allow_plaintext_token);
     tls::use_client(files).map_err(crate::Error::Tls)
 }
 

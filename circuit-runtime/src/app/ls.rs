@@ -12,7 +12,9 @@ use tokio::time::{sleep_until, Instant};
 use crate::app::command::seconds;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
-use crate::net::discovery::{self, Seen, Sighting};
+use crate::base::features::{require, Feature};
+use crate::net::discovery::{Seen, Sighting};
+use crate::net::mdns;
 
 /// The `ls` subcommand of every program.
 pub(crate) fn command() -> Command {
@@ -38,11 +40,12 @@ pub(crate) fn command() -> Command {
 /// # Errors
 /// [`Error::Io`] when this machine cannot do multicast DNS.
 pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
+    require(Feature::Discovery, "ls").map_err(Error::Setup)?;
     let watch = matches.get_flag("watch");
     let listen: Duration = matches.remove_one("for").unwrap_or(Duration::from_secs(2));
     run_until_interrupted("ls", false, Duration::ZERO, |mut shutdown| async move {
         let (now, mut changes) =
-            discovery::watch().map_err(|err| Error::Io(std::io::Error::other(err)))?;
+            mdns::watch().map_err(|err| Error::Io(std::io::Error::other(err)))?;
         let mut seen: BTreeMap<String, Seen> = now
             .into_iter()
             .map(|seen| (seen.instance.clone(), seen))

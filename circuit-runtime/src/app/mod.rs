@@ -18,6 +18,5 @@ pub(crate) mod up;
 pub use circuit::{Circuit, Handle};
 pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};
 pub use observed::observed;
-pub use probe::{probe_command, run_probe};
 pub use process::run_until_interrupted;
 pub use program::App;

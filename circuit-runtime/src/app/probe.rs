@@ -40,8 +40,8 @@ enum Source {
     Ticks { count: u64, every: Duration },
 }
 
-/// The `probe` subcommand.
-pub fn probe_command() -> Command {
+/// The `probe` subcommand, which every program has.
+pub(crate) fn command() -> Command {
     Command::new("probe")
         .about("Sends messages to a sketch and prints each acknowledgement: every line of stdin, or --count numbered ticks")
         .arg(
@@ -88,7 +88,7 @@ pub fn probe_command() -> Command {
 /// # Errors
 /// [`Error::Setup`] for a URL that is not a WebSocket URL (exit 2);
 /// [`Error::Unreachable`] or [`Error::Lost`] when the sketch is not there or goes away.
-pub fn run_probe(matches: &mut ArgMatches) -> Result<()> {
+pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
     let url: String = matches.remove_one("url").unwrap_or_default();
     apply_discovery(matches)?;
     apply_tls(&tls_files(matches))?;

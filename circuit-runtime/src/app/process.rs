@@ -37,10 +37,12 @@ where
     let _log = log::init(quiet)?;
     // Under `--sim` the clock is virtual: it stands still while anything can
     // run, and jumps to the next timer when everything waits.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(log::simulated())
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_all();
+    // Without the `sim` feature nothing can ask for it: the commands refuse first.
+    #[cfg(feature = "sim")]
+    builder.start_paused(log::simulated());
+    let runtime = builder.build()?;
     runtime.block_on(log::scoped(name, async move {
         let mut interrupts = Interrupts::listen()?;
         let shutdown = Shutdown::new();

@@ -12,10 +12,12 @@ use crate::app::circuit::Circuit;
 use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::ls;
+use crate::app::probe;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay;
 use crate::app::up::{self, Shipped};
-use crate::base::error::Result;
+use crate::base::error::{Error, Result};
+use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::recording::Recording;
 
@@ -65,6 +67,9 @@ impl App {
             apply_discovery(matches)?;
             let (sketch, options) = from_matches::<S>(matches);
             apply_tls(&options.tls)?;
+            if options.advertise == Some(true) {
+                require(Feature::Discovery, "--advertise").map_err(Error::Setup)?;
+            }
             run_until_interrupted(
                 S::NAME,
                 options.quiet,
@@ -145,7 +150,8 @@ impl App {
         T: Into<OsString> + Clone,
     {
         let program = self.command.get_name().to_owned();
-        // Every program runs circuit files of its own sketches.
+        // Every program runs circuit files of its own sketches, lists the
+        // sketches on the network and talks to one by hand.
         let kinds = self.kinds.clone();
         for shipped in std::mem::take(&mut self.circuits) {
             let kinds = kinds.clone();
@@ -155,6 +161,7 @@ impl App {
         }
         self = self.command(up::command(), move |matches| up::run(&kinds, matches));
         self = self.command(ls::command(), ls::run);
+        self = self.command(probe::command(), probe::run);
         if let Some(twice) = self.named_twice() {
             eprintln!(
                 "[ {program} ] error: two subcommands are called `{twice}`; give one of the sketches another name with #[sketch(name = \"…\")]"

@@ -12,6 +12,7 @@ use clap::ArgMatches;
 use crate::app::command::from_matches;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
+use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::inputs::{self, Changes, LANE};
 use crate::observe::log;
@@ -46,6 +47,8 @@ pub(crate) fn run<S: Sketch>(
         )));
     }
     if !realtime {
+        require(Feature::Sim, "--replay without --realtime (simulated time)")
+            .map_err(Error::Setup)?;
         log::simulate();
     }
     run_until_interrupted(

@@ -18,6 +18,7 @@ use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
+use crate::base::features::{require, Feature};
 use crate::base::options::{LinkOptions, Options, TlsFiles};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
@@ -134,6 +135,7 @@ pub(crate) fn run(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let mut circuit = checked(&path, &text, kinds)?;
     let prefix = format!("circuit {}: ", circuit.name);
     if let Some(host) = matches.remove_one::<String>("host") {
+        require(Feature::Discovery, "--host").map_err(Error::Setup)?;
         let mut hosts: Vec<&str> = circuit
             .sketches
             .iter()
@@ -322,6 +324,12 @@ fn run_circuit(
     };
     let simulated = sim || (replay.is_some() && !realtime);
     if simulated {
+        let asked = if sim {
+            "--sim"
+        } else {
+            "--replay without --realtime (simulated time)"
+        };
+        require(Feature::Sim, asked).map_err(Error::Setup)?;
         // Simulated time holds only inside the process: a socket's peer, or a
         // host across the network, lives on real time.
         if sockets {

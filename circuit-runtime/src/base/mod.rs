@@ -3,6 +3,7 @@
 //! nothing else of the runtime.
 
 pub(crate) mod error;
+pub(crate) mod features;
 pub(crate) mod message;
 pub(crate) mod options;
 pub(crate) mod rng;
@@ -12,6 +13,7 @@ pub(crate) mod sketch;
 pub(crate) mod wiring;
 
 pub use error::{Error, Result};
+pub use features::Feature;
 pub use message::{Ack, FromBytes, IntoAck, IntoTick, Payload, NO_ACK};
 pub use options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
 pub use rng::Rng;

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
 
+use crate::base::features::{enabled, missing, require, Feature};
 use crate::base::options::Token;
 use crate::net::discovery;
+use crate::net::mdns;
 use crate::net::socket::{dial, Backoff, DialError, Socket};
 use crate::net::unicast;
 
@@ -49,6 +51,9 @@ impl Address {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{text:?} has no host"));
             }
+            if text.starts_with("wss://") {
+                require(Feature::Tls, "wss://")?;
+            }
             return Ok(Address::Url(text.to_owned()));
         }
         if text.contains("://") {
@@ -68,6 +73,12 @@ impl Address {
         if !fine {
             return Err(format!(
                 "{text:?} is not a WebSocket URL (ws://host:port/path) nor a sketch's name (such as buzzer or buzzer/pin)"
+            ));
+        }
+        if !enabled(Feature::Discovery) && !enabled(Feature::Dns) {
+            return Err(missing(
+                Feature::Discovery,
+                &format!("{text:?}, a sketch's name instead of a ws:// URL,"),
             ));
         }
         Ok(Address::Name {
@@ -148,7 +159,7 @@ impl Dialer {
         };
         let resolved = match unicast::server() {
             Some(dns) => dns.resolve(&sketch, self.resolve_timeout).await,
-            None => discovery::resolve(&sketch, self.resolve_timeout).await,
+            None => mdns::resolve(&sketch, self.resolve_timeout).await,
         };
         let mut found = resolved.map_err(DialError::Absent)?;
         let now = Instant::now();

@@ -1,12 +1,28 @@
 //! Shared-secret tokens on the wire: which peers may connect, and how
 //! clients present theirs.
 
+use std::sync::OnceLock;
+
 use tokio_tungstenite::tungstenite::handshake::client::Request as ClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::Request as Handshake;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::base::options::Token;
+
+/// Whether a token may go over plain `ws://` beyond loopback in this process.
+static PLAINTEXT_TOKEN: OnceLock<bool> = OnceLock::new();
+
+/// Allows (or not) a token over plain `ws://` beyond loopback, for this
+/// process (`--allow-plaintext-token`).
+pub fn allow_plaintext_token(allowed: bool) {
+    let _ = PLAINTEXT_TOKEN.set(allowed);
+}
+
+/// Whether a token may go over plain `ws://` beyond loopback.
+pub(crate) fn plaintext_token_allowed() -> bool {
+    PLAINTEXT_TOKEN.get().copied().unwrap_or(false)
+}
 
 /// Whether a handshake carries `token`, as `Authorization: Bearer TOKEN` or,
 /// for browsers that cannot set headers, as a `token=TOKEN` query parameter.

@@ -14,7 +14,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use tokio_rustls::TlsAcceptor;
 
 use crate::base::error::{Error, Result};
 use crate::base::message::Payload;
@@ -23,12 +22,13 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, Replaying, RunReport, Running, Runs, Starting};
 use crate::base::wiring::MessageType;
 use crate::net::connection;
-use crate::net::discovery::{self, advertise, Advert, Advertised};
+use crate::net::discovery::{self, Advert};
 use crate::net::dispatch::Dispatch;
+use crate::net::mdns::{advertise, Advertised};
 use crate::net::memory;
 use crate::net::outbound::{configure, drain};
 use crate::net::socket::{accept_until, bind_to};
-use crate::net::tls;
+use crate::net::tls::{self, TlsAcceptor};
 use crate::observe::log;
 
 /// A running server sketch.

@@ -204,7 +204,7 @@ async fn dial_once(
             || host
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        if !secure && !loopback && !tls::plaintext_token_allowed() {
+        if !secure && !loopback && !auth::plaintext_token_allowed() {
             return Err(DialError::Refused(format!(
                 "our token would cross the network in the clear to {host} over ws://; use wss:// (the server's --tls-cert) or --allow-plaintext-token"
             )));
@@ -217,7 +217,7 @@ async fn dial_once(
     // Acks are tiny and latency-bound: do not let Nagle hold them.
     let _ = tcp.set_nodelay(true);
     let stream = if secure {
-        let tls = tls::connect(tcp, name.unwrap_or(&host))
+        tls::connect(tcp, name.unwrap_or(&host))
             .await
             .map_err(|failed| {
                 if failed.refused {
@@ -225,8 +225,7 @@ async fn dial_once(
                 } else {
                     DialError::Absent(failed.reason)
                 }
-            })?;
-        MaybeTlsStream::Rustls(tls)
+            })?
     } else {
         MaybeTlsStream::Plain(tcp)
     };

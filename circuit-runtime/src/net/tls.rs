@@ -2,7 +2,8 @@
 //! (`--tls-cert`, `--tls-key`, and `--client-ca` to require client
 //! certificates), the trust of clients (`--ca`, the system's roots
 //! otherwise), and failed checks said in words (unknown issuer, a name
-//! mismatch, an expired certificate).
+//! mismatch, an expired certificate). Built with the `tls` feature;
+//! `tls_absent.rs` stands in for it without.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -12,8 +13,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::MaybeTlsStream;
+
+pub use tokio_rustls::TlsAcceptor;
 
 use crate::base::options::TlsFiles;
 
@@ -150,19 +153,6 @@ fn client_config(files: &TlsFiles) -> Result<ClientConfig, String> {
     }
 }
 
-/// Whether a token may go over plain `ws://` beyond loopback in this process.
-static PLAINTEXT_TOKEN: OnceLock<bool> = OnceLock::new();
-
-/// Allows (or not) a token over plain `ws://` beyond loopback, for this process.
-pub fn allow_plaintext_token(allowed: bool) {
-    let _ = PLAINTEXT_TOKEN.set(allowed);
-}
-
-/// Whether a token may go over plain `ws://` beyond loopback.
-pub(crate) fn plaintext_token_allowed() -> bool {
-    PLAINTEXT_TOKEN.get().copied().unwrap_or(false)
-}
-
 /// Why a TLS handshake failed, in words; `refused` when it was the other
 /// side's certificate (or ours) that failed, which trying again cannot mend.
 pub(crate) struct Failed {
@@ -173,7 +163,10 @@ pub(crate) struct Failed {
 }
 
 /// The TLS client side of `tcp`, the server's certificate checked against `name`.
-pub(crate) async fn connect(tcp: TcpStream, name: &str) -> Result<TlsStream<TcpStream>, Failed> {
+pub(crate) async fn connect(
+    tcp: TcpStream,
+    name: &str,
+) -> Result<MaybeTlsStream<TcpStream>, Failed> {
     let config = client().map_err(|reason| Failed {
         reason,
         refused: true,
@@ -185,6 +178,7 @@ pub(crate) async fn connect(tcp: TcpStream, name: &str) -> Result<TlsStream<TcpS
     TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
+        .map(MaybeTlsStream::Rustls)
         .map_err(|err| explain(&err, name))
 }
 

@@ -1,6 +1,7 @@
 //! DNS-SD beyond one network segment: multicast stops at a router, ordinary
 //! DNS does not. With `--discovery dns:SERVER[:PORT] --domain DOMAIN`, a
-//! sketch's name is resolved through that DNS server (with `hickory-resolver`),
+//! sketch's name is resolved through that DNS server (with `hickory-resolver`, in
+//! the `dns` feature; `unicast_absent.rs` stands in without),
 //! in the two forms deployments publish:
 //!
 //! - RFC 6763 unicast DNS-SD: `NAME._circuit._tcp.DOMAIN` SRV (and TXT), as

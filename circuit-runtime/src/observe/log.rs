@@ -9,10 +9,12 @@ use std::future::Future;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::base::error::{Error, Result};
 use crate::observe::console::Console;
@@ -87,24 +89,25 @@ pub fn simulated_time() -> Option<std::time::Duration> {
 /// [`Error::Setup`] when `RUST_LOG` is set but is not a valid filter, so that
 /// a typo is a usage error instead of silently logging at the default level.
 pub fn init(quiet: bool) -> Result<Option<WorkerGuard>> {
+    // `target=level` directives, comma-separated, as `RUST_LOG` is usually
+    // written; without regular expressions, which would cost every sketch's
+    // build more than the rest of its logging.
     let mut filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::builder()
-            .parse(&spec)
+        Ok(spec) if !spec.trim().is_empty() => spec
+            .parse::<Targets>()
             .map_err(|err| Error::Setup(format!("RUST_LOG={spec:?} is not a log filter: {err}")))?,
-        _ => EnvFilter::new("info"),
+        _ => Targets::new().with_default(LevelFilter::INFO),
     };
     if quiet {
-        filter = filter.add_directive(
-            format!("{MESSAGES}=off")
-                .parse()
-                .expect("a constant directive parses"),
-        );
+        filter = filter.with_target(MESSAGES, LevelFilter::OFF);
     }
     let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(Console);
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(writer)
-        .event_format(LineFormat)
+        .event_format(LineFormat);
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
         .try_init()
         .is_ok();
     Ok(installed.then_some(guard))
