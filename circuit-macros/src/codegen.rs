@@ -47,14 +47,36 @@ pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
 /// `impl Sketch` and `impl Reactive` / `impl Timed` for a sketch struct.
 pub fn sketch(sketch: &Sketch) -> TokenStream {
     let item = &sketch.item;
-    let ident = &item.ident;
+    let (role, role_impl) = match &sketch.args.every {
+        None => (quote!(Serving), server_impl(sketch)),
+        Some(every) => (quote!(Ticking), timer_impl(sketch, every)),
+    };
+    let sketch_impl = sketch_impl(sketch, &role);
+    let link_settings = link_settings(sketch);
+    quote! {
+        #item
+
+        const _: () = {
+            use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
+
+            #sketch_impl
+            #role_impl
+            #link_settings
+        };
+    }
+}
+
+/// `impl Sketch`: the name, the settings table, construction from parsed
+/// flags, `setup` and the links. Only what differs from the trait's defaults
+/// is written out.
+fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
+    let ident = &sketch.item.ident;
     let name = sketch
         .args
         .name
         .as_ref()
         .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
     let about = &sketch.about;
-    // Only what differs from the trait's defaults is written out.
     let port = sketch
         .args
         .port
@@ -82,7 +104,6 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .filter(|field| field.is_link)
         .map(|field| &field.ident)
         .collect();
-    let link_settings = link_settings(sketch);
     let links = (!links.is_empty()).then(|| {
         quote! {
             const LINKED: bool = true;
@@ -94,84 +115,79 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
     });
     // Spanned on the struct's name, so that a missing `setup` or loop is reported there.
     let setup = quote_spanned!(ident.span()=> Self::setup(self));
-    let (role, role_impl) = match &sketch.args.every {
-        None => {
-            // The glue's type says what the loop is; a missing loop is reported here once.
-            let looped = quote_spanned!(ident.span()=> __circuit::loop_of(&Self::__circuit_loop));
-            // The `.await` too: a missing loop is then one error, not two.
-            let call = quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await.ack);
-            let role_impl = quote! {
-                impl __circuit::Reactive for #ident {
-                    const LOOP: __circuit::Loop = #looped;
-
-                    async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
-                        #call
-                    }
-                }
-            };
-            (quote!(Serving), role_impl)
-        }
-        Some(every) => {
-            let channel = sketch
-                .args
-                .channel
-                .as_ref()
-                .map_or_else(|| "/".to_owned(), syn::LitStr::value);
-            // Only sketches that say how many ticks they send override `total`.
-            let total = sketch.args.count.as_ref().map(|count| {
-                // Spanned on the field's name, where a wrong type is reported.
-                let total = quote_spanned!(count.span()=> __circuit::total(&self.#count));
-                quote! {
-                    fn total(&self) -> ::core::option::Option<u64> {
-                        #total
-                    }
-                }
-            });
-            let call = quote_spanned!(ident.span()=> Self::__circuit_tick(self, tick).await);
-            let role_impl = quote! {
-                impl __circuit::Timed for #ident {
-                    const CHANNEL: &'static str = #channel;
-                    const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
-
-                    fn period(&self) -> ::core::time::Duration {
-                        __circuit::period(&self.#every)
-                    }
-                    #total
-                    async fn tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
-                        #call
-                    }
-                }
-            };
-            (quote!(Ticking), role_impl)
-        }
-    };
     quote! {
-        #item
+        impl __circuit::Sketch for #ident {
+            type Role = __circuit::#role;
+            const NAME: &'static str = #name;
+            const ABOUT: &'static str = #about;
+            #port
+            #seeded
+            #settings
 
-        const _: () = {
-            use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
-
-            impl __circuit::Sketch for #ident {
-                type Role = __circuit::#role;
-                const NAME: &'static str = #name;
-                const ABOUT: &'static str = #about;
-                #port
-                #seeded
-                #settings
-
-                fn from_settings(values: &mut __circuit::Values) -> Self {
-                    Self { #(#inits),* }
-                }
-
-                fn begin(&mut self) -> __circuit::Result<()> {
-                    __circuit::setup_outcome(#setup)
-                }
-                #links
+            fn from_settings(values: &mut __circuit::Values) -> Self {
+                Self { #(#inits),* }
             }
 
-            #role_impl
-            #link_settings
-        };
+            fn begin(&mut self) -> __circuit::Result<()> {
+                __circuit::setup_outcome(#setup)
+            }
+            #links
+        }
+    }
+}
+
+/// `impl Reactive` for a sketch that serves: forwards to the glue `#[reactive]` made.
+fn server_impl(sketch: &Sketch) -> TokenStream {
+    let ident = &sketch.item.ident;
+    // The glue's type says what the loop is; a missing loop is reported here once.
+    let looped = quote_spanned!(ident.span()=> __circuit::loop_of(&Self::__circuit_loop));
+    // The `.await` too: a missing loop is then one error, not two.
+    let call =
+        quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await.ack);
+    quote! {
+        impl __circuit::Reactive for #ident {
+            const LOOP: __circuit::Loop = #looped;
+
+            async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
+                #call
+            }
+        }
+    }
+}
+
+/// `impl Timed` for a timer sketch ticking every `every`: forwards to the
+/// glue `#[reactive]` made.
+fn timer_impl(sketch: &Sketch, every: &syn::Ident) -> TokenStream {
+    let ident = &sketch.item.ident;
+    let channel = sketch
+        .args
+        .channel
+        .as_ref()
+        .map_or_else(|| "/".to_owned(), syn::LitStr::value);
+    // Only sketches that say how many ticks they send override `total`.
+    let total = sketch.args.count.as_ref().map(|count| {
+        // Spanned on the field's name, where a wrong type is reported.
+        let total = quote_spanned!(count.span()=> __circuit::total(&self.#count));
+        quote! {
+            fn total(&self) -> ::core::option::Option<u64> {
+                #total
+            }
+        }
+    });
+    let call = quote_spanned!(ident.span()=> Self::__circuit_tick(self, tick).await);
+    quote! {
+        impl __circuit::Timed for #ident {
+            const CHANNEL: &'static str = #channel;
+            const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
+
+            fn period(&self) -> ::core::time::Duration {
+                __circuit::period(&self.#every)
+            }
+            #total
+            async fn tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                #call
+            }
+        }
     }
 }
 
