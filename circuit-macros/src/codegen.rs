@@ -136,17 +136,15 @@ fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
     }
 }
 
-/// `impl Reactive` for a sketch that serves: forwards to the glue `#[reactive]` made.
+/// `impl Reactive` for a sketch that serves: the facts and the glue that
+/// `#[reactive]` made beside the loop.
 fn server_impl(sketch: &Sketch) -> TokenStream {
     let ident = &sketch.item.ident;
-    // The glue's type says what the loop is; a missing loop is reported here once.
-    let looped = quote_spanned!(ident.span()=> __circuit::loop_of(&Self::__circuit_loop));
-    // The `.await` too: a missing loop is then one error, not two.
-    let call =
-        quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await.ack);
+    // Spanned on the struct's name, so that a missing loop is reported there, once.
+    let call = quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await);
     quote! {
         impl __circuit::Reactive for #ident {
-            const LOOP: __circuit::Loop = #looped;
+            const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;
 
             async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
                 #call
@@ -155,8 +153,8 @@ fn server_impl(sketch: &Sketch) -> TokenStream {
     }
 }
 
-/// `impl Timed` for a timer sketch ticking every `every`: forwards to the
-/// glue `#[reactive]` made.
+/// `impl Timed` for a timer sketch ticking every `every`: the facts and the
+/// glue that `#[reactive]` made beside the loop.
 fn timer_impl(sketch: &Sketch, every: &syn::Ident) -> TokenStream {
     let ident = &sketch.item.ident;
     let channel = sketch
@@ -320,17 +318,16 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
     }
 }
 
-/// The method as written, plus the hidden glue that the sketch's
-/// `impl Reactive` / `impl Timed` calls: `__circuit_loop` (whose type says
-/// what the loop takes and whether it waits), or `__circuit_tick` (and
-/// `__CIRCUIT_SENDS`, what the timer sends).
+/// The method as written, plus what the sketch's `impl Reactive` /
+/// `impl Timed` reads: the loop's facts in a `const` (`__CIRCUIT_LOOP`, what
+/// a server loop takes and whether it waits; `__CIRCUIT_SENDS`, what a timer
+/// sends) and the glue that calls it (`__circuit_loop`, `__circuit_tick`).
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
     // Named after the user's method, so that a second `#[reactive]` is reported there.
     let hidden_loop = syn::Ident::new("__circuit_loop", name.span());
     let hidden_tick = syn::Ident::new("__circuit_tick", name.span());
-    let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
     let call_await = item.sig.asyncness.map(|_| quote!(.await));
     let waits = item.sig.asyncness.is_some();
     // The call of the user's method carries the span of its return type, so
@@ -343,10 +340,11 @@ pub fn reactive(looped: &Loop) -> TokenStream {
     method.set_span(output);
     // The glue is private to the user's `impl`, so rustdoc never shows it.
     let hidden = match &looped.shape {
-        // A loop with a compile error stands in for either kind, so that the
-        // sketch adds no "has no loop" of its own: one mistake, one error.
+        // A loop with a compile error stands in for either kind (and leaves
+        // the facts to `Omitted`), so that the sketch adds no "has no loop"
+        // of its own: one mistake, one error.
         _ if !looped.callable => quote! {
-            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Taking<Self, ::circuit_runtime::__private::AnyText, false> {
+            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
                 ::core::unreachable!("a loop with a compile error never runs")
             }
             async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
@@ -363,14 +361,16 @@ pub fn reactive(looped: &Loop) -> TokenStream {
                 quote!(text)
             };
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
-            // The glue's type says what the loop takes and whether it waits
-            // (`__private::loop_of` reads it).
-            let taking = quote!(::circuit_runtime::__private::Taking<Self, #message, #waits>);
             // Only a sketch's loop refuses: the check that the method is in
             // a sketch's `impl`, reported on its name.
-            let refused = quote_spanned!(name.span()=> __circuit::refused(refusal));
+            let refused = quote_spanned!(name.span()=> __circuit::refused::<Self>(refusal));
+            let facts = syn::Ident::new("__CIRCUIT_LOOP", name.span());
             quote! {
-                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> #taking {
+                const #facts: ::circuit_runtime::__private::Loop = ::circuit_runtime::__private::Loop {
+                    waits: #waits,
+                    takes: ::circuit_runtime::__private::MessageType::of::<#message>(),
+                };
+                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
                     use ::circuit_runtime::__private as __circuit;
                     match __circuit::#read::<#message>(message) {
                         __circuit::Ok(message) => #ack,
@@ -382,16 +382,17 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         LoopShape::Timer => {
             let tick =
                 quote_spanned!(output=> __circuit::tick(Self::#method(self, tick)#call_await));
+            // Read from the method's type rather than its return type as
+            // written, which may be `Option<impl Display>`.
             let sent_by = if waits {
                 quote!(sent_by_async)
             } else {
                 quote!(sent_by)
             };
-            // Named after the user's method, like the loop, so that a second
-            // `#[reactive]` is reported there.
-            let sends = syn::Ident::new("__CIRCUIT_SENDS", name.span());
+            let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
+            let facts = syn::Ident::new("__CIRCUIT_SENDS", name.span());
             quote! {
-                const #sends: ::circuit_runtime::__private::MessageType =
+                const #facts: ::circuit_runtime::__private::MessageType =
                     ::circuit_runtime::__private::#sent_by(&Self::#name);
                 async fn #hidden_tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
                     use ::circuit_runtime::__private as __circuit;

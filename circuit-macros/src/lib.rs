@@ -148,8 +148,13 @@ pub fn sketch(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// # What it expands to
-/// The method as written, plus a hidden `__circuit_loop` method that parses
-/// the frame, calls it, and turns its return value into the acknowledgement.
+/// The method as written, plus the loop's facts in a hidden `const` and a
+/// hidden method that the sketch's impl calls. For a server loop,
+/// `__CIRCUIT_LOOP` says whether it waits (it is `async`) and the message type
+/// it takes (`M` as written), and `__circuit_loop` parses the frame, calls the
+/// loop, and turns its return value into the acknowledgement. For a timer
+/// loop, `__CIRCUIT_SENDS` is the message type it sends (read from its
+/// return type), and `__circuit_tick` calls it.
 #[proc_macro_attribute]
 pub fn reactive(args: TokenStream, item: TokenStream) -> TokenStream {
     reactive::expand(args.into(), item.into()).into()
