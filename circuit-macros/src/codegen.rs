@@ -1,6 +1,6 @@
 //! Code generation: glue only. Every behaviour lives in
-//! `::circuit_runtime::__private`; this file names it and passes the user's
-//! items to it. No checks happen here.
+//! `::circuit_runtime::__private` (or `PATH::__private` under `crate = "PATH"`);
+//! this file names it and passes the user's items to it. No checks happen here.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
@@ -9,12 +9,22 @@ use syn::{Expr, Lit};
 
 use crate::model::{Arity, Field, FieldKind, Loop, LoopShape, Sketch};
 
+/// Where the generated code finds the runtime's glue: `::circuit_runtime::__private`,
+/// or `PATH::__private` under `crate = "PATH"`.
+fn private(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::circuit_runtime::__private),
+    }
+}
+
 /// A stand-in `impl Sketch` for a sketch whose attribute has errors, so that
 /// its loop and its `App::sketch` call do not add errors of their own.
-pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
+pub fn dummy_sketch(ident: &syn::Ident, krate: Option<&syn::Path>) -> TokenStream {
+    let private = private(krate);
     quote! {
         const _: () = {
-            use ::circuit_runtime::__private as __circuit;
+            use #private as __circuit;
 
             impl __circuit::Sketch for #ident {
                 type Role = __circuit::Serving;
@@ -53,11 +63,12 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
     };
     let sketch_impl = sketch_impl(sketch, &role);
     let link_settings = link_settings(sketch);
+    let private = private(sketch.args.krate.as_ref());
     quote! {
         #item
 
         const _: () = {
-            use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
+            use #private::{self as __circuit, Omitted as _};
 
             #sketch_impl
             #role_impl
@@ -325,6 +336,7 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
+    let private = private(looped.krate.as_ref());
     // Named after the user's method, so that a second `#[reactive]` is reported there.
     let hidden_loop = syn::Ident::new("__circuit_loop", name.span());
     let hidden_tick = syn::Ident::new("__circuit_tick", name.span());
@@ -344,7 +356,7 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         // the facts to `Omitted`), so that the sketch adds no "has no loop"
         // of its own: one mistake, one error.
         _ if !looped.callable => quote! {
-            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
+            async fn #hidden_loop(&mut self, _: &str, _: &#private::Payload) -> #private::Ack {
                 ::core::unreachable!("a loop with a compile error never runs")
             }
             async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
@@ -366,12 +378,12 @@ pub fn reactive(looped: &Loop) -> TokenStream {
             let refused = quote_spanned!(name.span()=> __circuit::refused::<Self>(refusal));
             let facts = syn::Ident::new("__CIRCUIT_LOOP", name.span());
             quote! {
-                const #facts: ::circuit_runtime::__private::Loop = ::circuit_runtime::__private::Loop {
+                const #facts: #private::Loop = #private::Loop {
                     waits: #waits,
-                    takes: ::circuit_runtime::__private::MessageType::of::<#message>(),
+                    takes: #private::MessageType::of::<#message>(),
                 };
-                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Ack {
-                    use ::circuit_runtime::__private as __circuit;
+                async fn #hidden_loop(&mut self, channel: &str, message: &#private::Payload) -> #private::Ack {
+                    use #private as __circuit;
                     match __circuit::#read::<#message>(message) {
                         __circuit::Ok(message) => #ack,
                         __circuit::Err(refusal) => #refused,
@@ -392,10 +404,10 @@ pub fn reactive(looped: &Loop) -> TokenStream {
             let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
             let facts = syn::Ident::new("__CIRCUIT_SENDS", name.span());
             quote! {
-                const #facts: ::circuit_runtime::__private::MessageType =
-                    ::circuit_runtime::__private::#sent_by(&Self::#name);
+                const #facts: #private::MessageType =
+                    #private::#sent_by(&Self::#name);
                 async fn #hidden_tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
-                    use ::circuit_runtime::__private as __circuit;
+                    use #private as __circuit;
                     #assert_sketch
                     #tick
                 }
