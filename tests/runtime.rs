@@ -8,7 +8,7 @@ use circuit_runtime::app::parse;
 use circuit_runtime::base::Shutdown;
 use circuit_runtime::net::{drive, Server};
 use circuit_runtime::prelude::*;
-use circuit_runtime::Reactive;
+use circuit_runtime::{Ack, Reactive, Timed};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -78,6 +78,41 @@ impl Counter {
     #[reactive]
     async fn count(&mut self, tick: u64) -> Option<u64> {
         (tick < self.upto).then_some(tick + 1)
+    }
+}
+
+/// Says every tick's number out loud, as a type it does not name.
+#[sketch(every = pause)]
+struct Speaker {
+    /// Seconds between ticks.
+    #[setting(default = 0.0)]
+    pause: f64,
+}
+
+impl Speaker {
+    #[reactive]
+    fn say(&mut self, tick: u64) -> Option<impl std::fmt::Display> {
+        (tick < 3).then(|| format!("tick {tick}"))
+    }
+}
+
+/// The runtime under another name, as a program that re-exports it has it.
+mod renamed {
+    pub use circuit_runtime::*;
+}
+
+/// Adds one, reaching the runtime through `renamed` (`crate = …`).
+#[renamed::sketch(crate = "crate::renamed", name = "adder")]
+struct Adder {
+    /// What is added.
+    #[setting(default = 1)]
+    step: u8,
+}
+
+impl Adder {
+    #[renamed::reactive(crate = "crate::renamed")]
+    fn add(&mut self, _channel: &str, number: u8) -> u8 {
+        number + self.step
     }
 }
 
@@ -218,6 +253,20 @@ fn a_loop_says_whether_it_waits_and_what_it_takes() {
     assert_eq!(waits, [false, true, true], "fn, async fn, async fn");
     let takes = loops.map(|looped| looped.takes.name());
     assert_eq!(takes, ["i64", "i64", "String"]);
+}
+
+#[test]
+fn a_timer_says_what_it_sends_even_when_its_loop_does_not_name_it() {
+    let sends = [<Counter as Timed>::SENDS, <Speaker as Timed>::SENDS];
+    assert_eq!(sends.map(|sends| sends.name()), ["u64", "String"]);
+}
+
+#[tokio::test]
+async fn a_sketch_reaches_the_runtime_by_the_path_its_crate_key_names() {
+    let (mut adder, _) = parse::<Adder, _, _>(["--step", "2"]).unwrap();
+    let ack = adder.react("/", &Payload::text("40")).await;
+    assert_eq!(ack, Ack::Reply(Payload::text("42")));
+    assert_eq!(<Adder as Reactive>::LOOP.takes.name(), "u8");
 }
 
 #[tokio::test]

@@ -50,6 +50,12 @@ pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
             "a sketch cannot be generic: its command line is fixed at compile time; use concrete types",
         );
     }
+    args(sketch, errors);
+    settings(sketch, errors);
+}
+
+/// Checks the arguments of `#[sketch(...)]`: each value, and the fields they name.
+fn args(sketch: &Sketch, errors: &mut Errors) {
     let args = &sketch.args;
     if let Some(name) = &args.name {
         let value = name.value();
@@ -107,6 +113,11 @@ pub fn sketch(sketch: &Sketch, errors: &mut Errors) {
             );
         }
     }
+}
+
+/// Checks the `#[setting]` fields: their defaults, and names and letters
+/// that are taken already.
+fn settings(sketch: &Sketch, errors: &mut Errors) {
     let mut shorts = HashMap::new();
     for field in &sketch.fields {
         let FieldKind::Setting { short, default } = &field.kind else {

@@ -1,6 +1,6 @@
 //! Code generation: glue only. Every behaviour lives in
-//! `::circuit_runtime::__private`; this file names it and passes the user's
-//! items to it. No checks happen here.
+//! `::circuit_runtime::__private` (or `PATH::__private` under `crate = "PATH"`);
+//! this file names it and passes the user's items to it. No checks happen here.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
@@ -9,12 +9,22 @@ use syn::{Expr, Lit};
 
 use crate::model::{Arity, Field, FieldKind, Loop, LoopShape, Sketch};
 
+/// Where the generated code finds the runtime's glue: `::circuit_runtime::__private`,
+/// or `PATH::__private` under `crate = "PATH"`.
+fn private(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::circuit_runtime::__private),
+    }
+}
+
 /// A stand-in `impl Sketch` for a sketch whose attribute has errors, so that
 /// its loop and its `App::sketch` call do not add errors of their own.
-pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
+pub fn dummy_sketch(ident: &syn::Ident, krate: Option<&syn::Path>) -> TokenStream {
+    let private = private(krate);
     quote! {
         const _: () = {
-            use ::circuit_runtime::__private as __circuit;
+            use #private as __circuit;
 
             impl __circuit::Sketch for #ident {
                 type Role = __circuit::Serving;
@@ -47,14 +57,37 @@ pub fn dummy_sketch(ident: &syn::Ident) -> TokenStream {
 /// `impl Sketch` and `impl Reactive` / `impl Timed` for a sketch struct.
 pub fn sketch(sketch: &Sketch) -> TokenStream {
     let item = &sketch.item;
-    let ident = &item.ident;
+    let (role, role_impl) = match &sketch.args.every {
+        None => (quote!(Serving), server_impl(sketch)),
+        Some(every) => (quote!(Ticking), timer_impl(sketch, every)),
+    };
+    let sketch_impl = sketch_impl(sketch, &role);
+    let link_settings = link_settings(sketch);
+    let private = private(sketch.args.krate.as_ref());
+    quote! {
+        #item
+
+        const _: () = {
+            use #private::{self as __circuit, Omitted as _};
+
+            #sketch_impl
+            #role_impl
+            #link_settings
+        };
+    }
+}
+
+/// `impl Sketch`: the name, the settings table, construction from parsed
+/// flags, `setup` and the links. Only what differs from the trait's defaults
+/// is written out.
+fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
+    let ident = &sketch.item.ident;
     let name = sketch
         .args
         .name
         .as_ref()
         .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
     let about = &sketch.about;
-    // Only what differs from the trait's defaults is written out.
     let port = sketch
         .args
         .port
@@ -82,7 +115,6 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
         .filter(|field| field.is_link)
         .map(|field| &field.ident)
         .collect();
-    let link_settings = link_settings(sketch);
     let links = (!links.is_empty()).then(|| {
         quote! {
             const LINKED: bool = true;
@@ -94,84 +126,77 @@ pub fn sketch(sketch: &Sketch) -> TokenStream {
     });
     // Spanned on the struct's name, so that a missing `setup` or loop is reported there.
     let setup = quote_spanned!(ident.span()=> Self::setup(self));
-    let (role, role_impl) = match &sketch.args.every {
-        None => {
-            // The glue's type says what the loop is; a missing loop is reported here once.
-            let looped = quote_spanned!(ident.span()=> __circuit::loop_of(&Self::__circuit_loop));
-            // The `.await` too: a missing loop is then one error, not two.
-            let call = quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await.ack);
-            let role_impl = quote! {
-                impl __circuit::Reactive for #ident {
-                    const LOOP: __circuit::Loop = #looped;
-
-                    async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
-                        #call
-                    }
-                }
-            };
-            (quote!(Serving), role_impl)
-        }
-        Some(every) => {
-            let channel = sketch
-                .args
-                .channel
-                .as_ref()
-                .map_or_else(|| "/".to_owned(), syn::LitStr::value);
-            // Only sketches that say how many ticks they send override `total`.
-            let total = sketch.args.count.as_ref().map(|count| {
-                // Spanned on the field's name, where a wrong type is reported.
-                let total = quote_spanned!(count.span()=> __circuit::total(&self.#count));
-                quote! {
-                    fn total(&self) -> ::core::option::Option<u64> {
-                        #total
-                    }
-                }
-            });
-            let call = quote_spanned!(ident.span()=> Self::__circuit_tick(self, tick).await);
-            let role_impl = quote! {
-                impl __circuit::Timed for #ident {
-                    const CHANNEL: &'static str = #channel;
-                    const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
-
-                    fn period(&self) -> ::core::time::Duration {
-                        __circuit::period(&self.#every)
-                    }
-                    #total
-                    async fn tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
-                        #call
-                    }
-                }
-            };
-            (quote!(Ticking), role_impl)
-        }
-    };
     quote! {
-        #item
+        impl __circuit::Sketch for #ident {
+            type Role = __circuit::#role;
+            const NAME: &'static str = #name;
+            const ABOUT: &'static str = #about;
+            #port
+            #seeded
+            #settings
 
-        const _: () = {
-            use ::circuit_runtime::__private::{self as __circuit, Omitted as _};
-
-            impl __circuit::Sketch for #ident {
-                type Role = __circuit::#role;
-                const NAME: &'static str = #name;
-                const ABOUT: &'static str = #about;
-                #port
-                #seeded
-                #settings
-
-                fn from_settings(values: &mut __circuit::Values) -> Self {
-                    Self { #(#inits),* }
-                }
-
-                fn begin(&mut self) -> __circuit::Result<()> {
-                    __circuit::setup_outcome(#setup)
-                }
-                #links
+            fn from_settings(values: &mut __circuit::Values) -> Self {
+                Self { #(#inits),* }
             }
 
-            #role_impl
-            #link_settings
-        };
+            fn begin(&mut self) -> __circuit::Result<()> {
+                __circuit::setup_outcome(#setup)
+            }
+            #links
+        }
+    }
+}
+
+/// `impl Reactive` for a sketch that serves: the facts and the glue that
+/// `#[reactive]` made beside the loop.
+fn server_impl(sketch: &Sketch) -> TokenStream {
+    let ident = &sketch.item.ident;
+    // Spanned on the struct's name, so that a missing loop is reported there, once.
+    let call = quote_spanned!(ident.span()=> Self::__circuit_loop(self, channel, message).await);
+    quote! {
+        impl __circuit::Reactive for #ident {
+            const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;
+
+            async fn react(&mut self, channel: &str, message: &__circuit::Payload) -> __circuit::Ack {
+                #call
+            }
+        }
+    }
+}
+
+/// `impl Timed` for a timer sketch ticking every `every`: the facts and the
+/// glue that `#[reactive]` made beside the loop.
+fn timer_impl(sketch: &Sketch, every: &syn::Ident) -> TokenStream {
+    let ident = &sketch.item.ident;
+    let channel = sketch
+        .args
+        .channel
+        .as_ref()
+        .map_or_else(|| "/".to_owned(), syn::LitStr::value);
+    // Only sketches that say how many ticks they send override `total`.
+    let total = sketch.args.count.as_ref().map(|count| {
+        // Spanned on the field's name, where a wrong type is reported.
+        let total = quote_spanned!(count.span()=> __circuit::total(&self.#count));
+        quote! {
+            fn total(&self) -> ::core::option::Option<u64> {
+                #total
+            }
+        }
+    });
+    let call = quote_spanned!(ident.span()=> Self::__circuit_tick(self, tick).await);
+    quote! {
+        impl __circuit::Timed for #ident {
+            const CHANNEL: &'static str = #channel;
+            const SENDS: __circuit::MessageType = Self::__CIRCUIT_SENDS;
+
+            fn period(&self) -> ::core::time::Duration {
+                __circuit::period(&self.#every)
+            }
+            #total
+            async fn tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
+                #call
+            }
+        }
     }
 }
 
@@ -304,17 +329,17 @@ fn field_init(field: &Field, rngs: &mut u64) -> TokenStream {
     }
 }
 
-/// The method as written, plus the hidden glue that the sketch's
-/// `impl Reactive` / `impl Timed` calls: `__circuit_loop` (whose type says
-/// what the loop takes and whether it waits), or `__circuit_tick` (and
-/// `__CIRCUIT_SENDS`, what the timer sends).
+/// The method as written, plus what the sketch's `impl Reactive` /
+/// `impl Timed` reads: the loop's facts in a `const` (`__CIRCUIT_LOOP`, what
+/// a server loop takes and whether it waits; `__CIRCUIT_SENDS`, what a timer
+/// sends) and the glue that calls it (`__circuit_loop`, `__circuit_tick`).
 pub fn reactive(looped: &Loop) -> TokenStream {
     let item = &looped.item;
     let name = &item.sig.ident;
+    let private = private(looped.krate.as_ref());
     // Named after the user's method, so that a second `#[reactive]` is reported there.
     let hidden_loop = syn::Ident::new("__circuit_loop", name.span());
     let hidden_tick = syn::Ident::new("__circuit_tick", name.span());
-    let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
     let call_await = item.sig.asyncness.map(|_| quote!(.await));
     let waits = item.sig.asyncness.is_some();
     // The call of the user's method carries the span of its return type, so
@@ -327,10 +352,11 @@ pub fn reactive(looped: &Loop) -> TokenStream {
     method.set_span(output);
     // The glue is private to the user's `impl`, so rustdoc never shows it.
     let hidden = match &looped.shape {
-        // A loop with a compile error stands in for either kind, so that the
-        // sketch adds no "has no loop" of its own: one mistake, one error.
+        // A loop with a compile error stands in for either kind (and leaves
+        // the facts to `Omitted`), so that the sketch adds no "has no loop"
+        // of its own: one mistake, one error.
         _ if !looped.callable => quote! {
-            async fn #hidden_loop(&mut self, _: &str, _: &::circuit_runtime::__private::Payload) -> ::circuit_runtime::__private::Taking<Self, ::circuit_runtime::__private::AnyText, false> {
+            async fn #hidden_loop(&mut self, _: &str, _: &#private::Payload) -> #private::Ack {
                 ::core::unreachable!("a loop with a compile error never runs")
             }
             async fn #hidden_tick(&mut self, _: u64) -> ::core::option::Option<::std::string::String> {
@@ -347,15 +373,17 @@ pub fn reactive(looped: &Loop) -> TokenStream {
                 quote!(text)
             };
             let ack = quote_spanned!(output=> __circuit::ack(Self::#method(self, channel, message)#call_await));
-            // The glue's type says what the loop takes and whether it waits
-            // (`__private::loop_of` reads it).
-            let taking = quote!(::circuit_runtime::__private::Taking<Self, #message, #waits>);
             // Only a sketch's loop refuses: the check that the method is in
             // a sketch's `impl`, reported on its name.
-            let refused = quote_spanned!(name.span()=> __circuit::refused(refusal));
+            let refused = quote_spanned!(name.span()=> __circuit::refused::<Self>(refusal));
+            let facts = syn::Ident::new("__CIRCUIT_LOOP", name.span());
             quote! {
-                async fn #hidden_loop(&mut self, channel: &str, message: &::circuit_runtime::__private::Payload) -> #taking {
-                    use ::circuit_runtime::__private as __circuit;
+                const #facts: #private::Loop = #private::Loop {
+                    waits: #waits,
+                    takes: #private::MessageType::of::<#message>(),
+                };
+                async fn #hidden_loop(&mut self, channel: &str, message: &#private::Payload) -> #private::Ack {
+                    use #private as __circuit;
                     match __circuit::#read::<#message>(message) {
                         __circuit::Ok(message) => #ack,
                         __circuit::Err(refusal) => #refused,
@@ -366,19 +394,20 @@ pub fn reactive(looped: &Loop) -> TokenStream {
         LoopShape::Timer => {
             let tick =
                 quote_spanned!(output=> __circuit::tick(Self::#method(self, tick)#call_await));
+            // Read from the method's type rather than its return type as
+            // written, which may be `Option<impl Display>`.
             let sent_by = if waits {
                 quote!(sent_by_async)
             } else {
                 quote!(sent_by)
             };
-            // Named after the user's method, like the loop, so that a second
-            // `#[reactive]` is reported there.
-            let sends = syn::Ident::new("__CIRCUIT_SENDS", name.span());
+            let assert_sketch = quote_spanned!(name.span()=> __circuit::assert_sketch::<Self>(););
+            let facts = syn::Ident::new("__CIRCUIT_SENDS", name.span());
             quote! {
-                const #sends: ::circuit_runtime::__private::MessageType =
-                    ::circuit_runtime::__private::#sent_by(&Self::#name);
+                const #facts: #private::MessageType =
+                    #private::#sent_by(&Self::#name);
                 async fn #hidden_tick(&mut self, tick: u64) -> ::core::option::Option<::std::string::String> {
-                    use ::circuit_runtime::__private as __circuit;
+                    use #private as __circuit;
                     #assert_sketch
                     #tick
                 }

@@ -1,8 +1,8 @@
 //! The `#[sketch]` and `#[reactive]` attribute macros of circuit.
 //!
 //! Use them through `circuit-runtime`, which re-exports both; the code they
-//! generate names only `::circuit_runtime::__private`, so nothing else needs
-//! importing. Each attribute parses into a typed model (`model`), checks it
+//! generate names only `::circuit_runtime::__private` (or `PATH::__private`
+//! under `crate = "PATH"`), so nothing else needs importing. Each attribute parses into a typed model (`model`), checks it
 //! and collects every error (`check`), then generates glue (`codegen`); on an
 //! error, the user's item is emitted unchanged beside the errors (`fallback`).
 
@@ -24,6 +24,7 @@ mod sketch;
 /// ```text
 /// #[sketch(name = "iopin", port = 8765)]            // a server sketch
 /// #[sketch(every = delay, count = tacks, channel = "/datafeed")]   // a timer sketch (the clock)
+/// #[sketch(crate = "::my_circuit")]                 // the runtime by another path
 /// ```
 /// All keys are optional:
 /// - `name = "…"`: the name in log lines and the subcommand; by default the
@@ -34,6 +35,12 @@ mod sketch;
 /// - `count = field`: how many ticks a timer sketch sends (a whole number); it
 ///   gives the progress bar shown when the output is a terminal its length.
 /// - `channel = "/path"`: the path a timer sketch sends to (`/` by default).
+/// - `crate = "path"`: where the runtime is, for a program that has
+///   `circuit-runtime` under another name (renamed in `Cargo.toml`, or
+///   re-exported by a crate of its own); `::circuit_runtime` by default.
+///   The generated code names `path::__private`, so `path` must resolve where
+///   the sketch is: a crate (`"::my_circuit"`) or a module (`"crate::circuit"`).
+///   Give the loop's `#[reactive]` the same key.
 ///
 /// Fields:
 /// - `#[setting]` or `#[setting(default = EXPR, short = 'x')]` makes a field a
@@ -117,7 +124,11 @@ pub fn sketch(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[reactive]
 /// [async] fn NAME(&mut self, channel: &str, message: M) -> A   // a server sketch
 /// [async] fn NAME(&mut self, tick: u64) -> Option<T>           // a timer sketch
+///
+/// #[reactive(crate = "path")]                                   // the runtime by another path
 /// ```
+/// - `crate = "path"`: the only key; where the runtime is, as in the
+///   sketch's `#[sketch(crate = "path")]`.
 /// - `M` is any `FromStr` type: a frame that does not parse is answered with
 ///   `error: …` and never reaches the loop.
 /// - `A` is the acknowledgement: a string, a number, `bool`, `()` or `None`
@@ -148,8 +159,13 @@ pub fn sketch(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// # What it expands to
-/// The method as written, plus a hidden `__circuit_loop` method that parses
-/// the frame, calls it, and turns its return value into the acknowledgement.
+/// The method as written, plus the loop's facts in a hidden `const` and a
+/// hidden method that the sketch's impl calls. For a server loop,
+/// `__CIRCUIT_LOOP` says whether it waits (it is `async`) and the message type
+/// it takes (`M` as written), and `__circuit_loop` parses the frame, calls the
+/// loop, and turns its return value into the acknowledgement. For a timer
+/// loop, `__CIRCUIT_SENDS` is the message type it sends (read from its
+/// return type), and `__circuit_tick` calls it.
 #[proc_macro_attribute]
 pub fn reactive(args: TokenStream, item: TokenStream) -> TokenStream {
     reactive::expand(args.into(), item.into()).into()

@@ -10,7 +10,7 @@ use syn::{
 use crate::errors::Errors;
 
 /// The keys `#[sketch(...)]` takes, listed in errors about unknown keys.
-pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`";
+pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`, `crate`";
 
 /// The keys `#[setting(...)]` takes.
 pub const SETTING_KEYS: &str = "`default`, `short`";
@@ -28,6 +28,8 @@ pub struct SketchArgs {
     pub count: Option<Ident>,
     /// `channel = "/path"`: where a timer sketch sends.
     pub channel: Option<LitStr>,
+    /// `crate = "path"`: where the runtime is, when not at `::circuit_runtime`.
+    pub krate: Option<syn::Path>,
 }
 
 /// A struct under `#[sketch]`.
@@ -97,6 +99,8 @@ pub struct Loop {
     /// Whether the glue may call it; when not (an error was reported), the
     /// glue is a stub, so that the one error is not followed by others.
     pub callable: bool,
+    /// `crate = "path"`: where the runtime is, when not at `::circuit_runtime`.
+    pub krate: Option<syn::Path>,
 }
 
 /// The two loops a sketch can have.
@@ -113,10 +117,9 @@ pub enum LoopShape {
     Timer,
 }
 
-/// Parses `#[sketch(...)]` and its item. Returns `None` when the item is not a
+/// Reads the item under `#[sketch(args)]`. Returns `None` when it is not a
 /// struct with named fields; every problem found is in `errors`.
-pub fn sketch(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option<Sketch> {
-    let args = sketch_args(args, errors);
+pub fn sketch(args: SketchArgs, item: syn::Item, errors: &mut Errors) -> Option<Sketch> {
     let mut item = match item {
         syn::Item::Struct(item) => item,
         syn::Item::Enum(item) => {
@@ -173,7 +176,7 @@ pub fn sketch(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option
 }
 
 /// Parses the arguments of `#[sketch(...)]`, reporting unknown keys.
-fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
+pub fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
     let mut parsed = SketchArgs::default();
     let parser = syn::meta::parser(|meta| {
         let key = meta
@@ -202,6 +205,7 @@ fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
                     "a path, such as `channel = \"/datafeed\"`",
                 )?);
             }
+            "crate" => parsed.krate = Some(crate_path(&meta)?),
             _ => {
                 return Err(meta.error(format_args!(
                     "unknown `#[sketch]` argument; expected one of {SKETCH_KEYS}"
@@ -225,6 +229,45 @@ fn value<T: syn::parse::Parse>(
     meta.value()?
         .parse()
         .map_err(|err| syn::Error::new(err.span(), format_args!("`{key}` takes {what}")))
+}
+
+/// The value of `crate = "path"`: the path the runtime is reached by, for a
+/// program that has it under another name (tokio's macros take the same key).
+fn crate_path(meta: &syn::meta::ParseNestedMeta) -> syn::Result<syn::Path> {
+    let what = "the runtime's path as a string, such as `crate = \"my_app::circuit\"`";
+    let text: LitStr = value(meta, "crate", what)?;
+    text.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+        syn::Error::new(
+            text.span(),
+            format_args!("`crate` takes {what}; {:?} is not a path", text.value()),
+        )
+    })
+}
+
+/// Parses the arguments of `#[reactive(...)]`: none, or the runtime's path.
+fn reactive_args(args: TokenStream, errors: &mut Errors) -> Option<syn::Path> {
+    if args.is_empty() {
+        return None;
+    }
+    let mut krate = None;
+    let mut bad_path = None;
+    let parser = syn::meta::parser(|meta| {
+        if !meta.path.is_ident("crate") {
+            return Err(meta.error("not `crate`"));
+        }
+        let path = crate_path(&meta).inspect_err(|err| bad_path = Some(err.clone()))?;
+        krate = Some(path);
+        Ok(())
+    });
+    if parser.parse2(args.clone()).is_err() {
+        errors.add(bad_path.unwrap_or_else(|| {
+            syn::Error::new_spanned(
+                args,
+                "`#[reactive]` takes no arguments but the runtime's path, as `#[sketch]` does (`crate = \"…\"`); write `#[reactive]`",
+            )
+        }));
+    }
+    krate
 }
 
 /// Classifies a field and removes its `#[setting]` attribute.
@@ -269,12 +312,7 @@ fn field_kind(field: &mut syn::Field, errors: &mut Errors) -> FieldKind {
 
 /// Parses a method under `#[reactive]`. Returns `None` when it is not a loop.
 pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Option<Loop> {
-    if !args.is_empty() {
-        errors.push(
-            args,
-            "`#[reactive]` takes no arguments; write `#[reactive]`",
-        );
-    }
+    let krate = reactive_args(args, errors);
     let syn::Item::Fn(item) = item else {
         errors.push(
             item,
@@ -349,6 +387,7 @@ pub fn reactive(args: TokenStream, item: syn::Item, errors: &mut Errors) -> Opti
         item,
         shape,
         callable,
+        krate,
     })
 }
 

@@ -13,8 +13,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(parsed) => parsed,
         Err(err) => return fallback::emit(item, err),
     };
-    let dummy = dummy_for(&parsed);
     let mut errors = Errors::default();
+    let args = model::sketch_args(args, &mut errors);
+    let dummy = dummy_for(&parsed, args.krate.as_ref());
     let Some(sketch) = model::sketch(args, parsed, &mut errors) else {
         let err = errors.finish().expect_err("no model means an error");
         return fallback::emit(quote!(#item #dummy), err);
@@ -30,7 +31,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The stand-in `impl Sketch` emitted beside errors, for items that can take one.
-fn dummy_for(item: &syn::Item) -> Option<TokenStream> {
+fn dummy_for(item: &syn::Item, krate: Option<&syn::Path>) -> Option<TokenStream> {
     let (ident, generics) = match item {
         syn::Item::Struct(item) => (&item.ident, &item.generics),
         syn::Item::Enum(item) => (&item.ident, &item.generics),
@@ -39,5 +40,5 @@ fn dummy_for(item: &syn::Item) -> Option<TokenStream> {
     generics
         .params
         .is_empty()
-        .then(|| codegen::dummy_sketch(ident))
+        .then(|| codegen::dummy_sketch(ident, krate))
 }

@@ -4,13 +4,13 @@
 
 pub use crate::base::LinkSetting;
 pub use crate::base::{
-    Ack, AnyText, IntoTick, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting,
-    Sketch, Timed, Values, DEFAULT_PORT,
+    Ack, IntoTick, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed,
+    Values, DEFAULT_PORT,
 };
 pub use crate::glue::links::{gather, LinkField, LinkValue};
 pub use crate::glue::loops::{
-    ack, assert_sketch, bytes, loop_of, refused, setup_outcome, text, FromText, HasLoop,
-    HasTickLoop, Omitted, SetupOutcome, Taking,
+    ack, assert_sketch, bytes, refused, setup_outcome, text, FromText, HasLoop, HasTickLoop,
+    Omitted, SetupOutcome,
 };
 pub use crate::glue::settings::{
     parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,

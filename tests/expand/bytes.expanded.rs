@@ -15,13 +15,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Echo {
-        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
+        const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await.ack
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -29,15 +29,19 @@ impl Echo {
     fn echo(&mut self, _channel: &str, message: Payload) -> Payload {
         message
     }
+    const __CIRCUIT_LOOP: ::circuit_runtime::__private::Loop = ::circuit_runtime::__private::Loop {
+        waits: false,
+        takes: ::circuit_runtime::__private::MessageType::of::<Payload>(),
+    };
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Taking<Self, Payload, false> {
+    ) -> ::circuit_runtime::__private::Ack {
         use ::circuit_runtime::__private as __circuit;
         match __circuit::bytes::<Payload>(message) {
             __circuit::Ok(message) => __circuit::ack(Self::echo(self, channel, message)),
-            __circuit::Err(refusal) => __circuit::refused(refusal),
+            __circuit::Err(refusal) => __circuit::refused::<Self>(refusal),
         }
     }
 }

@@ -46,13 +46,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Relay {
-        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
+        const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await.ack
+            Self::__circuit_loop(self, channel, message).await
         }
     }
     impl Relay {
@@ -67,17 +67,21 @@ impl Relay {
     async fn relay(&mut self, _channel: &str, message: String) {
         self.buzzer.send(message).await;
     }
+    const __CIRCUIT_LOOP: ::circuit_runtime::__private::Loop = ::circuit_runtime::__private::Loop {
+        waits: true,
+        takes: ::circuit_runtime::__private::MessageType::of::<String>(),
+    };
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Taking<Self, String, true> {
+    ) -> ::circuit_runtime::__private::Ack {
         use ::circuit_runtime::__private as __circuit;
         match __circuit::text::<String>(message) {
             __circuit::Ok(message) => {
                 __circuit::ack(Self::relay(self, channel, message).await)
             }
-            __circuit::Err(refusal) => __circuit::refused(refusal),
+            __circuit::Err(refusal) => __circuit::refused::<Self>(refusal),
         }
     }
 }

@@ -100,13 +100,13 @@ const _: () = {
         }
     }
     impl __circuit::Reactive for Pin {
-        const LOOP: __circuit::Loop = __circuit::loop_of(&Self::__circuit_loop);
+        const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;
         async fn react(
             &mut self,
             channel: &str,
             message: &__circuit::Payload,
         ) -> __circuit::Ack {
-            Self::__circuit_loop(self, channel, message).await.ack
+            Self::__circuit_loop(self, channel, message).await
         }
     }
 };
@@ -115,15 +115,19 @@ impl Pin {
         self.level = u8::from(self.rng.chance(self.chance) ^ self.invert_bits);
         self.level
     }
+    const __CIRCUIT_LOOP: ::circuit_runtime::__private::Loop = ::circuit_runtime::__private::Loop {
+        waits: false,
+        takes: ::circuit_runtime::__private::MessageType::of::<String>(),
+    };
     async fn __circuit_loop(
         &mut self,
         channel: &str,
         message: &::circuit_runtime::__private::Payload,
-    ) -> ::circuit_runtime::__private::Taking<Self, String, false> {
+    ) -> ::circuit_runtime::__private::Ack {
         use ::circuit_runtime::__private as __circuit;
         match __circuit::text::<String>(message) {
             __circuit::Ok(message) => __circuit::ack(Self::tick(self, channel, message)),
-            __circuit::Err(refusal) => __circuit::refused(refusal),
+            __circuit::Err(refusal) => __circuit::refused::<Self>(refusal),
         }
     }
 }

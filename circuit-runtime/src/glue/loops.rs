@@ -4,41 +4,15 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::str::FromStr;
 
 use crate::base::error::{Error, Result};
 use crate::base::message::{Ack, FromBytes, IntoAck, Payload};
 use crate::base::sketch::{Loop, Sketch};
-use crate::base::wiring::{AnyText, MessageType};
+use crate::base::wiring::MessageType;
 
 /// Compiles only for sketches: `#[reactive]` checks that its method is in a sketch's `impl`.
 pub const fn assert_sketch<S: Sketch>() {}
-
-/// The acknowledgement of a server loop that takes `M` (and waits, when
-/// `WAITS`): `#[reactive]` returns it from the glue, so that `#[sketch]` can
-/// read both facts from the glue's type (see [`loop_of`]).
-pub struct Taking<S: ?Sized, M, const WAITS: bool> {
-    /// The acknowledgement.
-    pub ack: Ack,
-    /// What the loop takes.
-    takes: PhantomData<fn(&S, M)>,
-}
-
-/// What the glue `loop` of sketch `S` is: whether it waits and what it takes,
-/// read from its type.
-pub const fn loop_of<'a, 'b, 'c, S, M, const WAITS: bool, F, Fut>(_glue: &F) -> Loop
-where
-    S: Sketch + 'a,
-    M: 'static,
-    F: Fn(&'a mut S, &'b str, &'c Payload) -> Fut,
-    Fut: Future<Output = Taking<S, M, WAITS>>,
-{
-    Loop {
-        waits: WAITS,
-        takes: MessageType::of::<M>(),
-    }
-}
 
 /// A message type read from text: any `FromStr` with a displayable error.
 #[diagnostic::on_unimplemented(
@@ -86,20 +60,14 @@ pub fn bytes<M: FromBytes>(payload: &Payload) -> Result<M, Ack> {
 }
 
 /// The acknowledgement for what a loop returned.
-pub fn ack<S, M, const WAITS: bool>(value: impl IntoAck) -> Taking<S, M, WAITS> {
-    Taking {
-        ack: value.into_ack(),
-        takes: PhantomData,
-    }
+pub fn ack(value: impl IntoAck) -> Ack {
+    value.into_ack()
 }
 
 /// The acknowledgement that answers in the loop's place (a message it cannot
-/// read); only a sketch's loop has one.
-pub fn refused<S: Sketch, M, const WAITS: bool>(ack: Ack) -> Taking<S, M, WAITS> {
-    Taking {
-        ack,
-        takes: PhantomData,
-    }
+/// read); only a sketch's loop has one, so `S` must be a sketch.
+pub fn refused<S: Sketch>(ack: Ack) -> Ack {
+    ack
 }
 
 /// What `setup` may return: nothing, or a `Result` whose error rejects the settings.
@@ -147,16 +115,24 @@ pub trait HasLoop {}
 pub trait HasTickLoop {}
 
 /// What a sketch gets for what it leaves out. The generated code names
-/// `Self::setup`, `Self::__circuit_loop`, …: an item of the sketch's own wins
-/// over these (inherent items come first), so a sketch without `setup` gets
-/// one that does nothing, a timer loop's message type defaults to any text,
-/// and a sketch without a loop gets a single compile error that says so.
+/// `Self::setup`, `Self::__CIRCUIT_LOOP`, `Self::__circuit_loop`, …: an item
+/// of the sketch's own wins over these (inherent items come first), so a
+/// sketch without `setup` gets one that does nothing, a loop's facts default
+/// to any text, and a sketch without a loop gets a single compile error that
+/// says so.
 pub trait Omitted {
     /// A sketch without `setup` has nothing to set up.
     fn setup(&mut self) {}
 
+    /// What a server loop is: `#[reactive]` on the loop says; a loop with a
+    /// compile error (or none) leaves one that takes any text and never waits.
+    const __CIRCUIT_LOOP: Loop = Loop {
+        waits: false,
+        takes: MessageType::ANY_TEXT,
+    };
+
     /// What a timer sends: `#[reactive]` on its loop says what; a loop with a
-    /// compile error leaves any text.
+    /// compile error (or none) leaves any text.
     const __CIRCUIT_SENDS: MessageType = MessageType::ANY_TEXT;
 
     /// A sketch without a loop: does not compile, with an error that says so.
@@ -164,7 +140,7 @@ pub trait Omitted {
         &mut self,
         _channel: &str,
         _message: &Payload,
-    ) -> impl Future<Output = Taking<Self, AnyText, false>> + Send
+    ) -> impl Future<Output = Ack> + Send
     where
         Self: HasLoop,
     {
