@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{value_parser, Arg, ArgMatches, Command};
 
@@ -375,25 +376,22 @@ fn run_circuit(
 /// The analyzer page of a circuit: a row per signal as it appears, and the
 /// summary's counts (or, without a summary, a count per signal).
 fn panel(circuit: &Circuit) -> Panel {
-    // Leaked once: the page lives as long as the process.
-    let title: &'static str = Box::leak(format!("circuit {}", circuit.name).into_boxed_str());
     let tallies: Vec<Tally> = circuit
         .summary
         .iter()
         .map(|count| Tally {
-            label: Box::leak(count.label.clone().into_boxed_str()),
-            signal: Box::leak(count.signal.clone().into_boxed_str()),
+            label: count.label.clone(),
+            signal: count.signal.clone(),
             count: count.counting,
         })
         .collect();
-    let tallies: &'static [Tally] = Vec::leak(tallies);
     Panel {
         buzz: tallies
             .iter()
             .find(|tally| tally.count == Counting::Rises)
-            .map(|tally| tally.signal),
+            .map(|tally| tally.signal.clone()),
         tallies,
-        ..Panel::derived(title)
+        ..Panel::derived(format!("circuit {}", circuit.name))
     }
 }
 
@@ -446,7 +444,7 @@ async fn up(circuit: &Circuit, kinds: &[Kind], how: How, mut shutdown: Shutdown)
         .into_iter()
         .partition(|sketch| kinds[sketch.kind].serves);
     let placement = Placement {
-        circuit: Box::leak(circuit.name.clone().into_boxed_str()),
+        circuit: circuit.name.as_str().into(),
         across_hosts: circuit.here.is_some(),
         bind,
         in_process: !sockets && tls.cert.is_none(),
@@ -602,7 +600,7 @@ struct Replay {
 /// and whether they are one part of a circuit across hosts.
 struct Placement {
     /// The circuit's name.
-    circuit: &'static str,
+    circuit: Arc<str>,
     /// Whether only some sketches run here (`--host`), the others found by name.
     across_hosts: bool,
     /// The address the servers are bound to.
@@ -667,14 +665,14 @@ async fn start(
     let mut options = Options::defaults(0);
     options.socket = placement.bind.to_owned();
     options.quiet = quiet;
-    // Leaked once per sketch of the circuit: log lines and signals carry a `&'static str`.
-    let name: &'static str = Box::leak(sketch.name.clone().into_boxed_str());
-    options.named = (name != kind.name).then_some(name);
-    options.circuit = Some(placement.circuit);
+    // Shared by the sketch's log lines and signals.
+    let name: Arc<str> = sketch.name.as_str().into();
+    options.named = (*name != *kind.name).then(|| Arc::clone(&name));
+    options.circuit = Some(Arc::clone(&placement.circuit));
     options.links = placement.links;
     options.in_process = placement
         .in_process
-        .then(|| &*Box::leak(format!("{name}{}", placement.wires).into_boxed_str()));
+        .then(|| format!("{name}{}", placement.wires).into());
     options.tls = placement.tls.clone();
     if placement.across_hosts {
         options.advertise = Some(true);
