@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
+use crate::app::circuit::commands::{self, Shipped};
 use crate::app::circuit::Circuit;
 use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
 use crate::app::kind::Kind;
 use crate::app::ls;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay;
-use crate::app::up::{self, Shipped};
 use crate::base::error::Result;
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::recording::Recording;
@@ -105,9 +105,9 @@ impl App {
     /// runs a file: `-q`, `--seed`, `--vcd` and `--web` work the same, and
     /// every mistake the wiring has is reported (exit 2) before anything starts.
     pub fn wired(self, name: &'static str, circuit: Circuit) -> Self {
-        let command = up::wired_command(name);
+        let command = commands::wired_command(name);
         self.command(command, move |matches| {
-            up::run_wired(circuit, name, matches)
+            commands::run_wired(circuit, name, matches)
         })
     }
 
@@ -153,7 +153,9 @@ impl App {
                 shipped.run(&kinds, matches)
             });
         }
-        self = self.command(up::command(), move |matches| up::run(&kinds, matches));
+        self = self.command(commands::up_command(), move |matches| {
+            commands::run_up(&kinds, matches)
+        });
         self = self.command(ls::command(), ls::run);
         if let Some(twice) = self.named_twice() {
             eprintln!(
