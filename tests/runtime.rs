@@ -710,7 +710,7 @@ async fn a_token_keeps_strangers_out_and_links_and_timers_present_it() {
 async fn an_in_process_wire_asks_for_the_token_as_a_socket_does() {
     let args = ["-s", "127.0.0.1", "-p", "0", "--token", "s3cret"];
     let (doubler, mut options) = parse::<Doubler, _, _>(args).unwrap();
-    options.in_process = Some("guarded-doubler");
+    options.in_process = Some("guarded-doubler".into());
     let server = Server::start(doubler, &options).await.unwrap();
     let to = "mem://guarded-doubler/numbers";
     let counter = |token: Option<&'static str>| {

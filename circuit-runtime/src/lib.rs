@@ -42,8 +42,10 @@
 //!   messages reach the loop, [`Link`]s and their delivery, the timer's driver, tokens, the
 //!   analyzer's page server, and the socket helpers they all share.
 //! - [`app`]: [`App`] and the command line, the process around a run
-//!   (Ctrl-C / SIGTERM), circuit files and the `up` command that runs them,
-//!   and the `probe` command; the only layer with `clap`.
+//!   (Ctrl-C / SIGTERM), replays, the `ls` and `probe` commands; circuits in
+//!   one folder, one job a file: their model and the one check of its rules,
+//!   read from a file or wired in code ([`Circuit`]), run, and the commands
+//!   that run them (`up FILE`); the only layer with `clap`.
 //!
 //! The macros' generated code goes through a hidden module that only
 //! re-exports the helpers it calls (each topic in a small private module).

@@ -158,103 +158,13 @@ pub fn command<S: Sketch>() -> Command {
         )
         .arg(vcd_arg());
     if serves {
-        let limits = Limits::default();
-        command = command
-            .arg(
-                Arg::new("max-message")
-                    .long("max-message")
-                    .value_name("BYTES")
-                    .value_parser(value_parser!(usize))
-                    .help(format!(
-                        "Largest message accepted; larger ones are refused with 1009 [default: {}]",
-                        limits.max_message
-                    )),
-            )
-            .arg(
-                Arg::new("max-clients")
-                    .long("max-clients")
-                    .value_name("N")
-                    .value_parser(value_parser!(usize))
-                    .help(format!(
-                        "Peers served at once; more are refused with HTTP 503 [default: {}]",
-                        limits.max_clients
-                    )),
-            )
-            .arg(
-                Arg::new("handshake-timeout")
-                    .long("handshake-timeout")
-                    .value_name("SECONDS")
-                    .value_parser(seconds)
-                    .help(format!(
-                        "Drop peers whose handshake takes longer [default: {}]",
-                        limits.handshake_timeout.as_secs()
-                    )),
-            )
-            .arg(
-                Arg::new("ping-interval")
-                    .long("ping-interval")
-                    .value_name("SECONDS")
-                    .value_parser(seconds)
-                    .help(format!(
-                        "Ping peers silent this long, drop them if still silent; 0 = never [default: {}]",
-                        limits.ping_interval.as_secs()
-                    )),
-            );
+        command = limit_args(command);
     }
     if serves {
-        command = command
-            .arg(
-                Arg::new("replay")
-                    .long("replay")
-                    .value_name("REC.vcd")
-                    .value_parser(value_parser!(PathBuf))
-                    .help("Run alone, fed what this sketch received in a recording (--vcd), at the recorded times, with no socket"),
-            )
-            .arg(
-                Arg::new("realtime")
-                    .long("realtime")
-                    .action(ArgAction::SetTrue)
-                    .requires("replay")
-                    .help("With --replay, wait out the recorded times instead of simulating them"),
-            )
-            .arg(
-                Arg::new("check")
-                    .long("check")
-                    .action(ArgAction::SetTrue)
-                    .requires("replay")
-                    .help("With --replay, compare the signals recorded with the recording's; exit 1 with the first differences"),
-            )
-            .arg(
-                Arg::new("advertise")
-                    .long("advertise")
-                    .action(ArgAction::SetTrue)
-                    .conflicts_with("no-advertise")
-                    .help("Announce this sketch by DNS-SD (_circuit._tcp) [default: when bound beyond loopback]"),
-            )
-            .arg(
-                Arg::new("no-advertise")
-                    .long("no-advertise")
-                    .action(ArgAction::SetTrue)
-                    .help("Do not announce this sketch by DNS-SD"),
-            );
+        command = replay_and_advertise_args(command);
     }
     if !serves {
-        command = command
-            .arg(
-                Arg::new("retry-for")
-                    .long("retry-for")
-                    .value_name("SECONDS")
-                    .value_parser(seconds)
-                    .help("How long to keep trying to reach the server [default: 10]"),
-            )
-            .arg(
-                Arg::new("to")
-                    .long("to")
-                    .value_name("NAME|URL")
-                    .value_parser(|text: &str| Address::parse(text).map(|_| text.to_owned()))
-                    .conflicts_with_all(["socket", "port"])
-                    .help("Where to send: a sketch's name, found by DNS-SD, or a ws:// or wss:// URL (instead of -s/-p)"),
-            );
+        command = timer_args(command);
     }
     let links = LinkOptions::default();
     command = command.args(tls_args(serves, S::LINKED || !serves));
@@ -282,27 +192,7 @@ pub fn command<S: Sketch>() -> Command {
         );
     }
     if S::LINKED {
-        command = command
-            .arg(
-                Arg::new("link-attempts")
-                    .long("link-attempts")
-                    .value_name("N")
-                    .value_parser(clap::value_parser!(u32).range(1..))
-                    .help(format!(
-                        "Connections that may end on one message before it is dead-lettered [default: {}]",
-                        links.attempts
-                    )),
-            )
-            .arg(
-                Arg::new("link-window")
-                    .long("link-window")
-                    .value_name("N")
-                    .value_parser(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))
-                    .help(format!(
-                        "Messages a link sends before the first is acknowledged [default: {}]",
-                        links.window
-                    )),
-            );
+        command = link_args(command, &links);
     }
     command = command.arg(
         Arg::new("stop-timeout")
@@ -320,6 +210,138 @@ pub fn command<S: Sketch>() -> Command {
     S::SETTINGS.iter().fold(command, |command, setting| {
         command.arg(setting_arg(setting, None))
     })
+}
+
+/// A server's limits on its peers: `--max-message`, `--max-clients`,
+/// `--handshake-timeout`, `--ping-interval`.
+fn limit_args(command: Command) -> Command {
+    let limits = Limits::default();
+    command
+        .arg(
+            Arg::new("max-message")
+                .long("max-message")
+                .value_name("BYTES")
+                .value_parser(value_parser!(usize))
+                .help(format!(
+                    "Largest message accepted; larger ones are refused with 1009 [default: {}]",
+                    limits.max_message
+                )),
+        )
+        .arg(
+            Arg::new("max-clients")
+                .long("max-clients")
+                .value_name("N")
+                .value_parser(value_parser!(usize))
+                .help(format!(
+                    "Peers served at once; more are refused with HTTP 503 [default: {}]",
+                    limits.max_clients
+                )),
+        )
+        .arg(
+            Arg::new("handshake-timeout")
+                .long("handshake-timeout")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help(format!(
+                    "Drop peers whose handshake takes longer [default: {}]",
+                    limits.handshake_timeout.as_secs()
+                )),
+        )
+        .arg(
+            Arg::new("ping-interval")
+                .long("ping-interval")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help(format!(
+                    "Ping peers silent this long, drop them if still silent; 0 = never [default: {}]",
+                    limits.ping_interval.as_secs()
+                )),
+        )
+}
+
+/// A server's `--replay`, `--realtime` and `--check`, and whether it
+/// advertises itself (`--advertise`, `--no-advertise`).
+fn replay_and_advertise_args(command: Command) -> Command {
+    command
+        .arg(
+            Arg::new("replay")
+                .long("replay")
+                .value_name("REC.vcd")
+                .value_parser(value_parser!(PathBuf))
+                .help("Run alone, fed what this sketch received in a recording (--vcd), at the recorded times, with no socket"),
+        )
+        .arg(
+            Arg::new("realtime")
+                .long("realtime")
+                .action(ArgAction::SetTrue)
+                .requires("replay")
+                .help("With --replay, wait out the recorded times instead of simulating them"),
+        )
+        .arg(
+            Arg::new("check")
+                .long("check")
+                .action(ArgAction::SetTrue)
+                .requires("replay")
+                .help("With --replay, compare the signals recorded with the recording's; exit 1 with the first differences"),
+        )
+        .arg(
+            Arg::new("advertise")
+                .long("advertise")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("no-advertise")
+                .help("Announce this sketch by DNS-SD (_circuit._tcp) [default: when bound beyond loopback]"),
+        )
+        .arg(
+            Arg::new("no-advertise")
+                .long("no-advertise")
+                .action(ArgAction::SetTrue)
+                .help("Do not announce this sketch by DNS-SD"),
+        )
+}
+
+/// A timer's `--retry-for` and `--to`.
+fn timer_args(command: Command) -> Command {
+    command
+        .arg(
+            Arg::new("retry-for")
+                .long("retry-for")
+                .value_name("SECONDS")
+                .value_parser(seconds)
+                .help("How long to keep trying to reach the server [default: 10]"),
+        )
+        .arg(
+            Arg::new("to")
+                .long("to")
+                .value_name("NAME|URL")
+                .value_parser(|text: &str| Address::parse(text).map(|_| text.to_owned()))
+                .conflicts_with_all(["socket", "port"])
+                .help("Where to send: a sketch's name, found by DNS-SD, or a ws:// or wss:// URL (instead of -s/-p)"),
+        )
+}
+
+/// A linked sketch's `--link-attempts` and `--link-window`.
+fn link_args(command: Command, links: &LinkOptions) -> Command {
+    command
+        .arg(
+            Arg::new("link-attempts")
+                .long("link-attempts")
+                .value_name("N")
+                .value_parser(clap::value_parser!(u32).range(1..))
+                .help(format!(
+                    "Connections that may end on one message before it is dead-lettered [default: {}]",
+                    links.attempts
+                )),
+        )
+        .arg(
+            Arg::new("link-window")
+                .long("link-window")
+                .value_name("N")
+                .value_parser(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))
+                .help(format!(
+                    "Messages a link sends before the first is acknowledged [default: {}]",
+                    links.window
+                )),
+        )
 }
 
 /// The TLS flags: a certificate and key (a server's, or a client's for

@@ -1,10 +1,12 @@
 //! The application layer: [`App`] (one subcommand per sketch), the command
 //! line of a sketch, the process around a run (logging, Ctrl-C / SIGTERM),
-//! circuit files and `up`, circuits wired in code, and the `probe` command. The only layer that knows
-//! about `clap`.
+//! a sketch replayed from a recording, `ls` and `probe`; and circuits
+//! (`circuit`): one model and one check of its rules, whether a circuit file
+//! or code ([`Circuit`]) wrote it, how a checked circuit runs, and the
+//! commands that run one (`up FILE`, a shipped file, a circuit wired in
+//! code). The only layer that knows about `clap`.
 
 pub(crate) mod circuit;
-pub(crate) mod circuit_file;
 pub(crate) mod command;
 pub(crate) mod kind;
 pub(crate) mod ls;
@@ -13,7 +15,6 @@ pub(crate) mod probe;
 pub(crate) mod process;
 pub(crate) mod program;
 pub(crate) mod replay;
-pub(crate) mod up;
 
 pub use circuit::{Circuit, Handle};
 pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};

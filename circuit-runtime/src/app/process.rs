@@ -24,7 +24,7 @@ const CLOSING: Duration = Duration::from_secs(2);
 /// Whatever `body` returns; [`Error::Setup`](crate::base::Error::Setup) for
 /// an invalid `RUST_LOG`; an I/O error starting the runtime.
 pub fn run_until_interrupted<F, Fut>(
-    name: &'static str,
+    name: impl Into<std::sync::Arc<str>>,
     quiet: bool,
     stop_timeout: Duration,
     body: F,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Command};
 
+use crate::app::circuit::commands::{self, Shipped};
 use crate::app::circuit::Circuit;
 use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
 use crate::app::kind::Kind;
@@ -15,7 +16,6 @@ use crate::app::ls;
 use crate::app::probe;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay;
-use crate::app::up::{self, Shipped};
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
@@ -110,9 +110,9 @@ impl App {
     /// runs a file: `-q`, `--seed`, `--vcd` and `--web` work the same, and
     /// every mistake the wiring has is reported (exit 2) before anything starts.
     pub fn wired(self, name: &'static str, circuit: Circuit) -> Self {
-        let command = up::wired_command(name);
+        let command = commands::wired_command(name);
         self.command(command, move |matches| {
-            up::run_wired(circuit, name, matches)
+            commands::run_wired(circuit, name, matches)
         })
     }
 
@@ -159,7 +159,9 @@ impl App {
                 shipped.run(&kinds, matches)
             });
         }
-        self = self.command(up::command(), move |matches| up::run(&kinds, matches));
+        self = self.command(commands::up_command(), move |matches| {
+            commands::run_up(&kinds, matches)
+        });
         self = self.command(ls::command(), ls::run);
         self = self.command(probe::command(), probe::run);
         if let Some(twice) = self.named_twice() {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ArgMatches;
@@ -35,8 +36,8 @@ pub(crate) fn run<S: Sketch>(
 ) -> Result<()> {
     let recorded = inputs::read(&file).map_err(Error::Setup)?;
     let (sketch, options) = from_matches::<S>(matches);
-    let name = options.named.unwrap_or(S::NAME);
-    let fed: Vec<(Duration, String, String)> = inputs::inputs_of(&recorded, name)
+    let name = options.named.clone().unwrap_or_else(|| S::NAME.into());
+    let fed: Vec<(Duration, String, String)> = inputs::inputs_of(&recorded, &name)
         .into_iter()
         .map(|input| (Duration::from_nanos(input.at), input.channel, input.text))
         .collect();
@@ -52,7 +53,7 @@ pub(crate) fn run<S: Sketch>(
         log::simulate();
     }
     run_until_interrupted(
-        name,
+        Arc::clone(&name),
         options.quiet,
         options.stop_timeout,
         |_shutdown| async move {
@@ -63,7 +64,7 @@ pub(crate) fn run<S: Sketch>(
             if !check {
                 return Ok(());
             }
-            check_against(&recorded, &trace, &[name])
+            check_against(&recorded, &trace, &[&name])
         },
     )
 }

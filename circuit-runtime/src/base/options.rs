@@ -28,20 +28,20 @@ pub struct Options {
     /// `--stop-timeout`: how long a graceful stop may take to deliver what the links hold.
     pub stop_timeout: Duration,
     /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
-    pub named: Option<&'static str>,
+    pub named: Option<Arc<str>>,
     /// `--to`: where a timer sends, a `ws://` URL or a sketch's name, instead of `-s`/`-p`.
     pub to: Option<String>,
     /// `--advertise` / `--no-advertise`: whether a server announces itself by
     /// DNS-SD; `None` decides by where it binds (beyond loopback: yes).
     pub advertise: Option<bool>,
     /// The circuit a sketch is part of, for its DNS-SD record.
-    pub circuit: Option<&'static str>,
+    pub circuit: Option<Arc<str>>,
     /// Its certificate files (`--tls-cert`, `--tls-key`, `--client-ca`, `--ca`).
     pub tls: TlsFiles,
     /// The name under which a server also takes peers of its own process over
     /// in-memory wires (`mem://NAME/PATH`), as the sketches of a circuit in one
     /// process do; `None` for none.
-    pub in_process: Option<&'static str>,
+    pub in_process: Option<Arc<str>>,
 }
 
 impl Options {

@@ -44,7 +44,7 @@ pub struct Server<S> {
     /// How long stopping may take to deliver what the links hold (`--stop-timeout`).
     stop_timeout: std::time::Duration,
     /// The name its log lines carry.
-    name: &'static str,
+    name: Arc<str>,
     /// What its peers sent, for its end-of-run line.
     served: Arc<Served>,
     /// Its DNS-SD advertisement, withdrawn (with a goodbye) when it stops.
@@ -139,7 +139,7 @@ impl<S: Reactive> Server<S> {
         let shutdown = Shutdown::new();
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
-        if let Some(wire) = options.in_process {
+        if let Some(wire) = &options.in_process {
             let arriving = memory::register(wire);
             log::spawn(log::scoped(
                 Self::name(options),
@@ -190,10 +190,10 @@ impl<S: Reactive> Server<S> {
             return None;
         }
         let advert = Advert {
-            sketch: Self::name(options).to_owned(),
+            sketch: Self::name(options).to_string(),
             kind: S::NAME.to_owned(),
             takes: S::LOOP.takes.name(),
-            circuit: options.circuit.map(str::to_owned),
+            circuit: options.circuit.as_deref().map(str::to_owned),
             port: address.port(),
             ip: (!address.ip().is_unspecified()).then_some(address.ip()),
             auth: options.token.is_some() || options.tls.client_ca.is_some(),
@@ -221,8 +221,8 @@ impl<S: Reactive> Server<S> {
     }
 
     /// The name its lines carry: its name in a circuit, or its kind's.
-    fn name(options: &Options) -> &'static str {
-        options.named.unwrap_or(S::NAME)
+    fn name(options: &Options) -> Arc<str> {
+        options.named.clone().unwrap_or_else(|| S::NAME.into())
     }
 
     /// The address the server is bound to.
@@ -245,7 +245,7 @@ impl<S: Reactive> Server<S> {
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
         let (served, links) = (self.served, sketch.links());
-        log::scoped(self.name, async {
+        log::scoped(Arc::clone(&self.name), async {
             drain(&links, self.stop_timeout).await;
             tracing::info!("{}", served.line());
         })

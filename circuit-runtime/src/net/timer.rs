@@ -111,7 +111,7 @@ pub async fn drive<S: Timed>(
     shutdown: Shutdown,
 ) -> Result<TimerReport> {
     log::scoped(
-        options.named.unwrap_or(S::NAME),
+        options.named.clone().unwrap_or_else(|| S::NAME.into()),
         drive_here(sketch, options, shutdown),
     )
     .await

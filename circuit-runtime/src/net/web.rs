@@ -106,6 +106,7 @@ async fn accept(
     let stop = shutdown.clone();
     accept_until(&listener, &mut shutdown, |stream| {
         let (trace, stop, acceptor) = (Arc::clone(&trace), stop.clone(), acceptor.clone());
+        let panel = panel.clone();
         log::spawn(async move {
             match acceptor {
                 None => visit(stream, trace, panel, stop).await,

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, LazyLock};
 
 use tracing::{Event, Level, Subscriber};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
@@ -23,21 +24,25 @@ use crate::observe::console::Console;
 /// `RUST_LOG=circuit::msg=off` does the same.
 pub const MESSAGES: &str = "circuit::msg";
 
-/// The name shown for lines logged outside any sketch.
-const NO_SKETCH: &str = "circuit";
+/// The name shown for lines logged outside any sketch, made once.
+static NO_SKETCH: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("circuit"));
 
 tokio::task_local! {
-    static SKETCH: &'static str;
+    // Shared: a circuit's sketches get their names when it is read, not when compiled.
+    static SKETCH: Arc<str>;
 }
 
-/// The name of the sketch whose task is running, or `circuit` outside one.
-pub fn current() -> &'static str {
-    SKETCH.try_with(|name| *name).unwrap_or(NO_SKETCH)
+/// The name of the sketch whose task is running, or `circuit` outside one
+/// (a shared name: no allocation).
+pub fn current() -> Arc<str> {
+    SKETCH
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::clone(&NO_SKETCH))
 }
 
 /// Runs `future` as sketch `name`: every line it logs carries that name.
-pub fn scoped<F: Future>(name: &'static str, future: F) -> impl Future<Output = F::Output> {
-    SKETCH.scope(name, future)
+pub fn scoped<F: Future>(name: impl Into<Arc<str>>, future: F) -> impl Future<Output = F::Output> {
+    SKETCH.scope(name.into(), future)
 }
 
 /// Spawns `future` as a task of the sketch that is running now.
@@ -132,7 +137,11 @@ where
             // Simulated time, from the start of the run: the only clock that means anything.
             write!(writer, "{:>10.3}s ", at.as_secs_f64())?;
         }
-        write!(writer, "[ {} ] ", current())?;
+        // Written from the task's own name: no reference count touched per line.
+        match SKETCH.try_with(|name| write!(writer, "[ {name} ] ")) {
+            Ok(written) => written?,
+            Err(_) => write!(writer, "[ {} ] ", *NO_SKETCH)?,
+        }
         match *event.metadata().level() {
             Level::ERROR => writer.write_str("error: ")?,
             Level::WARN => writer.write_str("warning: ")?,
@@ -149,12 +158,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_name_follows_the_task() {
-        assert_eq!(current(), "circuit");
+        assert_eq!(&*current(), "circuit");
         let inner = scoped("iopin", async {
             let child = spawn(async { current() }).await.unwrap();
             (current(), child)
         })
         .await;
-        assert_eq!(inner, ("iopin", "iopin"));
+        assert_eq!((&*inner.0, &*inner.1), ("iopin", "iopin"));
     }
 }

@@ -30,8 +30,8 @@ pub struct Change {
     /// Nanoseconds since recording started; strictly increasing, so that two
     /// changes of one signal never share a timestamp.
     pub at: u64,
-    /// The sketch that recorded it, such as `iopin`.
-    pub sketch: &'static str,
+    /// The sketch that recorded it, such as `iopin` (shared with its log scope).
+    pub sketch: Arc<str>,
     /// The signal's name within its sketch, such as `level`.
     pub name: &'static str,
     /// The new value.
@@ -209,12 +209,14 @@ impl Trace {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Records one change of `sketch.name`.
-    pub fn record(&self, sketch: &'static str, name: &'static str, value: Value) {
+    /// Records one change of `sketch.name` (given the sketch's shared name,
+    /// as its log scope holds it, nothing is allocated).
+    pub fn record(&self, sketch: impl Into<Arc<str>>, name: &'static str, value: Value) {
+        let sketch = sketch.into();
         let mut state = self.lock();
         if state.counting_only {
             // A count needs no time: the clock is read only for a change kept.
-            state.before.of(sketch, name).add(&value);
+            state.before.of(&sketch, name).add(&value);
             return;
         }
         let now = self.now();
@@ -240,7 +242,7 @@ impl Trace {
         }
         if state.recent.len() == HISTORY {
             if let Some(old) = state.recent.pop_front() {
-                state.before.of(old.sketch, old.name).add(&old.value);
+                state.before.of(&old.sketch, old.name).add(&old.value);
             }
         }
         state.recent.push_back(change.clone());
@@ -290,7 +292,7 @@ impl Trace {
             .map(|(_, totals)| totals.clone())
             .unwrap_or_default();
         for change in &state.recent {
-            if names(signal, change.sketch, change.name) {
+            if names(signal, &change.sketch, change.name) {
                 totals.add(&change.value);
             }
         }
@@ -306,22 +308,22 @@ impl Trace {
 /// Totals by signal. A circuit has a handful of signals, so a short list
 /// searched by the names' addresses first beats hashing two strings per change.
 #[derive(Default)]
-struct Counts(Vec<((&'static str, &'static str), Totals)>);
+struct Counts(Vec<((Arc<str>, &'static str), Totals)>);
 
 impl Counts {
     /// The totals of `sketch.name`, new if it has none yet.
-    fn of(&mut self, sketch: &'static str, name: &'static str) -> &mut Totals {
-        let same = |(s, n): &(&str, &str)| std::ptr::eq(*s, sketch) && std::ptr::eq(*n, name);
+    fn of(&mut self, sketch: &Arc<str>, name: &'static str) -> &mut Totals {
+        let same = |(s, n): &(Arc<str>, &str)| Arc::ptr_eq(s, sketch) && std::ptr::eq(*n, name);
         let found = match self.0.iter().position(|(key, _)| same(key)) {
             Some(at) => Some(at),
             // The same names may live at two addresses (two crates' literals).
             None => self
                 .0
                 .iter()
-                .position(|((s, n), _)| *s == sketch && *n == name),
+                .position(|((s, n), _)| s == sketch && *n == name),
         };
         let at = found.unwrap_or_else(|| {
-            self.0.push(((sketch, name), Totals::default()));
+            self.0.push(((Arc::clone(sketch), name), Totals::default()));
             self.0.len() - 1
         });
         &mut self.0[at].1

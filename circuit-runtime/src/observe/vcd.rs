@@ -20,17 +20,17 @@ pub fn write(changes: &[Change], file: File) -> io::Result<usize> {
     vcd.version(concat!("circuit ", env!("CARGO_PKG_VERSION")))?;
     vcd.timescale(1, vcd::TimescaleUnit::NS)?;
     // Declare each signal once, grouped by sketch, in order of first change.
-    let mut sketches: Vec<&'static str> = Vec::new();
-    let mut signals: Vec<(&'static str, &'static str, &Value)> = Vec::new();
+    let mut sketches: Vec<&str> = Vec::new();
+    let mut signals: Vec<(&str, &'static str, &Value)> = Vec::new();
     for change in changes {
-        if !sketches.contains(&change.sketch) {
-            sketches.push(change.sketch);
+        if !sketches.contains(&&*change.sketch) {
+            sketches.push(&change.sketch);
         }
         if !signals
             .iter()
-            .any(|(sketch, name, _)| (*sketch, *name) == (change.sketch, change.name))
+            .any(|(sketch, name, _)| (*sketch, *name) == (&*change.sketch, change.name))
         {
-            signals.push((change.sketch, change.name, &change.value));
+            signals.push((&change.sketch, change.name, &change.value));
         }
     }
     let mut ids = HashMap::new();
@@ -51,7 +51,7 @@ pub fn write(changes: &[Change], file: File) -> io::Result<usize> {
     vcd.upscope()?;
     vcd.enddefinitions()?;
     for change in changes {
-        let id = ids[&(change.sketch, change.name)];
+        let id = ids[&(&*change.sketch, change.name)];
         vcd.timestamp(change.at)?;
         match &change.value {
             Value::Bit(bit) => vcd.change_scalar(id, *bit)?,

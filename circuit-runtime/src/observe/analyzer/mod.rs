@@ -13,16 +13,16 @@ use crate::observe::value::Value;
 pub const PAGE: &str = include_str!("page.html");
 
 /// What the page shows: its title, its rows, its tallies.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Panel {
     /// Shown at the top of the page.
-    pub title: &'static str,
+    pub title: String,
     /// The rows, in order: `sketch.name` and the kind (`bit`, `number` or `text`).
-    pub signals: &'static [(&'static str, &'static str)],
+    pub signals: Vec<(String, String)>,
     /// The tallies shown above the rows, in order.
-    pub tallies: &'static [Tally],
+    pub tallies: Vec<Tally>,
     /// The signal whose rises light the buzz indicator.
-    pub buzz: Option<&'static str>,
+    pub buzz: Option<String>,
 }
 
 impl Panel {
@@ -30,11 +30,11 @@ impl Panel {
     /// record: every signal gets a row when it first changes, and (unless the
     /// panel is given tallies) a tally of its rises (a bit) or of its samples
     /// (anything else).
-    pub const fn derived(title: &'static str) -> Panel {
+    pub fn derived(title: impl Into<String>) -> Panel {
         Panel {
-            title,
-            signals: &[],
-            tallies: &[],
+            title: title.into(),
+            signals: Vec::new(),
+            tallies: Vec::new(),
             buzz: None,
         }
     }
@@ -46,12 +46,12 @@ impl Panel {
 }
 
 /// One tally of the page: how many samples, or rises, a signal has had.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Tally {
     /// What the tally is called on the page.
-    pub label: &'static str,
+    pub label: String,
     /// The signal it counts, `sketch.name`.
-    pub signal: &'static str,
+    pub signal: String,
     /// What it counts: every sample, or only low-to-high transitions.
     pub count: Counting,
 }
@@ -131,14 +131,14 @@ fn text(message: &Message<'_>) -> String {
 /// The first message: what to draw and count, and totals of what fell out of the history.
 pub fn hello(panel: &Panel, before: &[(String, Totals)], now_ns: u64) -> String {
     text(&Message::Hello {
-        title: panel.title,
+        title: &panel.title,
         signals: panel
             .signals
             .iter()
-            .map(|&(id, kind)| Lane { id, kind })
+            .map(|(id, kind)| Lane { id, kind })
             .collect(),
-        counters: panel.tallies,
-        buzz: panel.buzz,
+        counters: &panel.tallies,
+        buzz: panel.buzz.as_deref(),
         before: before
             .iter()
             .map(|(id, totals)| {
@@ -190,16 +190,18 @@ mod tests {
     use super::*;
     use crate::observe::trace::Trace;
 
-    const PANEL: Panel = Panel {
-        title: "test",
-        signals: &[("iopin.level", "bit")],
-        tallies: &[Tally {
-            label: "bits drawn",
-            signal: "iopin.level",
-            count: Counting::Samples,
-        }],
-        buzz: None,
-    };
+    fn panel() -> Panel {
+        Panel {
+            title: "test".into(),
+            signals: vec![("iopin.level".into(), "bit".into())],
+            tallies: vec![Tally {
+                label: "bits drawn".into(),
+                signal: "iopin.level".into(),
+                count: Counting::Samples,
+            }],
+            buzz: None,
+        }
+    }
 
     #[test]
     fn messages_are_the_documented_json() {
@@ -210,7 +212,7 @@ mod tests {
             last: Some(Value::Bit(false)),
         };
         assert_eq!(
-            hello(&PANEL, &[("iopin.level".to_owned(), totals)], 5_000),
+            hello(&panel(), &[("iopin.level".to_owned(), totals)], 5_000),
             r#"{"type":"hello","title":"test","signals":[{"id":"iopin.level","kind":"bit"}],"counters":[{"label":"bits drawn","signal":"iopin.level","count":"samples"}],"buzz":null,"before":{"iopin.level":{"samples":3,"rises":1,"edges":2,"last":0}},"now":5}"#
         );
         let trace = Trace::new();
@@ -227,6 +229,6 @@ mod tests {
             lane("room.celsius", &Value::Real(1.0)),
             r#"{"type":"lane","id":"room.celsius","kind":"number"}"#
         );
-        assert!(Panel::derived("any").is_derived() && !PANEL.is_derived());
+        assert!(Panel::derived("any").is_derived() && !panel().is_derived());
     }
 }

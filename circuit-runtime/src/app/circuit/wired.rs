@@ -54,7 +54,8 @@
 use std::any::TypeId;
 use std::marker::PhantomData;
 
-use crate::app::circuit_file::{Circuit as Planned, Count, Given, Planned as Part, Target};
+use crate::app::circuit::check::{check, Source};
+use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::kind::Kind;
 use crate::base::sketch::{Reactive, Sketch, Timed};
 use crate::base::wiring::{Accepts, LinkSetting, MessageType, ServerLoop, TimerLoop};
@@ -69,13 +70,13 @@ pub struct Circuit {
     name: String,
     /// The kinds of its sketches.
     kinds: Vec<Kind>,
-    /// Its sketches, in the order they were added.
-    sketches: Vec<Part>,
-    /// Settings given by name, checked when the circuit is planned: (sketch, setting, value).
-    settings: Vec<(usize, String, String)>,
+    /// Its sketches, in the order they were added, their settings by name.
+    sketches: Vec<DraftSketch>,
     /// What its summary line counts.
-    summary: Vec<Count>,
-    /// Mistakes found while wiring, reported before anything starts.
+    counts: Vec<Count>,
+    /// Mistakes only code can make (a loop that is not the kind's, a link set
+    /// as text, a link or a target given twice), reported with the check's
+    /// before anything starts.
     mistakes: Vec<String>,
 }
 
@@ -103,8 +104,7 @@ impl Circuit {
             name: name.to_owned(),
             kinds: Vec::new(),
             sketches: Vec::new(),
-            settings: Vec::new(),
-            summary: Vec::new(),
+            counts: Vec::new(),
             mistakes: Vec::new(),
         }
     }
@@ -123,7 +123,7 @@ impl Circuit {
 
     /// Adds a count to the summary.
     fn counting(&mut self, label: &str, signal: &str, counting: Counting) {
-        self.summary.push(Count {
+        self.counts.push(Count {
             label: label.to_owned(),
             signal: signal.to_owned(),
             counting,
@@ -169,8 +169,23 @@ impl Circuit {
     /// Gives `sketch`'s setting `--long` the value `value`, as a circuit file
     /// would (a setting that repeats takes one more value each time).
     pub fn set<S, M>(&mut self, sketch: &Handle<S, M>, long: &str, value: impl std::fmt::Display) {
-        self.settings
-            .push((sketch.at, long.to_owned(), value.to_string()));
+        let part = &mut self.sketches[sketch.at];
+        let kind = part.kind.map(|kind| &self.kinds[kind]);
+        if kind
+            .and_then(|kind| kind.setting(long))
+            .is_some_and(|setting| setting.link.is_some())
+        {
+            self.mistakes.push(format!(
+                "`{}`'s `{long}` is a link: wire it with `Circuit::link` and `{}`",
+                part.name,
+                long.replace('-', "_").to_uppercase()
+            ));
+            return;
+        }
+        part.settings.push(Written {
+            long: long.to_owned(),
+            values: vec![Given::Text(value.to_string())],
+        });
     }
 
     /// Links `from`'s link setting `setting` (such as `IoPin::BUZZER`) to the
@@ -189,23 +204,28 @@ impl Circuit {
             sketch: self.sketches[to.at].name.clone(),
             path: None,
         });
-        let kind = &self.kinds[self.sketches[from.at].kind];
-        let Some(found) = kind.settings.iter().find(|known| known.id == setting.id) else {
+        let part = &mut self.sketches[from.at];
+        let kind = part.kind.map(|kind| &self.kinds[kind]);
+        let Some(found) =
+            kind.and_then(|kind| kind.settings.iter().find(|known| known.id == setting.id))
+        else {
             return; // made by `#[sketch]` from the kind's own settings
         };
-        let part = &mut self.sketches[from.at];
-        match part
-            .given
-            .iter_mut()
-            .find(|(given, _)| given.id == setting.id)
-        {
-            Some((_, values)) if found.repeats => values.push(target),
-            Some(_) => self.mistakes.push(format!(
+        let linked = part
+            .settings
+            .iter()
+            .any(|written| written.long == found.long);
+        if linked && !found.repeats {
+            self.mistakes.push(format!(
                 "`{}` links `{}` twice, and it holds one link; make it a `Vec<Link<…>>` to fan out",
                 part.name, found.long
-            )),
-            None => part.given.push((found, vec![target])),
+            ));
+            return;
         }
+        part.settings.push(Written {
+            long: found.long.to_owned(),
+            values: vec![target],
+        });
     }
 
     /// Points the timer `timer` at the server `to`. Compiles only when `to`'s
@@ -243,16 +263,11 @@ impl Circuit {
                 self.kinds.len() - 1
             }
         };
-        if self.sketches.iter().any(|sketch| sketch.name == name) {
-            self.mistakes.push(format!(
-                "two sketches are called `{name}`; give each a name of its own"
-            ));
-        }
-        self.sketches.push(Part {
+        self.sketches.push(DraftSketch {
             name: name.to_owned(),
-            kind,
+            kind: Some(kind),
             to: None,
-            given: Vec::new(),
+            settings: Vec::new(),
             host: None,
         });
         Handle {
@@ -271,81 +286,29 @@ impl Circuit {
         self.clone().plan().map(drop)
     }
 
-    /// The circuit ready to run, with its kinds, or every mistake found.
-    pub(crate) fn plan(mut self) -> Result<(Planned, Vec<Kind>), Vec<String>> {
-        let mut mistakes = std::mem::take(&mut self.mistakes);
-        for (at, long, value) in std::mem::take(&mut self.settings) {
-            let part = &mut self.sketches[at];
-            let kind = &self.kinds[part.kind];
-            let Some(setting) = kind.setting(&long) else {
-                let known: Vec<&str> = kind.settings.iter().map(|setting| setting.long).collect();
-                mistakes.push(format!(
-                    "`{}` ({}) has no setting `{long}`; its settings are {}",
-                    part.name,
-                    kind.name,
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ));
-                continue;
-            };
-            if setting.link.is_some() {
-                mistakes.push(format!(
-                    "`{}`'s `{long}` is a link: wire it with `Circuit::link` and `{}`",
-                    part.name,
-                    long.replace('-', "_").to_uppercase()
-                ));
-                continue;
-            }
-            if let Err(why) = (setting.parse)(&value) {
-                mistakes.push(format!(
-                    "`{}`'s `{long}` cannot be {value:?}: {why}",
-                    part.name
-                ));
-                continue;
-            }
-            match part
-                .given
-                .iter_mut()
-                .find(|(given, _)| given.id == setting.id)
-            {
-                Some((_, values)) if setting.repeats => values.push(Given::Text(value)),
-                Some((_, values)) => *values = vec![Given::Text(value)],
-                None => part.given.push((setting, vec![Given::Text(value)])),
-            }
-        }
-        for part in &self.sketches {
-            if !self.kinds[part.kind].serves && part.to.is_none() {
-                mistakes.push(format!(
-                    "`{}` is a timer and sends nowhere: point it at a sketch with `Circuit::send`",
-                    part.name
-                ));
-            }
-        }
-        for count in &self.summary {
-            let sketch = count.signal.split_once('.').map(|(sketch, _)| sketch);
-            if !sketch.is_some_and(|sketch| self.sketches.iter().any(|part| part.name == sketch)) {
-                mistakes.push(format!(
-                    "the count `{}` is of {:?}, which is no signal `sketch.name` of a sketch of this circuit",
-                    count.label, count.signal
-                ));
-            }
-        }
-        if self.sketches.is_empty() {
-            mistakes.push("the circuit has no sketches; add one with `Circuit::serve`".to_owned());
-        }
-        if !mistakes.is_empty() {
-            return Err(mistakes);
-        }
-        let planned = Planned {
-            name: self.name,
+    /// The circuit ready to run, with its kinds, or every mistake found: the
+    /// ones only code makes, then the check's.
+    pub(crate) fn plan(self) -> Result<(Plan, Vec<Kind>), Vec<String>> {
+        let Circuit {
+            name,
+            kinds,
+            sketches,
+            counts,
+            mut mistakes,
+        } = self;
+        let draft = Draft {
+            name,
             about: None,
-            sketches: self.sketches,
-            summary: self.summary,
-            here: None,
+            sketches,
+            counts,
         };
-        Ok((planned, self.kinds))
+        match check(draft, &kinds, Source::Code) {
+            Ok(plan) if mistakes.is_empty() => Ok((plan, kinds)),
+            Ok(_) => Err(mistakes),
+            Err(found) => {
+                mistakes.extend(found.into_iter().map(|mistake| mistake.message));
+                Err(mistakes)
+            }
+        }
     }
 }

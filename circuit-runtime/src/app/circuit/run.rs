@@ -1,0 +1,433 @@
+//! Running a checked circuit: its sketches started (servers bound first),
+//! placed on loopback, in-process wires or across hosts; a recording fed to
+//! the sketches nothing else feeds; stopped in an order that lets links
+//! deliver; and its summary line.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app::circuit::plan::{Count, Given, Plan, PlannedSketch, Target};
+use crate::app::kind::Kind;
+use crate::app::replay::{check_against, feed};
+use crate::base::error::{Error, Result};
+use crate::base::options::{LinkOptions, Options, TlsFiles};
+use crate::base::settings::{Setting, Values};
+use crate::base::shutdown::Shutdown;
+use crate::base::sketch::{RunReport, Running};
+use crate::net::address::NAME_PREFIX;
+use crate::net::memory;
+use crate::observe::analyzer::Counting;
+use crate::observe::inputs;
+use crate::observe::log;
+use crate::observe::trace::Trace;
+
+/// Every sketch of a circuit on one host listens on loopback only.
+const HOST: &str = "127.0.0.1";
+
+/// Sketches of a circuit across hosts listen on every address (and advertise).
+const EVERY_ADDRESS: &str = "0.0.0.0";
+
+/// Runs `circuit`: starts its sketches, feeds them the recording to replay
+/// (if any), waits for its timers (or the recording's end), or for
+/// `shutdown` when it has none; stops everything, checks against the
+/// recording when asked; returns the summary line.
+pub(crate) async fn run(
+    circuit: &Plan,
+    kinds: &[Kind],
+    policy: Policy,
+    mut shutdown: Shutdown,
+) -> Result<String> {
+    let Policy {
+        links,
+        tls,
+        sockets,
+        seed,
+        quiet,
+        replay,
+    } = policy;
+    // A check compares every change, so every change is kept.
+    let kept = replay
+        .as_ref()
+        .filter(|replay| replay.check)
+        .map(|_| Trace::install(true));
+    // Counted from the start, so that the summary misses no change.
+    let counting = Trace::install_counting();
+    // What a run before this one in the same process counted is not this run's.
+    let counted_before: Vec<u64> = circuit
+        .counts
+        .iter()
+        .map(|count| counted(&counting, count))
+        .collect();
+    let placement = Placement::of(circuit, links, tls, sockets);
+    let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
+    let timers = running
+        .iter()
+        .filter(|(sketch, _)| !kinds[sketch.kind].serves)
+        .count();
+    let on = circuit
+        .here
+        .as_ref()
+        .map_or(String::new(), |host| format!(" on {host}"));
+    tracing::info!(
+        "circuit {}{on}: {} sketches up ({} serving, {timers} ticking)",
+        circuit.name,
+        running.len(),
+        running.len() - timers,
+    );
+    if let Some(replay) = &replay {
+        replay_into(circuit, kinds, &running, &placement, replay).await?;
+    }
+    if timers == 0 && replay.is_none() {
+        shutdown.wait().await;
+    } else {
+        let waiting = async {
+            for (sketch, handle) in running.iter_mut() {
+                if !kinds[sketch.kind].serves {
+                    handle.done().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = waiting => {}
+            () = shutdown.wait() => {}
+        }
+    }
+    let report = stop_all(running, kinds).await?;
+    if let (Some(replay), Some(trace)) = (&replay, &kept) {
+        let names: Vec<&str> = circuit
+            .sketches
+            .iter()
+            .map(|sketch| sketch.name.as_str())
+            .collect();
+        check_against(&replay.changes, trace, &names)?;
+    }
+    Ok(summary(circuit, &report, &counting, &counted_before))
+}
+
+/// Starts the sketches placed here: the servers first, each bound before
+/// any starts, so that every link and timer knows its port; then the timers.
+/// A sketch that does not start stops the ones that did.
+async fn start_all<'a>(
+    circuit: &'a Plan,
+    kinds: &[Kind],
+    placement: &Placement,
+    seed: Option<u64>,
+    quiet: bool,
+) -> Result<Vec<(&'a PlannedSketch, Box<dyn Running>)>> {
+    // Across hosts, only the sketches placed here; the others are found by name.
+    let here: Vec<&PlannedSketch> = circuit
+        .sketches
+        .iter()
+        .filter(|sketch| circuit.here.is_none() || sketch.host == circuit.here)
+        .collect();
+    let mut listeners = HashMap::new();
+    let mut ports = HashMap::new();
+    for sketch in &here {
+        if kinds[sketch.kind].serves {
+            let listener = std::net::TcpListener::bind((placement.bind, 0))?;
+            ports.insert(sketch.name.as_str(), listener.local_addr()?.port());
+            listeners.insert(sketch.name.as_str(), listener);
+        }
+    }
+    let (servers, timers): (Vec<&PlannedSketch>, Vec<&PlannedSketch>) = here
+        .into_iter()
+        .partition(|sketch| kinds[sketch.kind].serves);
+    let mut running: Vec<(&PlannedSketch, Box<dyn Running>)> = Vec::new();
+    for sketch in servers.into_iter().chain(timers) {
+        let kind = &kinds[sketch.kind];
+        let listener = listeners.remove(sketch.name.as_str());
+        match start(sketch, kind, &ports, listener, placement, seed, quiet).await {
+            Ok(handle) => running.push((sketch, handle)),
+            Err(err) => {
+                // The sketch that did not start says what went wrong, not the others.
+                let _ = stop_all(running, kinds).await;
+                return Err(err);
+            }
+        }
+    }
+    Ok(running)
+}
+
+/// Feeds the running servers that nothing in the circuit feeds what they
+/// received in the recording, over their in-process wires, at the recorded times.
+async fn replay_into(
+    circuit: &Plan,
+    kinds: &[Kind],
+    running: &[(&PlannedSketch, Box<dyn Running>)],
+    placement: &Placement,
+    replay: &Replay,
+) -> Result<()> {
+    let fed: Vec<(String, Vec<inputs::Input>)> = running
+        .iter()
+        .map(|(sketch, _)| *sketch)
+        .filter(|sketch| kinds[sketch.kind].serves)
+        .filter(|sketch| {
+            !circuit
+                .sketches
+                .iter()
+                .any(|other| other.targets().contains(&sketch.name.as_str()))
+        })
+        .map(|sketch| {
+            let wire = format!("{}{}", sketch.name, placement.wires);
+            (wire, inputs::inputs_of(&replay.changes, &sketch.name))
+        })
+        .filter(|(_, inputs)| !inputs.is_empty())
+        .collect();
+    tracing::info!(
+        "replaying {} into {} from {}",
+        fed.iter().map(|(_, inputs)| inputs.len()).sum::<usize>(),
+        fed.iter()
+            .map(|(wire, _)| wire.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        replay.file.display()
+    );
+    let start = tokio::time::Instant::now();
+    let feeding = fed
+        .into_iter()
+        .map(move |(wire, inputs)| async move { feed(&wire, inputs, start).await });
+    for fed in futures_util::future::join_all(feeding).await {
+        fed?;
+    }
+    Ok(())
+}
+
+/// The summary line: the circuit's counts, as counted since `before`; or,
+/// without counts, what its timers sent.
+fn summary(circuit: &Plan, report: &RunReport, counting: &Trace, before: &[u64]) -> String {
+    if circuit.counts.is_empty() {
+        return format!("{} ticks sent, {} acknowledged", report.sent, report.acked);
+    }
+    let counts: Vec<String> = circuit
+        .counts
+        .iter()
+        .zip(before)
+        .map(|(count, before)| format!("{} {}", counted(counting, count) - before, count.label))
+        .collect();
+    counts.join(", ")
+}
+
+/// What `count` of a circuit's summary has counted so far in this process.
+fn counted(trace: &Trace, count: &Count) -> u64 {
+    let totals = trace.totals(&count.signal);
+    match count.counting {
+        Counting::Samples => totals.samples,
+        Counting::Rises => totals.rises,
+    }
+}
+
+/// How the sketches of a run are to run: the policy the command line sets.
+pub(crate) struct Policy {
+    /// How their links (and timers) deliver.
+    pub(crate) links: LinkOptions,
+    /// Their certificate files.
+    pub(crate) tls: TlsFiles,
+    /// `--sockets`: wires of this process over loopback sockets.
+    pub(crate) sockets: bool,
+    /// `--seed`.
+    pub(crate) seed: Option<u64>,
+    /// `-q`.
+    pub(crate) quiet: bool,
+    /// `--replay REC.vcd`: the recording that feeds the sketches nothing in the file feeds.
+    pub(crate) replay: Option<Replay>,
+}
+
+/// A recording to replay into a circuit.
+pub(crate) struct Replay {
+    /// Its file, for log lines.
+    pub(crate) file: PathBuf,
+    /// What it holds.
+    pub(crate) changes: inputs::Changes,
+    /// `--check`: compare every sketch's signals with it at the end.
+    pub(crate) check: bool,
+}
+
+/// Where the sketches of this process run: what their DNS-SD records say,
+/// and whether they are one part of a circuit across hosts.
+struct Placement {
+    /// The circuit's name.
+    circuit: Arc<str>,
+    /// Whether only some sketches run here (`--host`), the others found by name.
+    across_hosts: bool,
+    /// The address the servers are bound to.
+    bind: &'static str,
+    /// How their links (and timers) deliver.
+    links: LinkOptions,
+    /// Their certificate files: one for every server here.
+    tls: TlsFiles,
+    /// Whether sketches of this process reach each other over in-memory
+    /// pipes (else over loopback sockets, `--sockets`).
+    in_process: bool,
+    /// What tells this run's in-memory wires from another run's in the same
+    /// process (empty for the first run): `mem://buzzer.2/pin`.
+    wires: String,
+}
+
+impl Placement {
+    /// Where the sketches of `circuit` placed here run: on loopback, or,
+    /// across hosts (`--host`), on every address; wired in process unless
+    /// `sockets` (or a certificate, which is for a name on the network) says not.
+    fn of(circuit: &Plan, links: LinkOptions, tls: TlsFiles, sockets: bool) -> Placement {
+        let across_hosts = circuit.here.is_some();
+        Placement {
+            circuit: circuit.name.as_str().into(),
+            across_hosts,
+            bind: if across_hosts { EVERY_ADDRESS } else { HOST },
+            in_process: !sockets && tls.cert.is_none(),
+            wires: wires_of_this_run(),
+            links,
+            tls,
+        }
+    }
+}
+
+/// The suffix of the in-memory wires of a new run: none for the first run
+/// of the process, `.2`, `.3`, … for later (or concurrent) ones.
+fn wires_of_this_run() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => String::new(),
+        n => format!(".{}", n + 1),
+    }
+}
+
+/// Builds one sketch from its planned values, its links pointed at the ports
+/// of the sketches they name (or, for a sketch on another host, at its name),
+/// and starts it.
+async fn start(
+    sketch: &PlannedSketch,
+    kind: &Kind,
+    ports: &HashMap<&str, u16>,
+    listener: Option<std::net::TcpListener>,
+    placement: &Placement,
+    seed: Option<u64>,
+    quiet: bool,
+) -> Result<Box<dyn Running>> {
+    // Over TLS a certificate is for a sketch's name: links find even the
+    // sketches of this process by name, never by a loopback address.
+    let none = HashMap::new();
+    let local = if placement.tls.cert.is_some() {
+        &none
+    } else {
+        ports
+    };
+    let mut values = Values::new();
+    for (setting, given) in &sketch.given {
+        for value in given {
+            let text = match value {
+                Given::Text(text) => text.clone(),
+                Given::Sketch(target) => address_of(target, setting, local, placement),
+            };
+            // Checked when the file was read; a link's address is always valid.
+            let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
+            values.insert(setting.id, parsed);
+        }
+    }
+    if kind.seeded {
+        values.set_seed(seed);
+    }
+    let mut options = Options::defaults(0);
+    options.socket = placement.bind.to_owned();
+    options.quiet = quiet;
+    // Shared by the sketch's log lines and signals.
+    let name: Arc<str> = sketch.name.as_str().into();
+    options.named = (*name != *kind.name).then(|| Arc::clone(&name));
+    options.circuit = Some(Arc::clone(&placement.circuit));
+    options.links = placement.links;
+    options.in_process = placement
+        .in_process
+        .then(|| format!("{name}{}", placement.wires).into());
+    options.tls = placement.tls.clone();
+    if placement.across_hosts {
+        options.advertise = Some(true);
+    }
+    match &sketch.to {
+        Some(Given::Sketch(target)) => match local.get(target.sketch.as_str()) {
+            Some(_) if placement.in_process => {
+                options.to = Some(format!(
+                    "{}{}{}",
+                    memory::SCHEME,
+                    target.sketch,
+                    placement.wires
+                ));
+            }
+            Some(port) => {
+                options.socket = HOST.to_owned();
+                options.port = *port;
+            }
+            None => options.to = Some(target.sketch.clone()),
+        },
+        Some(Given::Text(address)) => options.to = Some(address.clone()),
+        None => {}
+    }
+    log::scoped(name, (kind.start)(&mut values, options, listener)).await
+}
+
+/// Where a link to a sketch of the circuit goes: `ws://127.0.0.1:PORT/PATH`
+/// when the sketch runs in this process, else its name (`dns-sd:NAME/PATH`),
+/// on the path written after its name, or else the path of the setting's
+/// default URL, or `/`.
+fn address_of(
+    target: &Target,
+    setting: &Setting,
+    ports: &HashMap<&str, u16>,
+    placement: &Placement,
+) -> String {
+    let path = target.path.clone().unwrap_or_else(|| {
+        setting
+            .default
+            .and_then(|url| url.strip_prefix("ws://"))
+            .and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()))
+            .unwrap_or_else(|| "/".to_owned())
+    });
+    match ports.get(target.sketch.as_str()) {
+        Some(_) if placement.in_process => format!(
+            "{}{}{}{path}",
+            memory::SCHEME,
+            target.sketch,
+            placement.wires
+        ),
+        Some(port) => format!("ws://{HOST}:{port}{path}"),
+        None => format!("{NAME_PREFIX}{}{path}", target.sketch),
+    }
+}
+
+/// Stops every started sketch: timers first, then servers, those that link
+/// to others before the ones they link to, so that links deliver into live
+/// servers. Sums the timers' reports; the first error wins.
+async fn stop_all(
+    running: Vec<(&PlannedSketch, Box<dyn Running>)>,
+    kinds: &[Kind],
+) -> Result<RunReport> {
+    let mut left = running;
+    let mut total = RunReport::default();
+    let mut first_error = None;
+    while !left.is_empty() {
+        // A sketch that no other running sketch links to (or sends to) goes next.
+        let next = (0..left.len())
+            .find(|&at| {
+                let name = left[at].0.name.as_str();
+                !left
+                    .iter()
+                    .any(|(other, _)| other.name != name && other.targets().contains(&name))
+            })
+            .unwrap_or(0);
+        let (sketch, handle) = left.remove(next);
+        let timer = !kinds[sketch.kind].serves;
+        match handle.stop().await {
+            Ok(report) if timer => {
+                total.sent += report.sent;
+                total.acked += report.acked;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(total),
+    }
+}
