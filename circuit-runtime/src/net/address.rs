@@ -279,6 +279,26 @@ mod tests {
             Address::parse("ws://h:1/pin"),
             Ok(Address::Url("ws://h:1/pin".into()))
         );
+        assert!(Address::parse("http://h:1/").is_err());
+        assert!(Address::parse("ws:///pin").is_err());
+        assert!(Address::parse("bu;zzer").is_err());
+        // A wss:// URL is one with TLS built in, and said to need it without.
+        match Address::parse("wss://h:1/") {
+            Ok(url) => assert!(cfg!(feature = "tls") && url == Address::Url("wss://h:1/".into())),
+            Err(why) => assert!(
+                !cfg!(feature = "tls") && why.contains("\"tls\" feature"),
+                "{why}"
+            ),
+        }
+    }
+
+    #[test]
+    fn a_name_is_a_sketch_and_a_path() {
+        if !enabled(Feature::Discovery) && !enabled(Feature::Dns) {
+            let why = Address::parse("buzzer").expect_err("names need a way to resolve them");
+            assert!(why.contains("\"discovery\" feature"), "{why}");
+            return;
+        }
         let name = |sketch: &str, path: &str| Address::Name {
             sketch: sketch.into(),
             path: path.into(),
@@ -290,13 +310,6 @@ mod tests {
             Ok(name("buzzer", "/pin"))
         );
         assert_eq!(Address::parse("iopin (2)"), Ok(name("iopin (2)", "/")));
-        assert!(Address::parse("http://h:1/").is_err());
-        assert_eq!(
-            Address::parse("wss://h:1/"),
-            Ok(Address::Url("wss://h:1/".into()))
-        );
-        assert!(Address::parse("ws:///pin").is_err());
-        assert!(Address::parse("bu;zzer").is_err());
         assert_eq!(
             Address::parse("buzzer/pin").unwrap().to_string(),
             "buzzer/pin"

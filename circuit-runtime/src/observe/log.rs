@@ -9,7 +9,6 @@ use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -18,7 +17,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::base::error::{Error, Result};
-use crate::observe::console::Console;
+use crate::observe::writer::{self, Flushed};
 
 /// The target of the per-message lines (`out!`), which `-q` silences:
 /// `RUST_LOG=circuit::msg=off` does the same.
@@ -93,7 +92,7 @@ pub fn simulated_time() -> Option<std::time::Duration> {
 /// # Errors
 /// [`Error::Setup`] when `RUST_LOG` is set but is not a valid filter, so that
 /// a typo is a usage error instead of silently logging at the default level.
-pub fn init(quiet: bool) -> Result<Option<WorkerGuard>> {
+pub fn init(quiet: bool) -> Result<Option<Flushed>> {
     // `target=level` directives, comma-separated, as `RUST_LOG` is usually
     // written; without regular expressions, which would cost every sketch's
     // build more than the rest of its logging.
@@ -106,7 +105,7 @@ pub fn init(quiet: bool) -> Result<Option<WorkerGuard>> {
     if quiet {
         filter = filter.with_target(MESSAGES, LevelFilter::OFF);
     }
-    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(Console);
+    let (writer, guard) = writer::start()?;
     let lines = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .event_format(LineFormat);

@@ -12,6 +12,7 @@ pub(crate) mod signal;
 pub(crate) mod trace;
 pub(crate) mod value;
 pub(crate) mod vcd;
+pub(crate) mod writer;
 
 pub use analyzer::{Counting, Panel, Tally};
 pub use log::MESSAGES;

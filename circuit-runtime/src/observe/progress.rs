@@ -3,24 +3,55 @@
 //!
 //! The bar lives on stderr and log lines on stdout; while a bar is shown, the
 //! console lifts it around each log line, so the two never garble each other.
+//! Drawn with indicatif, in the `progress` feature; without it, a timer has
+//! its log lines alone, as in a pipe.
 
+#[cfg(feature = "progress")]
 use std::io::{self, IsTerminal};
+#[cfg(feature = "progress")]
 use std::time::Duration;
 
+#[cfg(feature = "progress")]
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+#[cfg(feature = "progress")]
 use crate::observe::console;
+#[cfg(feature = "progress")]
 use crate::observe::log;
 
 /// How often the bar is redrawn at most.
+#[cfg(feature = "progress")]
 const REDRAWS_PER_SECOND: u8 = 10;
 
 /// The progress of one timer sketch.
 pub struct Progress {
     /// `None` when the output is not a terminal.
+    #[cfg(feature = "progress")]
     bar: Option<ProgressBar>,
 }
 
+#[cfg(not(feature = "progress"))]
+impl Progress {
+    /// No bar without the `progress` feature.
+    pub fn start(_total: Option<u64>) -> Progress {
+        Progress {}
+    }
+
+    /// One tick was sent.
+    pub fn sent(&self) {}
+
+    /// `acked` acknowledgements so far.
+    pub fn acked(&self, _acked: u64) {}
+}
+
+#[cfg(not(feature = "progress"))]
+impl Drop for Progress {
+    /// Nothing to take away; kept so that a timer ends its progress the same
+    /// way whichever build it is.
+    fn drop(&mut self) {}
+}
+
+#[cfg(feature = "progress")]
 impl Progress {
     /// Shows a bar of `total` ticks (a spinner when unknown) if both stdout
     /// and stderr are terminals.
@@ -67,6 +98,7 @@ impl Progress {
     }
 }
 
+#[cfg(feature = "progress")]
 impl Drop for Progress {
     /// Takes the bar away; the summary line that follows says how it ended.
     fn drop(&mut self) {
@@ -78,6 +110,7 @@ impl Drop for Progress {
 }
 
 /// A bar style from a template that is known to parse.
+#[cfg(feature = "progress")]
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
