@@ -5,34 +5,36 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{ArgMatches, Command};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-use crate::app::command::seconds;
+use crate::app::flags::{in_seconds, seconds_flag, switch, with_default};
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::net::discovery::{Seen, Sighting};
 use crate::net::mdns;
 
+/// `--watch`: follow arrivals and departures.
+const WATCH: &str = "watch";
+/// `--for SECONDS`: how long to listen before listing.
+const FOR: &str = "for";
+/// How long `ls` listens unless `--for` says otherwise.
+const LISTEN: Duration = Duration::from_secs(2);
+
 /// The `ls` subcommand of every program.
 pub(crate) fn command() -> Command {
     Command::new("ls")
         .about("Lists the sketches seen on the network (DNS-SD, _circuit._tcp): name, address, kind, circuit")
         .arg(
-            Arg::new("watch")
-                .long("watch")
-                .action(ArgAction::SetTrue)
+            switch(WATCH)
                 .help("Keep listening, and print each arrival (+) and departure (-) until Ctrl-C"),
         )
-        .arg(
-            Arg::new("for")
-                .long("for")
-                .value_name("SECONDS")
-                .value_parser(seconds)
-                .help("How long to listen before listing [default: 2]"),
-        )
+        .arg(seconds_flag(FOR).help(with_default(
+            "How long to listen before listing",
+            in_seconds(LISTEN),
+        )))
 }
 
 /// Lists what answers within `--for`, then follows changes with `--watch`.
@@ -41,8 +43,8 @@ pub(crate) fn command() -> Command {
 /// [`Error::Io`] when this machine cannot do multicast DNS.
 pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
     require(Feature::Discovery, "ls").map_err(Error::Setup)?;
-    let watch = matches.get_flag("watch");
-    let listen: Duration = matches.remove_one("for").unwrap_or(Duration::from_secs(2));
+    let watch = matches.get_flag(WATCH);
+    let listen: Duration = matches.remove_one(FOR).unwrap_or(LISTEN);
     run_until_interrupted("ls", false, Duration::ZERO, |mut shutdown| async move {
         let (now, mut changes) =
             mdns::watch().map_err(|err| Error::Io(std::io::Error::other(err)))?;

@@ -8,6 +8,7 @@
 
 pub(crate) mod circuit;
 pub(crate) mod command;
+pub(crate) mod flags;
 pub(crate) mod kind;
 pub(crate) mod ls;
 pub(crate) mod observed;
@@ -17,7 +18,8 @@ pub(crate) mod program;
 pub(crate) mod replay;
 
 pub use circuit::{Circuit, Handle};
-pub use command::{command, parse, quiet_arg, seconds, seed_arg, vcd_arg, web_arg};
+pub use command::{command, parse};
+pub use flags::seconds;
 pub use observed::observed;
 pub use process::run_until_interrupted;
 pub use program::App;

@@ -13,12 +13,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::command::{
-    apply_discovery, apply_tls, discovery_args, seconds, tls_args, tls_files,
-};
+use crate::app::flags::discovery::{apply_discovery, discovery_args};
+use crate::app::flags::links::{link_options, resolve_timeout_arg, Scope};
+use crate::app::flags::tls::{apply_tls, tls_args, tls_files};
+use crate::app::flags::token::{token, token_arg, Held};
+use crate::app::flags::{flag, in_seconds, seconds, with_default};
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
-use crate::base::options::{Token, TOKEN_VAR};
+use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
 use crate::net::address::{Address, Dialer};
 use crate::net::socket::{close_politely, read_ack, DialError};
@@ -40,47 +42,46 @@ enum Source {
     Ticks { count: u64, every: Duration },
 }
 
+/// `probe URL|NAME`, the sketch to talk to.
+const URL: &str = "url";
+/// `-n/--count N`: numbered ticks instead of stdin.
+const COUNT: &str = "count";
+/// `--every SECS`: the time between two ticks of `--count`.
+const EVERY: &str = "every";
+/// The time between two ticks of `--count` unless `--every` says otherwise.
+const EVERY_DEFAULT: Duration = Duration::from_secs(1);
+
 /// The `probe` subcommand, which every program has.
 pub(crate) fn command() -> Command {
     Command::new("probe")
         .about("Sends messages to a sketch and prints each acknowledgement: every line of stdin, or --count numbered ticks")
         .arg(
-            Arg::new("url")
+            Arg::new(URL)
                 .required(true)
                 .value_name("URL|NAME")
                 .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed"),
         )
         .args(discovery_args())
         .args(tls_args(false, true))
+        .arg(resolve_timeout_arg(Scope::One))
         .arg(
-            Arg::new("resolve-timeout")
-                .long("resolve-timeout")
-                .value_name("SECONDS")
-                .value_parser(seconds)
-                .help("How long a sketch's name may take to answer on the network [default: 5]"),
-        )
-        .arg(
-            Arg::new("count")
+            flag(COUNT)
                 .short('n')
-                .long("count")
                 .value_name("N")
                 .value_parser(value_parser!(u64))
                 .help("Send N numbered ticks (0, 1, …) instead of reading stdin"),
         )
         .arg(
-            Arg::new("every")
-                .long("every")
+            flag(EVERY)
                 .value_name("SECS")
                 .value_parser(seconds)
-                .requires("count")
-                .help("Seconds between two ticks of --count; fractions allowed [default: 1]"),
+                .requires(COUNT)
+                .help(with_default(
+                    "Seconds between two ticks of --count; fractions allowed",
+                    in_seconds(EVERY_DEFAULT),
+                )),
         )
-        .arg(
-            Arg::new("token")
-                .long("token")
-                .value_name("SECRET")
-                .help(format!("Shared secret the sketch asks for [env: {TOKEN_VAR}]")),
-        )
+        .arg(token_arg(Held::ByProbe))
 }
 
 /// Runs the `probe` subcommand with its parsed arguments.
@@ -89,7 +90,7 @@ pub(crate) fn command() -> Command {
 /// [`Error::Setup`] for a URL that is not a WebSocket URL (exit 2);
 /// [`Error::Unreachable`] or [`Error::Lost`] when the sketch is not there or goes away.
 pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
-    let url: String = matches.remove_one("url").unwrap_or_default();
+    let url: String = matches.remove_one(URL).unwrap_or_default();
     apply_discovery(matches)?;
     apply_tls(&tls_files(matches))?;
     let address = Address::parse(&url).map_err(Error::Setup)?;
@@ -98,21 +99,12 @@ pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
             return Err(Error::Setup(format!("{url} is not a WebSocket URL: {err}")));
         }
     }
-    let resolve_timeout: Duration = matches
-        .remove_one("resolve-timeout")
-        .unwrap_or(Duration::from_secs(5));
-    let dialer = Dialer::new(address, resolve_timeout);
-    let token = matches
-        .remove_one::<String>("token")
-        .or_else(|| std::env::var(TOKEN_VAR).ok())
-        .filter(|secret| !secret.is_empty())
-        .map(Token::new);
-    let source = match matches.remove_one::<u64>("count") {
+    let dialer = Dialer::new(address, link_options(matches).resolve_timeout);
+    let token = token(matches);
+    let source = match matches.remove_one::<u64>(COUNT) {
         Some(count) => Source::Ticks {
             count,
-            every: matches
-                .remove_one("every")
-                .unwrap_or(Duration::from_secs(1)),
+            every: matches.remove_one(EVERY).unwrap_or(EVERY_DEFAULT),
         },
         None => Source::Stdin,
     };

@@ -2,7 +2,6 @@
 //! that mean something (0 success, 2 usage, 1 failure).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -10,7 +9,10 @@ use clap::{ArgMatches, Command};
 
 use crate::app::circuit::commands::{self, Shipped};
 use crate::app::circuit::Circuit;
-use crate::app::command::{apply_discovery, apply_tls, command, from_matches};
+use crate::app::command::{command, from_matches};
+use crate::app::flags;
+use crate::app::flags::discovery::apply_discovery;
+use crate::app::flags::tls::apply_tls;
 use crate::app::kind::Kind;
 use crate::app::ls;
 use crate::app::probe;
@@ -59,10 +61,8 @@ impl App {
     pub fn sketch<S: Sketch>(mut self) -> Self {
         self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
-            if let Ok(Some(file)) = matches.try_remove_one::<PathBuf>("replay") {
-                let flag = |id: &str| matches.get_flag(id);
-                let (realtime, check) = (flag("realtime"), flag("check"));
-                return replay::run::<S>(file, realtime, check, matches);
+            if let Some(replaying) = flags::replay::replaying(matches) {
+                return replay::run::<S>(replaying, matches);
             }
             apply_discovery(matches)?;
             let (sketch, options) = from_matches::<S>(matches);

@@ -4,13 +4,13 @@
 //! socket; `--check` compares the signals it records with the recording's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ArgMatches;
 
 use crate::app::command::from_matches;
+use crate::app::flags::replay::Replaying;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
@@ -28,12 +28,12 @@ const SHOWN: usize = 10;
 /// [`Error::Setup`] (exit 2) for a recording that cannot be read or holds no
 /// inputs of the sketch; [`Error::Mismatch`] (exit 1) when `--check` finds
 /// the replay's signals differ from the recording's.
-pub(crate) fn run<S: Sketch>(
-    file: PathBuf,
-    realtime: bool,
-    check: bool,
-    matches: &mut ArgMatches,
-) -> Result<()> {
+pub(crate) fn run<S: Sketch>(replaying: Replaying, matches: &mut ArgMatches) -> Result<()> {
+    let Replaying {
+        file,
+        realtime,
+        check,
+    } = replaying;
     let recorded = inputs::read(&file).map_err(Error::Setup)?;
     let (sketch, options) = from_matches::<S>(matches);
     let name = options.named.clone().unwrap_or_else(|| S::NAME.into());

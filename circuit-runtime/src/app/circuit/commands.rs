@@ -11,71 +11,50 @@ use crate::app::circuit::panel::panel;
 use crate::app::circuit::plan::{Given, Plan};
 use crate::app::circuit::run::{self, Policy, Replay};
 use crate::app::circuit::wired::Circuit;
-use crate::app::command::{
-    apply_discovery, apply_tls, discovery_args, quiet_arg, seconds, seed_arg, setting_arg,
-    tls_args, tls_files, vcd_arg, web_arg,
+use crate::app::command::setting_arg;
+use crate::app::flags::discovery::{apply_discovery, discovery_args};
+use crate::app::flags::links::{ack_timeout_arg, link_options, resolve_timeout_arg, Scope};
+use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
+use crate::app::flags::run::{
+    quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED, SIM, SOCKETS, VCD,
+    WEB,
 };
+use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
+use crate::app::flags::{flag, switched};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
-use crate::base::options::{LinkOptions, Options};
+use crate::base::options::Options;
 use crate::observe::inputs;
 use crate::observe::log;
 
+/// `up FILE`, the circuit file.
+const FILE: &str = "file";
+/// `up --host HOST`: only the sketches placed on it run here.
+const HOST: &str = "host";
+
 /// The `up` subcommand of every program.
 pub(crate) fn up_command() -> Command {
+    let [replay, realtime, check] = replay_args(Fed::Circuit);
     Command::new("up")
         .about("Runs every sketch of a circuit file in one process, wired by name")
         .arg(
-            Arg::new("file")
+            Arg::new(FILE)
                 .value_name("FILE")
                 .required(true)
                 .value_parser(value_parser!(PathBuf))
                 .help("The circuit file (TOML): its sketches, their kinds, settings and links"),
         )
-        .arg(
-            Arg::new("ack-timeout")
-                .long("ack-timeout")
-                .value_name("SECONDS")
-                .value_parser(seconds)
-                .help("Every sketch here: drop a peer that leaves a message unacknowledged this long, and resend [default: 10]"),
-        )
-        .arg(
-            Arg::new("resolve-timeout")
-                .long("resolve-timeout")
-                .value_name("SECONDS")
-                .value_parser(seconds)
-                .help("Every sketch here: how long a sketch's name may take to answer on the network [default: 5]"),
-        )
+        .arg(ack_timeout_arg(Scope::Every))
+        .arg(resolve_timeout_arg(Scope::Every))
         .args(discovery_args())
         .args(tls_args(true, true))
+        // Across hosts, every host would replay the same inputs.
+        .args([replay.conflicts_with(HOST), realtime, check])
         .arg(
-            Arg::new("replay")
-                .long("replay")
-                .value_name("REC.vcd")
-                .value_parser(value_parser!(PathBuf))
-                .conflicts_with("host")
-                .help("Feed the sketches that nothing in the file feeds what they received in a recording (--vcd), at the recorded times"),
-        )
-        .arg(
-            Arg::new("realtime")
-                .long("realtime")
-                .action(clap::ArgAction::SetTrue)
-                .requires("replay")
-                .help("With --replay, wait out the recorded times instead of simulating them"),
-        )
-        .arg(
-            Arg::new("check")
-                .long("check")
-                .action(clap::ArgAction::SetTrue)
-                .requires("replay")
-                .help("With --replay, compare the signals of every sketch with the recording's; exit 1 with the first differences"),
-        )
-        .arg(
-            Arg::new("host")
-                .long("host")
+            flag(HOST)
                 .value_name("HOST")
                 .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
         )
@@ -95,34 +74,18 @@ fn run_args() -> [Arg; 6] {
     ]
 }
 
-/// `--sim`: the circuit on a virtual clock.
-fn sim_arg() -> Arg {
-    Arg::new("sim")
-        .long("sim")
-        .action(clap::ArgAction::SetTrue)
-        .help("Run on simulated time: timers and timeouts jump to the next deadline whenever every sketch waits (a day of ticks in seconds, the same run as in real time)")
-}
-
-/// `--sockets`: wires between sketches of one process over loopback sockets.
-fn sockets_arg() -> Arg {
-    Arg::new("sockets")
-        .long("sockets")
-        .action(clap::ArgAction::SetTrue)
-        .help("Wire the sketches of this process over loopback sockets instead of in-memory pipes (same messages, same acknowledgements)")
-}
-
 /// Reads and checks the circuit file, then runs it.
 ///
 /// # Errors
 /// [`Error::Circuit`] (exit 2) for a file that cannot be read or has
 /// mistakes, with nothing started; whatever a sketch fails with.
 pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
-    let path: PathBuf = matches.remove_one("file").unwrap_or_default();
+    let path: PathBuf = matches.remove_one(FILE).unwrap_or_default();
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
     let mut circuit = checked(&path, &text, kinds)?;
     let prefix = format!("circuit {}: ", circuit.name);
-    if let Some(host) = matches.remove_one::<String>("host") {
+    if let Some(host) = matches.remove_one::<String>(HOST) {
         require(Feature::Discovery, "--host").map_err(Error::Setup)?;
         let mut hosts: Vec<&str> = circuit
             .sketches
@@ -143,7 +106,7 @@ pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
             )));
         }
         circuit.here = Some(host);
-    } else if matches.get_one::<PathBuf>("tls-cert").is_some() {
+    } else if cert_given(matches) {
         return Err(Error::Setup(
             "--tls-cert is for a circuit across hosts (`up FILE --host H`): on one host, its sketches talk inside the process".to_owned(),
         ));
@@ -291,19 +254,14 @@ fn run_circuit(
     let tls = tls_files(matches);
     apply_tls(&tls)?;
     let web_tls = tls.clone();
-    let quiet = matches.get_flag("quiet");
-    let flag = |id: &str| {
-        matches
-            .try_get_one::<bool>(id)
-            .ok()
-            .flatten()
-            .copied()
-            .unwrap_or(false)
-    };
-    let sockets = flag("sockets");
-    let (check, realtime, sim) = (flag("check"), flag("realtime"), flag("sim"));
-    let replay = match matches.try_remove_one::<PathBuf>("replay").ok().flatten() {
-        Some(file) => Some(Replay {
+    let quiet = matches.get_flag(QUIET);
+    let (sockets, sim) = (switched(matches, SOCKETS), switched(matches, SIM));
+    let replaying = replaying(matches);
+    let realtime = replaying
+        .as_ref()
+        .is_some_and(|replaying| replaying.realtime);
+    let replay = match replaying {
+        Some(Replaying { file, check, .. }) => Some(Replay {
             changes: inputs::read(&file).map_err(Error::Setup)?,
             check,
             file,
@@ -332,16 +290,10 @@ fn run_circuit(
         }
         log::simulate();
     }
-    let seed: Option<u64> = matches.remove_one("seed");
-    let vcd: Option<PathBuf> = matches.remove_one("vcd");
-    let web: Option<String> = matches.remove_one("web");
-    let mut links = LinkOptions::default();
-    if let Ok(Some(ack_timeout)) = matches.try_remove_one("ack-timeout") {
-        links.ack_timeout = ack_timeout;
-    }
-    if let Ok(Some(resolve_timeout)) = matches.try_remove_one("resolve-timeout") {
-        links.resolve_timeout = resolve_timeout;
-    }
+    let seed: Option<u64> = matches.remove_one(SEED);
+    let vcd: Option<PathBuf> = matches.remove_one(VCD);
+    let web: Option<String> = matches.remove_one(WEB);
+    let links = link_options(matches);
     let panel = panel(&circuit);
     run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
         observed(vcd, web, panel, &web_tls, shutdown, |shutdown| async move {

@@ -1,0 +1,107 @@
+//! How links deliver, and how long a stop may take to let them:
+//! `--link-attempts`, `--link-window`, `--ack-timeout`, `--resolve-timeout`,
+//! `--stop-timeout`.
+
+use clap::{Arg, ArgMatches};
+
+use crate::app::flags::{flag, in_seconds, optional, seconds_flag, with_default};
+use crate::base::options::{LinkOptions, Options};
+
+/// `--link-attempts N`.
+pub(crate) const LINK_ATTEMPTS: &str = "link-attempts";
+/// `--link-window N`.
+pub(crate) const LINK_WINDOW: &str = "link-window";
+/// `--ack-timeout SECONDS`.
+pub(crate) const ACK_TIMEOUT: &str = "ack-timeout";
+/// `--resolve-timeout SECONDS`.
+pub(crate) const RESOLVE_TIMEOUT: &str = "resolve-timeout";
+/// `--stop-timeout SECONDS`.
+pub(crate) const STOP_TIMEOUT: &str = "stop-timeout";
+
+/// Whom a flag of a command is about: its one sketch, or every sketch it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The command runs one sketch (or is the probe).
+    One,
+    /// The command runs a circuit: the flag applies to each of its sketches.
+    Every,
+}
+
+impl Scope {
+    /// `help` as this scope says it: "Every sketch here: drop a peer …".
+    fn says(self, help: &str) -> String {
+        match self {
+            Scope::One => help.to_owned(),
+            Scope::Every => {
+                let mut letters = help.chars();
+                let first = letters.next().map(|c| c.to_lowercase().to_string());
+                format!(
+                    "Every sketch here: {}{}",
+                    first.unwrap_or_default(),
+                    letters.as_str()
+                )
+            }
+        }
+    }
+}
+
+/// A linked sketch's `--link-attempts` and `--link-window`.
+pub(crate) fn window_args() -> [Arg; 2] {
+    let links = LinkOptions::default();
+    [
+        flag(LINK_ATTEMPTS)
+            .value_name("N")
+            .value_parser(clap::value_parser!(u32).range(1..))
+            .help(with_default(
+                "Connections that may end on one message before it is dead-lettered",
+                links.attempts,
+            )),
+        flag(LINK_WINDOW)
+            .value_name("N")
+            .value_parser(clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))
+            .help(with_default(
+                "Messages a link sends before the first is acknowledged",
+                links.window,
+            )),
+    ]
+}
+
+/// `--ack-timeout`: a silent peer dropped, and what it held sent again.
+pub(crate) fn ack_timeout_arg(scope: Scope) -> Arg {
+    seconds_flag(ACK_TIMEOUT).help(with_default(
+        &scope.says("Drop a peer that leaves a message unacknowledged this long, and resend"),
+        in_seconds(LinkOptions::default().ack_timeout),
+    ))
+}
+
+/// `--resolve-timeout`: how long a name may take to answer.
+pub(crate) fn resolve_timeout_arg(scope: Scope) -> Arg {
+    seconds_flag(RESOLVE_TIMEOUT).help(with_default(
+        &scope.says("How long a sketch's name may take to answer on the network"),
+        in_seconds(LinkOptions::default().resolve_timeout),
+    ))
+}
+
+/// `--stop-timeout`: how long a stop may take to deliver what links hold.
+pub(crate) fn stop_timeout_arg() -> Arg {
+    seconds_flag(STOP_TIMEOUT).help(with_default(
+        "How long a stop may take to deliver what the links still hold",
+        in_seconds(Options::STOP_TIMEOUT),
+    ))
+}
+
+/// How links deliver, from the flags the command has; the rest at their defaults.
+pub(crate) fn link_options(matches: &mut ArgMatches) -> LinkOptions {
+    let defaults = LinkOptions::default();
+    LinkOptions {
+        attempts: optional(matches, LINK_ATTEMPTS).unwrap_or(defaults.attempts),
+        ack_timeout: optional(matches, ACK_TIMEOUT).unwrap_or(defaults.ack_timeout),
+        window: optional(matches, LINK_WINDOW).unwrap_or(defaults.window),
+        resolve_timeout: optional(matches, RESOLVE_TIMEOUT).unwrap_or(defaults.resolve_timeout),
+    }
+}
+
+/// `--stop-timeout`, or its default.
+pub(crate) fn stop_timeout(matches: &mut ArgMatches) -> std::time::Duration {
+    optional(matches, STOP_TIMEOUT).unwrap_or(Options::STOP_TIMEOUT)
+}
