@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::timeout;
 
+use crate::base::clock;
 use crate::base::error::Result;
 use crate::base::shutdown::Shutdown;
 use crate::observe::log;
@@ -39,7 +40,7 @@ where
     // run, and jumps to the next timer when everything waits.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(log::simulated())
+        .start_paused(clock::simulated())
         .build()?;
     runtime.block_on(log::scoped(name, async move {
         let mut interrupts = Interrupts::listen()?;

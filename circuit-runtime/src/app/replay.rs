@@ -11,10 +11,10 @@ use clap::ArgMatches;
 
 use crate::app::command::from_matches;
 use crate::app::process::run_until_interrupted;
+use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::inputs::{self, Changes, LANE};
-use crate::observe::log;
 use crate::observe::trace::Trace;
 
 /// How many differences `--check` lists at most.
@@ -46,7 +46,7 @@ pub(crate) fn run<S: Sketch>(
         )));
     }
     if !realtime {
-        log::simulate();
+        clock::simulate();
     }
     run_until_interrupted(
         name,

@@ -17,6 +17,7 @@ use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay::{check_against, feed};
+use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::options::{LinkOptions, Options, TlsFiles};
 use crate::base::settings::{Setting, Values};
@@ -334,7 +335,7 @@ fn run_circuit(
                 "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
             ));
         }
-        log::simulate();
+        clock::simulate();
     }
     let seed: Option<u64> = matches.remove_one("seed");
     let vcd: Option<PathBuf> = matches.remove_one("vcd");

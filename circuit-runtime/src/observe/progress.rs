@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::base::clock;
 use crate::observe::console;
 use crate::observe::log;
 
@@ -57,7 +58,7 @@ impl Progress {
     /// time (the bar's own clock is the wall's: how long one has waited).
     pub fn acked(&self, acked: u64) {
         if let Some(bar) = &self.bar {
-            match log::simulated_time() {
+            match clock::simulated_time() {
                 Some(at) => {
                     bar.set_message(format!("{acked} acks · simulated {:.3}s", at.as_secs_f64()))
                 }
