@@ -26,9 +26,6 @@ use crate::net::dispatch::{Dispatch, Replies};
 use crate::net::memory::Arrival;
 use crate::net::socket::{close_politely, Frames, READ_BUFFER};
 use crate::net::watchdog::Watchdog;
-use crate::observe::trace::Trace;
-use crate::observe::value::Value;
-use crate::observe::{inputs, log};
 
 /// Acknowledgements written before they are sent even when more frames are
 /// waiting, so that a peer that streams never waits long for a batch.
@@ -301,13 +298,6 @@ async fn converse<S: Reactive>(
             // Pings are answered by tungstenite itself.
             Some(Ok(_)) => continue,
         };
-        // A recording keeps what the sketch received, so that it can drive it again.
-        // A count of signals alone does not need them.
-        let recording = Trace::installed().filter(|trace| trace.keeps_changes());
-        if let (Some(trace), Payload::Text(text)) = (recording, &message) {
-            let lane = inputs::encode(channel, text);
-            trace.record(log::current(), inputs::LANE, Value::Text(lane.into()));
-        }
         match dispatch.ask(channel, message, &mut replies).await {
             Some(Ack::Reply(reply)) => {
                 let ack = match reply {
