@@ -189,11 +189,13 @@ pub(crate) async fn feed(
             ))
             .await
             .map_err(|err| lost(err.to_string()))?;
-        crate::net::socket::read_ack(socket).await.map_err(lost)?;
+        crate::net::wire::socket::read_ack(socket)
+            .await
+            .map_err(lost)?;
         acked += 1;
     }
     for (_, mut socket) in sockets {
-        crate::net::socket::close_politely(
+        crate::net::wire::socket::close_politely(
             &mut socket,
             tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
             "",

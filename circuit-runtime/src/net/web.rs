@@ -2,7 +2,7 @@
 //! signals as a WebSocket event stream at `/events`.
 //!
 //! The page and its stream share one port, so a browser needs nothing but the
-//! address. The page is one `GET` (see [`http`](crate::net::http)), and the
+//! address. The page is one `GET` (see [`http`](crate::net::wire::http)), and the
 //! stream is a plain tokio-tungstenite socket after the upgrade.
 
 use std::collections::HashSet;
@@ -27,9 +27,9 @@ use tokio_tungstenite::WebSocketStream;
 use crate::base::error::{Error, Result};
 use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
-use crate::net::http::{answer, read_head};
-use crate::net::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
-use crate::net::tls;
+use crate::net::wire::http::{answer, read_head};
+use crate::net::wire::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
+use crate::net::wire::tls;
 use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
 use crate::observe::log;
 use crate::observe::trace::{Change, Event, Trace};

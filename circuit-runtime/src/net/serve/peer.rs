@@ -21,11 +21,11 @@ use crate::base::message::{Ack, Payload};
 use crate::base::options::{Limits, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::Reactive;
-use crate::net::auth;
-use crate::net::dispatch::{Dispatch, Replies};
-use crate::net::memory::Arrival;
-use crate::net::socket::{close_politely, Frames, READ_BUFFER};
-use crate::net::watchdog::Watchdog;
+use crate::net::serve::dispatch::{Dispatch, Replies};
+use crate::net::wire::auth;
+use crate::net::wire::memory::Arrival;
+use crate::net::wire::socket::{close_politely, Frames, READ_BUFFER};
+use crate::net::wire::watchdog::Watchdog;
 
 /// Acknowledgements written before they are sent even when more frames are
 /// waiting, so that a peer that streams never waits long for a batch.

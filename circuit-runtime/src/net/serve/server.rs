@@ -22,13 +22,13 @@ use crate::base::options::{Limits, Options, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, Replaying, RunReport, Running, Runs, Starting};
 use crate::base::wiring::MessageType;
-use crate::net::connection;
-use crate::net::discovery::{self, advertise, Advert, Advertised};
-use crate::net::dispatch::Dispatch;
-use crate::net::memory;
-use crate::net::outbound::{configure, drain};
-use crate::net::socket::{accept_until, bind_to};
-use crate::net::tls;
+use crate::net::find::discovery::{self, advertise, Advert, Advertised};
+use crate::net::send::outbound::{configure, drain};
+use crate::net::serve::dispatch::Dispatch;
+use crate::net::serve::peer;
+use crate::net::wire::memory;
+use crate::net::wire::socket::{accept_until, bind_to};
+use crate::net::wire::tls;
 use crate::observe::log;
 
 /// A running server sketch.
@@ -392,7 +392,7 @@ async fn accept_in_process<S: Reactive>(
             Arc::clone(&served),
         );
         log::spawn(async move {
-            let served_peer = connection::serve_in_process(arrival, dispatch, limits, token, stop);
+            let served_peer = peer::serve_in_process(arrival, dispatch, limits, token, stop);
             if let Some(handled) = served_peer.await {
                 served.add(handled);
             }
@@ -412,9 +412,9 @@ async fn serve_peer<S: Reactive, T: AsyncRead + AsyncWrite + Unpin>(
     served: Arc<Served>,
 ) {
     let Some(place) = place else {
-        return connection::refuse(stream, limits).await;
+        return peer::refuse(stream, limits).await;
     };
-    if let Some(handled) = connection::serve(stream, dispatch, limits, token, stop).await {
+    if let Some(handled) = peer::serve(stream, dispatch, limits, token, stop).await {
         served.add(handled);
     }
     drop(place);

@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::time::{sleep, Instant};
 
 use crate::base::options::Token;
-use crate::net::discovery;
-use crate::net::socket::{dial, Backoff, DialError, Socket};
-use crate::net::unicast;
+use crate::net::find::discovery;
+use crate::net::find::unicast;
+use crate::net::wire::socket::{dial, Backoff, DialError, Socket};
 
 /// The explicit form of a name: what a circuit file writes for a sketch
 /// outside it (inside one, a bare name is a sketch of the file).
@@ -44,7 +44,7 @@ impl Address {
         if let Some(rest) = text
             .strip_prefix("ws://")
             .or_else(|| text.strip_prefix("wss://"))
-            .or_else(|| text.strip_prefix(crate::net::memory::SCHEME))
+            .or_else(|| text.strip_prefix(crate::net::wire::memory::SCHEME))
         {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{text:?} has no host"));
@@ -81,7 +81,7 @@ impl Address {
         match self {
             Address::Url(url)
                 if url
-                    .strip_prefix(crate::net::memory::SCHEME)
+                    .strip_prefix(crate::net::wire::memory::SCHEME)
                     .is_some_and(|rest| !rest.contains('/')) =>
             {
                 Address::Url(format!("{url}{default}"))

@@ -22,8 +22,8 @@ use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStrea
 use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
-use crate::net::memory::{self, Pipe};
-use crate::net::{auth, tls};
+use crate::net::wire::memory::{self, Pipe};
+use crate::net::wire::{auth, tls};
 
 /// How much tungstenite reads from the socket at a time. Its default (128 KiB)
 /// is zero-filled before every read, which costs more than the small frames of
