@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -28,7 +27,8 @@ use crate::base::error::{Error, Result};
 use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
 use crate::net::wire::http::{answer, read_head};
-use crate::net::wire::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
+use crate::net::wire::listener::{accept_until, Tcp};
+use crate::net::wire::socket::{close_politely, READ_BUFFER};
 use crate::net::wire::tls;
 use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
 use crate::observe::log;
@@ -59,7 +59,7 @@ impl Analyzer {
         tls: &TlsFiles,
         shutdown: Shutdown,
     ) -> Result<Analyzer> {
-        let listener = bind_to(address).await?;
+        let listener = Tcp::bind(address).await?;
         let address = listener.local_addr()?;
         // On loopback the page stays plain HTTP; beyond it, it takes the
         // certificate the sketches were given, if any.
@@ -98,14 +98,14 @@ impl Analyzer {
 
 /// Accepts browsers until shutdown; each gets a task of its own.
 async fn accept(
-    listener: TcpListener,
+    mut listener: Tcp,
     acceptor: Option<TlsAcceptor>,
     trace: Arc<Trace>,
     panel: Panel,
     mut shutdown: Shutdown,
 ) {
     let stop = shutdown.clone();
-    accept_until(&listener, &mut shutdown, |stream| {
+    accept_until(&mut listener, &mut shutdown, |stream| {
         let (trace, stop, acceptor) = (Arc::clone(&trace), stop.clone(), acceptor.clone());
         log::spawn(async move {
             match acceptor {

@@ -5,6 +5,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod http;
+pub(crate) mod listener;
 pub mod memory;
 pub(crate) mod socket;
 pub mod tls;

@@ -1,7 +1,7 @@
-//! The network helpers every side shares: dial (with backoff), bind and
-//! accept, the read buffer size, reading an acknowledgement, and the polite
-//! close. Servers, links, the timer, the probe and the analyzer call these
-//! instead of keeping copies.
+//! The network helpers every side shares: dial (with backoff), the read
+//! buffer size, reading an acknowledgement, and the polite close. Servers,
+//! links, the timer, the probe and the analyzer call these instead of keeping
+//! copies.
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{sleep, timeout};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -19,9 +19,8 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStream};
 
-use crate::base::error::{Error, Result};
+use crate::base::error::Result;
 use crate::base::options::Token;
-use crate::base::shutdown::Shutdown;
 use crate::net::wire::memory::{self, Pipe};
 use crate::net::wire::{auth, tls};
 
@@ -275,55 +274,6 @@ async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<S
         Ok(Ok(())) => Ok(Socket::Memory(pipe)),
         Ok(Err(status)) => Err(answered(status, token)),
         Err(_) => Err(absent()),
-    }
-}
-
-/// Binds the first address `HOST:PORT` resolves to; the errors name the address.
-pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
-    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-    let resolve = |source| Error::Resolve {
-        host: host.to_owned(),
-        source,
-    };
-    let resolved = tokio::net::lookup_host(addr)
-        .await
-        .map_err(resolve)?
-        .next()
-        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
-    TcpListener::bind(resolved)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
-}
-
-/// Accepts connections until `shutdown` fires and hands each to `serve`, with
-/// Nagle off. A failed `accept` (such as too many open files) never stops the
-/// loop: it is logged and retried after a pause that doubles up to a second.
-pub(crate) async fn accept_until(
-    listener: &TcpListener,
-    shutdown: &mut Shutdown,
-    mut serve: impl FnMut(TcpStream),
-) {
-    let mut pause = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.wait() => return,
-        };
-        match accepted {
-            Ok((stream, _peer)) => {
-                pause = Duration::from_millis(10);
-                let _ = stream.set_nodelay(true);
-                serve(stream);
-            }
-            Err(err) => {
-                tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
-                sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-        }
     }
 }
 
