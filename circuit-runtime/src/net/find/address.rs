@@ -12,7 +12,8 @@ use tokio::time::{sleep, Instant};
 use crate::base::options::Token;
 use crate::net::find::discovery;
 use crate::net::find::unicast;
-use crate::net::wire::socket::{dial, Backoff, DialError, Socket};
+use crate::net::wire::dial::{dial, Backoff, DialError};
+use crate::net::wire::socket::Socket;
 
 /// The explicit form of a name: what a circuit file writes for a sketch
 /// outside it (inside one, a bare name is a sketch of the file).

@@ -17,7 +17,8 @@ use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
-use crate::net::wire::socket::{close_politely, Backoff, DialError, Socket};
+use crate::net::wire::dial::{Backoff, DialError};
+use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
 
 /// The most text a link keeps unacknowledged, whatever its window: large

@@ -4,6 +4,7 @@
 //! HTTP for one page.
 
 pub(crate) mod auth;
+pub(crate) mod dial;
 pub(crate) mod http;
 pub(crate) mod listener;
 pub mod memory;
