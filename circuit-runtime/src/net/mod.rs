@@ -4,16 +4,19 @@
 //!
 //! Each folder has one job:
 //!
-//! - `serve`: a server sketch, how its peers arrive and are served (the same
-//!   way over TCP, TLS or an in-process wire), and how their messages reach
-//!   its loop;
-//! - `send`: what sends to a server: a sketch's [`Link`]s and their delivery,
-//!   and the driver of a timer sketch;
+//! - `serve`: a server sketch ([`Server`]). Its peers arrive on a listener
+//!   (TCP, TLS or in-process, see `wire::listener`), and every one goes the
+//!   same way: one accept loop, one entry that takes a place and asks the
+//!   door (`--max-clients`, the token), then a `Peer`'s conversation
+//!   (keepalive, acknowledgement batching, close codes, each on its own),
+//!   its messages reaching the loop through `dispatch`;
+//! - `send`: what sends to a server: a sketch's [`Link`]s and the task that
+//!   delivers for each, and the driver of a timer sketch ([`drive`]);
 //! - `find`: where a sketch is: addresses and names, resolved by DNS-SD over
 //!   multicast or over a DNS server;
-//! - `wire`: the connections themselves: WebSocket sockets (dialed, read,
-//!   closed politely), in-process wires, TLS, tokens on the handshake, a
-//!   peer's silence, and just enough HTTP for a page;
+//! - `wire`: the connections themselves, which every side shares: listeners,
+//!   dialing, a WebSocket connection and its polite close, in-process wires,
+//!   TLS, tokens on the handshake, a peer's silence, just enough HTTP;
 //!
 //! and `web` serves the live analyzer page.
 
