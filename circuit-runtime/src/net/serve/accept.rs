@@ -73,9 +73,15 @@ impl<S: Reactive> Peers<S> {
     {
         let mut shutdown = self.shutdown.clone();
         accept_until(&mut listener, &mut shutdown, |arrival| {
-            // Taken here, in arrival order: `None` when not counted, `Some(None)` when full.
-            let place = <L::Arrival as Arrival>::COUNTED
-                .then(|| Arc::clone(&self.places).try_acquire_owned().ok());
+            // Taken here, in arrival order, so that a burst beyond the limit is refused.
+            let place = if <L::Arrival as Arrival>::COUNTED {
+                match Arc::clone(&self.places).try_acquire_owned() {
+                    Ok(place) => Place::Taken { _place: place },
+                    Err(_) => Place::Full,
+                }
+            } else {
+                Place::Uncounted
+            };
             log::spawn(self.clone().serve(arrival, place));
         })
         .await;
@@ -84,8 +90,8 @@ impl<S: Reactive> Peers<S> {
     /// Serves one arrived peer: through the door (refused with 503 when
     /// every place is taken), then its conversation, while it holds its place.
     /// Whatever happens to this peer is logged and stays with this peer.
-    async fn serve<A: Arrival>(self, arrival: A, place: Option<Option<OwnedSemaphorePermit>>) {
-        let full = matches!(place, Some(None));
+    async fn serve<A: Arrival>(self, arrival: A, place: Place) {
+        let full = matches!(place, Place::Full);
         let door = Door::new(self.limits, self.token.as_ref(), full);
         let mut shutdown = self.shutdown.clone();
         let opened = tokio::select! {
@@ -100,6 +106,19 @@ impl<S: Reactive> Peers<S> {
         self.served.add(peer.run(&self.shutdown).await);
         drop(place);
     }
+}
+
+/// A peer's place among the server's `--max-clients`, held while it is served.
+enum Place {
+    /// It holds one, given back when this is dropped.
+    Taken {
+        /// Held, never read: its drop frees the place.
+        _place: OwnedSemaphorePermit,
+    },
+    /// Every place is taken: the door refuses it.
+    Full,
+    /// It needs none (see [`Arrival::COUNTED`]).
+    Uncounted,
 }
 
 /// Messages acknowledged and peers served, added up as each peer leaves

@@ -28,7 +28,8 @@ pub(crate) trait Arrival: Send + 'static {
     type Frames: Frames + Send;
 
     /// Whether it takes one of the server's `--max-clients` places. Peers of
-    /// this process do not: the limit guards the server's sockets.
+    /// this process do not: they are the circuit's own sketches, which the
+    /// limit is not there to turn away.
     const COUNTED: bool;
 
     /// Its handshakes, with `door` saying whether it gets in: what its
