@@ -7,7 +7,6 @@ use std::fmt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::base::message::{Ack, Payload};
 use crate::net::wire::socket::{close_politely, Frames};
 
 /// Why a conversation ended.
@@ -65,24 +64,15 @@ impl End {
         }
     }
 
-    /// The acknowledgement in the loop's `answer`, or the end the answer
-    /// makes, closing accordingly: a binary frame the loop does not take, a
-    /// panic, or no answer (the loop is gone with the server).
-    pub(crate) async fn unless_reply(
-        socket: &mut impl Frames,
-        answer: Option<Ack>,
-    ) -> Result<Payload, End> {
-        Err(match answer {
-            Some(Ack::Reply(reply)) => return Ok(reply),
-            Some(Ack::Unsupported) => {
-                let why = "binary frame refused: this sketch takes text";
-                End::refuse(socket, CloseCode::Unsupported, why).await
-            }
-            Some(Ack::Panicked(_)) => {
-                End::refuse(socket, CloseCode::Error, "the loop panicked").await
-            }
-            None => End::shutdown(socket).await,
-        })
+    /// Closes with 1003: a binary frame to a loop that takes text.
+    pub(crate) async fn unsupported(socket: &mut impl Frames) -> End {
+        let why = "binary frame refused: this sketch takes text";
+        End::refuse(socket, CloseCode::Unsupported, why).await
+    }
+
+    /// Closes with 1011: the loop panicked on the peer's message.
+    pub(crate) async fn panicked(socket: &mut impl Frames) -> End {
+        End::refuse(socket, CloseCode::Error, "the loop panicked").await
     }
 }
 

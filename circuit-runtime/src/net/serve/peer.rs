@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::base::message::Payload;
+use crate::base::message::{Ack, Payload};
 use crate::base::options::Limits;
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::Reactive;
@@ -67,11 +67,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         // Made once, not per frame: waiting on the shared signal registers this
         // peer with it, and a registration per frame is a lock per frame.
         let mut stopping = shutdown.stopping();
-        let end = loop {
-            if let Err(end) = self.step(&mut stopping).await {
-                break end;
-            }
-        };
+        let end = self.converse(&mut stopping).await;
         tracing::info!(
             "done processing messages: path={}, {} acknowledged, {end}",
             self.channel,
@@ -80,70 +76,78 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         self.handled
     }
 
-    /// One turn: the next frame, and the loop's answer if it is a message.
-    async fn step(&mut self, stopping: &mut Stopping) -> Result<(), End> {
-        let Some(next) = self.next(stopping).await? else {
-            return Ok(()); // a keepalive check came first
-        };
-        let Some(message) = self.read(next).await? else {
-            return Ok(()); // a control frame
-        };
-        let answer = self
-            .dispatch
-            .ask(&self.channel, message, &mut self.replies)
-            .await;
-        let reply = End::unless_reply(&mut self.socket, answer).await?;
-        self.acks.feed(&mut self.socket, reply).await?;
-        self.handled += 1;
-        Ok(())
+    /// The receive → loop → acknowledge cycle, until the peer or the server
+    /// ends it. A message's way is written out in this one function, so that
+    /// it builds no future but those it waits on; whatever ends the
+    /// conversation is said elsewhere (`End`, `Keepalive`, [`Peer::other`]).
+    async fn converse(&mut self, stopping: &mut Stopping) -> End {
+        loop {
+            let ready = self.acks.ready(&mut self.socket);
+            if self.acks.due(&ready) {
+                if let Err(err) = self.socket.flush().await {
+                    return End::Failed(err.to_string());
+                }
+                self.acks.sent();
+            }
+            let next = match ready {
+                Some(next) => next,
+                None => tokio::select! {
+                    // In this order, without drawing lots: the stop first (a flag
+                    // to look at), so that a peer that never stops sending cannot
+                    // keep the server from stopping; the keepalive last.
+                    biased;
+                    () = &mut *stopping, if self.closing.is_none() => {
+                        return End::shutdown(&mut self.socket).await;
+                    }
+                    next = self.socket.next() => next,
+                    _ = self.keepalive.due(), if self.keepalive.on() && self.closing.is_none() => {
+                        match self.keepalive.check(&mut self.socket).await {
+                            Ok(()) => continue,
+                            Err(end) => return end,
+                        }
+                    }
+                },
+            };
+            self.keepalive.heard();
+            let message = match next {
+                Some(Ok(Message::Text(text))) => Payload::Text(text),
+                Some(Ok(Message::Binary(bytes))) => Payload::Binary(bytes),
+                other => match self.other(other).await {
+                    Ok(()) => continue,
+                    Err(end) => return end,
+                },
+            };
+            let answer = self.dispatch.ask(&self.channel, message, &mut self.replies);
+            let reply = match answer.await {
+                Some(Ack::Reply(reply)) => reply,
+                Some(Ack::Unsupported) => return End::unsupported(&mut self.socket).await,
+                Some(Ack::Panicked(_)) => return End::panicked(&mut self.socket).await,
+                // The loop can no longer be reached: the server is stopping.
+                None => return End::shutdown(&mut self.socket).await,
+            };
+            if let Err(err) = self.socket.feed(ack(reply)).await {
+                return End::Failed(err.to_string());
+            }
+            self.acks.written();
+            self.handled += 1;
+        }
     }
 
-    /// The peer's next frame, once the acknowledgements that wait are sent
-    /// (unless it is streaming); `None` when a keepalive check came first.
-    async fn next(&mut self, stopping: &mut Stopping) -> Result<Option<Next>, End> {
-        let ready = self.acks.ready(&mut self.socket);
-        self.acks
-            .send_unless_streaming(&mut self.socket, &ready)
-            .await?;
-        let next = match ready {
-            Some(next) => next,
-            None => tokio::select! {
-                // In this order, without drawing lots: the stop first (a flag
-                // to look at), so that a peer that never stops sending cannot
-                // keep the server from stopping; the keepalive last.
-                biased;
-                () = &mut *stopping, if self.closing.is_none() => {
-                    return Err(End::shutdown(&mut self.socket).await);
-                }
-                next = self.socket.next() => next,
-                _ = self.keepalive.due(), if self.keepalive.on() && self.closing.is_none() => {
-                    self.keepalive.check(&mut self.socket).await?;
-                    return Ok(None);
-                }
-            },
-        };
-        self.keepalive.heard();
-        Ok(Some(next))
-    }
-
-    /// The message in the peer's frame for the loop; `None` for a control
-    /// frame; the end for the end of the connection or a frame refused.
-    async fn read(&mut self, next: Next) -> Result<Option<Payload>, End> {
+    /// What a frame that is no message means: nothing to do (a ping, which
+    /// tungstenite answers; the peer's close frame, answered too, after which
+    /// we read on until the close is done), or the end of the conversation.
+    async fn other(&mut self, next: Next) -> Result<(), End> {
         match next {
             None => Err(match self.closing {
                 Some(code) => End::PeerClosed(code),
                 None => End::Dropped,
             }),
             Some(Err(err)) => Err(End::of_error(&mut self.socket, err).await),
-            Some(Ok(Message::Text(text))) => Ok(Some(Payload::Text(text))),
-            Some(Ok(Message::Binary(bytes))) => Ok(Some(Payload::Binary(bytes))),
             Some(Ok(Message::Close(frame))) => {
-                // tungstenite answers the close; keep reading until it is done.
                 self.closing = Some(frame.map(|frame| frame.code));
-                Ok(None)
+                Ok(())
             }
-            // Pings are answered by tungstenite itself.
-            Some(Ok(_)) => Ok(None),
+            Some(Ok(_)) => Ok(()),
         }
     }
 }
@@ -168,35 +172,29 @@ impl Batch {
         }
     }
 
-    /// Sends the acknowledgements that wait, unless the frame `ready` is a
-    /// message: then they wait for its acknowledgement too.
-    async fn send_unless_streaming(
-        &mut self,
-        socket: &mut impl Frames,
-        ready: &Option<Next>,
-    ) -> Result<(), End> {
+    /// Whether the acknowledgements that wait are to be sent now: there are
+    /// some, and the frame `ready` is not a message (whose acknowledgement
+    /// they would wait for).
+    fn due(&self, ready: &Option<Next>) -> bool {
         let streaming = matches!(ready, Some(Some(Ok(Message::Text(_) | Message::Binary(_)))));
-        if self.unsent > 0 && !streaming {
-            socket
-                .flush()
-                .await
-                .map_err(|err| End::Failed(err.to_string()))?;
-            self.unsent = 0;
-        }
-        Ok(())
+        self.unsent > 0 && !streaming
     }
 
-    /// Writes the acknowledgement `reply`, to be sent with the batch.
-    async fn feed(&mut self, socket: &mut impl Frames, reply: Payload) -> Result<(), End> {
-        let ack = match reply {
-            Payload::Text(text) => Message::Text(text),
-            Payload::Binary(bytes) => Message::Binary(bytes),
-        };
-        socket
-            .feed(ack)
-            .await
-            .map_err(|err| End::Failed(err.to_string()))?;
+    /// The acknowledgements that waited are sent.
+    fn sent(&mut self) {
+        self.unsent = 0;
+    }
+
+    /// One more acknowledgement is written, to be sent with the batch.
+    fn written(&mut self) {
         self.unsent += 1;
-        Ok(())
+    }
+}
+
+/// The frame that acknowledges with the loop's `reply`.
+fn ack(reply: Payload) -> Message {
+    match reply {
+        Payload::Text(text) => Message::Text(text),
+        Payload::Binary(bytes) => Message::Binary(bytes),
     }
 }
