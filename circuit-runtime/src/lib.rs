@@ -35,12 +35,16 @@
 //!
 //! - [`base`]: the [`Sketch`], [`Reactive`] and [`Timed`] traits; [`Payload`]
 //!   and [`Ack`], what travels on a wire; settings and options; the
-//!   [`Error`] type; the [`Shutdown`](base::Shutdown) signal; [`Rng`].
+//!   [`Error`] type; the [`Shutdown`](base::Shutdown) signal; [`Rng`]; the
+//!   process's clock, real or simulated.
 //! - [`observe`]: log lines, a timer's progress bar, [`signal`]s and their
 //!   recording (VCD file, live analyzer page contents).
-//! - [`net`]: the [`Server`](net::Server), a peer's connection and how its
-//!   messages reach the loop, [`Link`]s and their delivery, the timer's driver, tokens, the
-//!   analyzer's page server, and the socket helpers they all share.
+//! - [`net`]: in folders by job: `serve` (the [`Server`](net::Server), one
+//!   way for every peer to arrive and be served, whatever carries it, and how
+//!   its messages reach the loop), `send` ([`Link`]s and their delivery, the
+//!   timer's driver), `find` (addresses, DNS-SD) and `wire` (listeners,
+//!   dialing, sockets, in-process wires, TLS, tokens); and the analyzer's
+//!   page server.
 //! - [`app`]: [`App`] and the command line, the process around a run
 //!   (Ctrl-C / SIGTERM), replays, the `ls` and `probe` commands; circuits in
 //!   one folder, one job a file: their model and the one check of its rules,

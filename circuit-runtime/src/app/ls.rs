@@ -14,7 +14,7 @@ use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::net::discovery::{Seen, Sighting};
-use crate::net::mdns;
+use crate::net::find::mdns;
 
 /// `--watch`: follow arrivals and departures.
 const WATCH: &str = "watch";

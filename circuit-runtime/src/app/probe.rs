@@ -23,7 +23,8 @@ use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
 use crate::net::address::{Address, Dialer};
-use crate::net::socket::{close_politely, read_ack, DialError};
+use crate::net::wire::dial::DialError;
+use crate::net::wire::socket::{close_politely, read_ack};
 
 /// How long the probe keeps trying to reach the sketch.
 const PATIENCE: Duration = Duration::from_secs(2);

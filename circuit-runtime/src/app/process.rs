@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::time::timeout;
 
+#[cfg(feature = "sim")]
+use crate::base::clock;
 use crate::base::error::Result;
 use crate::base::shutdown::Shutdown;
 use crate::observe::log;
@@ -41,7 +43,7 @@ where
     builder.enable_all();
     // Without the `sim` feature nothing can ask for it: the commands refuse first.
     #[cfg(feature = "sim")]
-    builder.start_paused(log::simulated());
+    builder.start_paused(clock::simulated());
     let runtime = builder.build()?;
     runtime.block_on(log::scoped(name, async move {
         let mut interrupts = Interrupts::listen()?;

@@ -12,11 +12,11 @@ use clap::ArgMatches;
 use crate::app::command::from_matches;
 use crate::app::flags::replay::Replaying;
 use crate::app::process::run_until_interrupted;
+use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
 use crate::observe::inputs::{self, Changes, LANE};
-use crate::observe::log;
 use crate::observe::trace::Trace;
 
 /// How many differences `--check` lists at most.
@@ -50,7 +50,7 @@ pub(crate) fn run<S: Sketch>(replaying: Replaying, matches: &mut ArgMatches) -> 
     if !realtime {
         require(Feature::Sim, "--replay without --realtime (simulated time)")
             .map_err(Error::Setup)?;
-        log::simulate();
+        clock::simulate();
     }
     run_until_interrupted(
         Arc::clone(&name),
@@ -193,11 +193,13 @@ pub(crate) async fn feed(
             ))
             .await
             .map_err(|err| lost(err.to_string()))?;
-        crate::net::socket::read_ack(socket).await.map_err(lost)?;
+        crate::net::wire::socket::read_ack(socket)
+            .await
+            .map_err(lost)?;
         acked += 1;
     }
     for (_, mut socket) in sockets {
-        crate::net::socket::close_politely(
+        crate::net::wire::socket::close_politely(
             &mut socket,
             tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
             "",

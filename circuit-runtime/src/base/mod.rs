@@ -1,7 +1,8 @@
 //! The bottom layer: what a sketch is, what travels on a wire, how a sketch
-//! is configured, what can go wrong, and how everything stops. It imports
-//! nothing else of the runtime.
+//! is configured, what can go wrong, how everything stops, and whether the
+//! clock is real or simulated. It imports nothing else of the runtime.
 
+pub(crate) mod clock;
 pub(crate) mod error;
 pub(crate) mod features;
 pub(crate) mod message;

@@ -4,7 +4,7 @@
 
 use crate::base::sketch::Outbound;
 use crate::base::wiring::MessageType;
-use crate::net::link::Link;
+use crate::net::send::link::Link;
 
 /// One link of a setting, by what it sends.
 pub trait LinkValue {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::base::rng::Rng;
 use crate::base::settings::{Parsed, Values};
-use crate::net::link::Link;
+use crate::net::send::link::Link;
 
 /// A type a setting may have: read from its text.
 #[diagnostic::on_unimplemented(

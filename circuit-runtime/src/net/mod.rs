@@ -1,42 +1,34 @@
-//! The network layer: serving a sketch, linking to others, driving a timer,
-//! and the analyzer's page server. Built on `base` and `observe`.
+//! The network layer: serving a sketch, sending to other sketches, finding
+//! them, and the connections that carry it all, plus the analyzer's page
+//! server. Built on `base` and `observe`.
 //!
-//! Every side shares one set of socket helpers (`socket`): dialing with
-//! backoff, the accept loop, the read buffer, reading an acknowledgement and
-//! the polite close.
+//! Each folder has one job:
+//!
+//! - `serve`: a server sketch ([`Server`]). Its peers arrive on a listener
+//!   (TCP, TLS or in-process, see `wire::listener`), and every one goes the
+//!   same way: one accept loop, one entry that takes a place and asks the
+//!   door (`--max-clients`, the token), then a `Peer`'s conversation
+//!   (keepalive, acknowledgement batching, close codes, each on its own),
+//!   its messages reaching the loop through `dispatch`;
+//! - `send`: what sends to a server: a sketch's [`Link`]s and the task that
+//!   delivers for each, and the driver of a timer sketch ([`drive`]);
+//! - `find`: where a sketch is: addresses and names, resolved by DNS-SD over
+//!   multicast or over a DNS server;
+//! - `wire`: the connections themselves, which every side shares: listeners,
+//!   dialing, a WebSocket connection and its polite close, in-process wires,
+//!   TLS, tokens on the handshake, a peer's silence, just enough HTTP;
+//!
+//! and `web` serves the live analyzer page.
 
-pub mod address;
-pub(crate) mod auth;
-pub(crate) mod connection;
-pub(crate) mod delivery;
-pub mod discovery;
-pub(crate) mod dispatch;
-pub(crate) mod http;
-pub(crate) mod link;
-#[cfg(feature = "discovery")]
-pub(crate) mod mdns;
-#[cfg(not(feature = "discovery"))]
-#[path = "mdns_absent.rs"]
-pub(crate) mod mdns;
-pub mod memory;
-pub(crate) mod outbound;
-pub(crate) mod server;
-pub(crate) mod socket;
-pub(crate) mod timer;
-#[cfg(feature = "tls")]
-pub(crate) mod tls;
-#[cfg(not(feature = "tls"))]
-#[path = "tls_absent.rs"]
-pub(crate) mod tls;
-#[cfg(feature = "dns")]
-pub(crate) mod unicast;
-#[cfg(not(feature = "dns"))]
-#[path = "unicast_absent.rs"]
-pub(crate) mod unicast;
-pub(crate) mod watchdog;
+pub(crate) mod find;
+pub(crate) mod send;
+pub(crate) mod serve;
 pub(crate) mod web;
+pub(crate) mod wire;
 
-pub use link::{Link, LinkError};
-pub use server::{serve, Server, Serving};
-pub use timer::{drive, Ticking, TimerReport};
+pub use find::{address, discovery};
+pub use send::link::{Link, LinkError};
+pub use send::timer::{drive, Ticking, TimerReport};
+pub use serve::server::{serve, Server, Serving};
 pub use web::Analyzer;
+pub use wire::memory;

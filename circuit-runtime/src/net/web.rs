@@ -2,7 +2,7 @@
 //! signals as a WebSocket event stream at `/events`.
 //!
 //! The page and its stream share one port, so a browser needs nothing but the
-//! address. The page is one `GET` (see [`http`](crate::net::http)), and the
+//! address. The page is one `GET` (see [`http`](crate::net::wire::http)), and the
 //! stream is a plain tokio-tungstenite socket after the upgrade.
 
 use std::collections::HashSet;
@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -26,9 +25,10 @@ use tokio_tungstenite::WebSocketStream;
 use crate::base::error::{Error, Result};
 use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
-use crate::net::http::{answer, read_head};
-use crate::net::socket::{accept_until, bind_to, close_politely, READ_BUFFER};
-use crate::net::tls::{self, TlsAcceptor};
+use crate::net::wire::http::{answer, read_head};
+use crate::net::wire::listener::{accept_until, Tcp};
+use crate::net::wire::socket::{close_politely, READ_BUFFER};
+use crate::net::wire::tls::{self, TlsAcceptor};
 use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
 use crate::observe::log;
 use crate::observe::trace::{Change, Event, Trace};
@@ -58,7 +58,7 @@ impl Analyzer {
         tls: &TlsFiles,
         shutdown: Shutdown,
     ) -> Result<Analyzer> {
-        let listener = bind_to(address).await?;
+        let listener = Tcp::bind(address).await?;
         let address = listener.local_addr()?;
         // On loopback the page stays plain HTTP; beyond it, it takes the
         // certificate the sketches were given, if any.
@@ -97,14 +97,14 @@ impl Analyzer {
 
 /// Accepts browsers until shutdown; each gets a task of its own.
 async fn accept(
-    listener: TcpListener,
+    mut listener: Tcp,
     acceptor: Option<TlsAcceptor>,
     trace: Arc<Trace>,
     panel: Panel,
     mut shutdown: Shutdown,
 ) {
     let stop = shutdown.clone();
-    accept_until(&listener, &mut shutdown, |stream| {
+    accept_until(&mut listener, &mut shutdown, |stream| {
         let (trace, stop, acceptor) = (Arc::clone(&trace), stop.clone(), acceptor.clone());
         let panel = panel.clone();
         log::spawn(async move {

@@ -2,12 +2,17 @@
 //! (`buzzer.in`: each message with its path), so that a recording is enough
 //! to drive the sketch again; and reading a recording back: a sketch's inputs,
 //! and the changes of its signals, for a replay and its check.
+//!
+//! The network layer only says what reached a loop (`received`); what a
+//! recording keeps of it is decided here.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use crate::observe::log;
+use crate::observe::trace::Trace;
 use crate::observe::value::Value;
 
 /// The name of the lane that holds what a sketch received.
@@ -23,6 +28,16 @@ pub struct Input {
     pub channel: String,
     /// The message.
     pub text: String,
+}
+
+/// Notes that the running sketch's loop received `text` on `channel`: a
+/// recording that keeps changes keeps it (a count of signals alone does not
+/// need it), so that the recording can drive the sketch again.
+pub(crate) fn received(channel: &str, text: &str) {
+    if let Some(trace) = Trace::installed().filter(|trace| trace.keeps_changes()) {
+        let lane = encode(channel, text);
+        trace.record(log::current(), LANE, Value::Text(lane.into()));
+    }
 }
 
 /// `PATH MESSAGE` as a lane value: VCD strings hold no whitespace, so

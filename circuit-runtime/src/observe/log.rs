@@ -16,6 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::base::clock::simulated_time;
 use crate::base::error::{Error, Result};
 use crate::observe::writer::{self, Flushed};
 
@@ -51,31 +52,6 @@ where
     F::Output: Send + 'static,
 {
     tokio::spawn(scoped(current(), future))
-}
-
-/// Whether this process runs on simulated time (`--sim`).
-static SIMULATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Runs this process on simulated time: its runtime's clock starts paused and
-/// jumps from timer to timer, and log lines carry the simulated time.
-pub fn simulate() {
-    SIMULATED.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Whether this process runs on simulated time.
-pub fn simulated() -> bool {
-    SIMULATED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Time zero of a simulated run: the first time it was asked for.
-fn sim_start() -> &'static tokio::time::Instant {
-    static START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(tokio::time::Instant::now)
-}
-
-/// Under `--sim`, the simulated time since the run began.
-pub fn simulated_time() -> Option<std::time::Duration> {
-    simulated().then(|| tokio::time::Instant::now().saturating_duration_since(*sim_start()))
 }
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`; with

@@ -15,6 +15,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[cfg(feature = "progress")]
+use crate::base::clock;
+#[cfg(feature = "progress")]
 use crate::observe::console;
 #[cfg(feature = "progress")]
 use crate::observe::log;
@@ -88,7 +90,7 @@ impl Progress {
     /// time (the bar's own clock is the wall's: how long one has waited).
     pub fn acked(&self, acked: u64) {
         if let Some(bar) = &self.bar {
-            match log::simulated_time() {
+            match clock::simulated_time() {
                 Some(at) => {
                     bar.set_message(format!("{acked} acks · simulated {:.3}s", at.as_secs_f64()))
                 }

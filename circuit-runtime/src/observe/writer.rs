@@ -40,39 +40,46 @@ pub struct Flushed {
     done: Receiver<()>,
 }
 
-/// Starts the writing thread.
+/// Starts the thread that writes the log lines to the console.
 ///
 /// # Errors
 /// When the operating system cannot start a thread.
 pub(crate) fn start() -> io::Result<(Queued, Flushed)> {
+    start_to(Console)
+}
+
+/// Starts a thread that writes the lines queued to `sink`.
+fn start_to(sink: impl Write + Send + 'static) -> io::Result<(Queued, Flushed)> {
     let (queue, notes) = mpsc::sync_channel(QUEUED_LINES);
     let (finished, done) = mpsc::channel();
     thread::Builder::new()
         .name("circuit-log".into())
-        .spawn(move || write_lines(&notes, &finished))?;
+        .spawn(move || {
+            write_lines(notes, sink);
+            // Said once the queue is gone: nothing can be queued after this.
+            let _ = finished.send(());
+        })?;
     Ok((Queued(queue.clone()), Flushed { queue, done }))
 }
 
-/// The writing thread: each line as it comes, the console flushed once per
-/// batch of lines that were waiting together.
-fn write_lines(notes: &Receiver<Note>, finished: &mpsc::Sender<()>) {
-    let mut console = Console;
+/// The writing thread: each line as it comes, the sink flushed once per
+/// batch of lines that were waiting together, until the last note.
+fn write_lines(notes: Receiver<Note>, mut sink: impl Write) {
     while let Ok(note) = notes.recv() {
         let mut next = Some(note);
         while let Some(note) = next.take() {
             match note {
                 Note::Line(line) => {
-                    let _ = console.write_all(&line);
+                    let _ = sink.write_all(&line);
                 }
                 Note::End => {
-                    let _ = console.flush();
-                    let _ = finished.send(());
+                    let _ = sink.flush();
                     return;
                 }
             }
             next = notes.try_recv().ok();
         }
-        let _ = console.flush();
+        let _ = sink.flush();
     }
 }
 
@@ -109,18 +116,39 @@ impl<'a> MakeWriter<'a> for Queued {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
+    /// A sink the test can read.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Kept {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
-    fn every_line_is_queued_whole_and_the_end_waits_for_them() {
-        let (queued, flushed) = start().expect("a thread");
+    fn every_line_is_written_whole_in_order_before_the_end() {
+        let kept = Kept::default();
+        let (queued, flushed) = start_to(kept.clone()).expect("a thread");
         let mut writer = queued.make_writer();
-        for n in 0..1000 {
-            writer
-                .write_all(format!("line {n}\n").as_bytes())
-                .expect("queued");
+        let lines: String = (0..1000).map(|n| format!("line {n}\n")).collect();
+        for line in lines.split_inclusive('\n') {
+            writer.write_all(line.as_bytes()).expect("queued");
         }
         drop(flushed);
+        assert_eq!(
+            String::from_utf8(kept.0.lock().unwrap().clone()).unwrap(),
+            lines
+        );
         // The thread has ended: nothing more can be queued.
         assert!((&queued).write(b"late\n").is_err());
     }

@@ -24,11 +24,11 @@ use crate::app::flags::{flag, switched};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
+use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::options::Options;
 use crate::observe::inputs;
-use crate::observe::log;
 
 /// `up FILE`, the circuit file.
 const FILE: &str = "file";
@@ -288,7 +288,7 @@ fn run_circuit(
                 "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
             ));
         }
-        log::simulate();
+        clock::simulate();
     }
     let seed: Option<u64> = matches.remove_one(SEED);
     let vcd: Option<PathBuf> = matches.remove_one(VCD);

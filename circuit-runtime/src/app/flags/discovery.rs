@@ -5,7 +5,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::app::flags::{flag, optional};
 use crate::base::error::{Error, Result};
-use crate::net::unicast::{self, DnsServer};
+use crate::net::find::unicast::{self, DnsServer};
 
 /// `--discovery mdns|dns:SERVER[:PORT]`.
 pub(crate) const DISCOVERY: &str = "discovery";

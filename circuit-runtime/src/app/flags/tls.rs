@@ -9,7 +9,7 @@ use crate::app::flags::{flag, optional, switch, switched};
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::options::TlsFiles;
-use crate::net::{auth, tls};
+use crate::net::wire::{auth, tls};
 
 /// `--tls-cert FILE`.
 pub(crate) const TLS_CERT: &str = "tls-cert";

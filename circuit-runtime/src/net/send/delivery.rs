@@ -16,9 +16,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
-use crate::net::address::{Address, Dialer};
-use crate::net::socket::{close_politely, Backoff, DialError, Socket};
-use crate::net::watchdog::Watchdog;
+use crate::net::find::address::{Address, Dialer};
+use crate::net::wire::dial::{Backoff, DialError};
+use crate::net::wire::socket::{close_politely, Socket};
+use crate::net::wire::watchdog::Watchdog;
 
 /// The most text a link keeps unacknowledged, whatever its window: large
 /// messages fill the window by size before they fill it by count.

@@ -19,7 +19,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::Resolver;
 
-use crate::net::discovery::Seen;
+use crate::net::find::discovery::Seen;
 
 /// The DNS server this process resolves names through, once chosen.
 static SERVER: OnceLock<DnsServer> = OnceLock::new();

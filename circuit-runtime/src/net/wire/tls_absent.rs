@@ -10,6 +10,9 @@ use tokio_tungstenite::MaybeTlsStream;
 use crate::base::features::{missing, Feature};
 use crate::base::options::TlsFiles;
 
+/// A secured connection is never made in this build: one would be the stream itself.
+pub(crate) type Secure<T> = T;
+
 /// No TLS acceptor exists in this build: the type has no values.
 #[derive(Clone, Debug)]
 pub enum TlsAcceptor {}

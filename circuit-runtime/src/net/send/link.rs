@@ -17,11 +17,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::base::options::{LinkOptions, Token};
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
-use crate::net::address::Address;
-use crate::net::delivery::{deliver, Answer, Command, Shared};
+use crate::net::find::address::Address;
+use crate::net::send::delivery::{deliver, Answer, Command, Shared};
 use crate::observe::log;
 
-pub use crate::net::delivery::LinkError;
+pub use crate::net::send::delivery::LinkError;
 
 /// Messages a link holds while its peer is slow or down, unless told otherwise.
 const QUEUE: usize = 1024;

@@ -7,6 +7,9 @@
 //! when peers meet, they queue their messages to the task that owns the
 //! sketch, which answers everything queued in one go, instead of the sketch
 //! waiting for each peer's turn in a run queue that may hold thousands.
+//!
+//! Every message is shown to the observers of what reaches the loop (a
+//! recording keeps what a sketch received) before it takes either way.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,7 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::base::message::{Ack, Payload};
 use crate::base::sketch::Reactive;
-use crate::observe::log;
+use crate::observe::{inputs, log};
 
 /// Messages waiting for a sketch whose loop may wait; beyond this, peers wait before sending more.
 const QUEUE: usize = 256;
@@ -118,6 +121,7 @@ impl<S: Reactive> Dispatch<S> {
         message: Payload,
         replies: &mut Replies,
     ) -> Option<Ack> {
+        observe(channel, &message);
         match self {
             Dispatch::Now { shared, .. } => {
                 let mut sketch = shared.lock().unwrap_or_else(PoisonError::into_inner);
@@ -141,6 +145,14 @@ impl<S: Reactive> Dispatch<S> {
                 answers.recv().await
             }
         }
+    }
+}
+
+/// What watches every message on its way to the loop, whichever way it takes:
+/// a recording keeps what the sketch received, to drive it again.
+fn observe(channel: &str, message: &Payload) {
+    if let Payload::Text(text) = message {
+        inputs::received(channel, text);
     }
 }
 

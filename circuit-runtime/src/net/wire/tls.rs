@@ -18,6 +18,9 @@ use tokio_tungstenite::MaybeTlsStream;
 
 pub use tokio_rustls::TlsAcceptor;
 
+/// A server's side of a connection once its TLS handshake is done.
+pub(crate) type Secure<T> = tokio_rustls::server::TlsStream<T>;
+
 use crate::base::options::TlsFiles;
 
 /// The provider every configuration uses.

@@ -1,34 +1,28 @@
 //! A server: binds a port, accepts peers, and hands the sketch back when stopped.
 //!
-//! Each peer has its own task that reads frames, has the loop answer them one
-//! at a time (see `dispatch`), and writes back acknowledgements.
+//! Its peers arrive on a TCP (or TLS) port and, inside one process, over
+//! in-memory wires; each is served the same way (see `accept`).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
 
 use crate::base::error::{Error, Result};
 use crate::base::message::Payload;
-use crate::base::options::{Limits, Options, Token};
+use crate::base::options::Options;
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{Reactive, Replaying, RunReport, Running, Runs, Starting};
 use crate::base::wiring::MessageType;
-use crate::net::connection;
-use crate::net::discovery::{self, Advert};
-use crate::net::dispatch::Dispatch;
-use crate::net::mdns::{advertise, Advertised};
-use crate::net::memory;
-use crate::net::outbound::{configure, drain};
-use crate::net::socket::{accept_until, bind_to};
-use crate::net::tls::{self, TlsAcceptor};
+use crate::net::find::discovery::{self, Advert};
+use crate::net::find::mdns::{advertise, Advertised};
+use crate::net::send::outbound::{configure, drain};
+use crate::net::serve::accept::{Peers, Served};
+use crate::net::serve::dispatch::Dispatch;
+use crate::net::wire::listener::{InProcess, Tcp, Tls};
+use crate::net::wire::tls;
 use crate::observe::log;
 
 /// A running server sketch.
@@ -49,39 +43,6 @@ pub struct Server<S> {
     served: Arc<Served>,
     /// Its DNS-SD advertisement, withdrawn (with a goodbye) when it stops.
     advertised: Option<Advertised>,
-}
-
-/// Messages acknowledged and peers served, added up as each peer leaves
-/// (nothing per message).
-#[derive(Default)]
-struct Served {
-    /// Messages acknowledged, over all peers.
-    messages: AtomicU64,
-    /// Peers whose conversation began.
-    peers: AtomicU64,
-}
-
-impl Served {
-    /// Counts one peer that has left, and what it sent.
-    fn add(&self, messages: u64) {
-        self.messages.fetch_add(messages, Ordering::Relaxed);
-        self.peers.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// "15 messages from 1 peer".
-    fn line(&self) -> String {
-        let (messages, peers) = (
-            self.messages.load(Ordering::Relaxed),
-            self.peers.load(Ordering::Relaxed),
-        );
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        format!(
-            "served {} from {}",
-            plural(messages, "message", "messages"),
-            plural(peers, "peer", "peers")
-        )
-    }
 }
 
 impl<S: Reactive> Server<S> {
@@ -122,14 +83,11 @@ impl<S: Reactive> Server<S> {
         // A certificate that cannot be used stops the start, before the bind.
         let acceptor = tls::acceptor(&options.tls).map_err(Error::Tls)?;
         configure(&sketch.links(), options);
-        let listener = match bound {
-            Some(listener) => {
-                listener.set_nonblocking(true)?;
-                TcpListener::from_std(listener)?
-            }
-            None => bind_to(&format!("{}:{}", options.socket, options.port)).await?,
+        let tcp = match bound {
+            Some(listener) => Tcp::from_std(listener)?,
+            None => Tcp::bind(&format!("{}:{}", options.socket, options.port)).await?,
         };
-        let address = listener.local_addr()?;
+        let address = tcp.local_addr()?;
         if !address.ip().is_loopback() {
             tracing::warn!(
                 "listening on {}: this sketch is reachable from the network, by anyone who can reach this machine",
@@ -139,38 +97,29 @@ impl<S: Reactive> Server<S> {
         let shutdown = Shutdown::new();
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
+        let token = options.token.clone();
+        let peers = Peers::new(
+            dispatch,
+            options.limits,
+            token,
+            Arc::clone(&served),
+            shutdown.clone(),
+        );
+        // Every carrier has its own listener, and one way its peers are served.
         if let Some(wire) = &options.in_process {
-            let arriving = memory::register(wire);
-            log::spawn(log::scoped(
-                Self::name(options),
-                accept_in_process(
-                    arriving,
-                    dispatch.clone(),
-                    options.limits,
-                    options.token.clone(),
-                    Arc::clone(&served),
-                    shutdown.clone(),
-                ),
-            ));
+            log::spawn(peers.clone().accept(InProcess::register(wire)));
         }
-        let accepting = tokio::spawn(log::scoped(
-            Self::name(options),
-            accept(
-                listener,
-                acceptor.clone(),
-                dispatch,
-                options.limits,
-                options.token.clone(),
-                Arc::clone(&served),
-                shutdown.clone(),
-            ),
-        ));
-        if acceptor.is_some() {
+        let secure = acceptor.is_some();
+        let accepting = match acceptor {
+            Some(acceptor) => log::spawn(peers.accept(Tls::new(tcp, acceptor))),
+            None => log::spawn(peers.accept(tcp)),
+        };
+        if secure {
             tracing::info!("serving on wss://{}:{}", options.socket, address.port());
         } else {
             tracing::info!("serving on {}:{}", options.socket, address.port());
         }
-        let advertised = Self::advertise(options, address, acceptor.is_some()).await;
+        let advertised = Self::advertise(options, address, secure).await;
         Ok(Server {
             address,
             shutdown,
@@ -320,102 +269,4 @@ pub async fn serve<S: Reactive>(
     shutdown.wait().await;
     server.stop().await;
     Ok(())
-}
-
-/// Accepts peers until shutdown. Beyond `--max-clients`, peers are refused.
-async fn accept<S: Reactive>(
-    listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
-    dispatch: Dispatch<S>,
-    limits: Limits,
-    token: Option<Token>,
-    served: Arc<Served>,
-    mut shutdown: Shutdown,
-) {
-    let places = Arc::new(Semaphore::new(limits.max_clients));
-    let stop = shutdown.clone();
-    accept_until(&listener, &mut shutdown, |stream| {
-        let place = Arc::clone(&places).try_acquire_owned().ok();
-        let (dispatch, token, stop, served) = (
-            dispatch.clone(),
-            token.clone(),
-            stop.clone(),
-            Arc::clone(&served),
-        );
-        let acceptor = acceptor.clone();
-        log::spawn(async move {
-            let Some(acceptor) = acceptor else {
-                return serve_peer(stream, place, dispatch, limits, token, stop, served).await;
-            };
-            // The TLS handshake counts against the handshake's time limit.
-            match timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(secured)) => {
-                    serve_peer(secured, place, dispatch, limits, token, stop, served).await;
-                }
-                Ok(Err(err)) if err.to_string().contains("InvalidContentType") => {
-                    tracing::warn!("refused a peer: it spoke plain ws:// to this wss:// server");
-                }
-                Ok(Err(err)) => {
-                    tracing::warn!("refused a peer: its TLS handshake failed ({err})");
-                }
-                Err(_) => tracing::warn!(
-                    "dropped a peer: no TLS handshake within {:.1}s",
-                    limits.handshake_timeout.as_secs_f64()
-                ),
-            }
-        });
-    })
-    .await;
-}
-
-/// Serves the peers of this process that arrive over in-memory wires, until shutdown.
-async fn accept_in_process<S: Reactive>(
-    mut arriving: tokio::sync::mpsc::UnboundedReceiver<memory::Arrival>,
-    dispatch: Dispatch<S>,
-    limits: Limits,
-    token: Option<Token>,
-    served: Arc<Served>,
-    mut shutdown: Shutdown,
-) {
-    loop {
-        let arrival = tokio::select! {
-            arrival = arriving.recv() => match arrival {
-                Some(arrival) => arrival,
-                None => return,
-            },
-            () = shutdown.wait() => return,
-        };
-        let (dispatch, token, stop, served) = (
-            dispatch.clone(),
-            token.clone(),
-            shutdown.clone(),
-            Arc::clone(&served),
-        );
-        log::spawn(async move {
-            let served_peer = connection::serve_in_process(arrival, dispatch, limits, token, stop);
-            if let Some(handled) = served_peer.await {
-                served.add(handled);
-            }
-        });
-    }
-}
-
-/// Serves one accepted peer while it holds a place, or refuses it with 503
-/// when `--max-clients` are served already.
-async fn serve_peer<S: Reactive, T: AsyncRead + AsyncWrite + Unpin>(
-    stream: T,
-    place: Option<OwnedSemaphorePermit>,
-    dispatch: Dispatch<S>,
-    limits: Limits,
-    token: Option<Token>,
-    stop: Shutdown,
-    served: Arc<Served>,
-) {
-    let Some(place) = place else {
-        return connection::refuse(stream, limits).await;
-    };
-    if let Some(handled) = connection::serve(stream, dispatch, limits, token, stop).await {
-        served.add(handled);
-    }
-    drop(place);
 }

@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 pub const SCHEME: &str = "mem://";
 
 /// A peer arriving at an in-process server.
-pub(crate) struct Arrival {
+pub(crate) struct Incoming {
     /// Its handshake, as a socket's would be: the path, the token.
     pub(crate) request: Request,
     /// The server's end of the wire.
@@ -34,7 +34,7 @@ pub(crate) struct Arrival {
 }
 
 /// The servers of this process that take in-process peers, by name.
-type Servers = Mutex<HashMap<String, mpsc::UnboundedSender<Arrival>>>;
+type Servers = Mutex<HashMap<String, mpsc::UnboundedSender<Incoming>>>;
 
 /// The servers of this process that take in-process peers.
 fn servers() -> &'static Servers {
@@ -43,7 +43,7 @@ fn servers() -> &'static Servers {
 }
 
 /// Registers server `name`: its in-process peers arrive on the receiver, until it is dropped.
-pub(crate) fn register(name: &str) -> mpsc::UnboundedReceiver<Arrival> {
+pub(crate) fn register(name: &str) -> mpsc::UnboundedReceiver<Incoming> {
     let (peers, arriving) = mpsc::unbounded_channel();
     servers()
         .lock()
@@ -63,7 +63,7 @@ pub(crate) fn connect(
     let (ours, theirs) = Pipe::pair();
     let (answer, answered) = oneshot::channel();
     server
-        .send(Arrival {
+        .send(Incoming {
             request,
             pipe: theirs,
             answer,

@@ -1,104 +1,21 @@
-//! The network helpers every side shares: dial (with backoff), bind and
-//! accept, the read buffer size, reading an acknowledgement, and the polite
-//! close. Servers, links, the timer, the probe and the analyzer call these
-//! instead of keeping copies.
+//! Connecting to another sketch: one attempt at a `ws://`, `wss://` or
+//! in-process (`mem://`) URL with our token, the backoff between attempts,
+//! and why an attempt failed (absent, worth trying again, or refused).
 
 use std::time::Duration;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{sleep, timeout};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{client_async_with_config, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{client_async_with_config, MaybeTlsStream};
 
-use crate::base::error::{Error, Result};
 use crate::base::options::Token;
-use crate::base::shutdown::Shutdown;
-use crate::net::memory::{self, Pipe};
-use crate::net::{auth, tls};
-
-/// How much tungstenite reads from the socket at a time. Its default (128 KiB)
-/// is zero-filled before every read, which costs more than the small frames of
-/// a sketch ever need, in time and in memory per idle peer.
-pub(crate) const READ_BUFFER: usize = 4 * 1024;
-
-/// How long we wait for the peer's answer to our close frame.
-const CLOSING: Duration = Duration::from_secs(1);
-
-/// What every conversation runs on: a stream of the peer's frames and a
-/// sink for ours, over a socket or an in-process wire alike.
-pub(crate) trait Frames:
-    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin
-{
-}
-
-impl<T> Frames for T where
-    T: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin
-{
-}
-
-/// A client connection to another sketch: a WebSocket over TCP (plain or
-/// TLS), or an in-process wire.
-// One per connection: boxing the larger variant would add a pointer chase to
-// every frame to save a few hundred bytes.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Socket {
-    /// Over the network (or loopback).
-    Network(WebSocketStream<MaybeTlsStream<TcpStream>>),
-    /// Inside this process.
-    Memory(Pipe),
-}
-
-impl Stream for Socket {
-    type Item = Result<Message, WsError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.get_mut() {
-            Socket::Network(socket) => socket.poll_next_unpin(cx),
-            Socket::Memory(pipe) => pipe.poll_next_unpin(cx),
-        }
-    }
-}
-
-impl Sink<Message> for Socket {
-    type Error = WsError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            Socket::Network(socket) => socket.poll_ready_unpin(cx),
-            Socket::Memory(pipe) => pipe.poll_ready_unpin(cx),
-        }
-    }
-
-    fn start_send(self: Pin<&mut Self>, frame: Message) -> Result<(), WsError> {
-        match self.get_mut() {
-            Socket::Network(socket) => socket.start_send_unpin(frame),
-            Socket::Memory(pipe) => pipe.start_send_unpin(frame),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            Socket::Network(socket) => socket.poll_flush_unpin(cx),
-            Socket::Memory(pipe) => pipe.poll_flush_unpin(cx),
-        }
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        match self.get_mut() {
-            Socket::Network(socket) => socket.poll_close_unpin(cx),
-            Socket::Memory(pipe) => pipe.poll_close_unpin(cx),
-        }
-    }
-}
+use crate::net::wire::memory;
+use crate::net::wire::socket::{Socket, READ_BUFFER};
+use crate::net::wire::{auth, tls};
 
 /// How long one connection attempt (TCP and handshake) may take.
 const ATTEMPT: Duration = Duration::from_secs(5);
@@ -274,106 +191,6 @@ async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<S
         Ok(Ok(())) => Ok(Socket::Memory(pipe)),
         Ok(Err(status)) => Err(answered(status, token)),
         Err(_) => Err(absent()),
-    }
-}
-
-/// Binds the first address `HOST:PORT` resolves to; the errors name the address.
-pub(crate) async fn bind_to(addr: &str) -> Result<TcpListener> {
-    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-    let resolve = |source| Error::Resolve {
-        host: host.to_owned(),
-        source,
-    };
-    let resolved = tokio::net::lookup_host(addr)
-        .await
-        .map_err(resolve)?
-        .next()
-        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
-    TcpListener::bind(resolved)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
-}
-
-/// Accepts connections until `shutdown` fires and hands each to `serve`, with
-/// Nagle off. A failed `accept` (such as too many open files) never stops the
-/// loop: it is logged and retried after a pause that doubles up to a second.
-pub(crate) async fn accept_until(
-    listener: &TcpListener,
-    shutdown: &mut Shutdown,
-    mut serve: impl FnMut(TcpStream),
-) {
-    let mut pause = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.wait() => return,
-        };
-        match accepted {
-            Ok((stream, _peer)) => {
-                pause = Duration::from_millis(10);
-                let _ = stream.set_nodelay(true);
-                serve(stream);
-            }
-            Err(err) => {
-                tracing::warn!("accept failed: {err}; retrying in {}ms", pause.as_millis());
-                sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
-}
-
-/// Sends a close frame with `code` and `reason`, then reads until the peer's
-/// answer (for at most a second): every side of the runtime ends this way.
-pub(crate) async fn close_politely(socket: &mut impl Frames, code: CloseCode, reason: &str) {
-    tracing::debug!(
-        "closing with {}{}",
-        u16::from(code),
-        if reason.is_empty() {
-            String::new()
-        } else {
-            format!(": {reason}")
-        }
-    );
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if socket.send(Message::Close(Some(frame))).await.is_err() {
-        return;
-    }
-    let _ = timeout(CLOSING, async {
-        while let Some(Ok(_)) = socket.next().await {}
-    })
-    .await;
-}
-
-/// The next text (or binary) frame from the peer: the acknowledgement of
-/// what was sent. A close frame is an error that gives its code and reason.
-pub(crate) async fn read_ack(socket: &mut Socket) -> Result<String, String> {
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
-            Some(Ok(Message::Binary(bytes))) => {
-                return Ok(String::from_utf8_lossy(&bytes).into_owned())
-            }
-            Some(Ok(Message::Close(frame))) => {
-                let why = match frame {
-                    Some(frame) => {
-                        format!("closed with {}: {}", u16::from(frame.code), frame.reason)
-                    }
-                    None => "closed".to_owned(),
-                };
-                tracing::debug!("the peer {why}");
-                return Err(why);
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(err)) => return Err(err.to_string()),
-            None => return Err("connection ended".to_owned()),
-        }
     }
 }
 

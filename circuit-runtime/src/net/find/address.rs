@@ -11,10 +11,11 @@ use tokio::time::{sleep, Instant};
 
 use crate::base::features::{enabled, missing, require, Feature};
 use crate::base::options::Token;
-use crate::net::discovery;
-use crate::net::mdns;
-use crate::net::socket::{dial, Backoff, DialError, Socket};
-use crate::net::unicast;
+use crate::net::find::discovery;
+use crate::net::find::mdns;
+use crate::net::find::unicast;
+use crate::net::wire::dial::{dial, Backoff, DialError};
+use crate::net::wire::socket::Socket;
 
 /// The explicit form of a name: what a circuit file writes for a sketch
 /// outside it (inside one, a bare name is a sketch of the file).
@@ -46,7 +47,7 @@ impl Address {
         if let Some(rest) = text
             .strip_prefix("ws://")
             .or_else(|| text.strip_prefix("wss://"))
-            .or_else(|| text.strip_prefix(crate::net::memory::SCHEME))
+            .or_else(|| text.strip_prefix(crate::net::wire::memory::SCHEME))
         {
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{text:?} has no host"));
@@ -92,7 +93,7 @@ impl Address {
         match self {
             Address::Url(url)
                 if url
-                    .strip_prefix(crate::net::memory::SCHEME)
+                    .strip_prefix(crate::net::wire::memory::SCHEME)
                     .is_some_and(|rest| !rest.contains('/')) =>
             {
                 Address::Url(format!("{url}{default}"))

@@ -15,10 +15,11 @@ use crate::base::options::{Options, Token};
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
-use crate::net::address::{Address, Dialer};
-use crate::net::outbound::{configure, drain};
-use crate::net::socket::{close_politely, read_ack, DialError, Socket};
-use crate::net::watchdog::Watchdog;
+use crate::net::find::address::{Address, Dialer};
+use crate::net::send::outbound::{configure, drain};
+use crate::net::wire::dial::DialError;
+use crate::net::wire::socket::{close_politely, read_ack, Socket};
+use crate::net::wire::watchdog::Watchdog;
 use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
@@ -117,6 +118,8 @@ pub async fn drive<S: Timed>(
     .await
 }
 
+/// [`drive`], logging as the sketch's own task: connect, tick until the
+/// loop or a shutdown says so, then close and deliver what the links hold.
 async fn drive_here<S: Timed>(
     mut sketch: S,
     options: &Options,
@@ -124,17 +127,7 @@ async fn drive_here<S: Timed>(
 ) -> Result<TimerReport> {
     sketch.begin()?;
     configure(&sketch.links(), options);
-    let address = match &options.to {
-        Some(to) => Address::parse(to)
-            .map_err(Error::Setup)?
-            .with_default_path(S::CHANNEL),
-        None => Address::Url(format!(
-            "ws://{}:{}{}",
-            options.socket,
-            options.port,
-            S::CHANNEL
-        )),
-    };
+    let address = server_of::<S>(options)?;
     let url = address.to_string();
     let mut dialer = Dialer::new(address, options.links.resolve_timeout);
     let patience = options.retry_for;
@@ -174,10 +167,7 @@ async fn drive_here<S: Timed>(
                 Exchange::Acked(ack) => break ack,
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
-                        crate::out!("< {ack}");
-                        signal("ack", &ack);
-                        report.acked += 1;
-                        progress.acked(report.acked);
+                        acked(&ack, &mut report, &progress);
                     }
                     break 'ticks;
                 }
@@ -188,42 +178,21 @@ async fn drive_here<S: Timed>(
                         "lost the server at {url} ({reason}); reconnecting to resend {message:?}"
                     );
                     dialer.lost();
-                    socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
+                    let again = connect(&mut dialer, token, patience, &mut shutdown).await;
+                    socket = match again {
                         Ok(Some(socket)) => socket,
                         Ok(None) => break 'ticks,
-                        Err(DialError::Refused(reason)) => {
-                            return Err(Error::Refused { url, reason })
-                        }
-                        Err(DialError::Absent(_)) => {
-                            return Err(Error::Lost {
-                                url,
-                                message,
-                                reason: format!(
-                                    "{reason}; it did not come back within {:.1}s",
-                                    patience.as_secs_f64()
-                                ),
-                            })
-                        }
+                        Err(err) => return Err(not_back(err, url, message, &reason, patience)),
                     };
                     report.resent += 1;
                     resending = true;
                 }
             }
         };
-        crate::out!("< {ack}");
-        signal("ack", &ack);
-        report.acked += 1;
-        progress.acked(report.acked);
+        acked(&ack, &mut report, &progress);
         tick += 1;
     }
-    let code = if shutdown.is_triggered() {
-        CloseCode::Away
-    } else {
-        CloseCode::Normal
-    };
-    close_politely(&mut socket, code, "").await;
-    drop(progress);
-    drain(&sketch.links(), options.stop_timeout).await;
+    finish(&mut socket, &shutdown, progress, sketch, options).await;
     tracing::info!(
         "{} ticks sent, {} acknowledged, {} resent",
         report.sent,
@@ -231,6 +200,71 @@ async fn drive_here<S: Timed>(
         report.resent
     );
     Ok(report)
+}
+
+/// Where the timer sends its ticks: `--to`, else `ws://SOCKET:PORT/CHANNEL`.
+fn server_of<S: Timed>(options: &Options) -> Result<Address> {
+    Ok(match &options.to {
+        Some(to) => Address::parse(to)
+            .map_err(Error::Setup)?
+            .with_default_path(S::CHANNEL),
+        None => Address::Url(format!(
+            "ws://{}:{}{}",
+            options.socket,
+            options.port,
+            S::CHANNEL
+        )),
+    })
+}
+
+/// Counts the acknowledgement `ack` of a tick, with its line and signal.
+fn acked(ack: &str, report: &mut TimerReport, progress: &Progress) {
+    crate::out!("< {ack}");
+    signal("ack", ack);
+    report.acked += 1;
+    progress.acked(report.acked);
+}
+
+/// The error for a server lost (for `reason`) while `message` awaited its
+/// acknowledgement, when connecting again failed with `err`.
+fn not_back(
+    err: DialError,
+    url: String,
+    message: String,
+    reason: &str,
+    patience: Duration,
+) -> Error {
+    match err {
+        DialError::Refused(reason) => Error::Refused { url, reason },
+        DialError::Absent(_) => Error::Lost {
+            url,
+            message,
+            reason: format!(
+                "{reason}; it did not come back within {:.1}s",
+                patience.as_secs_f64()
+            ),
+        },
+    }
+}
+
+/// Closes the connection (1001 when shutting down, else 1000), ends the
+/// progress bar, and delivers what the sketch's links still hold, within
+/// `--stop-timeout`.
+async fn finish<S: Timed>(
+    socket: &mut Socket,
+    shutdown: &Shutdown,
+    progress: Progress,
+    sketch: S,
+    options: &Options,
+) {
+    let code = if shutdown.is_triggered() {
+        CloseCode::Away
+    } else {
+        CloseCode::Normal
+    };
+    close_politely(socket, code, "").await;
+    drop(progress);
+    drain(&sketch.links(), options.stop_timeout).await;
 }
 
 /// How sending one tick ended.

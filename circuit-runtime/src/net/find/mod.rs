@@ -1,0 +1,18 @@
+//! Finding a sketch: where a link, a timer or the probe connects (a URL or a
+//! name), and names resolved by DNS-SD over multicast DNS (`mdns`, the
+//! `discovery` feature) or a DNS server (`unicast`, the `dns` feature). A
+//! build without the feature has the `*_absent.rs` file in its place, whose
+//! every use says which feature is missing.
+
+pub mod address;
+pub mod discovery;
+#[cfg(feature = "discovery")]
+pub(crate) mod mdns;
+#[cfg(not(feature = "discovery"))]
+#[path = "mdns_absent.rs"]
+pub(crate) mod mdns;
+#[cfg(feature = "dns")]
+pub(crate) mod unicast;
+#[cfg(not(feature = "dns"))]
+#[path = "unicast_absent.rs"]
+pub(crate) mod unicast;

@@ -1,0 +1,200 @@
+//! One peer of a server, once its handshake is done, whatever carries it:
+//! receive a frame, have the loop answer it, acknowledge, in order, until the
+//! peer or the server ends the conversation.
+
+use std::sync::Arc;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::base::message::{Ack, Payload};
+use crate::base::options::Limits;
+use crate::base::shutdown::{Shutdown, Stopping};
+use crate::base::sketch::Reactive;
+use crate::net::serve::dispatch::{Dispatch, Replies};
+use crate::net::serve::end::End;
+use crate::net::serve::keepalive::Keepalive;
+use crate::net::wire::socket::Frames;
+
+/// Acknowledgements written before they are sent even when more frames are
+/// waiting, so that a peer that streams never waits long for a batch.
+const ACK_BATCH: usize = 64;
+
+/// What the peer's connection gave: a frame, an error, or its end.
+type Next = Option<Result<Message, WsError>>;
+
+/// A peer in conversation with a server's loop.
+pub(crate) struct Peer<'a, S, F> {
+    /// What the conversation runs on.
+    socket: F,
+    /// The path it connected to, such as `/datafeed`.
+    channel: Arc<str>,
+    /// Its way to the loop.
+    dispatch: &'a Dispatch<S>,
+    /// What it keeps between messages on that way.
+    replies: Replies,
+    /// Its keepalive.
+    keepalive: Keepalive,
+    /// Its acknowledgements written but not yet sent.
+    acks: Batch,
+    /// The peer's close frame (its code, if any), once it came.
+    closing: Option<Option<CloseCode>>,
+    /// Its messages acknowledged so far.
+    handled: u64,
+}
+
+impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
+    /// A peer connected to `path`, talking to the loop through `dispatch`.
+    pub(crate) fn new(socket: F, path: String, dispatch: &'a Dispatch<S>, limits: Limits) -> Self {
+        Peer {
+            socket,
+            channel: path.into(),
+            dispatch,
+            replies: Replies::default(),
+            keepalive: Keepalive::new(limits.ping_interval),
+            acks: Batch::default(),
+            closing: None,
+            handled: 0,
+        }
+    }
+
+    /// The conversation from its first message to its end, with the lines
+    /// that begin and end it; how many of its messages were acknowledged.
+    pub(crate) async fn run(mut self, shutdown: &Shutdown) -> u64 {
+        tracing::info!("** new client connected, path={}", self.channel);
+        // Made once, not per frame: waiting on the shared signal registers this
+        // peer with it, and a registration per frame is a lock per frame.
+        let mut stopping = shutdown.stopping();
+        let end = self.converse(&mut stopping).await;
+        tracing::info!(
+            "done processing messages: path={}, {} acknowledged, {end}",
+            self.channel,
+            self.handled
+        );
+        self.handled
+    }
+
+    /// The receive → loop → acknowledge cycle, until the peer or the server
+    /// ends it. A message's way is written out in this one function, so that
+    /// it builds no future but those it waits on; whatever ends the
+    /// conversation is said elsewhere (`End`, `Keepalive`, [`Peer::other`]).
+    async fn converse(&mut self, stopping: &mut Stopping) -> End {
+        loop {
+            let ready = self.acks.ready(&mut self.socket);
+            if self.acks.due(&ready) {
+                if let Err(err) = self.socket.flush().await {
+                    return End::Failed(err.to_string());
+                }
+                self.acks.sent();
+            }
+            let next = match ready {
+                Some(next) => next,
+                None => tokio::select! {
+                    // In this order, without drawing lots: the stop first (a flag
+                    // to look at), so that a peer that never stops sending cannot
+                    // keep the server from stopping; the keepalive last.
+                    biased;
+                    () = &mut *stopping, if self.closing.is_none() => {
+                        return End::shutdown(&mut self.socket).await;
+                    }
+                    next = self.socket.next() => next,
+                    _ = self.keepalive.due(), if self.keepalive.on() && self.closing.is_none() => {
+                        match self.keepalive.check(&mut self.socket).await {
+                            Ok(()) => continue,
+                            Err(end) => return end,
+                        }
+                    }
+                },
+            };
+            self.keepalive.heard();
+            let message = match next {
+                Some(Ok(Message::Text(text))) => Payload::Text(text),
+                Some(Ok(Message::Binary(bytes))) => Payload::Binary(bytes),
+                other => match self.other(other).await {
+                    Ok(()) => continue,
+                    Err(end) => return end,
+                },
+            };
+            let answer = self.dispatch.ask(&self.channel, message, &mut self.replies);
+            let reply = match answer.await {
+                Some(Ack::Reply(reply)) => reply,
+                Some(Ack::Unsupported) => return End::unsupported(&mut self.socket).await,
+                Some(Ack::Panicked(_)) => return End::panicked(&mut self.socket).await,
+                // The loop can no longer be reached: the server is stopping.
+                None => return End::shutdown(&mut self.socket).await,
+            };
+            if let Err(err) = self.socket.feed(ack(reply)).await {
+                return End::Failed(err.to_string());
+            }
+            self.acks.written();
+            self.handled += 1;
+        }
+    }
+
+    /// What a frame that is no message means: nothing to do (a ping, which
+    /// tungstenite answers; the peer's close frame, answered too, after which
+    /// we read on until the close is done), or the end of the conversation.
+    async fn other(&mut self, next: Next) -> Result<(), End> {
+        match next {
+            None => Err(match self.closing {
+                Some(code) => End::PeerClosed(code),
+                None => End::Dropped,
+            }),
+            Some(Err(err)) => Err(End::of_error(&mut self.socket, err).await),
+            Some(Ok(Message::Close(frame))) => {
+                self.closing = Some(frame.map(|frame| frame.code));
+                Ok(())
+            }
+            Some(Ok(_)) => Ok(()),
+        }
+    }
+}
+
+/// Acknowledgements written but not yet sent: while the peer's next frame is
+/// already here, they wait, so that a peer that streams gets them in batches
+/// (one write for many); a peer that waits for each gets it at once.
+#[derive(Default)]
+struct Batch {
+    /// How many wait.
+    unsent: usize,
+}
+
+impl Batch {
+    /// The peer's next frame if it is here already while acknowledgements
+    /// wait (fewer than a batch); `None` when it is not, or need not be looked for.
+    fn ready(&self, socket: &mut impl Frames) -> Option<Next> {
+        if self.unsent > 0 && self.unsent < ACK_BATCH {
+            socket.next().now_or_never()
+        } else {
+            None
+        }
+    }
+
+    /// Whether the acknowledgements that wait are to be sent now: there are
+    /// some, and the frame `ready` is not a message (whose acknowledgement
+    /// they would wait for).
+    fn due(&self, ready: &Option<Next>) -> bool {
+        let streaming = matches!(ready, Some(Some(Ok(Message::Text(_) | Message::Binary(_)))));
+        self.unsent > 0 && !streaming
+    }
+
+    /// The acknowledgements that waited are sent.
+    fn sent(&mut self) {
+        self.unsent = 0;
+    }
+
+    /// One more acknowledgement is written, to be sent with the batch.
+    fn written(&mut self) {
+        self.unsent += 1;
+    }
+}
+
+/// The frame that acknowledges with the loop's `reply`.
+fn ack(reply: Payload) -> Message {
+    match reply {
+        Payload::Text(text) => Message::Text(text),
+        Payload::Binary(bytes) => Message::Binary(bytes),
+    }
+}

@@ -1,0 +1,18 @@
+//! The connections themselves, which every side shares: where peers arrive
+//! (listeners), dialing with backoff, a WebSocket connection (read, closed
+//! politely), in-process wires, TLS, tokens on the handshake, telling when a
+//! peer is silent, and just enough HTTP for one page. TLS is the `tls`
+//! feature; a build without it has `tls_absent.rs` in its place.
+
+pub(crate) mod auth;
+pub(crate) mod dial;
+pub(crate) mod http;
+pub(crate) mod listener;
+pub mod memory;
+pub(crate) mod socket;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_absent.rs"]
+pub(crate) mod tls;
+pub(crate) mod watchdog;
