@@ -2,11 +2,11 @@
 //! `#[reactive]` uses, re-exported from where they live. Everything here may
 //! change in any release.
 
-pub use crate::base::LinkSetting;
-pub use crate::base::{
-    Ack, IntoTick, Loop, MessageType, Outbound, Payload, Reactive, Result, Setting, Sketch, Timed,
-    Values, DEFAULT_PORT,
-};
+pub use crate::base::message::IntoTick;
+pub use crate::base::settings::{Setting, Values};
+pub use crate::base::sketch::{Loop, Outbound, DEFAULT_PORT};
+pub use crate::base::wiring::{LinkSetting, MessageType};
+pub use crate::base::{Ack, Payload, Reactive, Result, Sketch, Timed};
 pub use crate::glue::links::{gather, LinkField, LinkValue};
 pub use crate::glue::loops::{
     ack, assert_sketch, bytes, refused, setup_outcome, text, FromText, HasLoop, HasTickLoop,
@@ -16,6 +16,8 @@ pub use crate::glue::settings::{
     parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,
 };
 pub use crate::glue::timer::{period, sent_by, sent_by_async, tick, total, Count, Period};
-pub use crate::net::{Link, Serving, Ticking};
+pub use crate::net::send::timer::Ticking;
+pub use crate::net::serve::server::Serving;
+pub use crate::net::Link;
 pub use ::core::result::Result::{Err, Ok};
 pub use tracing;

@@ -13,7 +13,7 @@ use crate::app::flags::{in_seconds, seconds_flag, switch, with_default};
 use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
-use crate::net::discovery::{Seen, Sighting};
+use crate::net::find::discovery::{Seen, Sighting};
 use crate::net::find::mdns;
 
 /// `--watch`: follow arrivals and departures.

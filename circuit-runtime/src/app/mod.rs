@@ -18,8 +18,6 @@ pub(crate) mod program;
 pub(crate) mod replay;
 
 pub use circuit::{Circuit, Handle};
-pub use command::{command, parse};
-pub use flags::seconds;
-pub use observed::observed;
+pub use command::parse;
 pub use process::run_until_interrupted;
 pub use program::App;

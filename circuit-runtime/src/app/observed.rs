@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::base::error::Result;
 use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
-use crate::net::Analyzer;
+use crate::net::web::Analyzer;
 use crate::observe::analyzer::Panel;
 use crate::observe::recording::Recording;
 

@@ -22,7 +22,7 @@ use crate::app::process::run_until_interrupted;
 use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
-use crate::net::address::{Address, Dialer};
+use crate::net::find::address::{Address, Dialer};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::socket::{close_politely, read_ack};
 

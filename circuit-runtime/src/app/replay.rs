@@ -166,12 +166,12 @@ pub(crate) async fn feed(
     let mut acked = 0;
     for input in inputs {
         tokio::time::sleep_until(start + Duration::from_nanos(input.at)).await;
-        let url = format!("{}{wire}{}", crate::net::memory::SCHEME, input.channel);
+        let url = format!("{}{wire}{}", crate::net::wire::memory::SCHEME, input.channel);
         let socket = match sockets.entry(input.channel.clone()) {
             std::collections::btree_map::Entry::Occupied(socket) => socket.into_mut(),
             std::collections::btree_map::Entry::Vacant(place) => {
-                let mut dialer = crate::net::address::Dialer::new(
-                    crate::net::address::Address::Url(url.clone()),
+                let mut dialer = crate::net::find::address::Dialer::new(
+                    crate::net::find::address::Address::Url(url.clone()),
                     Duration::from_secs(1),
                 );
                 let socket = dialer.dial(None).await.map_err(|err| Error::Unreachable {

@@ -13,18 +13,17 @@ pub(crate) mod shutdown;
 pub(crate) mod sketch;
 pub(crate) mod wiring;
 
+// What other crates use: a sketch's traits and what its loop takes and
+// answers, the options a server or a link is started with, the stop signal.
 pub use error::{Error, Result};
-pub use features::Feature;
-pub use message::{Ack, FromBytes, IntoAck, IntoTick, Payload, NO_ACK};
+pub use message::{Ack, FromBytes, IntoAck, Payload};
 pub use options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
 pub use rng::Rng;
-pub use settings::{Parsed, Setting, Values};
 pub use shutdown::Shutdown;
-pub use sketch::{
-    LinkReport, Loop, Outbound, Reactive, RunReport, Running, Runs, Sketch, Starting, Timed,
-    DEFAULT_PORT,
-};
-pub use wiring::{
-    Accepts, AnyText, LinkSetting, Message, MessageType, Plain, Sendable, ServerLoop, TimerLoop,
-    Waiting,
-};
+pub use sketch::{LinkReport, Reactive, Sketch, Timed};
+// Named in the compiler's words when a circuit wired in code links a sketch
+// to one whose loop takes something else.
+pub use wiring::{Accepts, AnyText};
+
+// The rest is for the runtime's own layers and the macros' glue (through
+// `__private`), by their full paths.

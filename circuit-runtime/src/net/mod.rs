@@ -26,9 +26,6 @@ pub(crate) mod serve;
 pub(crate) mod web;
 pub(crate) mod wire;
 
-pub use find::{address, discovery};
 pub use send::link::{Link, LinkError};
-pub use send::timer::{drive, Ticking, TimerReport};
-pub use serve::server::{serve, Server, Serving};
-pub use web::Analyzer;
-pub use wire::memory;
+pub use send::timer::{drive, TimerReport};
+pub use serve::server::{serve, Server};

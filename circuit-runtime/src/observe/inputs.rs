@@ -16,12 +16,12 @@ use crate::observe::trace::Trace;
 use crate::observe::value::Value;
 
 /// The name of the lane that holds what a sketch received.
-pub const LANE: &str = "in";
+pub(crate) const LANE: &str = "in";
 
 /// One message a sketch received: when (ns from the start of the recording),
 /// on which path, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Input {
+pub(crate) struct Input {
     /// Nanoseconds from the start of the recording.
     pub at: u64,
     /// The path it came on.
@@ -42,7 +42,7 @@ pub(crate) fn received(channel: &str, text: &str) {
 
 /// `PATH MESSAGE` as a lane value: VCD strings hold no whitespace, so
 /// whitespace and `%` are written `%XX`.
-pub fn encode(channel: &str, text: &str) -> String {
+pub(crate) fn encode(channel: &str, text: &str) -> String {
     let mut lane = String::with_capacity(channel.len() + text.len() + 3);
     for c in channel
         .chars()
@@ -58,7 +58,7 @@ pub fn encode(channel: &str, text: &str) -> String {
 }
 
 /// The path and message of a lane value.
-pub fn decode(lane: &str) -> (String, String) {
+pub(crate) fn decode(lane: &str) -> (String, String) {
     let mut plain = String::with_capacity(lane.len());
     let mut rest = lane;
     while let Some(at) = rest.find('%') {
@@ -83,7 +83,7 @@ pub fn decode(lane: &str) -> (String, String) {
 
 /// A value as a recording reads back: bits `0`/`1`, numbers in decimal,
 /// text with `_` for spaces.
-pub fn as_recorded(value: &Value) -> String {
+pub(crate) fn as_recorded(value: &Value) -> String {
     match value {
         Value::Bit(bit) => u8::from(*bit).to_string(),
         Value::Unsigned(number) => number.to_string(),
@@ -151,7 +151,7 @@ pub fn read(path: &Path) -> Result<Changes, String> {
 }
 
 /// What `sketch` received, in order, from a recording read back.
-pub fn inputs_of(changes: &Changes, sketch: &str) -> Vec<Input> {
+pub(crate) fn inputs_of(changes: &Changes, sketch: &str) -> Vec<Input> {
     changes
         .get(&format!("{sketch}.{LANE}"))
         .map(|lane| {

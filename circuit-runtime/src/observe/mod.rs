@@ -14,9 +14,6 @@ pub(crate) mod value;
 pub(crate) mod vcd;
 pub(crate) mod writer;
 
-pub use analyzer::{Counting, Panel, Tally};
 pub use log::MESSAGES;
-pub use recording::Recording;
 pub use signal::signal;
-pub use trace::{Change, Event, Totals, Trace, Watch};
 pub use value::Value;

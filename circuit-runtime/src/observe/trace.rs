@@ -162,6 +162,7 @@ impl Trace {
     }
 
     /// From now on, keeps every change for a VCD file ([`Trace::kept`]).
+    #[cfg(test)]
     pub fn keep_all(&self) {
         let mut state = self.lock();
         state.counting_only = false;

@@ -36,7 +36,7 @@ use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, 
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
-use crate::net::address::{Address, NAME_PREFIX};
+use crate::net::find::address::{Address, NAME_PREFIX};
 use crate::observe::analyzer::Counting;
 
 /// One mistake in a circuit file, at a place in it.

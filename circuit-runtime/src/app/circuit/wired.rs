@@ -59,7 +59,8 @@ use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, 
 use crate::app::kind::Kind;
 use crate::base::sketch::{Reactive, Sketch, Timed};
 use crate::base::wiring::{Accepts, LinkSetting, MessageType, ServerLoop, TimerLoop};
-use crate::net::{Serving, Ticking};
+use crate::net::send::timer::Ticking;
+use crate::net::serve::server::Serving;
 use crate::observe::analyzer::Counting;
 
 /// A circuit wired in code: sketches, their settings, links and timers.

@@ -5,7 +5,7 @@ use clap::{value_parser, Arg, ArgMatches};
 
 use crate::app::flags::{flag, in_seconds, optional, seconds_flag, with_default};
 use crate::base::options::Options;
-use crate::net::address::Address;
+use crate::net::find::address::Address;
 
 /// `-s/--socket HOST`.
 pub(crate) const SOCKET: &str = "socket";

@@ -90,7 +90,6 @@ impl Seen {
     /// A sketch as its TXT record describes it (`field` reads one key, empty
     /// when absent), whether the record came by multicast or from a DNS
     /// server; without `sketch=`, it is called `unnamed`.
-    #[cfg_attr(not(any(feature = "discovery", feature = "dns")), allow(dead_code))]
     pub(crate) fn from_txt(
         instance: String,
         unnamed: &str,

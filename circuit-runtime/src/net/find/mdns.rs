@@ -13,7 +13,7 @@ use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent, ServiceInfo};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
 
-use crate::net::discovery::{Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE};
+use crate::net::find::discovery::{Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE};
 
 /// How long a resolution in a directory that has just begun keeps listening
 /// after the first instance of a name answered, so that a standby answering a

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::base::features::{missing, Feature};
-use crate::net::discovery::{Advert, Seen, Sighting};
+use crate::net::find::discovery::{Advert, Seen, Sighting};
 
 /// No advertisement exists in this build: the type has no values.
 pub enum Advertised {}

@@ -4,8 +4,12 @@
 //! build without the feature has the `*_absent.rs` file in its place, whose
 //! every use says which feature is missing.
 
-pub mod address;
-pub mod discovery;
+pub(crate) mod address;
+// Much of what DNS-SD records say is read by the multicast side alone: a
+// build without `discovery` keeps the types (the stand-ins name them) but
+// reads only what a DNS server's records give.
+#[cfg_attr(not(feature = "discovery"), allow(dead_code))]
+pub(crate) mod discovery;
 #[cfg(feature = "discovery")]
 pub(crate) mod mdns;
 #[cfg(not(feature = "discovery"))]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::base::features::{missing, Feature};
-use crate::net::discovery::Seen;
+use crate::net::find::discovery::Seen;
 
 /// No DNS server can be chosen in this build: the type has no values.
 #[derive(Clone, Debug, PartialEq, Eq)]

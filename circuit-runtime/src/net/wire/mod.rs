@@ -8,7 +8,7 @@ pub(crate) mod auth;
 pub(crate) mod dial;
 pub(crate) mod http;
 pub(crate) mod listener;
-pub mod memory;
+pub(crate) mod memory;
 pub(crate) mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
