@@ -21,11 +21,12 @@
 //! ```
 
 //!
-//! What only a file has is read here: its TOML, kinds and links by name, a
-//! timer's `to`, `host`, and the place of every key for the diagnostics.
+//! What only a file has is read here: kinds and links by name, a timer's
+//! `to`, `host`, and the place of every key for the diagnostics (its TOML,
+//! keys and values with their places, is `toml_file`'s).
 //! The rules every circuit obeys are the check's (`check`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -33,35 +34,12 @@ use toml::Spanned;
 
 use crate::app::circuit::check::{check, did_you_mean, no_sketch, At, Source};
 use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, Written};
+use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
 use crate::observe::analyzer::Counting;
-
-/// One mistake in a circuit file, at a place in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Diagnostic {
-    /// The bytes of the file it is about.
-    pub(crate) span: Range<usize>,
-    /// What is wrong, and what to write instead.
-    pub(crate) message: String,
-}
-
-/// A sketch's table as written: every key with its place.
-type Table = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
-
-/// The file as written.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    name: Option<Spanned<String>>,
-    about: Option<String>,
-    #[serde(default)]
-    sketches: BTreeMap<Spanned<String>, Spanned<Table>>,
-    #[serde(default)]
-    summary: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
-}
 
 /// Where a setting was written: its key and its value.
 type SettingPlace = (Range<usize>, Range<usize>);
@@ -102,15 +80,7 @@ struct Named<'a> {
 /// # Errors
 /// Every mistake found, in the order of the file.
 pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Plan, Vec<Diagnostic>> {
-    let file: File = toml::from_str(text).map_err(|err| {
-        let message = err.message().trim();
-        let message = if message == "duplicate key" {
-            "this name is taken already: every sketch (and every setting of one) needs a name of its own".to_owned()
-        } else {
-            message.to_owned()
-        };
-        vec![at(err.span().unwrap_or(0..0), message)]
-    })?;
+    let file = toml_file::parse(text)?;
     let mut errors = Vec::new();
     let (draft, places) = draft(path, &file, kinds, &mut errors);
     let mistakes = match check(draft, kinds, Source::File) {
@@ -147,7 +117,7 @@ fn draft(
     // Pass one: every sketch's kind, so that links can be checked against it.
     let found: Vec<Option<usize>> = entries
         .iter()
-        .map(|(key, table)| kind_of(key, table.get_ref(), kinds, errors))
+        .map(|(key, table)| kind_of(key, table, kinds, errors))
         .collect();
     let names: Vec<&str> = entries
         .iter()
@@ -167,7 +137,7 @@ fn draft(
         let (sketch, settings) = match kind {
             Some(kind) => {
                 check_name(key, errors);
-                sketch(key, table.get_ref(), kind, &kinds[kind], &named, errors)
+                sketch(key, table, kind, &kinds[kind], &named, errors)
             }
             // Of an unknown kind, reported already: kept for its name alone.
             None => (bare(key.get_ref(), None), Vec::new()),
@@ -214,7 +184,7 @@ fn sketch(
         match setting.get_ref().as_str() {
             "kind" => {}
             "host" => match value.get_ref() {
-                toml::Value::String(host) => sketch.host = Some(host.clone()),
+                Value::String(host) => sketch.host = Some(host.clone()),
                 _ => errors.push(at(span, "`host` is a host's name, such as \"h2\"")),
             },
             // A server may have a setting of its own called `to` (a link, say).
@@ -256,13 +226,13 @@ fn sketch(
 /// (a draft with mistakes never runs).
 fn to(
     owner: &str,
-    value: &Spanned<toml::Value>,
+    value: &Spanned<Value>,
     kind: &Kind,
     named: &Named<'_>,
     errors: &mut Vec<Diagnostic>,
 ) -> Given {
     let span = value.span();
-    let toml::Value::String(to) = value.get_ref() else {
+    let Value::String(to) = value.get_ref() else {
         errors.push(at(
             span,
             "`to` names a sketch of this circuit, or a ws:// URL, as a string",
@@ -291,21 +261,18 @@ fn to(
 
 /// The counts of `[summary]`, each a signal (checked by the check) with the
 /// place of its value.
-fn summary(
-    table: &BTreeMap<Spanned<String>, Spanned<toml::Value>>,
-    errors: &mut Vec<Diagnostic>,
-) -> (Vec<Count>, Vec<Range<usize>>) {
+fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Count>, Vec<Range<usize>>) {
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(label, _)| label.span().start);
     let mut counts = (Vec::new(), Vec::new());
     for (label, value) in entries {
         let written = match value.get_ref() {
-            toml::Value::String(signal) => Some((signal, Counting::Samples)),
-            toml::Value::Table(table) if table.len() == 1 => match table.iter().next() {
-                Some((how, toml::Value::String(signal))) if how == "rises" => {
+            Value::String(signal) => Some((signal, Counting::Samples)),
+            Value::Table(table) if table.len() == 1 => match table.iter().next() {
+                Some((how, Value::String(signal))) if how == "rises" => {
                     Some((signal, Counting::Rises))
                 }
-                Some((how, toml::Value::String(signal))) if how == "samples" => {
+                Some((how, Value::String(signal))) if how == "samples" => {
                     Some((signal, Counting::Samples))
                 }
                 _ => None,
@@ -341,7 +308,7 @@ fn kind_of(
         .find(|(setting, _)| setting.get_ref() == "kind")
     {
         Some((_, value)) => match value.get_ref() {
-            toml::Value::String(kind) => (kind.as_str(), value.span()),
+            Value::String(kind) => (kind.as_str(), value.span()),
             _ => {
                 errors.push(at(value.span(), "`kind` names a sketch kind, as a string"));
                 return None;
@@ -388,7 +355,7 @@ fn check_name(key: &Spanned<String>, errors: &mut Vec<Diagnostic>) {
 /// check runs) or as sketches of the circuit for a link.
 fn given(
     setting: &'static Setting,
-    value: &Spanned<toml::Value>,
+    value: &Spanned<Value>,
     named: &Named<'_>,
     owner: &str,
     errors: &mut Vec<Diagnostic>,
@@ -396,7 +363,7 @@ fn given(
     let span = value.span();
     if setting.switch {
         return match value.get_ref() {
-            toml::Value::Boolean(on) => Some(if *on {
+            Value::Boolean(on) => Some(if *on {
                 vec![Given::Text("true".to_owned())]
             } else {
                 Vec::new()
@@ -410,9 +377,9 @@ fn given(
             }
         };
     }
-    let items: Vec<&toml::Value> = match value.get_ref() {
-        toml::Value::Array(items) if setting.repeats => items.iter().collect(),
-        toml::Value::Array(_) => {
+    let items: Vec<&Value> = match value.get_ref() {
+        Value::Array(items) if setting.repeats => items.iter().collect(),
+        Value::Array(_) => {
             errors.push(at(
                 span,
                 format!("`{}` takes one value, not a list", setting.long),
@@ -424,10 +391,8 @@ fn given(
     let mut values = Vec::new();
     for item in items {
         let text = match item {
-            toml::Value::String(text) => text.clone(),
-            toml::Value::Integer(number) => number.to_string(),
-            toml::Value::Float(number) => number.to_string(),
-            toml::Value::Boolean(flag) => flag.to_string(),
+            Value::String(text) | Value::Number(text) => text.clone(),
+            Value::Boolean(flag) => flag.to_string(),
             _ => {
                 errors.push(at(
                     span.clone(),
@@ -522,14 +487,6 @@ fn target(
         sketch: sketch.to_owned(),
         path,
     }))
-}
-
-/// A diagnostic at `span`.
-fn at(span: Range<usize>, message: impl Into<String>) -> Diagnostic {
-    Diagnostic {
-        span,
-        message: message.into(),
-    }
 }
 
 /// `FILE:LINE:COLUMN: message`, one line per diagnostic, lines and columns from 1.

@@ -1,8 +1,8 @@
 //! Circuits: sketches wired together, whoever wrote them. One model (`plan`)
-//! and one check of its rules (`check`), fed by a circuit file (`file`) or
-//! by code (`wired`, the public [`Circuit`]); running a checked circuit
-//! (`run`, with its analyzer page in `panel`); and the commands that do
-//! (`commands`).
+//! and one check of its rules (`check`), fed by a circuit file (`file`, its
+//! TOML read by `toml_file`) or by code (`wired`, the public [`Circuit`]);
+//! running a checked circuit (`run`, with its analyzer page in `panel`); and
+//! the commands that do (`commands`).
 
 pub(crate) mod check;
 pub(crate) mod commands;
@@ -10,6 +10,7 @@ pub(crate) mod file;
 pub(crate) mod panel;
 pub(crate) mod plan;
 pub(crate) mod run;
+pub(crate) mod toml_file;
 pub(crate) mod wired;
 
 pub use wired::{Circuit, Handle};

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::ser::{Serialize, Serializer};
-
 use crate::observe::trace::{Change, Event, Totals};
 use crate::observe::value::Value;
 
@@ -46,7 +44,7 @@ impl Panel {
 }
 
 /// One tally of the page: how many samples, or rises, a signal has had.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct Tally {
     /// What the tally is called on the page.
     pub label: String,
@@ -57,8 +55,7 @@ pub struct Tally {
 }
 
 /// What a [`Tally`] counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counting {
     /// Every change recorded.
     Samples,
@@ -66,103 +63,127 @@ pub enum Counting {
     Rises,
 }
 
-/// One message of the event stream, as the page reads it.
-#[derive(serde::Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Message<'a> {
-    /// The first message: what to draw and count, and totals of what fell out of the history.
-    Hello {
-        title: &'a str,
-        signals: Vec<Lane<'a>>,
-        counters: &'a [Tally],
-        buzz: Option<&'a str>,
-        before: BTreeMap<&'a str, Past<'a>>,
-        /// Microseconds since recording started.
-        now: u64,
-    },
-    /// A signal changed, at `t` microseconds.
-    Change {
-        t: u64,
-        signal: String,
-        value: Json<'a>,
-    },
-    /// The run is over.
-    End { t: u64, summary: &'a str },
-    /// A derived panel's new row, sent before the signal's first change.
-    Lane { id: &'a str, kind: &'a str },
-}
-
-/// One row of the page.
-#[derive(serde::Serialize)]
-struct Lane<'a> {
-    id: &'a str,
-    kind: &'a str,
-}
-
-/// Totals of one signal's changes older than the history.
-#[derive(serde::Serialize)]
-struct Past<'a> {
-    samples: u64,
-    rises: u64,
-    edges: u64,
-    last: Option<Json<'a>>,
-}
-
-/// A value as the page draws it: bits as 0 or 1, numbers, text as a string.
-struct Json<'a>(&'a Value);
-
-impl Serialize for Json<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Bit(bit) => serializer.serialize_u8(u8::from(*bit)),
-            Value::Unsigned(number) => serializer.serialize_u64(*number),
-            Value::Signed(number) => serializer.serialize_i64(*number),
-            Value::Real(number) => serializer.serialize_f64(*number),
-            Value::Text(text) => serializer.serialize_str(text),
+impl Counting {
+    /// Its name in the event stream's JSON.
+    fn name(self) -> &'static str {
+        match self {
+            Counting::Samples => "samples",
+            Counting::Rises => "rises",
         }
     }
 }
 
-/// The text of a message; serialising these types cannot fail.
-fn text(message: &Message<'_>) -> String {
-    serde_json::to_string(message).unwrap_or_default()
+/// A JSON object written field by field, in the order given: each message
+/// keeps the text it has always had (a `serde_json::Map` sorts its keys).
+struct Object(String);
+
+impl Object {
+    /// A message of the event stream: its first field, `type`, says which.
+    fn message(kind: &str) -> Object {
+        Object("{".to_owned()).field("type", kind)
+    }
+
+    /// An object with no field yet.
+    fn new() -> Object {
+        Object("{".to_owned())
+    }
+
+    /// Field `name`, whose value `json` is JSON text already.
+    fn raw(mut self, name: &str, json: &str) -> Object {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push_str(&serde_json::Value::from(name).to_string());
+        self.0.push(':');
+        self.0.push_str(json);
+        self
+    }
+
+    /// Field `name` of value `value`.
+    fn field(self, name: &str, value: impl Into<serde_json::Value>) -> Object {
+        self.raw(name, &value.into().to_string())
+    }
+
+    /// The object's text.
+    fn end(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
 }
 
-/// The first message: what to draw and count, and totals of what fell out of the history.
+/// A JSON array of `items`, each JSON text already.
+fn array(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A value as the page draws it: bits as 0 or 1, numbers, text as a string
+/// (a real that is not finite as `null`, as JSON has no such number).
+fn json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Bit(bit) => u8::from(*bit).into(),
+        Value::Unsigned(number) => (*number).into(),
+        Value::Signed(number) => (*number).into(),
+        Value::Real(number) => (*number).into(),
+        Value::Text(text) => (&**text).into(),
+    }
+}
+
+/// A tally: `{"label", "signal", "count"}`.
+fn tally(tally: &Tally) -> String {
+    Object::new()
+        .field("label", tally.label.as_str())
+        .field("signal", tally.signal.as_str())
+        .field("count", tally.count.name())
+        .end()
+}
+
+/// Totals of one signal's changes older than the history.
+fn past(totals: &Totals) -> String {
+    Object::new()
+        .field("samples", totals.samples)
+        .field("rises", totals.rises)
+        .field("edges", totals.edges)
+        .field("last", totals.last.as_ref().map(json))
+        .end()
+}
+
+/// The first message: what to draw and count, totals of what fell out of
+/// the history, and `now`, microseconds since recording started.
 pub fn hello(panel: &Panel, before: &[(String, Totals)], now_ns: u64) -> String {
-    text(&Message::Hello {
-        title: &panel.title,
-        signals: panel
-            .signals
-            .iter()
-            .map(|(id, kind)| Lane { id, kind })
-            .collect(),
-        counters: &panel.tallies,
-        buzz: panel.buzz.as_deref(),
-        before: before
-            .iter()
-            .map(|(id, totals)| {
-                let past = Past {
-                    samples: totals.samples,
-                    rises: totals.rises,
-                    edges: totals.edges,
-                    last: totals.last.as_ref().map(Json),
-                };
-                (id.as_str(), past)
-            })
-            .collect(),
-        now: now_ns / 1000,
-    })
+    let lanes = panel.signals.iter().map(|(id, kind)| {
+        Object::new()
+            .field("id", id.as_str())
+            .field("kind", kind.as_str())
+            .end()
+    });
+    // One entry per signal, in the order of its name (the last one given wins).
+    let before: BTreeMap<&str, &Totals> = before
+        .iter()
+        .map(|(id, totals)| (id.as_str(), totals))
+        .collect();
+    let mut pasts = Object::new();
+    for (id, totals) in before {
+        pasts = pasts.raw(id, &past(totals));
+    }
+    Object::message("hello")
+        .field("title", panel.title.as_str())
+        .raw("signals", &array(lanes))
+        .raw("counters", &array(panel.tallies.iter().map(tally)))
+        .field("buzz", panel.buzz.as_deref())
+        .raw("before", &pasts.end())
+        .field("now", now_ns / 1000)
+        .end()
 }
 
 /// Any event as its message (times in microseconds).
 pub fn event(event: &Event) -> String {
     match event {
         Event::Change(c) => change(c),
-        Event::End { at, summary } => text(&Message::End {
-            t: at / 1000,
-            summary,
-        }),
+        Event::End { at, summary } => Object::message("end")
+            .field("t", at / 1000)
+            .field("summary", &**summary)
+            .end(),
     }
 }
 
@@ -173,16 +194,19 @@ pub fn lane(id: &str, value: &Value) -> String {
         Value::Text(_) => "text",
         _ => "number",
     };
-    text(&Message::Lane { id, kind })
+    Object::message("lane")
+        .field("id", id)
+        .field("kind", kind)
+        .end()
 }
 
 /// One change as a `change` message.
 pub fn change(change: &Change) -> String {
-    text(&Message::Change {
-        t: change.at / 1000,
-        signal: change.signal(),
-        value: Json(&change.value),
-    })
+    Object::message("change")
+        .field("t", change.at / 1000)
+        .field("signal", change.signal())
+        .field("value", json(&change.value))
+        .end()
 }
 
 #[cfg(test)]
@@ -230,5 +254,21 @@ mod tests {
             r#"{"type":"lane","id":"room.celsius","kind":"number"}"#
         );
         assert!(Panel::derived("any").is_derived() && !panel().is_derived());
+        let end = Event::End {
+            at: 7_000,
+            summary: "2 \"buzzes\"".into(),
+        };
+        assert_eq!(
+            event(&end),
+            r#"{"type":"end","t":7,"summary":"2 \"buzzes\""}"#
+        );
+    }
+
+    #[test]
+    fn a_real_that_is_not_finite_is_null_as_json_has_no_such_number() {
+        let trace = Trace::new();
+        trace.record("room", "celsius", Value::Real(f64::NAN));
+        let recent = trace.watch().recent;
+        assert!(change(&recent[0]).ends_with(r#","value":null}"#));
     }
 }
