@@ -166,7 +166,11 @@ pub(crate) async fn feed(
     let mut acked = 0;
     for input in inputs {
         tokio::time::sleep_until(start + Duration::from_nanos(input.at)).await;
-        let url = format!("{}{wire}{}", crate::net::wire::memory::SCHEME, input.channel);
+        let url = format!(
+            "{}{wire}{}",
+            crate::net::wire::memory::SCHEME,
+            input.channel
+        );
         let socket = match sockets.entry(input.channel.clone()) {
             std::collections::btree_map::Entry::Occupied(socket) => socket.into_mut(),
             std::collections::btree_map::Entry::Vacant(place) => {

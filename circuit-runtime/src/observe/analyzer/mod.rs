@@ -73,8 +73,10 @@ impl Counting {
     }
 }
 
-/// A JSON object written field by field, in the order given: each message
-/// keeps the text it has always had (a `serde_json::Map` sorts its keys).
+/// A JSON object written field by field, in the order given, so that each
+/// message keeps the text it has always had. The messages are a handful of
+/// flat objects of numbers and strings: written here, they cost a sketch's
+/// build no JSON library.
 struct Object(String);
 
 impl Object {
@@ -93,15 +95,17 @@ impl Object {
         if self.0.len() > 1 {
             self.0.push(',');
         }
-        self.0.push_str(&serde_json::Value::from(name).to_string());
+        name.write(&mut self.0);
         self.0.push(':');
         self.0.push_str(json);
         self
     }
 
     /// Field `name` of value `value`.
-    fn field(self, name: &str, value: impl Into<serde_json::Value>) -> Object {
-        self.raw(name, &value.into().to_string())
+    fn field(self, name: &str, value: impl Json) -> Object {
+        let mut text = String::new();
+        value.write(&mut text);
+        self.raw(name, &text)
     }
 
     /// The object's text.
@@ -119,13 +123,92 @@ fn array(items: impl IntoIterator<Item = String>) -> String {
 
 /// A value as the page draws it: bits as 0 or 1, numbers, text as a string
 /// (a real that is not finite as `null`, as JSON has no such number).
-fn json(value: &Value) -> serde_json::Value {
+fn json(value: &Value) -> &dyn Json {
     match value {
-        Value::Bit(bit) => u8::from(*bit).into(),
-        Value::Unsigned(number) => (*number).into(),
-        Value::Signed(number) => (*number).into(),
-        Value::Real(number) => (*number).into(),
-        Value::Text(text) => (&**text).into(),
+        Value::Bit(true) => &1u64,
+        Value::Bit(false) => &0u64,
+        Value::Unsigned(number) => number,
+        Value::Signed(number) => number,
+        Value::Real(number) => number,
+        Value::Text(text) => text,
+    }
+}
+
+/// A value that writes itself as JSON text.
+trait Json {
+    /// Appends its JSON text to `out`.
+    fn write(&self, out: &mut String);
+}
+
+impl Json for str {
+    /// A string, escaped as JSON asks: quotes, backslashes and control characters.
+    fn write(&self, out: &mut String) {
+        out.push('"');
+        for c in self.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if c < ' ' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+impl<T: Json + ?Sized> Json for &T {
+    fn write(&self, out: &mut String) {
+        (**self).write(out);
+    }
+}
+
+impl Json for String {
+    fn write(&self, out: &mut String) {
+        self.as_str().write(out);
+    }
+}
+
+impl Json for std::sync::Arc<str> {
+    fn write(&self, out: &mut String) {
+        (**self).write(out);
+    }
+}
+
+impl Json for u64 {
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl Json for i64 {
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl Json for f64 {
+    /// The shortest text that reads back as the same number (`21.5`, `1.0`,
+    /// `1e300`); JSON has no number for one that is not finite: `null`.
+    fn write(&self, out: &mut String) {
+        if self.is_finite() {
+            out.push_str(&format!("{self:?}"));
+        } else {
+            out.push_str("null");
+        }
+    }
+}
+
+impl<T: Json> Json for Option<T> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Some(value) => value.write(out),
+            None => out.push_str("null"),
+        }
     }
 }
 
@@ -213,6 +296,22 @@ pub fn change(change: &Change) -> String {
 mod tests {
     use super::*;
     use crate::observe::trace::Trace;
+
+    #[test]
+    fn text_is_escaped_as_json_asks_and_numbers_read_back() {
+        let mut out = String::new();
+        "a \"quote\", a \\, a\ttab, a \u{1} and °C".write(&mut out);
+        assert_eq!(out, r#""a \"quote\", a \\, a\ttab, a \u0001 and °C""#);
+        let numbers: Vec<String> = [21.5, 1.0, -0.25, 1e300, f64::INFINITY]
+            .iter()
+            .map(|number| {
+                let mut out = String::new();
+                number.write(&mut out);
+                out
+            })
+            .collect();
+        assert_eq!(numbers, ["21.5", "1.0", "-0.25", "1e300", "null"]);
+    }
 
     fn panel() -> Panel {
         Panel {
