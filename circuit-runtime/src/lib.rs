@@ -36,20 +36,40 @@
 //! - [`base`]: the [`Sketch`], [`Reactive`] and [`Timed`] traits; [`Payload`]
 //!   and [`Ack`], what travels on a wire; settings and options; the
 //!   [`Error`] type; the [`Shutdown`](base::Shutdown) signal; [`Rng`]; the
-//!   process's clock, real or simulated.
-//! - [`observe`]: log lines, a timer's progress bar, [`signal`]s and their
-//!   recording (VCD file, live analyzer page contents).
+//!   process's clock, real or simulated; which cargo features the build has.
+//! - [`observe`]: log lines and the thread that writes them, a timer's
+//!   progress bar, [`signal`]s and their recording (VCD file, live analyzer
+//!   page contents).
 //! - [`net`]: in folders by job: `serve` (the [`Server`](net::Server), one
 //!   way for every peer to arrive and be served, whatever carries it, and how
 //!   its messages reach the loop), `send` ([`Link`]s and their delivery, the
 //!   timer's driver), `find` (addresses, DNS-SD) and `wire` (listeners,
 //!   dialing, sockets, in-process wires, TLS, tokens); and the analyzer's
 //!   page server.
-//! - [`app`]: [`App`] and the command line, the process around a run
-//!   (Ctrl-C / SIGTERM), replays, the `ls` and `probe` commands; circuits in
-//!   one folder, one job a file: their model and the one check of its rules,
-//!   read from a file or wired in code ([`Circuit`]), run, and the commands
-//!   that run them (`up FILE`); the only layer with `clap`.
+//! - [`app`]: [`App`] and the command line, every flag defined once in
+//!   `flags`, in groups (where a sketch serves or sends, a server's limits,
+//!   links, TLS, discovery, replay, the token, how a run is watched) that
+//!   each command composes; the process around a run (Ctrl-C / SIGTERM),
+//!   replays, the `ls` and `probe` commands; circuits in one folder, one job
+//!   a file: their model and the one check of its rules, read from a file or
+//!   wired in code ([`Circuit`]), run, and the commands that run them
+//!   (`up FILE`); the only layer with `clap`.
+//!
+//! Only what other crates use is public: the modules re-export the sketch
+//! traits, the options a server or link starts with, [`Server`](net::Server),
+//! [`drive`](net::drive), [`Link`], [`parse`](app::parse) and [`App`].
+//!
+//! # Cargo features
+//! The default build is lean: sketches, links, timers, circuit files, the
+//! probe, recordings and the analyzer page, over `ws://` and in-process wires.
+//! `tls` adds `wss://` and certificates (rustls with ring); `discovery`,
+//! sketches found by name over multicast DNS-SD (`--advertise`, `ls`,
+//! `up --host`); `dns`, names resolved through a DNS server's SRV records;
+//! `sim`, simulated time (`--sim`, replays on a virtual clock); `progress`, a
+//! timer's progress bar on a terminal; `full`, all of them. Each part a
+//! feature leaves out has a stand-in (`*_absent.rs`) whose every use fails
+//! with a message naming the feature, and the command line refuses the
+//! flags and URLs that need it with exit 2.
 //!
 //! The macros' generated code goes through a hidden module that only
 //! re-exports the helpers it calls (each topic in a small private module).
