@@ -5,9 +5,10 @@
 //! them: a file's TOML, kinds by name and links by name (`file`); code's
 //! loops and typed links (`wired`).
 
-use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, PlannedSketch};
+use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, PlannedSketch};
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
+use crate::observe::analyzer::Tally;
 
 /// Who wrote a draft, which decides how a mistake names its place: a file's
 /// mistakes are shown at their line, which names the sketch; code has no
@@ -206,7 +207,7 @@ fn unknown_setting(sketch: &str, kind: &Kind, long: &str, source: Source) -> Str
 
 /// Why `count` counts nothing of this circuit, if it does not: a signal of
 /// no sketch of it, or not a signal's name at all.
-fn count_of_nobody(count: &Count, names: &[&str], source: Source) -> Option<String> {
+fn count_of_nobody(count: &Tally, names: &[&str], source: Source) -> Option<String> {
     let which = match source {
         Source::File => String::new(),
         Source::Code => format!("the count `{}`: ", count.label),

@@ -33,13 +33,13 @@ use std::path::Path;
 use toml::Spanned;
 
 use crate::app::circuit::check::{check, did_you_mean, no_sketch, At, Source};
-use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, Written};
+use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
-use crate::observe::analyzer::Counting;
+use crate::observe::analyzer::{Counting, Tally};
 
 /// Where a setting was written: its key and its value.
 type SettingPlace = (Range<usize>, Range<usize>);
@@ -261,7 +261,7 @@ fn to(
 
 /// The counts of `[summary]`, each a signal (checked by the check) with the
 /// place of its value.
-fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Count>, Vec<Range<usize>>) {
+fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Tally>, Vec<Range<usize>>) {
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(label, _)| label.span().start);
     let mut counts = (Vec::new(), Vec::new());
@@ -286,10 +286,10 @@ fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Count>, Vec<Rang
             ));
             continue;
         };
-        counts.0.push(Count {
+        counts.0.push(Tally {
             label: label.get_ref().clone(),
             signal: signal.clone(),
-            counting,
+            count: counting,
         });
         counts.1.push(value.span());
     }

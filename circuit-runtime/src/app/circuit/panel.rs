@@ -6,15 +6,8 @@ use crate::observe::analyzer::{Counting, Panel, Tally};
 /// The analyzer page of a circuit: a row per signal as it appears, and the
 /// summary's counts (or, without a summary, a count per signal).
 pub(crate) fn panel(circuit: &Plan) -> Panel {
-    let tallies: Vec<Tally> = circuit
-        .counts
-        .iter()
-        .map(|count| Tally {
-            label: count.label.clone(),
-            signal: count.signal.clone(),
-            count: count.counting,
-        })
-        .collect();
+    // The summary's counts are the page's tallies.
+    let tallies: Vec<Tally> = circuit.counts.clone();
     Panel {
         buzz: tallies
             .iter()

@@ -3,7 +3,7 @@
 //! makes of it, settings resolved, ready to run.
 
 use crate::base::settings::Setting;
-use crate::observe::analyzer::Counting;
+use crate::observe::analyzer::Tally;
 
 /// A circuit as written, before the check: settings by their long names,
 /// sketches of a kind the writer could not find kept for their names.
@@ -16,7 +16,7 @@ pub(crate) struct Draft {
     /// Its sketches, in the order written.
     pub(crate) sketches: Vec<DraftSketch>,
     /// What its summary line counts, in the order written.
-    pub(crate) counts: Vec<Count>,
+    pub(crate) counts: Vec<Tally>,
 }
 
 /// One sketch of a [`Draft`].
@@ -55,7 +55,7 @@ pub(crate) struct Plan {
     /// Its sketches, in the order written.
     pub(crate) sketches: Vec<PlannedSketch>,
     /// What its summary line counts, in the order written.
-    pub(crate) counts: Vec<Count>,
+    pub(crate) counts: Vec<Tally>,
     /// `up --host H`: only the sketches placed on H run here.
     pub(crate) here: Option<String>,
 }
@@ -87,17 +87,6 @@ impl PlannedSketch {
             })
             .collect()
     }
-}
-
-/// One count of a circuit's summary line: "15 bits drawn".
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Count {
-    /// What is counted, after the number.
-    pub(crate) label: String,
-    /// The signal counted, `sketch.name`.
-    pub(crate) signal: String,
-    /// Its changes, or its rises.
-    pub(crate) counting: Counting,
 }
 
 /// One value given to a setting.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::app::circuit::plan::{Count, Given, Plan, PlannedSketch, Target};
+use crate::app::circuit::plan::{Given, Plan, PlannedSketch, Target};
 use crate::app::kind::Kind;
 use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
 use crate::net::find::address::NAME_PREFIX;
 use crate::net::wire::memory;
-use crate::observe::analyzer::Counting;
+use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
 use crate::observe::log;
 use crate::observe::trace::Trace;
@@ -209,9 +209,9 @@ fn summary(circuit: &Plan, report: &RunReport, counting: &Trace, before: &[u64])
 }
 
 /// What `count` of a circuit's summary has counted so far in this process.
-fn counted(trace: &Trace, count: &Count) -> u64 {
+fn counted(trace: &Trace, count: &Tally) -> u64 {
     let totals = trace.totals(&count.signal);
-    match count.counting {
+    match count.count {
         Counting::Samples => totals.samples,
         Counting::Rises => totals.rises,
     }

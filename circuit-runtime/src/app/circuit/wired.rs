@@ -55,13 +55,13 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 
 use crate::app::circuit::check::{check, Source};
-use crate::app::circuit::plan::{Count, Draft, DraftSketch, Given, Plan, Target, Written};
+use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::kind::Kind;
 use crate::base::sketch::{Reactive, Sketch, Timed};
 use crate::base::wiring::{Accepts, LinkSetting, MessageType, ServerLoop, TimerLoop};
 use crate::net::send::timer::Ticking;
 use crate::net::serve::server::Serving;
-use crate::observe::analyzer::Counting;
+use crate::observe::analyzer::{Counting, Tally};
 
 /// A circuit wired in code: sketches, their settings, links and timers.
 /// Run it with [`App::wired`](crate::App::wired).
@@ -74,7 +74,7 @@ pub struct Circuit {
     /// Its sketches, in the order they were added, their settings by name.
     sketches: Vec<DraftSketch>,
     /// What its summary line counts.
-    counts: Vec<Count>,
+    counts: Vec<Tally>,
     /// Mistakes only code can make (a loop that is not the kind's, a link set
     /// as text, a link or a target given twice), reported with the check's
     /// before anything starts.
@@ -124,10 +124,10 @@ impl Circuit {
 
     /// Adds a count to the summary.
     fn counting(&mut self, label: &str, signal: &str, counting: Counting) {
-        self.counts.push(Count {
+        self.counts.push(Tally {
             label: label.to_owned(),
             signal: signal.to_owned(),
-            counting,
+            count: counting,
         });
     }
 

@@ -43,7 +43,8 @@ impl Panel {
     }
 }
 
-/// One tally of the page: how many samples, or rises, a signal has had.
+/// One count of a circuit's summary line ("15 bits drawn"), shown as a tally
+/// on the analyzer page: how many samples, or rises, a signal has had.
 #[derive(Clone, Debug)]
 pub struct Tally {
     /// What the tally is called on the page.
