@@ -30,7 +30,18 @@ where
     M::Err: Display,
 {
     fn from_text(text: &str) -> Result<Self, String> {
-        text.parse().map_err(|err: M::Err| err.to_string())
+        text.parse().or_else(|err: M::Err| {
+            // A peer's "30\n" or " 30 " means 30, as Python's float() reads it.
+            // Tried only after the text as it came was refused, so a type that
+            // takes any text (a `String`) keeps its spaces, and a message
+            // without them costs nothing more.
+            let trimmed = text.trim();
+            if trimmed.len() < text.len() {
+                trimmed.parse().map_err(|_| err.to_string())
+            } else {
+                Err(err.to_string())
+            }
+        })
     }
 }
 
@@ -165,6 +176,14 @@ mod tests {
     #[test]
     fn text_types_refuse_binary_frames_and_bytes_take_both() {
         assert_eq!(text::<u8>(&Payload::text("7")), Ok(7));
+        // Surrounding whitespace is read past where the type would refuse it.
+        assert_eq!(text::<u8>(&Payload::text(" 7 ")), Ok(7));
+        assert_eq!(text::<f64>(&Payload::text("30.5\n")), Ok(30.5));
+        assert_eq!(
+            text::<String>(&Payload::text(" kept \n")),
+            Ok(" kept \n".to_owned())
+        );
+        assert!(text::<u8>(&Payload::text(" 7 x ")).is_err());
         assert_eq!(text::<u8>(&Payload::binary([7])), Err(Ack::Unsupported));
         let bad = text::<u8>(&Payload::text("seven"));
         assert!(
