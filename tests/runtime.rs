@@ -81,8 +81,8 @@ impl Counter {
     }
 }
 
-/// Says every tick's number out loud, as a type it does not name.
-#[sketch(every = pause)]
+/// Says every tick's number out loud, as a type it does not name, to a server on port 9000.
+#[sketch(every = pause, to_port = 9000)]
 struct Speaker {
     /// Seconds between ticks.
     #[setting(default = 0.0)]
@@ -179,6 +179,14 @@ fn settings_come_from_the_command_line() {
     );
     let (counter, _) = parse::<Counter, _, _>(["--upto", "7"]).unwrap();
     assert_eq!(counter.upto, 7);
+}
+
+#[test]
+fn a_timers_to_port_is_the_port_of_the_server_it_sends_to() {
+    let (_, options) = parse::<Speaker, _, _>(Vec::<String>::new()).unwrap();
+    assert_eq!(options.port, 9000, "`to_port` is the default of `-p`");
+    let (_, options) = parse::<Speaker, _, _>(["-p", "9100"]).unwrap();
+    assert_eq!(options.port, 9100);
 }
 
 /// A sketch with a switch among its settings.

@@ -70,10 +70,26 @@ fn args(sketch: &Sketch, errors: &mut Errors) {
             );
         }
     }
-    if let Some(port) = &args.port {
-        if port.base10_parse::<u16>().is_err() {
-            errors.push(port, "`port` takes a number from 0 to 65535");
+    for port in [&args.port, &args.to_port].into_iter().flatten() {
+        if port.value.base10_parse::<u16>().is_err() {
+            errors.push(
+                &port.value,
+                format_args!("`{}` takes a number from 0 to 65535", port.key),
+            );
         }
+    }
+    // `port` is where a sketch serves; a timer serves nothing, and the port
+    // it knows is its server's: one key for each, so neither reads as the other.
+    match (&args.every, &args.port, &args.to_port) {
+        (Some(_), Some(port), _) => errors.push(
+            &port.key,
+            "a timer serves nothing, so it has no `port` of its own: write `to_port = N` for the port of the server it ticks",
+        ),
+        (None, _, Some(to_port)) => errors.push(
+            &to_port.key,
+            "`to_port` is the port of the server a timer sends to (a sketch with `every = field`); a sketch that serves takes `port = N`, where it serves",
+        ),
+        _ => {}
     }
     if let Some(every) = &args.every {
         if !sketch.fields.iter().any(|field| field.ident == *every) {

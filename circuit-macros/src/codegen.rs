@@ -88,11 +88,16 @@ fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
         .as_ref()
         .map_or_else(|| ident.to_string().to_lowercase(), syn::LitStr::value);
     let about = &sketch.about;
+    // A server's own port, or a timer's server's: both are the default of `-p`.
     let port = sketch
         .args
         .port
         .as_ref()
-        .map(|port| quote!(const PORT: u16 = #port;));
+        .or(sketch.args.to_port.as_ref())
+        .map(|port| {
+            let port = &port.value;
+            quote!(const PORT: u16 = #port;)
+        });
     let seeded = sketch
         .fields
         .iter()

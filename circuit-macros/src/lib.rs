@@ -23,18 +23,22 @@ mod sketch;
 /// # Grammar
 /// ```text
 /// #[sketch(name = "iopin", port = 8765)]            // a server sketch
-/// #[sketch(every = delay, count = tacks, channel = "/datafeed")]   // a timer sketch (the clock)
+/// #[sketch(every = delay, count = tacks, channel = "/datafeed", to_port = 8765)]   // a timer sketch (the clock)
 /// #[sketch(crate = "::my_circuit")]                 // the runtime by another path
 /// ```
 /// All keys are optional:
 /// - `name = "…"`: the name in log lines and the subcommand; by default the
 ///   struct's name in lower case (`IoPin` → `iopin`).
-/// - `port = N`: the default of `-p/--port` (8765 when absent).
+/// - `port = N`: where a sketch that serves listens, the default of its
+///   `-p/--port` (8765 when absent). Not on a timer, which serves nothing.
 /// - `every = field`: makes a timer sketch, whose loop runs every `field`
 ///   seconds (`f64` or `u64`) or every `field` (`Duration`) instead of once per message.
 /// - `count = field`: how many ticks a timer sketch sends (a whole number); it
 ///   gives the progress bar shown when the output is a terminal its length.
 /// - `channel = "/path"`: the path a timer sketch sends to (`/` by default).
+/// - `to_port = N`: the port of the server a timer sketch sends to, the
+///   default of its `-p/--port` (8765 when absent): its *target's* port, as
+///   `--to` is its target. Only on a timer; a server's own port is `port`.
 /// - `crate = "path"`: where the runtime is, for a program that has
 ///   `circuit-runtime` under another name (renamed in `Cargo.toml`, or
 ///   re-exported by a crate of its own); `::circuit_runtime` by default.

@@ -10,7 +10,7 @@ use syn::{
 use crate::errors::Errors;
 
 /// The keys `#[sketch(...)]` takes, listed in errors about unknown keys.
-pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`, `crate`";
+pub const SKETCH_KEYS: &str = "`name`, `port`, `every`, `count`, `channel`, `to_port`, `crate`";
 
 /// The keys `#[setting(...)]` takes.
 pub const SETTING_KEYS: &str = "`default`, `short`";
@@ -20,16 +20,28 @@ pub const SETTING_KEYS: &str = "`default`, `short`";
 pub struct SketchArgs {
     /// `name = "…"`: the sketch's name.
     pub name: Option<LitStr>,
-    /// `port = N`: the default port.
-    pub port: Option<LitInt>,
+    /// `port = N`: the default port a server sketch serves on.
+    pub port: Option<Keyed<LitInt>>,
     /// `every = field`: makes a timer sketch ticking every `field`.
     pub every: Option<Ident>,
     /// `count = field`: how many ticks a timer sketch sends (for its progress bar).
     pub count: Option<Ident>,
     /// `channel = "/path"`: where a timer sketch sends.
     pub channel: Option<LitStr>,
+    /// `to_port = N`: the default port of the server a timer sketch sends to
+    /// (a timer has no port of its own).
+    pub to_port: Option<Keyed<LitInt>>,
     /// `crate = "path"`: where the runtime is, when not at `::circuit_runtime`.
     pub krate: Option<syn::Path>,
+}
+
+/// The value of a key, with the key as written: a key that is wrong where it
+/// stands (`port` on a timer) is reported on the key itself.
+pub struct Keyed<T> {
+    /// The key, such as `port`.
+    pub key: Ident,
+    /// Its value.
+    pub value: T,
 }
 
 /// A struct under `#[sketch]`.
@@ -188,7 +200,15 @@ pub fn sketch_args(args: TokenStream, errors: &mut Errors) -> SketchArgs {
             "name" => {
                 parsed.name = Some(value(&meta, &key, "a string, such as `name = \"iopin\"`")?)
             }
-            "port" => parsed.port = Some(value(&meta, &key, "a number, such as `port = 8765`")?),
+            "port" => {
+                let what = "a number, such as `port = 8765`";
+                parsed.port = Some(keyed(&meta, &key, what)?);
+            }
+            "to_port" => {
+                let what =
+                    "a number, the port of the server a timer sends to, such as `to_port = 8765`";
+                parsed.to_port = Some(keyed(&meta, &key, what)?);
+            }
             "every" => {
                 let what = "the name of the field holding the period, such as `every = delay`";
                 parsed.every = Some(value(&meta, &key, what)?);
@@ -229,6 +249,19 @@ fn value<T: syn::parse::Parse>(
     meta.value()?
         .parse()
         .map_err(|err| syn::Error::new(err.span(), format_args!("`{key}` takes {what}")))
+}
+
+/// The value of `key = value` with the key's ident, for errors on the key.
+fn keyed<T: syn::parse::Parse>(
+    meta: &syn::meta::ParseNestedMeta,
+    key: &str,
+    what: &str,
+) -> syn::Result<Keyed<T>> {
+    let ident = meta.path.require_ident()?.clone();
+    Ok(Keyed {
+        key: ident,
+        value: value(meta, key, what)?,
+    })
 }
 
 /// The value of `crate = "path"`: the path the runtime is reached by, for a

@@ -4,7 +4,8 @@
 use circuit_runtime::prelude::*;
 
 /// Ticks a number of times and sends each tick to an I/O pin's /datafeed.
-#[sketch(every = delay, count = tacks, channel = "/datafeed", port = 8765)]
+// `to_port`: the pin's port, where the ticks go (a timer serves nothing).
+#[sketch(every = delay, count = tacks, channel = "/datafeed", to_port = 8765)]
 pub struct Clock {
     /// How many ticks to send.
     #[setting(short = 't', default = 5)]

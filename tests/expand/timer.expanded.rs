@@ -1,5 +1,5 @@
 use circuit_runtime::prelude::*;
-/// Ticks `--tacks` times, `--delay` seconds apart.
+/// Ticks `--tacks` times, `--delay` seconds apart, to the server on port 9000.
 struct Clock {
     /// How many ticks to send.
     tacks: u64,
@@ -11,7 +11,8 @@ const _: () = {
     impl __circuit::Sketch for Clock {
         type Role = __circuit::Ticking;
         const NAME: &'static str = "clock";
-        const ABOUT: &'static str = "Ticks `--tacks` times, `--delay` seconds apart.";
+        const ABOUT: &'static str = "Ticks `--tacks` times, `--delay` seconds apart, to the server on port 9000.";
+        const PORT: u16 = 9000;
         const SETTINGS: &'static [__circuit::Setting] = &[
             __circuit::Setting {
                 id: "tacks",

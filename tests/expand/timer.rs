@@ -1,7 +1,7 @@
 use circuit_runtime::prelude::*;
 
-/// Ticks `--tacks` times, `--delay` seconds apart.
-#[sketch(every = delay, count = tacks, channel = "/datafeed")]
+/// Ticks `--tacks` times, `--delay` seconds apart, to the server on port 9000.
+#[sketch(every = delay, count = tacks, channel = "/datafeed", to_port = 9000)]
 struct Clock {
     /// How many ticks to send.
     #[setting(short = 't', default = 5)]

@@ -30,7 +30,8 @@ pub trait Sketch: Send + Sized + 'static {
     const NAME: &'static str;
     /// One line saying what the sketch does (the struct's doc comment).
     const ABOUT: &'static str;
-    /// The default of `-p/--port`: where it serves, or where its server is.
+    /// The default of `-p/--port`: where a server serves (`#[sketch(port = N)]`),
+    /// or where a timer's server is (`#[sketch(to_port = N)]`; a timer has no port of its own).
     const PORT: u16 = DEFAULT_PORT;
     /// Whether it draws random numbers, and so takes `--seed N`.
     const SEEDED: bool = false;

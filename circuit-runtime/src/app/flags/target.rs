@@ -25,9 +25,10 @@ pub(crate) fn address_args(serves: bool, defaults: &Options) -> [Arg; 2] {
             "Port to serve on; 0 picks a free one",
         )
     } else {
+        // A timer serves nothing: its host and port are its server's.
         (
-            "Host of the server to send to",
-            "Port of the server to send to",
+            "Host or address of the server the ticks go to",
+            "Port of the server the ticks go to (a timer has no port of its own)",
         )
     };
     [
