@@ -433,3 +433,69 @@ fn the_circuit_across_hosts_runs_over_tls_its_certificates_for_its_sketches_name
         "{buzzer:?}"
     );
 }
+
+#[test]
+fn a_name_bound_to_localhost_on_another_host_says_so_and_how_to_fix_it() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    // Advertised on request, but bound to h1's loopback: mDNS announces it
+    // on h1's loopback alone, and h2 hears nothing of it.
+    let mut buzzer = net.host(1).start(
+        BIN,
+        &["buzzer", "-s", "127.0.0.1", "-p", "0", "--advertise"],
+    );
+    let warned = buzzer.wait_for(PATIENCE, |line| {
+        line.contains("advertised on 127.0.0.1 alone")
+    });
+    assert!(warned.contains("-s 0.0.0.0"), "{warned}");
+    let probe = net
+        .host(2)
+        .start(
+            BIN,
+            &["probe", "buzzer/pin", "-n", "1", "--resolve-timeout", "2"],
+        )
+        .finish(PATIENCE);
+    assert_eq!(probe.code(), 1, "{probe:?}");
+    let said = probe.err.join("\n");
+    assert!(
+        said.contains("no sketch called \"buzzer\" answered")
+            && said.contains("a server bound to localhost (the default) is not advertised")
+            && said.contains("-s 0.0.0.0"),
+        "{said}"
+    );
+    stop(buzzer);
+}
+
+#[test]
+fn a_name_seen_on_loopback_alone_that_does_not_answer_says_why() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let Some(python) = python() else {
+        return;
+    };
+    // python-zeroconf announces the address it is given to every machine:
+    // 127.0.0.1, which is h1's own loopback when h1 dials it.
+    let mut server = net
+        .host(2)
+        .start(&python, &[&script("serve.py"), "pyecho", "127.0.0.1"]);
+    server.wait_for(PATIENCE, |line| line.starts_with("serving"));
+    let probe = net
+        .host(1)
+        .start(
+            BIN,
+            &["probe", "pyecho/any", "-n", "1", "--resolve-timeout", "5"],
+        )
+        .finish(PATIENCE);
+    assert_eq!(probe.code(), 1, "{probe:?}");
+    let said = probe.err.join("\n");
+    assert!(
+        said.contains("pyecho at ws://127.0.0.1:")
+            && said.contains("pyecho is advertised on loopback alone (bound to localhost)")
+            && said.contains("start it there with -s 0.0.0.0"),
+        "{said}"
+    );
+    server.signal("TERM");
+    let _ = server.finish(PATIENCE);
+}

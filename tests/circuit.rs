@@ -263,6 +263,46 @@ fn a_busy_port_is_reported() {
 }
 
 #[test]
+fn an_address_of_another_machine_is_reported_as_such() {
+    // A documentation address (RFC 5737) this machine does not have: binding
+    // it is refused with EADDRNOTAVAIL, which the kernel decides at once.
+    let foreign = ["192.0.2.1", "198.51.100.1", "203.0.113.1"]
+        .into_iter()
+        .find(|ip| {
+            TcpListener::bind((*ip, 0))
+                .is_err_and(|err| err.kind() == std::io::ErrorKind::AddrNotAvailable)
+        })
+        .expect("one of the documentation addresses is not this machine's");
+    let refused = run(&["buzzer", "-s", foreign, "-p", "0"]);
+    assert_eq!(refused.code(), 1, "{refused:?}");
+    let said = refused.err.join("\n");
+    assert!(
+        said.contains(&format!("{foreign} is not an address of this machine")),
+        "{said}"
+    );
+    assert!(!said.contains("already running"), "{said}");
+}
+
+#[test]
+fn a_name_that_does_not_resolve_says_a_server_on_localhost_is_not_advertised() {
+    // Bound to loopback, as by default: not advertised, so its name is unknown.
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", "0"]);
+    buzzer.port();
+    let probe = run(&["probe", "buzzer/pin", "-n", "1", "--resolve-timeout", "1"]);
+    assert_eq!(probe.code(), 1, "{probe:?}");
+    let said = probe.err.join("\n");
+    assert!(
+        said.contains("no sketch called \"buzzer\" answered")
+            && said.contains("a server bound to localhost (the default) is not advertised")
+            && said.contains("start it with -s 0.0.0.0")
+            && said.contains("--advertise"),
+        "{said}"
+    );
+    buzzer.signal("TERM");
+    assert_eq!(buzzer.finish(PATIENCE).code(), 0);
+}
+
+#[test]
 fn a_clock_without_a_server_gives_up_in_bounded_time() {
     let port = dead_port().to_string();
     let started = Instant::now();

@@ -13,6 +13,17 @@ pub enum Error {
         /// Why the operating system refused.
         source: io::Error,
     },
+    /// The server's host is none of this machine's addresses (`EADDRNOTAVAIL`):
+    /// a typo, another machine's address, or an interface that is down.
+    #[error("cannot serve on {addr}: {ip} is not an address of this machine; give one of its own, or 0.0.0.0 for all of them ({source})")]
+    NotOurs {
+        /// The address we tried to bind, as given.
+        addr: String,
+        /// The IP address it resolved to.
+        ip: std::net::IpAddr,
+        /// Why the operating system refused.
+        source: io::Error,
+    },
     /// The host name of `--socket` does not resolve.
     #[error("cannot resolve {host}: {source}")]
     Resolve {

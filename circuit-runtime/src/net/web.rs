@@ -50,7 +50,8 @@ impl Analyzer {
     ///
     /// # Errors
     /// [`Error::Resolve`](crate::base::Error::Resolve) for an unknown host,
-    /// [`Error::Bind`](crate::base::Error::Bind) when the port is taken.
+    /// [`Error::Bind`](crate::base::Error::Bind) when the port is taken,
+    /// [`Error::NotOurs`](crate::base::Error::NotOurs) for an address of another machine.
     pub async fn start(
         address: &str,
         trace: Arc<Trace>,

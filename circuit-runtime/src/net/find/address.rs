@@ -187,8 +187,15 @@ impl Dialer {
                             DialError::Refused(format!("{} at {url}: {why}", seen.instance));
                     }
                     Err(DialError::Absent(why)) if !last_error.is_refusal() => {
+                        // A loopback address is this machine's own: the
+                        // sketch's, only if it runs here.
+                        let hint = if seen.addrs.iter().all(|addr| addr.is_loopback()) {
+                            format!("; {} is {}", seen.instance, discovery::SEEN_ON_LOOPBACK)
+                        } else {
+                            String::new()
+                        };
                         last_error =
-                            DialError::Absent(format!("{} at {url}: {why}", seen.instance));
+                            DialError::Absent(format!("{} at {url}: {why}{hint}", seen.instance));
                     }
                     Err(DialError::Absent(_)) => {}
                 }

@@ -16,6 +16,16 @@ pub const SERVICE_TYPE: &str = "_circuit._tcp.local.";
 /// message, in order), in the `v` TXT key.
 pub const PROTOCOL_VERSION: &str = "1";
 
+/// Why a name may have no answer: a server bound to localhost, as by
+/// default, is not advertised, and one advertised with `--advertise` is
+/// heard on its own machine alone (its address is loopback's, which
+/// mDNS does not announce to other machines).
+pub const BOUND_TO_LOCALHOST: &str = "a server bound to localhost (the default) is not advertised, or with --advertise to its own machine alone: start it with -s 0.0.0.0 to be found from any machine, or with --advertise from its own";
+
+/// Why an instance seen on loopback alone did not answer: the address is
+/// its own machine's, which is another's when it runs elsewhere.
+pub const SEEN_ON_LOOPBACK: &str = "advertised on loopback alone (bound to localhost): if it runs on another machine, start it there with -s 0.0.0.0";
+
 /// What a server says about itself.
 #[derive(Clone, Debug)]
 pub struct Advert {

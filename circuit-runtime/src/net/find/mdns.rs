@@ -13,7 +13,7 @@ use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent, ServiceInfo};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
 
-use crate::net::find::discovery::{Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE};
+use crate::net::find::discovery::{self, Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE};
 
 /// How long a resolution in a directory that has just begun keeps listening
 /// after the first instance of a name answered, so that a standby answering a
@@ -325,9 +325,12 @@ pub async fn resolve(name: &str, within: Duration) -> Result<Vec<Seen>, String> 
     } else {
         format!("seen instead: {}", others.join(", "))
     };
+    // A server bound to localhost is not heard here: unadvertised by
+    // default, and advertised on request on its own machine's loopback alone.
     Err(format!(
-        "no sketch called {name:?} answered within {:.1}s (--resolve-timeout); {seen}",
-        within.as_secs_f64()
+        "no sketch called {name:?} answered within {:.1}s (--resolve-timeout); {seen}; {}",
+        within.as_secs_f64(),
+        discovery::BOUND_TO_LOCALHOST
     ))
 }
 

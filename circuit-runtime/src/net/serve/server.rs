@@ -51,7 +51,8 @@ impl<S: Reactive> Server<S> {
     /// # Errors
     /// [`Error::Setup`](crate::base::Error::Setup) when `setup` rejects the
     /// settings, [`Error::Resolve`](crate::base::Error::Resolve) for an unknown
-    /// host, [`Error::Bind`](crate::base::Error::Bind) when the port is taken.
+    /// host, [`Error::Bind`](crate::base::Error::Bind) when the port is taken,
+    /// [`Error::NotOurs`](crate::base::Error::NotOurs) for an address of another machine.
     pub async fn start(sketch: S, options: &Options) -> Result<Self> {
         log::scoped(Self::name(options), Self::start_here(sketch, options, None)).await
     }
@@ -160,6 +161,14 @@ impl<S: Reactive> Server<S> {
                     advertised.instance(),
                     discovery::SERVICE_TYPE
                 );
+                if address.ip().is_loopback() {
+                    // Asked for with --advertise: other machines see the name,
+                    // with no address they can reach.
+                    tracing::warn!(
+                        "advertised on {} alone: found by name from this machine only; serve on -s 0.0.0.0 (or an address of this machine) to be found from others",
+                        address.ip()
+                    );
+                }
                 Some(advertised)
             }
             Err(err) => {

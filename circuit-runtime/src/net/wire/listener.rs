@@ -63,7 +63,8 @@ pub(crate) struct Tcp {
 }
 
 impl Tcp {
-    /// Binds the first address `HOST:PORT` resolves to; the errors name the address.
+    /// Binds the first address `HOST:PORT` resolves to; the errors name the
+    /// address, and tell a port in use from an address this machine does not have.
     pub(crate) async fn bind(addr: &str) -> Result<Tcp> {
         let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
         let resolve = |source| Error::Resolve {
@@ -77,9 +78,18 @@ impl Tcp {
             .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
         let listener = TcpListener::bind(resolved)
             .await
-            .map_err(|source| Error::Bind {
-                addr: addr.to_owned(),
-                source,
+            .map_err(|source| match source.kind() {
+                // "Is the server already running?" would send a user looking
+                // for a process that does not exist.
+                std::io::ErrorKind::AddrNotAvailable => Error::NotOurs {
+                    addr: addr.to_owned(),
+                    ip: resolved.ip(),
+                    source,
+                },
+                _ => Error::Bind {
+                    addr: addr.to_owned(),
+                    source,
+                },
             })?;
         Ok(Tcp::from(listener))
     }
