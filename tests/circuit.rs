@@ -367,6 +367,53 @@ async fn sigterm_closes_peers_and_exits_cleanly() {
 }
 
 #[tokio::test]
+async fn a_refused_message_is_logged_once_per_peer_then_counted() {
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", "0"]);
+    let url = format!("ws://127.0.0.1:{}/pin", buzzer.port());
+    // Two peers, each sending what a u8 loop cannot read among what it can.
+    for texts in [["x", "1", "seven", "0", "-1"], ["0", "y", "1", "1", "1"]] {
+        let mut peer = connect(&url).await;
+        for text in texts {
+            peer.send(Message::text(text)).await.unwrap();
+            tokio::time::timeout(PATIENCE, peer.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+        }
+        peer.close(None).await.unwrap();
+        buzzer.wait_for(PATIENCE, |l| l.contains("done processing messages"));
+    }
+    buzzer.signal("TERM");
+    let buzzer = buzzer.finish(PATIENCE);
+    assert_eq!(buzzer.code(), 0, "{buzzer:?}");
+    let lines = buzzer.lines_of("buzzer");
+    let warned: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("refused a message"))
+        .collect();
+    // The first refusal of each peer, with what was wrong; the others counted.
+    assert_eq!(warned.len(), 2, "{lines:?}");
+    assert!(
+        warned[0].starts_with(
+            "warning: refused a message from the peer on /pin: error: cannot read \"x\""
+        ),
+        "{warned:?}"
+    );
+    assert!(warned[1].contains("cannot read \"y\""), "{warned:?}");
+    let done: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("done processing messages"))
+        .collect();
+    assert!(done[0].contains("5 acknowledged (3 refused)"), "{done:?}");
+    assert!(done[1].contains("5 acknowledged (1 refused)"), "{done:?}");
+    assert!(
+        lines.contains(&"served 10 messages from 2 peers, 4 refused"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_binary_frame_is_refused_with_1003() {
     let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", "0"]);
     let url = format!("ws://127.0.0.1:{}/datafeed", iopin.port());

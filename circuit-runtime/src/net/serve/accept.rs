@@ -13,7 +13,7 @@ use crate::base::sketch::Reactive;
 use crate::net::serve::arrival::Arrival;
 use crate::net::serve::dispatch::Dispatch;
 use crate::net::serve::door::Door;
-use crate::net::serve::peer::Peer;
+use crate::net::serve::peer::{Peer, Tally};
 use crate::net::wire::listener::{accept_until, Listener};
 use crate::observe::log;
 
@@ -127,27 +127,35 @@ enum Place {
 pub(crate) struct Served {
     /// Messages acknowledged, over all peers.
     messages: AtomicU64,
+    /// Of them, those refused (answered `error: …`).
+    refused: AtomicU64,
     /// Peers whose conversation began.
     peers: AtomicU64,
 }
 
 impl Served {
     /// Counts one peer that has left, and what it sent.
-    fn add(&self, messages: u64) {
-        self.messages.fetch_add(messages, Ordering::Relaxed);
+    fn add(&self, tally: Tally) {
+        self.messages.fetch_add(tally.handled, Ordering::Relaxed);
+        self.refused.fetch_add(tally.refused, Ordering::Relaxed);
         self.peers.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// "served 15 messages from 1 peer".
+    /// "served 15 messages from 1 peer", and ", 3 refused" when some were.
     pub(crate) fn line(&self) -> String {
-        let (messages, peers) = (
+        let (messages, refused, peers) = (
             self.messages.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed),
             self.peers.load(Ordering::Relaxed),
         );
         let plural =
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let refused = match refused {
+            0 => String::new(),
+            n => format!(", {n} refused"),
+        };
         format!(
-            "served {} from {}",
+            "served {} from {}{refused}",
             plural(messages, "message", "messages"),
             plural(peers, "peer", "peers")
         )

@@ -43,6 +43,19 @@ pub(crate) struct Peer<'a, S, F> {
     closing: Option<Option<CloseCode>>,
     /// Its messages acknowledged so far.
     handled: u64,
+    /// How many of them were refused (answered `error: …`): the first is
+    /// logged, the others only counted, so that a peer sending nothing the
+    /// loop can read does not flood the log.
+    refused: u64,
+}
+
+/// What one peer's conversation came to, for the server's end-of-run line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Tally {
+    /// Messages acknowledged.
+    pub(crate) handled: u64,
+    /// Of them, those refused with `error: …`.
+    pub(crate) refused: u64,
 }
 
 impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
@@ -57,23 +70,31 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             acks: Batch::default(),
             closing: None,
             handled: 0,
+            refused: 0,
         }
     }
 
     /// The conversation from its first message to its end, with the lines
-    /// that begin and end it; how many of its messages were acknowledged.
-    pub(crate) async fn run(mut self, shutdown: &Shutdown) -> u64 {
+    /// that begin and end it; how many of its messages were acknowledged and refused.
+    pub(crate) async fn run(mut self, shutdown: &Shutdown) -> Tally {
         tracing::info!("** new client connected, path={}", self.channel);
         // Made once, not per frame: waiting on the shared signal registers this
         // peer with it, and a registration per frame is a lock per frame.
         let mut stopping = shutdown.stopping();
         let end = self.converse(&mut stopping).await;
+        let refused = match self.refused {
+            0 => String::new(),
+            n => format!(" ({n} refused)"),
+        };
         tracing::info!(
-            "done processing messages: path={}, {} acknowledged, {end}",
+            "done processing messages: path={}, {} acknowledged{refused}, {end}",
             self.channel,
             self.handled
         );
-        self.handled
+        Tally {
+            handled: self.handled,
+            refused: self.refused,
+        }
     }
 
     /// The receive → loop → acknowledge cycle, until the peer or the server
@@ -125,11 +146,27 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                 // The loop can no longer be reached: the server is stopping.
                 None => return End::shutdown(&mut self.socket).await,
             };
+            if is_refusal(&reply) {
+                self.refusal(&reply);
+            }
             if let Err(err) = self.socket.feed(ack(reply)).await {
                 return End::Failed(err.to_string());
             }
             self.acks.written();
             self.handled += 1;
+        }
+    }
+
+    /// Counts a refusal (an `error: …` acknowledgement), and logs the
+    /// peer's first: one line says what is wrong, the count says how often.
+    #[cold]
+    fn refusal(&mut self, reply: &Payload) {
+        self.refused += 1;
+        if self.refused == 1 {
+            tracing::warn!(
+                "refused a message from the peer on {}: {reply} (its further refusals are counted, not logged)",
+                self.channel
+            );
         }
     }
 
@@ -189,6 +226,13 @@ impl Batch {
     fn written(&mut self) {
         self.unsent += 1;
     }
+}
+
+/// Whether `reply` refuses the message: `error: …`, as the loop's glue
+/// answers text its type cannot read, and as a loop's `Err` is sent (a
+/// link counts the same answers as refused).
+fn is_refusal(reply: &Payload) -> bool {
+    matches!(reply, Payload::Text(text) if text.as_str().starts_with("error: "))
 }
 
 /// The frame that acknowledges with the loop's `reply`.
