@@ -249,6 +249,98 @@ fn rust_log_debug_shows_the_runtimes_own_lines() {
     assert!(debug.contains("retrying"), "{debug}");
 }
 
+/// Where each of `marks` begins in `text`, which must hold them in that order.
+fn in_order(text: &str, marks: &[&str]) {
+    let mut from = 0;
+    for mark in marks {
+        let at = text[from..]
+            .find(mark)
+            .unwrap_or_else(|| panic!("{mark:?} after {:?} in:\n{text}", &text[..from]));
+        from += at + mark.len();
+    }
+}
+
+#[test]
+fn help_shows_a_sketchs_own_settings_then_the_frameworks_flags_under_headings() {
+    let help = |args: &[&str]| {
+        let shown = run(args);
+        assert_eq!(shown.code(), 0, "{shown:?}");
+        shown.out.join("\n")
+    };
+    in_order(
+        &help(&["iopin", "--help"]),
+        &[
+            "Options:",
+            "--chance",
+            "--sequence",
+            "--buzzer",
+            "--help",
+            "Server options:",
+            "--socket",
+            "--port",
+            "--max-message",
+            "--ping-interval",
+            "--advertise",
+            "Link options:",
+            "--ack-timeout",
+            "--link-window",
+            "--stop-timeout",
+            "Discovery options:",
+            "--discovery",
+            "--resolve-timeout",
+            "TLS and token options:",
+            "--token",
+            "--tls-cert",
+            "Replay options:",
+            "--replay",
+            "--check",
+            "Run options:",
+            "--quiet",
+            "--vcd",
+            "--seed",
+        ],
+    );
+    let clock = help(&["clock", "--help"]);
+    in_order(
+        &clock,
+        &[
+            "Options:",
+            "--tacks",
+            "--delay",
+            "Target options:",
+            "--socket <HOST>",
+            "Host or address of the server the ticks go to",
+            "--port <PORT>",
+            "Port of the server the ticks go to",
+            "--retry-for",
+            "--to",
+            "Run options:",
+        ],
+    );
+    assert!(!clock.contains("Server options:"), "{clock}");
+    assert!(
+        !clock.contains("Replay options:"),
+        "a timer has no inputs: {clock}"
+    );
+    in_order(
+        &help(&["up", "--help"]),
+        &[
+            "Options:",
+            "--host",
+            "Link options:",
+            "Discovery options:",
+            "TLS and token options:",
+            "Replay options:",
+            "Run options:",
+            "--sim",
+        ],
+    );
+    in_order(
+        &help(&["circuit", "--help"]),
+        &["Options:", "--tacks", "--delay", "Run options:", "--quiet"],
+    );
+}
+
 #[test]
 fn a_busy_port_is_reported() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -10,7 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use crate::app::flags::links::{self, Scope};
 use crate::app::flags::replay::{self, Fed};
 use crate::app::flags::token::{self, Held};
-use crate::app::flags::{discovery, optional, run, server, target, tls};
+use crate::app::flags::{discovery, heading, optional, run, server, target, tls};
 use crate::base::options::Options;
 use crate::base::settings::{Parsed, Setting, Values};
 use crate::base::sketch::{Runs, Sketch};
@@ -80,43 +80,60 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
     options
 }
 
-/// The subcommand of sketch `S`: the common flags, then its own settings.
+/// The subcommand of sketch `S`: its own settings first, then the common
+/// flags it needs, under a heading per group.
 pub fn command<S: Sketch>() -> Command {
     let serves = <S::Role as Runs<S>>::SERVES;
     // A timer dials its server; a sketch with links dials theirs.
     let dials = S::LINKED || !serves;
     let defaults = Options::defaults(S::PORT);
-    let mut command = Command::new(S::NAME)
-        .about(S::ABOUT)
-        .args(target::address_args(serves, &defaults))
-        .arg(run::quiet_arg())
-        .arg(token::token_arg(Held::BySketch))
-        .arg(run::vcd_arg());
-    if serves {
-        command = command
+    let command = Command::new(S::NAME).about(S::ABOUT);
+    let mut command = S::SETTINGS.iter().fold(command, |command, setting| {
+        command.arg(setting_arg(setting, None))
+    });
+    command = if serves {
+        command
+            .next_help_heading(heading::SERVER)
+            .args(target::address_args(serves, &defaults))
             .args(server::limit_args())
-            .args(replay::replay_args(Fed::Sketch))
-            .args(server::advertise_args());
+            .args(server::advertise_args())
     } else {
-        command = command.args(target::timer_args(&defaults));
-    }
-    command = command.args(tls::tls_args(serves, dials));
+        command
+            .next_help_heading(heading::TARGET)
+            .args(target::address_args(serves, &defaults))
+            .args(target::timer_args(&defaults))
+    };
+    command = command.next_help_heading(heading::LINK);
     if dials {
-        command = command
-            .args(discovery::discovery_args())
-            .arg(links::resolve_timeout_arg(Scope::One))
-            .arg(links::ack_timeout_arg(Scope::One));
+        command = command.arg(links::ack_timeout_arg(Scope::One));
     }
     if S::LINKED {
         command = command.args(links::window_args());
     }
     command = command.arg(links::stop_timeout_arg());
+    if dials {
+        command = command
+            .next_help_heading(heading::DISCOVERY)
+            .args(discovery::discovery_args())
+            .arg(links::resolve_timeout_arg(Scope::One));
+    }
+    command = command
+        .next_help_heading(heading::TLS)
+        .arg(token::token_arg(Held::BySketch))
+        .args(tls::tls_args(serves, dials));
+    if serves {
+        command = command
+            .next_help_heading(heading::REPLAY)
+            .args(replay::replay_args(Fed::Sketch));
+    }
+    command = command
+        .next_help_heading(heading::RUN)
+        .arg(run::quiet_arg())
+        .arg(run::vcd_arg());
     if S::SEEDED {
         command = command.arg(run::seed_arg());
     }
-    S::SETTINGS.iter().fold(command, |command, setting| {
-        command.arg(setting_arg(setting, None))
-    })
+    command
 }
 
 /// Builds sketch `S` and its options from command-line arguments (without the

@@ -20,7 +20,7 @@ use crate::app::flags::run::{
     WEB,
 };
 use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
-use crate::app::flags::{flag, switched};
+use crate::app::flags::{flag, heading, switched};
 use crate::app::kind::Kind;
 use crate::app::observed::observed;
 use crate::app::process::run_until_interrupted;
@@ -35,7 +35,8 @@ const FILE: &str = "file";
 /// `up --host HOST`: only the sketches placed on it run here.
 const HOST: &str = "host";
 
-/// The `up` subcommand of every program.
+/// The `up` subcommand of every program: its own flags first, then the
+/// framework's under a heading per group.
 pub(crate) fn up_command() -> Command {
     let [replay, realtime, check] = replay_args(Fed::Circuit);
     Command::new("up")
@@ -47,18 +48,24 @@ pub(crate) fn up_command() -> Command {
                 .value_parser(value_parser!(PathBuf))
                 .help("The circuit file (TOML): its sketches, their kinds, settings and links"),
         )
-        .arg(ack_timeout_arg(Scope::Every))
-        .arg(resolve_timeout_arg(Scope::Every))
-        .args(discovery_args())
-        .args(tls_args(true, true))
-        // Across hosts, every host would replay the same inputs.
-        .args([replay.conflicts_with(HOST), realtime, check])
         .arg(
             flag(HOST)
                 .value_name("HOST")
                 .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
         )
+        .next_help_heading(heading::LINK)
+        .arg(ack_timeout_arg(Scope::Every))
+        .next_help_heading(heading::DISCOVERY)
+        .args(discovery_args())
+        .arg(resolve_timeout_arg(Scope::Every))
+        .next_help_heading(heading::TLS)
+        .args(tls_args(true, true))
+        .next_help_heading(heading::REPLAY)
+        // Across hosts, every host would replay the same inputs.
+        .args([replay.conflicts_with(HOST), realtime, check])
+        .next_help_heading(heading::RUN)
         .args(run_args())
+        .next_help_heading(None)
 }
 
 /// The flags of every command that runs a circuit (`up`, a shipped file, a
@@ -136,7 +143,12 @@ impl Shipped {
             .as_ref()
             .and_then(|circuit| circuit.about.clone())
             .unwrap_or_else(|| format!("Runs the circuit {} in one process", self.name));
-        let mut command = Command::new(self.name).about(about).args(run_args());
+        // The sketch's settings (added below, without a heading) come first in `--help`.
+        let mut command = Command::new(self.name)
+            .about(about)
+            .next_help_heading(heading::RUN)
+            .args(run_args())
+            .next_help_heading(None);
         let flagged = circuit
             .as_ref()
             .and_then(|circuit| circuit.sketches.iter().find(|s| s.name == self.flags_of));
@@ -201,9 +213,13 @@ impl Shipped {
 pub(crate) fn wired_command(name: &'static str) -> Command {
     Command::new(name)
         .about("Runs a circuit wired in code, in one process")
+        .next_help_heading(heading::DISCOVERY)
         .args(discovery_args())
+        .next_help_heading(heading::TLS)
         .args(tls_args(true, true))
+        .next_help_heading(heading::RUN)
         .args(run_args())
+        .next_help_heading(None)
 }
 
 /// Checks a circuit wired in code, then runs it.

@@ -20,6 +20,26 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
+/// The headings of `--help`: a command lists its own flags first (a
+/// sketch's settings, under clap's "Options"), then the framework's, one
+/// heading per group.
+pub(crate) mod heading {
+    /// Where a server serves, what it accepts, whether it is announced (`server`, `target`).
+    pub(crate) const SERVER: &str = "Server options";
+    /// Where a timer sends (`target`).
+    pub(crate) const TARGET: &str = "Target options";
+    /// How links and timers deliver (`links`).
+    pub(crate) const LINK: &str = "Link options";
+    /// How names are resolved (`discovery`).
+    pub(crate) const DISCOVERY: &str = "Discovery options";
+    /// Certificates and the shared secret (`tls`, `token`).
+    pub(crate) const TLS: &str = "TLS and token options";
+    /// Replaying a recording (`replay`).
+    pub(crate) const REPLAY: &str = "Replay options";
+    /// How a run is watched and wired (`run`).
+    pub(crate) const RUN: &str = "Run options";
+}
+
 /// The flag `--long`, whose id is its long name.
 pub(crate) fn flag(long: &'static str) -> Arg {
     Arg::new(long).long(long)
