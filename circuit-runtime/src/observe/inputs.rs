@@ -36,7 +36,8 @@ pub(crate) struct Input {
 pub(crate) fn received(channel: &str, text: &str) {
     if let Some(trace) = Trace::installed().filter(|trace| trace.keeps_changes()) {
         let lane = encode(channel, text);
-        trace.record(log::current(), LANE, Value::Text(lane.into()));
+        // An event per message, even one that repeats the one before.
+        trace.record_event(log::current(), LANE, Value::Text(lane.into()));
     }
 }
 

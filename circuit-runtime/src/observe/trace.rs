@@ -125,8 +125,12 @@ pub struct Trace {
 struct State {
     /// Timestamp of the last change.
     last_at: Option<u64>,
-    /// Every change, when a VCD file will be written.
+    /// Every change, when a VCD file will be written: of a signal, only
+    /// those to a new value (a wire set to what it holds already changes
+    /// nothing); of an event lane, every one.
     all: Option<Vec<Change>>,
+    /// The value each signal last had in `all`, to leave repeats out.
+    kept_last: BySignal<Option<Value>>,
     /// Whether the "cut short" warning was given.
     truncated: bool,
     /// The most recent changes, for late watchers.
@@ -210,10 +214,23 @@ impl Trace {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Records one change of `sketch.name` (given the sketch's shared name,
-    /// as its log scope holds it, nothing is allocated).
+    /// Records one value of signal `sketch.name` (given the sketch's shared
+    /// name, as its log scope holds it, nothing is allocated). A VCD file
+    /// keeps it only when it differs from the signal's value before; watchers
+    /// and counts see every one.
     pub fn record(&self, sketch: impl Into<Arc<str>>, name: &'static str, value: Value) {
-        let sketch = sketch.into();
+        self.note(sketch.into(), name, value, Lane::Signal);
+    }
+
+    /// Records one event of lane `sketch.name`, such as a message received
+    /// (`sketch.in`): kept every time, even when it repeats the one before,
+    /// since each stands for something that happened.
+    pub fn record_event(&self, sketch: impl Into<Arc<str>>, name: &'static str, value: Value) {
+        self.note(sketch.into(), name, value, Lane::Events);
+    }
+
+    /// Records a value of a signal or an event lane.
+    fn note(&self, sketch: Arc<str>, name: &'static str, value: Value, lane: Lane) {
         let mut state = self.lock();
         if state.counting_only {
             // A count needs no time: the clock is read only for a change kept.
@@ -231,15 +248,17 @@ impl Trace {
             name,
             value,
         };
-        let full = state
-            .all
-            .as_ref()
-            .is_some_and(|all| all.len() >= KEEP_AT_MOST);
-        if full && !state.truncated {
-            state.truncated = true;
-            tracing::warn!("over {KEEP_AT_MOST} signal changes: the VCD file stops here");
-        } else if let Some(all) = state.all.as_mut().filter(|_| !full) {
-            all.push(change.clone());
+        if state.all.is_some() && state.changes_kept_value(&change, lane) {
+            let full = state
+                .all
+                .as_ref()
+                .is_some_and(|all| all.len() >= KEEP_AT_MOST);
+            if full && !state.truncated {
+                state.truncated = true;
+                tracing::warn!("over {KEEP_AT_MOST} signal changes: the VCD file stops here");
+            } else if let Some(all) = state.all.as_mut().filter(|_| !full) {
+                all.push(change.clone());
+            }
         }
         if state.recent.len() == HISTORY {
             if let Some(old) = state.recent.pop_front() {
@@ -306,14 +325,48 @@ impl Trace {
     }
 }
 
-/// Totals by signal. A circuit has a handful of signals, so a short list
-/// searched by the names' addresses first beats hashing two strings per change.
-#[derive(Default)]
-struct Counts(Vec<((Arc<str>, &'static str), Totals)>);
+/// What a recorded value stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// The value a signal holds until the next: a repeat changes nothing.
+    Signal,
+    /// Something that happened (a message received): each one counts.
+    Events,
+}
 
-impl Counts {
-    /// The totals of `sketch.name`, new if it has none yet.
-    fn of(&mut self, sketch: &Arc<str>, name: &'static str) -> &mut Totals {
+impl State {
+    /// Whether a VCD file keeps `change`: every event, and a signal's value
+    /// when it differs from the one kept before (the first one always).
+    fn changes_kept_value(&mut self, change: &Change, lane: Lane) -> bool {
+        if lane == Lane::Events {
+            return true;
+        }
+        let last = self.kept_last.of(&change.sketch, change.name);
+        if last.as_ref() == Some(&change.value) {
+            return false;
+        }
+        *last = Some(change.value.clone());
+        true
+    }
+}
+
+/// Totals by signal.
+type Counts = BySignal<Totals>;
+
+/// Something kept for each signal. A circuit has a handful of signals, so a
+/// short list searched by the names' addresses first beats hashing two
+/// strings per change.
+struct BySignal<T>(Vec<((Arc<str>, &'static str), T)>);
+
+impl<T> Default for BySignal<T> {
+    fn default() -> Self {
+        BySignal(Vec::new())
+    }
+}
+
+impl<T: Default> BySignal<T> {
+    /// What is kept for `sketch.name`, new if nothing is yet.
+    fn of(&mut self, sketch: &Arc<str>, name: &'static str) -> &mut T {
         let same = |(s, n): &(Arc<str>, &str)| Arc::ptr_eq(s, sketch) && std::ptr::eq(*n, name);
         let found = match self.0.iter().position(|(key, _)| same(key)) {
             Some(at) => Some(at),
@@ -324,7 +377,7 @@ impl Counts {
                 .position(|((s, n), _)| s == sketch && *n == name),
         };
         let at = found.unwrap_or_else(|| {
-            self.0.push(((Arc::clone(sketch), name), Totals::default()));
+            self.0.push(((Arc::clone(sketch), name), T::default()));
             self.0.len() - 1
         });
         &mut self.0[at].1
@@ -394,6 +447,31 @@ mod tests {
             counting.watch().recent.is_empty(),
             "counting keeps no change"
         );
+    }
+
+    #[test]
+    fn a_recording_keeps_a_signals_changes_and_every_event() {
+        let trace = Trace::new();
+        trace.keep_all();
+        // A month of a wire that flipped 4 times, read once a minute.
+        for minute in 0..43_200u64 {
+            let spinning = matches!(minute, 10_000..20_000 | 30_000..40_000);
+            trace.record("fan", "spinning", Value::Bit(spinning));
+            trace.record_event("fan", "in", Value::Text("/ 1".into()));
+        }
+        let kept = trace.kept();
+        let spinning: Vec<&Value> = kept
+            .iter()
+            .filter(|change| change.name == "spinning")
+            .map(|change| &change.value)
+            .collect();
+        let (on, off) = (Value::Bit(true), Value::Bit(false));
+        assert_eq!(spinning, [&off, &on, &off, &on, &off]);
+        let events = kept.iter().filter(|change| change.name == "in").count();
+        assert_eq!(events, 43_200, "one event per message, repeats and all");
+        // Watchers and counts still see every value.
+        assert_eq!(trace.totals("fan.spinning").samples, 43_200);
+        assert_eq!(trace.totals("fan.spinning").rises, 2);
     }
 
     #[test]

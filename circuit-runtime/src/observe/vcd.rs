@@ -88,29 +88,43 @@ mod tests {
         trace.keep_all();
         trace.record("clock", "tick", Value::Unsigned(5));
         trace.record("clock", "ack", Value::Text("[0, 1]".into()));
+        // A level set again to what it is: no change, nothing written.
         trace.record("iopin", "level", Value::Bit(true));
         trace.record("iopin", "level", Value::Bit(true));
+        trace.record("iopin", "level", Value::Bit(false));
+        // A message received twice: two events, both written.
+        trace.record_event("iopin", "in", Value::Text("/datafeed 0".into()));
+        trace.record_event("iopin", "in", Value::Text("/datafeed 0".into()));
         trace.record("room", "celsius", Value::Real(21.5));
         trace.record("room", "offset", Value::Signed(-3));
         let dir = std::env::temp_dir().join(format!("circuit-vcd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("unit.vcd");
         let file = File::create(&path).unwrap();
-        assert_eq!(write(&trace.kept(), file).unwrap(), 6);
+        assert_eq!(write(&trace.kept(), file).unwrap(), 8);
         let mut parser = vcd::Parser::new(io::BufReader::new(File::open(&path).unwrap()));
         let header = parser.parse_header().unwrap();
         let find = |path: &[&str]| header.find_var(path).unwrap().clone();
         let level = find(&["circuit", "iopin", "level"]).code;
+        let received = find(&["circuit", "iopin", "in"]).code;
         let ack = find(&["circuit", "clock", "ack"]).code;
         let celsius = find(&["circuit", "room", "celsius"]);
         assert_eq!(celsius.var_type, vcd::VarType::Real);
         let offset = find(&["circuit", "room", "offset"]).code;
         let commands: Vec<vcd::Command> = parser.map(Result::unwrap).collect();
-        let levels = commands
+        let levels: Vec<vcd::Value> = commands
             .iter()
-            .filter(|c| matches!(c, vcd::Command::ChangeScalar(id, _) if *id == level))
+            .filter_map(|c| match c {
+                vcd::Command::ChangeScalar(id, value) if *id == level => Some(*value),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(levels, [vcd::Value::V1, vcd::Value::V0]);
+        let events = commands
+            .iter()
+            .filter(|c| matches!(c, vcd::Command::ChangeString(id, _) if *id == received))
             .count();
-        assert_eq!(levels, 2);
+        assert_eq!(events, 2);
         assert!(commands.iter().any(
             |c| matches!(c, vcd::Command::ChangeString(id, s) if *id == ack && s == "[0,_1]")
         ));
