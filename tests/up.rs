@@ -280,7 +280,7 @@ fn a_circuit_whose_ticks_came_from_outside_replays_from_a_recording_and_is_check
         same.lines_of("up")
             .iter()
             .any(|line| line
-                .starts_with("the replay matches the recording: 72 changes of 2 signals")),
+                .starts_with("the replay matches the recording: 108 changes of 3 signals")),
         "{same:?}"
     );
     // Another seed draws other bits: the check says where it first went another way.

@@ -28,6 +28,7 @@ use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::options::Options;
+use crate::net::send::link::keep_inside;
 use crate::observe::inputs;
 
 /// `up FILE`, the circuit file.
@@ -51,8 +52,13 @@ pub(crate) fn up_command() -> Command {
         .arg(resolve_timeout_arg(Scope::Every))
         .args(discovery_args())
         .args(tls_args(true, true))
-        // Across hosts, every host would replay the same inputs.
-        .args([replay.conflicts_with(HOST), realtime, check])
+        // Across hosts, every host would replay the same inputs; the inputs
+        // are fed, and links kept inside, over in-process wires.
+        .args([
+            replay.conflicts_with(HOST).conflicts_with(SOCKETS),
+            realtime,
+            check,
+        ])
         .arg(
             flag(HOST)
                 .value_name("HOST")
@@ -289,6 +295,10 @@ fn run_circuit(
             ));
         }
         clock::simulate();
+    }
+    if replay.is_some() {
+        // A replay drives nothing outside: links out of the circuit send nowhere.
+        keep_inside();
     }
     let seed: Option<u64> = matches.remove_one(SEED);
     let vcd: Option<PathBuf> = matches.remove_one(VCD);
