@@ -14,6 +14,7 @@ use bytes::BytesMut;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::base::clock;
 use crate::base::options::{LinkOptions, Token};
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
@@ -54,17 +55,21 @@ enum Reach {
     Peer,
     /// Nowhere, in a replay ([`keep_inside`]): each message is answered at once.
     Nowhere,
+    /// Nowhere, and counted as lost: the peer is outside the process, whose
+    /// simulated clock (`--sim`) it does not follow, so that a dial and its
+    /// backoff would spin without ever waiting.
+    OffClock,
 }
 
 impl Reach {
     /// Where a link to `address` sends, when links stay inside the process
-    /// (`inside_only`).
-    fn of(address: &Address, inside_only: bool) -> Reach {
+    /// (`inside_only`) and when time is simulated (`simulated`).
+    fn of(address: &Address, inside_only: bool, simulated: bool) -> Reach {
         let inside = matches!(address, Address::Url(url) if url.starts_with(memory::SCHEME));
-        if inside || !inside_only {
-            Reach::Peer
-        } else {
-            Reach::Nowhere
+        match (inside, inside_only, simulated) {
+            (true, _, _) | (false, false, false) => Reach::Peer,
+            (false, true, _) => Reach::Nowhere,
+            (false, false, true) => Reach::OffClock,
         }
     }
 }
@@ -108,7 +113,8 @@ impl Reach {
 ///   sketch's settings is given goes on its lane of the recording
 ///   (`thermostat.fan.out`, one event per message). Under `--replay` a link
 ///   to anything outside the process sends nothing at all (no socket, no
-///   dial) and answers every message at once with `n/a`.
+///   dial) and answers every message at once with `n/a`; under `--sim` such
+///   a link (which a circuit file cannot have) dead-letters what it is given.
 ///
 /// Code that wants the peer's answers uses [`Link::request`]:
 ///
@@ -211,7 +217,8 @@ impl<M> Link<M> {
     /// [`LinkError::Refused`] when the peer answered `error: …`,
     /// [`LinkError::DeadLettered`] when it could not be delivered,
     /// [`LinkError::Full`] when the peer is down and the queue full,
-    /// [`LinkError::Stopped`] when the link stopped first.
+    /// [`LinkError::Stopped`] when the link stopped first,
+    /// [`LinkError::OffClock`] when its peer is outside a process on simulated time.
     pub async fn request(&self, message: impl Sendable<M>) -> Result<String, LinkError> {
         let (answer, answered) = oneshot::channel();
         self.enqueue(message, Some(answer)).await?;
@@ -274,6 +281,7 @@ impl<M> Link<M> {
             let reach = Reach::of(
                 &self.inner.shared.address,
                 INSIDE_ONLY.load(Ordering::Relaxed),
+                clock::simulated(),
             );
             let kept = match self.lane() {
                 Some(lane) => format!("recorded on the lane {}.{lane}", log::current()),
@@ -283,6 +291,9 @@ impl<M> Link<M> {
                 Reach::Peer => {}
                 Reach::Nowhere => tracing::info!(
                     "link to {url} sends nothing in a replay: what it is given is {kept} and answered {NOWHERE:?}"
+                ),
+                Reach::OffClock => tracing::error!(
+                    "link to {url} leaves the process, whose simulated clock (--sim) its peer does not follow: nothing is sent, what it is given is dead-lettered"
                 ),
             }
             reach
@@ -303,6 +314,11 @@ impl<M> Link<M> {
                     let _ = answer.send(Ok(NOWHERE.to_owned()));
                 }
                 return Ok(());
+            }
+            Reach::OffClock => {
+                counters.accepted.fetch_add(1, Ordering::Relaxed);
+                counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                return Err(LinkError::OffClock(self.inner.shared.url.clone()));
             }
         }
         let command = Command::Send(frame, answer);
@@ -444,13 +460,17 @@ mod tests {
     }
 
     #[test]
-    fn only_links_inside_the_process_reach_their_peer_in_a_replay() {
+    fn only_links_inside_the_process_reach_their_peer_in_a_replay_or_under_sim() {
         let inside = Address::parse("mem://buzzer/pin").unwrap();
         let outside = Address::parse("ws://127.0.0.1:9/pin").unwrap();
-        assert_eq!(Reach::of(&inside, false), Reach::Peer);
-        assert_eq!(Reach::of(&inside, true), Reach::Peer);
-        assert_eq!(Reach::of(&outside, false), Reach::Peer);
-        assert_eq!(Reach::of(&outside, true), Reach::Nowhere);
+        for (inside_only, simulated) in [(false, false), (true, false), (false, true), (true, true)]
+        {
+            assert_eq!(Reach::of(&inside, inside_only, simulated), Reach::Peer);
+        }
+        assert_eq!(Reach::of(&outside, false, false), Reach::Peer);
+        assert_eq!(Reach::of(&outside, true, false), Reach::Nowhere);
+        assert_eq!(Reach::of(&outside, true, true), Reach::Nowhere);
+        assert_eq!(Reach::of(&outside, false, true), Reach::OffClock);
     }
 
     #[tokio::test]
@@ -464,6 +484,17 @@ mod tests {
         assert_eq!(answer.as_deref(), Ok(NOWHERE));
         assert!(link.inner.queue.get().is_none(), "no task, so no dial");
         assert_eq!(link.report(), LinkReport::default());
+    }
+
+    #[tokio::test]
+    async fn a_link_off_the_simulated_clock_sends_nothing_and_counts_the_loss() {
+        let link = Link::new("ws://127.0.0.1:1/never").unwrap();
+        link.inner.reach.set(Reach::OffClock).unwrap();
+        assert!(matches!(link.request(1).await, Err(LinkError::OffClock(_))));
+        link.send(2).await;
+        assert!(link.inner.queue.get().is_none(), "no task, so no dial");
+        assert_eq!(link.report().dead_lettered, 2);
+        assert_eq!(link.report().held, 0);
     }
 
     #[test]
