@@ -277,11 +277,17 @@ fn a_circuit_whose_ticks_came_from_outside_replays_from_a_recording_and_is_check
     let same = replay("4");
     assert_eq!(same.code(), 0, "{same:?}");
     // Every change of the pin's level and the buzz, as the recording holds
-    // them (a repeated value is no change, and not recorded).
+    // them (a repeated value is no change, and not recorded), and every
+    // level the pin's link was given (an event each).
     let recorded = circuit_runtime::observe::inputs::read(&recording).unwrap();
     let changes = recorded["iopin.level"].len() + recorded["buzzer.buzz"].len();
     assert!(changes < 72, "36 levels and 36 buzzes, repeats left out");
-    let matched = format!("the replay matches the recording: {changes} changes of 2 signals");
+    let sent = &recorded["iopin.buzzer.0.out"];
+    assert_eq!(sent.len(), 36, "one event per level sent: {sent:?}");
+    let matched = format!(
+        "the replay matches the recording: {} changes of 3 signals",
+        changes + sent.len()
+    );
     assert!(
         same.lines_of("up")
             .iter()
@@ -294,5 +300,50 @@ fn a_circuit_whose_ticks_came_from_outside_replays_from_a_recording_and_is_check
     assert!(
         other.err.join("\n").contains("iopin.level at "),
         "{other:?}"
+    );
+}
+
+#[test]
+fn a_link_out_of_the_circuit_is_refused_under_sim_and_delivers_without() {
+    let file = workspace().join("tests/circuits/outside.toml");
+    // A peer outside the process does not follow the virtual clock: refused before anything runs.
+    let sim = run(&["up", file.to_str().unwrap(), "--sim"]);
+    assert_eq!(sim.code(), 2, "{sim:?}");
+    let said = sim.err.join("\n");
+    assert!(said.contains("--sim runs on a virtual clock"), "{said}");
+    assert!(
+        said.contains("iopin: link `buzzer` to ws://127.0.0.1:9/pin"),
+        "names the sketch, the link and its URL: {said}"
+    );
+    assert!(
+        !sim.out.iter().any(|line| line.contains("serving on")),
+        "nothing started: {sim:?}"
+    );
+    // The same file, its URL pointed at a buzzer that runs apart, runs without --sim.
+    let mut buzzer = support::start(&["buzzer", "-p", "0"]);
+    let port = buzzer.port();
+    let dir = std::env::temp_dir().join(format!("circuit-up-outside-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let there = dir.join("outside.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &there,
+        text.replace("127.0.0.1:9/", &format!("127.0.0.1:{port}/")),
+    )
+    .unwrap();
+    let up = run(&["up", there.to_str().unwrap(), "-q"]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    let delivered = format!("link to ws://127.0.0.1:{port}/pin: 9 delivered");
+    assert!(up.lines_of("iopin").contains(&delivered.as_str()), "{up:?}");
+    // Reachable or not, a peer outside is refused under --sim.
+    let sim = run(&["up", there.to_str().unwrap(), "--sim"]);
+    assert_eq!(sim.code(), 2, "{sim:?}");
+    buzzer.signal("TERM");
+    let buzzer = buzzer.finish(support::PATIENCE);
+    assert!(
+        buzzer
+            .lines_of("buzzer")
+            .contains(&"served 9 messages from 1 peer"),
+        "{buzzer:?}"
     );
 }

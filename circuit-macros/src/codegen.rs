@@ -120,12 +120,14 @@ fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
         .filter(|field| field.is_link)
         .map(|field| &field.ident)
         .collect();
+    // Each link field by its setting's id, which names its lane in a recording.
+    let names: Vec<String> = links.iter().map(|ident| ident.to_string()).collect();
     let links = (!links.is_empty()).then(|| {
         quote! {
             const LINKED: bool = true;
 
             fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
-                __circuit::gather(&[#(&self.#links),*])
+                __circuit::gather(&[#((#names, &self.#links)),*])
             }
         }
     });

@@ -61,7 +61,7 @@ const _: () = {
         }
         const LINKED: bool = true;
         fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
-            __circuit::gather(&[&self.outs, &self.tap])
+            __circuit::gather(&[("outs", &self.outs), ("tap", &self.tap)])
         }
     }
     impl __circuit::Reactive for Splitter {

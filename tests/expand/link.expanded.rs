@@ -42,7 +42,7 @@ const _: () = {
         }
         const LINKED: bool = true;
         fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
-            __circuit::gather(&[&self.buzzer])
+            __circuit::gather(&[("buzzer", &self.buzzer)])
         }
     }
     impl __circuit::Reactive for Relay {

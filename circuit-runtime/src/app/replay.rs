@@ -1,7 +1,9 @@
 //! `SKETCH --replay REC.vcd`: one server sketch driven by what it received in
 //! a recording (its `SKETCH.in` lane), at the recorded times — simulated by
 //! default, `--realtime` to wait them out — with no other sketch and no
-//! socket; `--check` compares the signals it records with the recording's.
+//! socket, its links sending nowhere (what they are given goes on their
+//! lanes, `SKETCH.LINK.out`); `--check` compares the signals and link lanes
+//! it records with the recording's.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +18,11 @@ use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
+use crate::net::send::link::keep_inside;
+use crate::net::send::outbound::configure;
 use crate::observe::inputs::{self, Changes, LANE};
+use crate::observe::outputs;
+use crate::observe::recording::Recording;
 use crate::observe::trace::Trace;
 
 /// How many differences `--check` lists at most.
@@ -27,7 +33,8 @@ const SHOWN: usize = 10;
 /// # Errors
 /// [`Error::Setup`] (exit 2) for a recording that cannot be read or holds no
 /// inputs of the sketch; [`Error::Mismatch`] (exit 1) when `--check` finds
-/// the replay's signals differ from the recording's.
+/// the replay's signals differ from the recording's; [`Error::Record`] when
+/// the replay's own `--vcd` file cannot be written.
 pub(crate) fn run<S: Sketch>(replaying: Replaying, matches: &mut ArgMatches) -> Result<()> {
     let Replaying {
         file,
@@ -52,14 +59,24 @@ pub(crate) fn run<S: Sketch>(replaying: Replaying, matches: &mut ArgMatches) -> 
             .map_err(Error::Setup)?;
         clock::simulate();
     }
+    // A replay is a test of the sketch's logic: it must not switch a real fan.
+    keep_inside();
     run_until_interrupted(
         Arc::clone(&name),
         options.quiet,
         options.stop_timeout,
         |_shutdown| async move {
+            let recording = Recording::start(options.vcd.clone(), false)?;
             let trace = Trace::install(true);
+            // As a run starts them: named after their settings, their lanes declared.
+            configure(&sketch.links(), &options);
             let count = fed.len();
-            <S::Role as Runs<S>>::replay(sketch, fed).await?;
+            let replayed = <S::Role as Runs<S>>::replay(sketch, fed).await;
+            // Written even when the replay failed: it shows how far it got.
+            if let Some(recording) = recording {
+                recording.finish(None)?;
+            }
+            replayed?;
             tracing::info!("replayed {count} messages from {}", file.display());
             if !check {
                 return Ok(());
@@ -82,15 +99,31 @@ pub(crate) fn check_against(recorded: &Changes, trace: &Trace, names: &[&str]) -
             .or_default()
             .push((change.at, inputs::as_recorded(&change.value)));
     }
-    let (mut differences, mut matched, mut signals) = (Vec::new(), 0, 0);
+    let mut total = Compared::default();
     for name in names {
-        let (found, count, of) = compare(recorded, &replayed, name);
-        differences.extend(found);
-        matched += count;
-        signals += of;
+        let compared = compare(recorded, &replayed, name);
+        total.differences.extend(compared.differences);
+        total.matched += compared.matched;
+        total.signals += compared.signals;
+        total.unheld += compared.unheld;
     }
+    let Compared {
+        mut differences,
+        matched,
+        signals,
+        unheld,
+    } = total;
     if differences.is_empty() {
-        tracing::info!("the replay matches the recording: {matched} changes of {signals} signals");
+        let left_out = match unheld {
+            0 => String::new(),
+            n => format!(
+                "; {n} link lane{} left out, which the recording does not hold (made before links were recorded, or with other links)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        tracing::info!(
+            "the replay matches the recording: {matched} changes of {signals} signals{left_out}"
+        );
         return Ok(());
     }
     let more = differences.len().saturating_sub(SHOWN);
@@ -101,9 +134,24 @@ pub(crate) fn check_against(recorded: &Changes, trace: &Trace, names: &[&str]) -
     Err(Error::Mismatch(differences.join("\n")))
 }
 
+/// What a comparison of a sketch's signals found.
+#[derive(Debug, Default, PartialEq)]
+struct Compared {
+    /// The first difference of each signal that differs.
+    differences: Vec<String>,
+    /// The changes that matched.
+    matched: usize,
+    /// The signals compared.
+    signals: usize,
+    /// The link lanes of the replay that the recording does not hold, not compared.
+    unheld: usize,
+}
+
 /// The first difference of each signal of `name` (its inputs aside) between
-/// the recording and the replay, the changes that matched, and the signals seen.
-fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> (Vec<String>, usize, usize) {
+/// the recording and the replay, the changes that matched, and the signals
+/// seen. A link lane the recording does not hold is left out: a recording
+/// made before links were recorded still checks the signals.
+fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> Compared {
     let ours = |changes: &Changes| -> BTreeMap<String, Vec<(u64, String)>> {
         changes
             .iter()
@@ -120,6 +168,12 @@ fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> (Vec<String>, 
     let mut signals: Vec<&String> = expected.keys().chain(got.keys()).collect();
     signals.sort();
     signals.dedup();
+    let before = signals.len();
+    signals.retain(|signal| {
+        let lane = signal.get(name.len() + 1..).is_some_and(outputs::is_lane);
+        !lane || expected.contains_key(*signal)
+    });
+    let unheld = before - signals.len();
     let mut differences = Vec::new();
     let mut matched = 0;
     for signal in &signals {
@@ -147,7 +201,12 @@ fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> (Vec<String>, 
             }
         }
     }
-    (differences, matched, signals.len())
+    Compared {
+        differences,
+        matched,
+        signals: signals.len(),
+        unheld,
+    }
 }
 
 /// Feeds `inputs` to the server `wire` of this process (its in-memory name)
@@ -211,4 +270,60 @@ pub(crate) async fn feed(
         .await;
     }
     Ok(acked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recording or a replay of `name`, from (signal, values) pairs.
+    fn changes(of: &[(&str, &[&str])]) -> Changes {
+        of.iter()
+            .map(|(signal, values)| {
+                let values = values.iter().enumerate();
+                let values = values.map(|(at, value)| (at as u64, (*value).to_owned()));
+                ((*signal).to_owned(), values.collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_link_lane_is_compared_where_the_recording_holds_it() {
+        let replayed = changes(&[
+            ("pin.level", &["1", "0"]),
+            ("pin.buzzer.0.out", &["1", "0"]),
+        ]);
+        let same = compare(&replayed, &replayed, "pin");
+        assert_eq!((same.matched, same.signals, same.unheld), (4, 2, 0));
+        assert!(same.differences.is_empty());
+        let other = changes(&[
+            ("pin.level", &["1", "0"]),
+            ("pin.buzzer.0.out", &["1", "1"]),
+        ]);
+        let found = compare(&other, &replayed, "pin").differences;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("pin.buzzer.0.out at "), "{found:?}");
+        assert!(found[0].ends_with("expected 1, got 0"), "{found:?}");
+        // Declared and never used in the recording: a lane the replay used differs.
+        let silent = changes(&[("pin.level", &["1", "0"]), ("pin.buzzer.0.out", &[])]);
+        let found = compare(&silent, &replayed, "pin").differences;
+        assert!(found[0].ends_with("expected nothing, got 1"), "{found:?}");
+    }
+
+    #[test]
+    fn a_recording_without_link_lanes_still_checks_the_signals() {
+        let replayed = changes(&[
+            ("pin.level", &["1", "0"]),
+            ("pin.buzzer.0.out", &["1", "0"]),
+        ]);
+        let old = changes(&[("pin.level", &["1", "0"]), ("pin.in", &["/%20x"])]);
+        let compared = compare(&old, &replayed, "pin");
+        assert!(compared.differences.is_empty(), "{compared:?}");
+        assert_eq!(
+            (compared.matched, compared.signals, compared.unheld),
+            (2, 1, 1)
+        );
+        let changed = changes(&[("pin.level", &["1", "1"])]);
+        assert_eq!(compare(&changed, &replayed, "pin").differences.len(), 1);
+    }
 }

@@ -44,12 +44,13 @@ pub(crate) fn received(channel: &str, text: &str) {
 /// `PATH MESSAGE` as a lane value: VCD strings hold no whitespace, so
 /// whitespace and `%` are written `%XX`.
 pub(crate) fn encode(channel: &str, text: &str) -> String {
-    let mut lane = String::with_capacity(channel.len() + text.len() + 3);
-    for c in channel
-        .chars()
-        .chain(std::iter::once(' '))
-        .chain(text.chars())
-    {
+    escape(&format!("{channel} {text}"))
+}
+
+/// `text` as a lane value holds it: whitespace and `%` written `%XX`.
+pub(crate) fn escape(text: &str) -> String {
+    let mut lane = String::with_capacity(text.len() + 3);
+    for c in text.chars() {
         match c {
             '%' | ' ' | '\t' | '\n' | '\r' => lane.push_str(&format!("%{:02X}", c as u32)),
             c => lane.push(c),
@@ -94,7 +95,8 @@ pub(crate) fn as_recorded(value: &Value) -> String {
     }
 }
 
-/// A recording read back: for each signal `sketch.name`, its changes (ns, value).
+/// A recording read back: for each signal `sketch.name` it declares, its
+/// changes (ns, value), none for a lane that was declared and never used.
 pub type Changes = BTreeMap<String, Vec<(u64, String)>>;
 
 /// Every change of every signal in the VCD file `path`.
@@ -114,17 +116,20 @@ pub fn read(path: &Path) -> Result<Changes, String> {
         )
     })?;
     let mut names = BTreeMap::new();
+    let mut changes = Changes::new();
     for item in &top.items {
         let vcd::ScopeItem::Scope(sketch) = item else {
             continue;
         };
         for item in &sketch.items {
             if let vcd::ScopeItem::Var(var) = item {
-                names.insert(var.code, format!("{}.{}", sketch.identifier, var.reference));
+                let name = format!("{}.{}", sketch.identifier, var.reference);
+                // Declared is held, even with no change (a link that sent nothing).
+                changes.insert(name.clone(), Vec::new());
+                names.insert(var.code, name);
             }
         }
     }
-    let mut changes = Changes::new();
     let mut now = 0;
     for command in parser {
         let command = command.map_err(|err| format!("{}: {err}", path.display()))?;

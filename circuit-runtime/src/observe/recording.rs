@@ -58,10 +58,13 @@ impl Recording {
             self.trace.end(summary);
         }
         if let Some((path, file)) = self.vcd {
-            let written = vcd::write(&self.trace.kept(), file).map_err(|source| Error::Record {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let written =
+                vcd::write(&self.trace.declared(), &self.trace.kept(), file).map_err(|source| {
+                    Error::Record {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                })?;
             tracing::info!("wrote {written} signal changes to {}", path.display());
         }
         Ok(())

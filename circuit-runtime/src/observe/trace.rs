@@ -131,6 +131,9 @@ struct State {
     all: Option<Vec<Change>>,
     /// The value each signal last had in `all`, to leave repeats out.
     kept_last: BySignal<Option<Value>>,
+    /// Signals declared before any change (a link's lane), for the VCD file,
+    /// which declares them even if they never change; `at` is 0.
+    declared: Vec<Change>,
     /// Whether the "cut short" warning was given.
     truncated: bool,
     /// The most recent changes, for late watchers.
@@ -268,6 +271,28 @@ impl Trace {
         state.recent.push_back(change.clone());
         // No watcher is fine: the history keeps the change for later ones.
         let _ = self.live.send(Event::Change(change));
+    }
+
+    /// Declares signal `sketch.name`, of the kind of `like`, without a
+    /// change: a VCD file kept for this run lists it even if it never changes.
+    pub fn declare(&self, sketch: impl Into<Arc<str>>, name: &'static str, like: Value) {
+        let sketch = sketch.into();
+        let mut state = self.lock();
+        let known = |change: &Change| *change.sketch == *sketch && change.name == name;
+        if state.all.is_none() || state.declared.iter().any(known) {
+            return;
+        }
+        state.declared.push(Change {
+            at: 0,
+            sketch,
+            name,
+            value: like,
+        });
+    }
+
+    /// The signals declared so far (see [`Trace::declare`]), in order.
+    pub fn declared(&self) -> Vec<Change> {
+        self.lock().declared.clone()
     }
 
     /// Marks the end of the run, with its summary line.

@@ -10,19 +10,20 @@ use crate::observe::value::Value;
 /// Writes `changes` as a Value Change Dump (timescale 1 ns): one module per
 /// sketch; bits as 1-bit wires, whole numbers as 64-bit integers (signed ones
 /// in two's complement), real numbers as `real` variables, text as string
-/// variables (spaces written as `_`, which VCD cannot hold). Returns how many
+/// variables (spaces written as `_`, which VCD cannot hold). The signals of
+/// `declared` are declared even if they never change. Returns how many
 /// changes were written.
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn write(changes: &[Change], file: File) -> io::Result<usize> {
+pub fn write(declared: &[Change], changes: &[Change], file: File) -> io::Result<usize> {
     let mut vcd = vcd::Writer::new(BufWriter::new(file));
     vcd.version(concat!("circuit ", env!("CARGO_PKG_VERSION")))?;
     vcd.timescale(1, vcd::TimescaleUnit::NS)?;
-    // Declare each signal once, grouped by sketch, in order of first change.
+    // Declare each signal once, grouped by sketch, in order of declaration or first change.
     let mut sketches: Vec<&str> = Vec::new();
     let mut signals: Vec<(&str, &'static str, &Value)> = Vec::new();
-    for change in changes {
+    for change in declared.iter().chain(changes) {
         if !sketches.contains(&&*change.sketch) {
             sketches.push(&change.sketch);
         }
@@ -101,7 +102,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("unit.vcd");
         let file = File::create(&path).unwrap();
-        assert_eq!(write(&trace.kept(), file).unwrap(), 8);
+        assert_eq!(write(&[], &trace.kept(), file).unwrap(), 8);
         let mut parser = vcd::Parser::new(io::BufReader::new(File::open(&path).unwrap()));
         let header = parser.parse_header().unwrap();
         let find = |path: &[&str]| header.find_var(path).unwrap().clone();
@@ -139,6 +140,29 @@ mod tests {
             _ => None,
         });
         assert_eq!(minus_three.map(|n| n as i64), Some(-3));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_declared_lane_is_in_the_file_even_if_it_never_changed() {
+        let trace = Trace::new();
+        trace.keep_all();
+        trace.declare("thermostat", "fan.out", Value::Text("".into()));
+        trace.declare("thermostat", "fan.out", Value::Text("".into()));
+        trace.declare("pin", "buzzer.0.out", Value::Text("".into()));
+        trace.record("pin", "buzzer.0.out", Value::Text("1".into()));
+        assert_eq!(trace.declared().len(), 2, "each declared once");
+        let dir = std::env::temp_dir().join(format!("circuit-vcd-declared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("declared.vcd");
+        let file = File::create(&path).unwrap();
+        assert_eq!(write(&trace.declared(), &trace.kept(), file).unwrap(), 1);
+        let read = crate::observe::inputs::read(&path).unwrap();
+        assert_eq!(read["thermostat.fan.out"], []);
+        assert_eq!(
+            read["pin.buzzer.0.out"],
+            [(trace.kept()[0].at, "1".to_owned())]
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -28,6 +28,7 @@ use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::options::Options;
+use crate::net::send::link::keep_inside;
 use crate::observe::inputs;
 
 /// `up FILE`, the circuit file.
@@ -61,8 +62,13 @@ pub(crate) fn up_command() -> Command {
         .next_help_heading(heading::TLS)
         .args(tls_args(true, true))
         .next_help_heading(heading::REPLAY)
-        // Across hosts, every host would replay the same inputs.
-        .args([replay.conflicts_with(HOST), realtime, check])
+        // Across hosts, every host would replay the same inputs; the inputs
+        // are fed, and links kept inside, over in-process wires.
+        .args([
+            replay.conflicts_with(HOST).conflicts_with(SOCKETS),
+            realtime,
+            check,
+        ])
         .next_help_heading(heading::RUN)
         .args(run_args())
         .next_help_heading(None)
@@ -304,7 +310,14 @@ fn run_circuit(
                 "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
             ));
         }
+    }
+    stays_inside(&circuit, kinds, sim, replay.is_some())?;
+    if simulated {
         clock::simulate();
+    }
+    if replay.is_some() {
+        // A replay drives nothing outside: links out of the circuit send nowhere.
+        keep_inside();
     }
     let seed: Option<u64> = matches.remove_one(SEED);
     let vcd: Option<PathBuf> = matches.remove_one(VCD);
@@ -334,4 +347,51 @@ fn run_circuit(
             Ok(line)
         })
     })
+}
+
+/// Refuses, before anything starts, a run that would send outside the
+/// process while it cannot: on simulated time (`--sim`), which a peer
+/// outside does not follow (its dial and backoff would spin without ever
+/// waiting), a link or a timer's target outside the circuit; in a replay,
+/// which drives nothing outside, a timer's target (its links send nowhere).
+///
+/// # Errors
+/// [`Error::Setup`] (exit 2) naming each sketch, its link (or target) and where it goes.
+fn stays_inside(circuit: &Plan, kinds: &[Kind], sim: bool, replaying: bool) -> Result<()> {
+    if !sim && !replaying {
+        return Ok(());
+    }
+    let mut refused = Vec::new();
+    for sketch in &circuit.sketches {
+        for leaving in sketch.leaving(kinds[sketch.kind].settings) {
+            match leaving.link {
+                Some(link) if !replaying => {
+                    refused.push(format!("{}: link `{link}` to {}", sketch.name, leaving.url))
+                }
+                Some(_) => {}
+                None => refused.push(format!("{}: target (`to`) {}", sketch.name, leaving.url)),
+            }
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let (flag, why) = if replaying {
+        ("--replay", "drives nothing outside the process")
+    } else {
+        (
+            "--sim",
+            "runs on a virtual clock, which only wires inside the process follow",
+        )
+    };
+    Err(Error::Setup(format!(
+        "{flag} {why}, and {} outside the circuit: point {} at its sketches, or drop {flag}\n  {}",
+        if refused.len() == 1 {
+            "this goes"
+        } else {
+            "these go"
+        },
+        if refused.len() == 1 { "it" } else { "them" },
+        refused.join("\n  ")
+    )))
 }

@@ -89,6 +89,53 @@ impl PlannedSketch {
     }
 }
 
+/// Where a sketch sends outside its circuit: a link or a timer's target
+/// given as a URL or a name found by DNS-SD, or a link left out of the
+/// circuit, which goes to its default URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Leaving {
+    /// The link's setting, by its long name; `None` for a timer's target (`to`).
+    pub(crate) link: Option<&'static str>,
+    /// Where it goes, as written (or as its default reads).
+    pub(crate) url: String,
+}
+
+impl PlannedSketch {
+    /// Where this sketch (whose kind has `settings`) sends outside the
+    /// circuit, in the order of its settings, its target last.
+    pub(crate) fn leaving(&self, settings: &'static [Setting]) -> Vec<Leaving> {
+        let mut leaving = Vec::new();
+        for setting in settings.iter().filter(|setting| setting.link.is_some()) {
+            let given = self
+                .given
+                .iter()
+                .find(|(had, _)| had.id == setting.id)
+                .map(|(_, values)| values);
+            let texts: Vec<String> = match given {
+                Some(values) => values
+                    .iter()
+                    .filter_map(|value| match value {
+                        Given::Text(text) => Some(text.clone()),
+                        Given::Sketch(_) => None,
+                    })
+                    .collect(),
+                None => setting.default.map(str::to_owned).into_iter().collect(),
+            };
+            leaving.extend(texts.into_iter().map(|url| Leaving {
+                link: Some(setting.long),
+                url,
+            }));
+        }
+        if let Some(Given::Text(url)) = &self.to {
+            leaving.push(Leaving {
+                link: None,
+                url: url.clone(),
+            });
+        }
+        leaving
+    }
+}
+
 /// One value given to a setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Given {
@@ -105,4 +152,71 @@ pub(crate) struct Target {
     pub(crate) sketch: String,
     /// The path, when written as `name/path`.
     pub(crate) path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::wiring::MessageType;
+
+    /// A link setting called `long`, with `default`.
+    const fn link(long: &'static str, default: Option<&'static str>) -> Setting {
+        Setting {
+            id: long,
+            long,
+            short: None,
+            value_name: "URL",
+            help: "",
+            default,
+            switch: false,
+            repeats: true,
+            link: Some(MessageType::ANY_TEXT),
+            parse: |_| Err("not parsed here".to_owned()),
+        }
+    }
+
+    static SETTINGS: [Setting; 3] = [
+        link("buzzer", Some("ws://localhost:8766/pin")),
+        link("fan", Some("ws://localhost:8771/fan")),
+        link("tap", None),
+    ];
+
+    #[test]
+    fn a_sketch_leaves_the_circuit_by_a_url_a_default_or_its_target() {
+        let sketch = |given: Vec<Given>, to: Option<Given>| PlannedSketch {
+            name: "pin".to_owned(),
+            kind: 0,
+            to,
+            given: vec![(&SETTINGS[0], given)],
+            host: None,
+        };
+        let inside = Given::Sketch(Target {
+            sketch: "buzzer".to_owned(),
+            path: None,
+        });
+        // The buzzer is a sketch of the circuit; the fan, left out, goes to its default.
+        let leaving = sketch(vec![inside.clone()], Some(inside.clone())).leaving(&SETTINGS);
+        assert_eq!(
+            leaving,
+            [Leaving {
+                link: Some("fan"),
+                url: "ws://localhost:8771/fan".to_owned()
+            }]
+        );
+        let url = Given::Text("ws://127.0.0.1:9/pin".to_owned());
+        let away = Given::Text("dns-sd:clock".to_owned());
+        let leaving = sketch(vec![inside, url], Some(away)).leaving(&SETTINGS);
+        let found: Vec<(Option<&str>, &str)> = leaving
+            .iter()
+            .map(|leaving| (leaving.link, leaving.url.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some("buzzer"), "ws://127.0.0.1:9/pin"),
+                (Some("fan"), "ws://localhost:8771/fan"),
+                (None, "dns-sd:clock"),
+            ]
+        );
+    }
 }

@@ -26,11 +26,11 @@ pub(crate) enum Fed {
 pub(crate) fn replay_args(fed: Fed) -> [Arg; 3] {
     let (replay, check) = match fed {
         Fed::Sketch => (
-            "Run alone, fed what this sketch received in a recording (--vcd), at the recorded times, with no socket",
-            "With --replay, compare the signals recorded with the recording's; exit 1 with the first differences",
+            "Run alone, fed what this sketch received in a recording (--vcd), at the recorded times, with no socket: its links send nothing, what they are given is recorded (SKETCH.LINK.out)",
+            "With --replay, compare the signals and link lanes recorded with the recording's; exit 1 with the first differences",
         ),
         Fed::Circuit => (
-            "Feed the sketches that nothing in the file feeds what they received in a recording (--vcd), at the recorded times",
+            "Feed the sketches that nothing in the file feeds what they received in a recording (--vcd), at the recorded times; links out of the circuit send nothing",
             "With --replay, compare the signals of every sketch with the recording's; exit 1 with the first differences",
         ),
     };

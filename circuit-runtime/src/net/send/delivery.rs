@@ -61,6 +61,10 @@ pub enum LinkError {
     /// The link stopped before an answer came.
     #[error("the link stopped before an answer came")]
     Stopped,
+    /// Its peer, at this URL, is outside the process, whose simulated clock
+    /// (`--sim`) it does not follow: nothing was sent.
+    #[error("not sent: {0} is outside the process, which simulated time (--sim) cannot reach")]
+    OffClock(String),
 }
 
 /// What a link and its delivering task share.

@@ -7,19 +7,21 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::BytesMut;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::base::clock;
 use crate::base::options::{LinkOptions, Token};
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
 use crate::net::find::address::Address;
 use crate::net::send::delivery::{deliver, Answer, Command, Shared};
-use crate::observe::log;
+use crate::net::wire::memory;
+use crate::observe::{log, outputs};
 
 pub use crate::net::send::delivery::LinkError;
 
@@ -29,6 +31,48 @@ const QUEUE: usize = 1024;
 /// Bytes of message text formatted into one shared buffer before a new one is
 /// taken: messages are cut from it, so a small message costs no allocation.
 const ARENA: usize = 16 * 1024;
+
+/// What a link that goes nowhere (in a replay) answers every message: the
+/// protocol's "nothing to say", as a loop that returns `None` answers.
+pub(crate) const NOWHERE: &str = "n/a";
+
+/// Whether the links of this process stay inside it (`--replay`): set once,
+/// before any sketch starts.
+static INSIDE_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// From now on, a link of this process to anything outside it sends nothing:
+/// no socket, no dial, no backoff. What it is given is recorded on its lane
+/// (see `observe::outputs`) and answered at once with [`NOWHERE`]. Links
+/// over in-process wires, to the other sketches of a circuit, deliver as ever.
+pub(crate) fn keep_inside() {
+    INSIDE_ONLY.store(true, Ordering::Relaxed);
+}
+
+/// Where a link's messages go, decided on its first message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// To its peer, by the delivering task.
+    Peer,
+    /// Nowhere, in a replay ([`keep_inside`]): each message is answered at once.
+    Nowhere,
+    /// Nowhere, and counted as lost: the peer is outside the process, whose
+    /// simulated clock (`--sim`) it does not follow, so that a dial and its
+    /// backoff would spin without ever waiting.
+    OffClock,
+}
+
+impl Reach {
+    /// Where a link to `address` sends, when links stay inside the process
+    /// (`inside_only`) and when time is simulated (`simulated`).
+    fn of(address: &Address, inside_only: bool, simulated: bool) -> Reach {
+        let inside = matches!(address, Address::Url(url) if url.starts_with(memory::SCHEME));
+        match (inside, inside_only, simulated) {
+            (true, _, _) | (false, false, false) => Reach::Peer,
+            (false, true, _) => Reach::Nowhere,
+            (false, false, true) => Reach::OffClock,
+        }
+    }
+}
 
 /// A WebSocket link to another sketch, given on the command line as a URL.
 ///
@@ -65,6 +109,12 @@ const ARENA: usize = 16 * 1024;
 ///   sender); while it cannot be reached, only the queue fills, `send` never
 ///   waits, and what does not fit is counted, never silently lost. Queues live
 ///   in memory: a process that crashes loses what it held.
+/// - **Recorded, and nowhere in a replay.** With `--vcd`, what a link of a
+///   sketch's settings is given goes on its lane of the recording
+///   (`thermostat.fan.out`, one event per message). Under `--replay` a link
+///   to anything outside the process sends nothing at all (no socket, no
+///   dial) and answers every message at once with `n/a`; under `--sim` such
+///   a link (which a circuit file cannot have) dead-letters what it is given.
 ///
 /// Code that wants the peer's answers uses [`Link::request`]:
 ///
@@ -103,6 +153,11 @@ struct Inner {
     queue: OnceLock<mpsc::Sender<Command>>,
     /// Text of messages being formatted, cut into frames (see [`ARENA`]).
     arena: Mutex<BytesMut>,
+    /// The lane of the recording that keeps what it is given (`fan.out`),
+    /// once the sketch that holds it named it after its setting.
+    lane: OnceLock<&'static str>,
+    /// Where its messages go, decided on the first one.
+    reach: OnceLock<Reach>,
 }
 
 impl Link {
@@ -136,6 +191,8 @@ impl<M> Link<M> {
                 capacity: capacity.max(1),
                 queue: OnceLock::new(),
                 arena: Mutex::new(BytesMut::new()),
+                lane: OnceLock::new(),
+                reach: OnceLock::new(),
             }),
             sends: PhantomData,
         })
@@ -160,7 +217,8 @@ impl<M> Link<M> {
     /// [`LinkError::Refused`] when the peer answered `error: …`,
     /// [`LinkError::DeadLettered`] when it could not be delivered,
     /// [`LinkError::Full`] when the peer is down and the queue full,
-    /// [`LinkError::Stopped`] when the link stopped first.
+    /// [`LinkError::Stopped`] when the link stopped first,
+    /// [`LinkError::OffClock`] when its peer is outside a process on simulated time.
     pub async fn request(&self, message: impl Sendable<M>) -> Result<String, LinkError> {
         let (answer, answered) = oneshot::channel();
         self.enqueue(message, Some(answer)).await?;
@@ -202,10 +260,68 @@ impl<M> Link<M> {
         self.ask(Command::Close).await;
     }
 
+    /// Names the link after the setting that holds it (`fan`, `buzzer.0`),
+    /// which names its lane in a recording; the first name given stays.
+    pub(crate) fn name(&self, name: impl FnOnce() -> String) {
+        if self.inner.lane.get().is_none() {
+            let _ = self.inner.lane.set(outputs::lane(&name()));
+        }
+    }
+
+    /// The lane of the recording that keeps what it is given, once named.
+    pub(crate) fn lane(&self) -> Option<&'static str> {
+        self.inner.lane.get().copied()
+    }
+
+    /// Where this link's messages go (decided on the first, and said once
+    /// when it is not to the peer).
+    fn reach(&self) -> Reach {
+        *self.inner.reach.get_or_init(|| {
+            let url = &self.inner.shared.url;
+            let reach = Reach::of(
+                &self.inner.shared.address,
+                INSIDE_ONLY.load(Ordering::Relaxed),
+                clock::simulated(),
+            );
+            let kept = match self.lane() {
+                Some(lane) => format!("recorded on the lane {}.{lane}", log::current()),
+                None => "not recorded (the link is no setting of the sketch)".to_owned(),
+            };
+            match reach {
+                Reach::Peer => {}
+                Reach::Nowhere => tracing::info!(
+                    "link to {url} sends nothing in a replay: what it is given is {kept} and answered {NOWHERE:?}"
+                ),
+                Reach::OffClock => tracing::error!(
+                    "link to {url} leaves the process, whose simulated clock (--sim) its peer does not follow: nothing is sent, what it is given is dead-lettered"
+                ),
+            }
+            reach
+        })
+    }
+
     /// Formats `message` into a frame and queues it, with `answer` for its acknowledgement.
     async fn enqueue(&self, message: impl fmt::Display, answer: Answer) -> Result<(), LinkError> {
-        let command = Command::Send(self.frame(message), answer);
+        let frame = self.frame(message);
+        if let Some(lane) = self.lane() {
+            outputs::sent(lane, frame.as_str());
+        }
         let counters = &self.inner.shared.counters;
+        match self.reach() {
+            Reach::Peer => {}
+            Reach::Nowhere => {
+                if let Some(answer) = answer {
+                    let _ = answer.send(Ok(NOWHERE.to_owned()));
+                }
+                return Ok(());
+            }
+            Reach::OffClock => {
+                counters.accepted.fetch_add(1, Ordering::Relaxed);
+                counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                return Err(LinkError::OffClock(self.inner.shared.url.clone()));
+            }
+        }
+        let command = Command::Send(frame, answer);
         counters.accepted.fetch_add(1, Ordering::Relaxed);
         if self.inner.shared.reached.load(Ordering::Relaxed) {
             // The delivering task only stops when every handle to its queue is gone.
@@ -279,6 +395,11 @@ impl<M: 'static> Outbound for Link<M> {
         if let Some(token) = token {
             self.authorize(token.clone());
         }
+        // Declared at the start, so that a recording holds the lane even if
+        // nothing goes on it, and a replay's check compares it.
+        if let Some(lane) = self.lane() {
+            outputs::declare(lane);
+        }
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
@@ -336,6 +457,44 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), link.flush())
             .await
             .expect("nothing to deliver");
+    }
+
+    #[test]
+    fn only_links_inside_the_process_reach_their_peer_in_a_replay_or_under_sim() {
+        let inside = Address::parse("mem://buzzer/pin").unwrap();
+        let outside = Address::parse("ws://127.0.0.1:9/pin").unwrap();
+        for (inside_only, simulated) in [(false, false), (true, false), (false, true), (true, true)]
+        {
+            assert_eq!(Reach::of(&inside, inside_only, simulated), Reach::Peer);
+        }
+        assert_eq!(Reach::of(&outside, false, false), Reach::Peer);
+        assert_eq!(Reach::of(&outside, true, false), Reach::Nowhere);
+        assert_eq!(Reach::of(&outside, true, true), Reach::Nowhere);
+        assert_eq!(Reach::of(&outside, false, true), Reach::OffClock);
+    }
+
+    #[tokio::test]
+    async fn a_link_that_goes_nowhere_answers_at_once_and_holds_nothing() {
+        let link = Link::new("ws://127.0.0.1:1/never").unwrap();
+        link.inner.reach.set(Reach::Nowhere).unwrap();
+        link.send(1).await;
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(1), link.request(2))
+            .await
+            .expect("answered at once");
+        assert_eq!(answer.as_deref(), Ok(NOWHERE));
+        assert!(link.inner.queue.get().is_none(), "no task, so no dial");
+        assert_eq!(link.report(), LinkReport::default());
+    }
+
+    #[tokio::test]
+    async fn a_link_off_the_simulated_clock_sends_nothing_and_counts_the_loss() {
+        let link = Link::new("ws://127.0.0.1:1/never").unwrap();
+        link.inner.reach.set(Reach::OffClock).unwrap();
+        assert!(matches!(link.request(1).await, Err(LinkError::OffClock(_))));
+        link.send(2).await;
+        assert!(link.inner.queue.get().is_none(), "no task, so no dial");
+        assert_eq!(link.report().dead_lettered, 2);
+        assert_eq!(link.report().held, 0);
     }
 
     #[test]
