@@ -1,6 +1,7 @@
 //! The task behind a link: connects, streams the queue with a window of
 //! messages in flight, matches each acknowledgement to the oldest message
-//! awaiting one, and backs off, resends or dead-letters when a connection fails.
+//! awaiting one, keeps the connection alive while idle, and backs off,
+//! resends or dead-letters when a connection fails.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
+use crate::net::send::idle::{answer_ping, Pinging};
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
@@ -154,7 +156,8 @@ struct Waiting {
 
 /// How a connection failed.
 enum Failure {
-    /// It ended, or the peer closed it: the reason names the close code.
+    /// It ended, the peer closed it (the reason names the close code), or
+    /// the peer of an idle connection did not answer our ping.
     Lost(String),
     /// The peer broke the protocol: closed with 1002.
     Violation(&'static str),
@@ -186,8 +189,11 @@ struct Delivery {
     backoff: Backoff,
     /// Whether we said the peer is down (and have not said it is back).
     down: bool,
-    /// Whether the peer shows progress (connects, acknowledges) often enough.
+    /// Whether the peer shows progress often enough: acknowledges what is
+    /// in flight or, with nothing in flight, sends anything at all.
     watchdog: Watchdog,
+    /// Whether the peer of the idle connection was pinged.
+    pinging: Pinging,
     /// Connects to the peer: its URL, or its name resolved again each time.
     dialer: Dialer,
     /// Whether the peer refused us (and we said so).
@@ -214,6 +220,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         backoff: Backoff::new(),
         down: false,
         watchdog: Watchdog::default(),
+        pinging: Pinging::default(),
     };
     let mut socket: Option<Socket> = None;
     let mut open = true;
@@ -244,14 +251,17 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         // While there is no connection, only the message that will open one
         // is taken: the rest wait in the queue, whose bound the sender sees.
         let room = open && state.has_room() && (socket.is_some() || state.pending.is_empty());
-        let watching = socket.is_some() && state.in_flight > 0;
         tokio::select! {
             biased;
-            frame = next_frame(socket.as_mut()) => {
-                if let Err(failure) = state.on_frame(frame) {
-                    state.fail(&mut socket, failure).await;
+            frame = next_frame(socket.as_mut()) => match frame {
+                Some(Ok(Message::Ping(_))) => state.kept_alive(&mut socket, true).await,
+                Some(Ok(Message::Pong(_))) => state.kept_alive(&mut socket, false).await,
+                frame => {
+                    if let Err(failure) = state.on_frame(frame) {
+                        state.fail(&mut socket, failure).await;
+                    }
                 }
-            }
+            },
             command = commands.recv(), if room => match command {
                 Some(command) => {
                     state.take(command);
@@ -265,10 +275,11 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 }
                 None => open = false,
             },
-            () = &mut check, if watching => {
+            // Idle too: a connection with nothing in flight still notices a dead peer.
+            () = &mut check, if socket.is_some() => {
                 check.as_mut().reset(Instant::now() + every);
                 if state.watchdog.silent_for_a_span() {
-                    state.fail(&mut socket, Failure::Silent).await;
+                    state.silent(&mut socket).await;
                 }
             }
         }
@@ -338,6 +349,7 @@ impl Delivery {
                     self.down = false;
                 }
                 self.watchdog.heard();
+                self.pinging.heard();
                 Some(socket)
             }
             Err(DialError::Refused(reason)) => {
@@ -373,7 +385,9 @@ impl Delivery {
             return Ok(());
         }
         if self.in_flight == 0 {
-            self.watchdog.heard(); // the peer's time to answer starts now
+            // The peer's time to answer starts now; a ping out is moot.
+            self.watchdog.heard();
+            self.pinging.heard();
         }
         let mut written = 0;
         while written < WRITE_BATCH {
@@ -438,6 +452,36 @@ impl Delivery {
         }
     }
 
+    /// A ping or a pong from the peer: with nothing in flight it shows the
+    /// peer is there (with messages in flight only their acknowledgements
+    /// do). Our pong to a ping goes at once, not with our next message.
+    async fn kept_alive(&mut self, socket: &mut Option<Socket>, ping: bool) {
+        self.pinging.heard();
+        if self.in_flight == 0 {
+            self.watchdog.heard();
+        }
+        let Some(live) = socket.as_mut().filter(|_| ping) else {
+            return;
+        };
+        if let Err(why) = answer_ping(live).await {
+            self.fail(socket, Failure::Lost(why)).await;
+        }
+    }
+
+    /// A span of silence: with messages in flight the peer is dropped; idle,
+    /// it is pinged, and dropped when it did not answer the last ping either.
+    async fn silent(&mut self, socket: &mut Option<Socket>) {
+        let failure = match socket.as_mut() {
+            Some(_) if self.in_flight > 0 => Failure::Silent,
+            Some(live) => match self.pinging.silent(live, self.options.ack_timeout).await {
+                Ok(()) => return,
+                Err(why) => Failure::Lost(why),
+            },
+            None => return,
+        };
+        self.fail(socket, failure).await;
+    }
+
     /// Handles one frame from the peer: an acknowledgement settles the oldest
     /// message on the wire.
     fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), Failure> {
@@ -460,7 +504,7 @@ impl Delivery {
             Some(Ok(Message::Close(None))) => {
                 return Err(Failure::Lost("the peer closed".to_owned()))
             }
-            // Pings are answered by tungstenite itself.
+            // Pings and pongs are `kept_alive`.
             Some(Ok(_)) => return Ok(()),
             Some(Err(err)) => return Err(lost(err)),
             None => return Err(Failure::Lost("the connection ended".to_owned())),
@@ -503,9 +547,12 @@ impl Delivery {
 
     /// Ends the connection after `failure`: what it left unacknowledged goes
     /// again on the next one, after a longer wait; the oldest message, which
-    /// the connection ended on, is dead-lettered after `--link-attempts`.
+    /// the connection ended on, is dead-lettered after `--link-attempts`. An
+    /// idle connection that ends is no failure of delivery: said quietly,
+    /// and the next message connects at once.
     async fn fail(&mut self, socket: &mut Option<Socket>, failure: Failure) {
         let url = self.link.url.as_str();
+        let violation = matches!(failure, Failure::Violation(_));
         let reason = match failure {
             Failure::Lost(reason) => reason,
             Failure::Violation(what) => {
@@ -522,6 +569,12 @@ impl Delivery {
         *socket = None;
         self.dialer.lost();
         let carried = std::mem::take(&mut self.in_flight) > 0;
+        if !carried && !violation {
+            // Idle (a peer that restarted, a dead one that did not answer our
+            // ping): nothing is late, and the next message connects again.
+            tracing::debug!("link to {url}: {reason}; reconnecting with the next message");
+            return;
+        }
         let wait = self.backoff.next_wait();
         self.retry = Some(wait);
         self.down = true;

@@ -49,6 +49,10 @@ const ARENA: usize = 16 * 1024;
 /// - **In order, at least once.** What a lost connection left unacknowledged
 ///   goes again, in order, on the next one. A peer silent for `--ack-timeout`
 ///   with messages outstanding is dropped the same way.
+/// - **Alive while idle.** With nothing in flight the connection is still
+///   read: the peer's keepalive pings are answered at once, and a peer silent
+///   for `--ack-timeout` is pinged, then dropped if it stays silent as long
+///   again; the next message connects anew.
 /// - **No retry storm.** Every failed attempt (connecting, or a connection
 ///   ending before an acknowledgement) waits longer before the next, doubling
 ///   up to a second; only an acknowledgement resets the wait. A message that
