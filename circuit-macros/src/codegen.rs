@@ -115,12 +115,20 @@ fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
         .filter(|field| field.is_link)
         .map(|field| &field.ident)
         .collect();
+    let names = links.iter().map(|ident| ident.to_string());
     let links = (!links.is_empty()).then(|| {
         quote! {
             const LINKED: bool = true;
 
             fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
                 __circuit::gather(&[#(&self.#links),*])
+            }
+
+            fn links_of(&self, field: &str) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+                match field {
+                    #(#names => __circuit::gather(&[&self.#links]),)*
+                    _ => ::std::vec::Vec::new(),
+                }
             }
         }
     });

@@ -81,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) options: OnceLock<LinkOptions>,
     /// The token presented to the peer: the sketch's own `--token`.
     pub(crate) token: OnceLock<Token>,
+    /// Whether the last delivered message is kept and sent first on every
+    /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
+    pub(crate) retain: AtomicBool,
 }
 
 impl Shared {
@@ -93,6 +96,7 @@ impl Shared {
             reached: AtomicBool::new(false),
             options: OnceLock::new(),
             token: OnceLock::new(),
+            retain: AtomicBool::new(false),
         }
     }
 
@@ -115,6 +119,8 @@ pub(crate) struct Counters {
     pub(crate) dead_lettered: AtomicU64,
     /// Dropped because the queue was full while the peer was down.
     pub(crate) overflowed: AtomicU64,
+    /// Resends of the retained message, acknowledged.
+    pub(crate) retained_resends: AtomicU64,
 }
 
 impl Counters {
@@ -130,6 +136,7 @@ impl Counters {
             dead_lettered,
             overflowed: self.overflowed.load(Ordering::Relaxed),
             held: accepted.saturating_sub(delivered + refused + dead_lettered),
+            retained_resends: self.retained_resends.load(Ordering::Relaxed),
         }
     }
 }
@@ -142,6 +149,9 @@ struct Outstanding {
     answer: Answer,
     /// Connections that ended while it was the oldest unacknowledged message.
     failures: u32,
+    /// Whether it is the retained message sent again on a new connection:
+    /// neither taken from the queue nor, once acknowledged, delivered anew.
+    retained: bool,
 }
 
 /// A flush or close waiting for the messages queued before it.
@@ -198,6 +208,11 @@ struct Delivery {
     dialer: Dialer,
     /// Whether the peer refused us (and we said so).
     refused: bool,
+    /// Whether the link keeps its last delivered message (`--retain`).
+    retaining: bool,
+    /// With `retaining`, the last message the peer acknowledged: sent first
+    /// on every new connection.
+    retained: Option<Utf8Bytes>,
 }
 
 /// Delivers the link's messages until every handle to its queue is gone and
@@ -208,6 +223,8 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     let mut state = Delivery {
         dialer,
         refused: false,
+        retaining: link.retain.load(Ordering::Relaxed),
+        retained: None,
         link,
         options,
         pending: VecDeque::new(),
@@ -232,7 +249,8 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     tokio::pin!(check);
     loop {
         state.settle_waiting(&mut socket).await;
-        if !open && state.pending.is_empty() {
+        // Done when nothing is left but, at most, the retained message.
+        if !open && state.pending.iter().all(|held| held.retained) {
             break;
         }
         if socket.is_none() && !state.pending.is_empty() {
@@ -240,6 +258,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
             if socket.is_none() {
                 continue;
             }
+            state.resend_retained();
             check.as_mut().reset(Instant::now() + every);
         }
         if let Some(live) = socket.as_mut() {
@@ -310,6 +329,9 @@ impl Delivery {
         let mut count = 0u64;
         while let Some(dead) = self.pending.pop_front() {
             self.pending_bytes -= dead.text.len();
+            if dead.retained {
+                continue; // still retained, for the next connection
+            }
             self.settled += 1;
             count += 1;
             if let Some(answer) = dead.answer {
@@ -420,6 +442,7 @@ impl Delivery {
                     text,
                     answer,
                     failures: 0,
+                    retained: false,
                 });
                 return;
             }
@@ -447,9 +470,65 @@ impl Delivery {
                 if let Some(mut live) = socket.take() {
                     close_politely(&mut live, CloseCode::Normal, "").await;
                 }
+                // What the connection still carried goes again on the next
+                // one, which a later message opens, the retained message first.
+                self.in_flight = 0;
+                self.unqueue_retained();
             }
             let _ = waiting.done.send(());
         }
+    }
+
+    /// Queues the retained message first, for the next connection (unless
+    /// it waits there already, from a connection that ended before its
+    /// answer); whether there is one. Nothing is on the wire then.
+    fn resend_retained(&mut self) -> bool {
+        let Some(text) = self.retained.as_ref() else {
+            return false;
+        };
+        if !self.pending.front().is_some_and(|held| held.retained) {
+            self.pending_bytes += text.len();
+            self.pending.push_front(Outstanding {
+                text: text.clone(),
+                answer: None,
+                failures: 0,
+                retained: true,
+            });
+        }
+        true
+    }
+
+    /// Takes the retained message out of the queue, when it waits there.
+    fn unqueue_retained(&mut self) {
+        if self.pending.front().is_some_and(|held| held.retained) {
+            if let Some(held) = self.pending.pop_front() {
+                self.pending_bytes -= held.text.len();
+            }
+        }
+    }
+
+    /// The acknowledgement `ack` of the retained message, sent again: counted
+    /// apart, since the peer had it before. It settles nothing, and does not
+    /// reset the backoff, so that a peer that closes after every message is
+    /// not reconnected to in a hurry.
+    fn retained_acked(&mut self, resent: &Utf8Bytes, ack: &Utf8Bytes) {
+        let url = &self.link.url;
+        if ack.as_str().starts_with("error: ") {
+            tracing::warn!(
+                "link to {url}: the peer refused the retained {}: {}",
+                shortened(resent),
+                ack.as_str()
+            );
+            return;
+        }
+        self.link
+            .counters
+            .retained_resends
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "link to {url}: resent the retained {} on a new connection",
+            shortened(resent)
+        );
     }
 
     /// A ping or a pong from the peer: with nothing in flight it shows the
@@ -517,8 +596,12 @@ impl Delivery {
         };
         self.pending_bytes -= outstanding.text.len();
         self.in_flight -= 1;
-        self.settled += 1;
         self.watchdog.heard();
+        if outstanding.retained {
+            self.retained_acked(&outstanding.text, &ack);
+            return Ok(());
+        }
+        self.settled += 1;
         self.backoff = Backoff::new();
         self.retry = None;
         let counters = &self.link.counters;
@@ -535,6 +618,9 @@ impl Delivery {
                 .map(|answer| (answer, Err(LinkError::Refused(ack.as_str().to_owned()))))
         } else {
             counters.delivered.fetch_add(1, Ordering::Relaxed);
+            if self.retaining {
+                self.retained = Some(outstanding.text); // shared, not copied
+            }
             outstanding
                 .answer
                 .map(|answer| (answer, Ok(ack.as_str().to_owned())))
@@ -551,7 +637,8 @@ impl Delivery {
     /// idle connection that ends is no failure of delivery: said quietly,
     /// and the next message connects at once.
     async fn fail(&mut self, socket: &mut Option<Socket>, failure: Failure) {
-        let url = self.link.url.as_str();
+        let link = Arc::clone(&self.link);
+        let url = link.url.as_str();
         let violation = matches!(failure, Failure::Violation(_));
         let reason = match failure {
             Failure::Lost(reason) => reason,
@@ -571,8 +658,17 @@ impl Delivery {
         let carried = std::mem::take(&mut self.in_flight) > 0;
         if !carried && !violation {
             // Idle (a peer that restarted, a dead one that did not answer our
-            // ping): nothing is late, and the next message connects again.
-            tracing::debug!("link to {url}: {reason}; reconnecting with the next message");
+            // ping): nothing is late, and the next message connects again;
+            // a retained message reconnects now, after a wait, for a peer
+            // that restarted to learn it.
+            if self.resend_retained() {
+                self.retry = Some(self.backoff.next_wait());
+                tracing::info!(
+                    "link to {url}: {reason}; reconnecting to resend the retained message"
+                );
+            } else {
+                tracing::debug!("link to {url}: {reason}; reconnecting with the next message");
+            }
             return;
         }
         let wait = self.backoff.next_wait();
@@ -580,6 +676,7 @@ impl Delivery {
         self.down = true;
         if !carried {
             tracing::warn!("link to {url}: {reason}");
+            self.resend_retained();
             return;
         }
         let Some(oldest) = self.pending.front_mut() else {
@@ -598,6 +695,16 @@ impl Delivery {
             return;
         };
         self.pending_bytes -= dead.text.len();
+        if dead.retained {
+            // The peer keeps failing on it: it is not worth another connection.
+            tracing::warn!(
+                "link to {url}: gave up resending the retained {} after {} attempts ({reason}); it is retained no more",
+                shortened(&dead.text),
+                dead.failures
+            );
+            self.retained = None;
+            return;
+        }
         self.settled += 1;
         self.link
             .counters
@@ -614,6 +721,7 @@ impl Delivery {
                 reason,
             }));
         }
+        self.resend_retained();
     }
 }
 

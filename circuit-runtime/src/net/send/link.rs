@@ -62,6 +62,9 @@ const ARENA: usize = 16 * 1024;
 ///   read the message, or its loop said no) is a refusal: logged with the
 ///   link's target and counted. A binary or unasked-for answer is a protocol
 ///   violation: the link closes with 1002 and tries again.
+/// - **Retained, if asked.** With [`Link::retain_last`] (`--retain LINK`)
+///   the last delivered message goes first on every new connection, so that
+///   a peer that restarted learns it again.
 /// - **Bounded memory.** The queue holds 1024 messages unless
 ///   [`Link::with_capacity`] says otherwise, and the window at most
 ///   `--link-window` unacknowledged ones (and 1 MiB of their text). Once the
@@ -176,6 +179,24 @@ impl<M> Link<M> {
         let _ = self.inner.shared.token.set(token);
     }
 
+    /// Keeps the last message the peer acknowledged and sends it first on
+    /// every new connection after the first, as an MQTT broker keeps a
+    /// retained message: a peer that restarted (and forgot) gets the state
+    /// it was last told at once, not with the next change. A lost connection
+    /// is then made again in the background to resend it. The resend's
+    /// acknowledgement is matched to it and counted apart
+    /// ([`LinkReport::retained_resends`]), not as a new delivery. Only before
+    /// the first message; `--retain LINK` says it on the command line.
+    ///
+    /// ```no_run
+    /// # use circuit_runtime::Link;
+    /// let fan = Link::new("ws://localhost:8771/fan").unwrap().retain_last();
+    /// ```
+    pub fn retain_last(self) -> Self {
+        self.inner.shared.retain.store(true, Ordering::Relaxed);
+        self
+    }
+
     /// Uses `options` (window, attempts, acknowledgement timeout) instead of
     /// the defaults; only before the first message, and only the first options given.
     pub fn configure(&self, options: LinkOptions) {
@@ -283,6 +304,10 @@ impl<M: 'static> Outbound for Link<M> {
         if let Some(token) = token {
             self.authorize(token.clone());
         }
+    }
+
+    fn retain(&self) {
+        self.inner.shared.retain.store(true, Ordering::Relaxed);
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -133,7 +133,7 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
-    configure(&sketch.links(), options);
+    configure(&sketch, options);
     let mut server = Connection::new(server_of::<S>(options)?, options);
     if !server.open_or_fail(&mut shutdown).await? {
         return Ok(TimerReport::default());
