@@ -567,3 +567,25 @@ async fn retain_names_a_link_setting_and_a_restarted_peer_gets_the_last_message_
         "{report:?}"
     );
 }
+
+#[tokio::test]
+async fn a_message_sent_behind_a_close_goes_on_the_next_connection() {
+    let (url, seen) = peer(Duration::from_millis(100), |_, _| Reply::Text("ok".into())).await;
+    let link = link_to(&url, LinkOptions::default());
+    link.send("a").await;
+    // The close waits for "a"; "b", queued behind it, is on the wire by then,
+    // and its answer never comes on the connection that closes.
+    let behind = async {
+        tokio::task::yield_now().await;
+        link.send("b").await;
+    };
+    timeout(PATIENCE, async { tokio::join!(link.close(), behind) })
+        .await
+        .unwrap();
+    timeout(PATIENCE, link.flush())
+        .await
+        .expect("\"b\" is delivered on the next connection");
+    assert_eq!(seen.on(0), ["a", "b"]);
+    assert_eq!(seen.on(1), ["b"]);
+    assert_eq!(link.report().delivered, 2);
+}
