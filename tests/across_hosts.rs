@@ -132,9 +132,11 @@ fn a_standby_pin_on_a_fourth_host_takes_over_when_the_first_dies() {
         .iter()
         .find(|line| line.starts_with("40 ticks sent, 40 acknowledged"))
         .unwrap_or_else(|| panic!("every tick acknowledged: {clock:?}"));
+    // A tick the pin died holding is resent; when it died between two ticks,
+    // the clock found the standby before the next one, and nothing was lost.
     assert!(
-        !report.ends_with(" 0 resent"),
-        "the lost tick was resent: {clock:?}"
+        report.ends_with(" 0 resent") || report.ends_with(" 1 resent"),
+        "{clock:?}"
     );
     let on_h4 = format!("at ws://{}:", net.host(4).addr());
     assert!(

@@ -615,7 +615,7 @@ fn iopin_on(port: &str) -> (support::Running, String) {
 }
 
 #[test]
-fn the_clock_resends_when_its_server_is_killed_and_comes_back() {
+fn the_clock_carries_on_when_its_server_is_killed_and_comes_back() {
     let (first, port) = iopin_on("0");
     let mut clock = start(&[
         "clock",
@@ -646,14 +646,14 @@ fn the_clock_resends_when_its_server_is_killed_and_comes_back() {
         6,
         "{lines:?}"
     );
+    // Killed between two ticks (nearly always, 0.2 s apart), the pin lost no
+    // tick: the clock connects again before the next one. Killed while a tick
+    // awaited its acknowledgement, that tick is resent.
+    let resent = lines.iter().filter(|l| l.ends_with("(resent)")).count();
+    assert!(resent <= 1, "{lines:?}");
     assert_eq!(
-        lines.iter().filter(|l| l.ends_with("(resent)")).count(),
-        1,
-        "{lines:?}"
-    );
-    assert_eq!(
-        lines.last(),
-        Some(&"6 ticks sent, 6 acknowledged, 1 resent"),
+        lines.last().copied(),
+        Some(format!("6 ticks sent, 6 acknowledged, {resent} resent").as_str()),
         "{lines:?}"
     );
 
@@ -695,7 +695,7 @@ fn the_clock_gives_up_when_its_server_does_not_come_back() {
     assert_eq!(clock.code(), 1, "{clock:?}");
     assert_eq!(clock.err.len(), 1, "{clock:?}");
     assert!(
-        clock.err[0].contains("did not come back within 0.5s"),
+        clock.err[0].contains("did not come back") && clock.err[0].contains("within 0.5s"),
         "{clock:?}"
     );
 }

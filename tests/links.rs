@@ -10,13 +10,15 @@ use circuit_runtime::app::parse;
 use circuit_runtime::base::{LinkOptions, LinkReport};
 use circuit_runtime::net::{LinkError, Server};
 use circuit_runtime::prelude::*;
-use circuit_runtime::Sketch;
+use circuit_runtime::{Reactive, Sketch};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
+
+mod support;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -407,4 +409,183 @@ async fn a_stop_delivers_what_the_link_holds_behind_a_slow_round_trip() {
     assert_eq!(texts.len(), 2001, "every number before the stop ended");
     assert!(texts == expected, "in order");
     assert_eq!(burst.to.report().delivered, 2001);
+}
+
+/// A fan that keeps every command it gets and answers `got COMMAND`.
+#[sketch(port = 0)]
+struct Recorder {
+    /// The commands, in order.
+    seen: Vec<String>,
+}
+
+impl Recorder {
+    #[reactive]
+    fn record(&mut self, _channel: &str, command: String) -> String {
+        let answer = format!("got {command}");
+        self.seen.push(command);
+        answer
+    }
+}
+
+/// What every `Witness` heard, in order, as it heard it.
+static WITNESSED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A fan that tells the test what it hears (one test uses it).
+#[sketch(port = 0)]
+struct Witness {}
+
+impl Witness {
+    #[reactive]
+    fn witness(&mut self, _channel: &str, command: String) -> String {
+        let answer = format!("got {command}");
+        WITNESSED.lock().unwrap().push(command);
+        answer
+    }
+}
+
+/// A fan `S` on `port` (0: any), on 127.0.0.1.
+async fn fan_on<S: Reactive>(port: u16) -> Server<S> {
+    let (fan, options) = parse::<S, _, _>(["-s", "127.0.0.1", "-p", &port.to_string()]).unwrap();
+    Server::start(fan, &options).await.unwrap()
+}
+
+/// Stops `fan` and starts another on its port: the one stopped, and the new one.
+async fn restart<S: Reactive>(fan: Server<S>) -> (S, Server<S>) {
+    let port = fan.local_addr().port();
+    let stopped = timeout(PATIENCE, fan.stop()).await.unwrap();
+    // Until the new fan binds it, no other test's `-p 0` server may get the port.
+    let hold = support::PortHold::new(port);
+    let fan = fan_on(port).await;
+    drop(hold);
+    (stopped, fan)
+}
+
+#[tokio::test]
+async fn a_retained_link_tells_a_restarted_peer_its_last_message_first() {
+    for retain in [true, false] {
+        let fan = fan_on::<Recorder>(0).await;
+        let link = Link::new(&format!("ws://127.0.0.1:{}/fan", fan.local_addr().port())).unwrap();
+        let link = if retain { link.retain_last() } else { link };
+        for command in ["1", "0", "1"] {
+            let answer = timeout(PATIENCE, link.request(command)).await.unwrap();
+            assert_eq!(answer, Ok(format!("got {command}")));
+        }
+        let (before, fan) = restart(fan).await;
+        assert_eq!(before.seen, ["1", "0", "1"]);
+        // The resend's acknowledgement is its own, not this message's.
+        let answer = timeout(PATIENCE, link.request("0")).await.unwrap();
+        assert_eq!(answer, Ok("got 0".to_owned()), "retain: {retain}");
+        link.close().await;
+        let after = timeout(PATIENCE, fan.stop()).await.unwrap().seen;
+        let report = link.report();
+        if retain {
+            assert_eq!(after, ["1", "0"], "the last delivered, first");
+            assert_eq!((report.delivered, report.retained_resends), (4, 1));
+        } else {
+            assert_eq!(after, ["0"], "only what came after");
+            assert_eq!((report.delivered, report.retained_resends), (4, 0));
+        }
+        assert_eq!(report.held, 0, "{report:?}");
+    }
+}
+
+/// Passes every message to its fan and answers with the fan's answer.
+#[sketch(port = 0)]
+struct Relay {
+    /// Where the messages go.
+    #[setting(default = "ws://127.0.0.1:9/unused")]
+    fan: Link,
+}
+
+impl Relay {
+    #[reactive]
+    async fn relay(&mut self, _channel: &str, message: String) -> String {
+        self.fan
+            .request(message)
+            .await
+            .unwrap_or_else(|err| err.to_string())
+    }
+}
+
+#[tokio::test]
+async fn retain_names_a_link_setting_and_a_restarted_peer_gets_the_last_message_without_a_new_one()
+{
+    let Err(unknown) = parse::<Relay, _, _>(["--retain", "fna"]) else {
+        panic!("--retain takes the name of a link setting only");
+    };
+    assert_eq!(unknown.exit_code(), 2, "a usage error: {unknown}");
+    assert!(
+        unknown.to_string().contains("[possible values: fan]"),
+        "{unknown}"
+    );
+
+    let fan = fan_on::<Witness>(0).await;
+    let url = format!("ws://127.0.0.1:{}/fan", fan.local_addr().port());
+    let args = [
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--fan",
+        &url,
+        "--retain",
+        "fan",
+    ];
+    let (relay, options) = parse::<Relay, _, _>(args).unwrap();
+    assert_eq!(options.retain, ["fan"]);
+    let relay = Server::start(relay, &options).await.unwrap();
+    let port = relay.local_addr().port();
+    let (mut source, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    for command in ["1", "0", "1"] {
+        source.send(Message::text(command)).await.unwrap();
+        let ack = timeout(PATIENCE, source.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(ack, Message::text(format!("got {command}")));
+    }
+    let (_, fan) = restart(fan).await;
+    // Nothing new is sent: the link reconnects by itself to resend "1".
+    timeout(PATIENCE, async {
+        while WITNESSED.lock().unwrap().len() < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the restarted fan hears the retained message");
+    drop(source);
+    let relay = timeout(PATIENCE, relay.stop()).await.unwrap();
+    timeout(PATIENCE, fan.stop()).await.unwrap();
+    assert_eq!(*WITNESSED.lock().unwrap(), ["1", "0", "1", "1"]);
+    let report = relay.fan.report();
+    assert_eq!(
+        (report.delivered, report.retained_resends),
+        (3, 1),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_sent_behind_a_close_goes_on_the_next_connection() {
+    let (url, seen) = peer(Duration::from_millis(100), |_, _| Reply::Text("ok".into())).await;
+    let link = link_to(&url, LinkOptions::default());
+    link.send("a").await;
+    // The close waits for "a"; "b", queued behind it, is on the wire by then,
+    // and its answer never comes on the connection that closes.
+    let behind = async {
+        tokio::task::yield_now().await;
+        link.send("b").await;
+    };
+    timeout(PATIENCE, async { tokio::join!(link.close(), behind) })
+        .await
+        .unwrap();
+    timeout(PATIENCE, link.flush())
+        .await
+        .expect("\"b\" is delivered on the next connection");
+    assert_eq!(seen.on(0), ["a", "b"]);
+    assert_eq!(seen.on(1), ["b"]);
+    assert_eq!(link.report().delivered, 2);
 }

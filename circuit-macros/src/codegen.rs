@@ -129,6 +129,13 @@ fn sketch_impl(sketch: &Sketch, role: &TokenStream) -> TokenStream {
             fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
                 __circuit::gather(&[#((#names, &self.#links)),*])
             }
+
+            fn links_of(&self, field: &str) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+                match field {
+                    #(#names => __circuit::gather(&[(#names, &self.#links)]),)*
+                    _ => ::std::vec::Vec::new(),
+                }
+            }
         }
     });
     // Spanned on the struct's name, so that a missing `setup` or loop is reported there.

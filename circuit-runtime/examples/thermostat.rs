@@ -9,6 +9,10 @@
 //! websocat ws://localhost:8770/livingroom    # then type 21C, 26.5C, 80F, …
 //! ```
 //!
+//! A fan that restarts is off while the thermostat believes it on (and between
+//! `--low` and `--high` it changes nothing): `--retain fan` has the link send
+//! the fan its last command again, first on every new connection.
+//!
 //! Or all three at once, a day's weather driving the thermostat, from a
 //! circuit file:
 //!

@@ -63,6 +63,13 @@ const _: () = {
         fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
             __circuit::gather(&[("outs", &self.outs), ("tap", &self.tap)])
         }
+        fn links_of(&self, field: &str) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+            match field {
+                "outs" => __circuit::gather(&[("outs", &self.outs)]),
+                "tap" => __circuit::gather(&[("tap", &self.tap)]),
+                _ => ::std::vec::Vec::new(),
+            }
+        }
     }
     impl __circuit::Reactive for Splitter {
         const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;

@@ -44,6 +44,12 @@ const _: () = {
         fn links(&self) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
             __circuit::gather(&[("buzzer", &self.buzzer)])
         }
+        fn links_of(&self, field: &str) -> ::std::vec::Vec<&dyn __circuit::Outbound> {
+            match field {
+                "buzzer" => __circuit::gather(&[("buzzer", &self.buzzer)]),
+                _ => ::std::vec::Vec::new(),
+            }
+        }
     }
     impl __circuit::Reactive for Relay {
         const LOOP: __circuit::Loop = Self::__CIRCUIT_LOOP;

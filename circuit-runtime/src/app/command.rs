@@ -74,6 +74,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
     options.token = token::token(matches);
     options.limits = server::limits(matches);
     options.links = links::link_options(matches);
+    options.retain = links::retained(matches, S::SETTINGS);
     options.stop_timeout = links::stop_timeout(matches);
     options.advertise = server::advertise(matches);
     options.tls = tls::tls_files(matches);
@@ -109,6 +110,7 @@ pub fn command<S: Sketch>() -> Command {
     }
     if S::LINKED {
         command = command.args(links::window_args());
+        command = command.args(links::retain_arg(S::SETTINGS));
     }
     command = command.arg(links::stop_timeout_arg());
     if dials {

@@ -25,6 +25,9 @@ pub struct Options {
     pub vcd: Option<PathBuf>,
     /// How the sketch's links deliver (and how long a timer waits for an acknowledgement).
     pub links: LinkOptions,
+    /// `--retain LINK`: the link settings (by field) whose links keep their
+    /// last delivered message and send it first on every new connection.
+    pub retain: Vec<&'static str>,
     /// `--stop-timeout`: how long a graceful stop may take to deliver what the links hold.
     pub stop_timeout: Duration,
     /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
@@ -59,6 +62,7 @@ impl Options {
             token: None,
             vcd: None,
             links: LinkOptions::default(),
+            retain: Vec::new(),
             stop_timeout: Self::STOP_TIMEOUT,
             named: None,
             to: None,

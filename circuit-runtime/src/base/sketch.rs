@@ -53,6 +53,13 @@ pub trait Sketch: Send + Sized + 'static {
     fn links(&self) -> Vec<&dyn Outbound> {
         Vec::new()
     }
+
+    /// The links that field `field` holds (one, several, or none); none for a
+    /// field that holds no links.
+    fn links_of(&self, field: &str) -> Vec<&dyn Outbound> {
+        let _ = field;
+        Vec::new()
+    }
 }
 
 /// How the sketches of a role run: implemented by `net::Serving` (for
@@ -171,6 +178,10 @@ pub trait Outbound: Send + Sync {
     /// Takes the sketch's link options and token, from the next connection on.
     fn configure(&self, options: &LinkOptions, token: Option<&Token>);
 
+    /// Keeps its last delivered message and sends it first on every new
+    /// connection (`--retain`); only before its first message.
+    fn retain(&self);
+
     /// Delivers what it still holds, then closes the connection.
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 
@@ -191,4 +202,7 @@ pub struct LinkReport {
     pub overflowed: u64,
     /// Messages still held (queued or unacknowledged).
     pub held: u64,
+    /// Acknowledged resends of the retained message (`--retain`), one per new
+    /// connection after the first: not counted in `delivered`.
+    pub retained_resends: u64,
 }

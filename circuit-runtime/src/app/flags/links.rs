@@ -1,11 +1,13 @@
 //! How links deliver, and how long a stop may take to let them:
 //! `--link-attempts`, `--link-window`, `--ack-timeout`, `--resolve-timeout`,
-//! `--stop-timeout`.
+//! `--stop-timeout`, `--retain`.
 
-use clap::{Arg, ArgMatches};
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::app::flags::{flag, in_seconds, optional, seconds_flag, with_default};
 use crate::base::options::{LinkOptions, Options};
+use crate::base::settings::Setting;
 
 /// `--link-attempts N`.
 pub(crate) const LINK_ATTEMPTS: &str = "link-attempts";
@@ -17,6 +19,8 @@ pub(crate) const ACK_TIMEOUT: &str = "ack-timeout";
 pub(crate) const RESOLVE_TIMEOUT: &str = "resolve-timeout";
 /// `--stop-timeout SECONDS`.
 pub(crate) const STOP_TIMEOUT: &str = "stop-timeout";
+/// `--retain LINK`.
+pub(crate) const RETAIN: &str = "retain";
 
 /// Whom a flag of a command is about: its one sketch, or every sketch it runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,38 @@ pub(crate) fn stop_timeout_arg() -> Arg {
         "How long a stop may take to deliver what the links still hold",
         in_seconds(Options::STOP_TIMEOUT),
     ))
+}
+
+/// `--retain LINK`, repeatable, for a sketch whose link settings are
+/// `settings`' links: `None` when it has none.
+pub(crate) fn retain_arg(settings: &[Setting]) -> Option<Arg> {
+    let links: Vec<&'static str> = settings
+        .iter()
+        .filter(|setting| setting.link.is_some())
+        .map(|setting| setting.long)
+        .collect();
+    (!links.is_empty()).then(|| {
+        flag(RETAIN)
+            .value_name("LINK")
+            .action(ArgAction::Append)
+            .value_parser(PossibleValuesParser::new(links))
+            .help("Keep this link's last delivered message and send it first on every new connection, for a peer that restarted (repeatable)")
+    })
+}
+
+/// The fields of the link settings named by `--retain`, from `settings`.
+pub(crate) fn retained(matches: &mut ArgMatches, settings: &[Setting]) -> Vec<&'static str> {
+    let named: Vec<String> = matches
+        .try_remove_many(RETAIN)
+        .ok()
+        .flatten()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    settings
+        .iter()
+        .filter(|setting| named.iter().any(|name| name == setting.long))
+        .map(|setting| setting.id)
+        .collect()
 }
 
 /// How links deliver, from the flags the command has; the rest at their defaults.

@@ -1,6 +1,7 @@
 //! The task behind a link: connects, streams the queue with a window of
 //! messages in flight, matches each acknowledgement to the oldest message
-//! awaiting one, and backs off, resends or dead-letters when a connection fails.
+//! awaiting one, keeps the connection alive while idle, and backs off,
+//! resends or dead-letters when a connection fails.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
+use crate::net::send::idle::{answer_ping, Pinging};
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
@@ -83,6 +85,9 @@ pub(crate) struct Shared {
     pub(crate) options: OnceLock<LinkOptions>,
     /// The token presented to the peer: the sketch's own `--token`.
     pub(crate) token: OnceLock<Token>,
+    /// Whether the last delivered message is kept and sent first on every
+    /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
+    pub(crate) retain: AtomicBool,
 }
 
 impl Shared {
@@ -95,6 +100,7 @@ impl Shared {
             reached: AtomicBool::new(false),
             options: OnceLock::new(),
             token: OnceLock::new(),
+            retain: AtomicBool::new(false),
         }
     }
 
@@ -117,6 +123,8 @@ pub(crate) struct Counters {
     pub(crate) dead_lettered: AtomicU64,
     /// Dropped because the queue was full while the peer was down.
     pub(crate) overflowed: AtomicU64,
+    /// Resends of the retained message, acknowledged.
+    pub(crate) retained_resends: AtomicU64,
 }
 
 impl Counters {
@@ -132,6 +140,7 @@ impl Counters {
             dead_lettered,
             overflowed: self.overflowed.load(Ordering::Relaxed),
             held: accepted.saturating_sub(delivered + refused + dead_lettered),
+            retained_resends: self.retained_resends.load(Ordering::Relaxed),
         }
     }
 }
@@ -144,6 +153,9 @@ struct Outstanding {
     answer: Answer,
     /// Connections that ended while it was the oldest unacknowledged message.
     failures: u32,
+    /// Whether it is the retained message sent again on a new connection:
+    /// neither taken from the queue nor, once acknowledged, delivered anew.
+    retained: bool,
 }
 
 /// A flush or close waiting for the messages queued before it.
@@ -158,7 +170,8 @@ struct Waiting {
 
 /// How a connection failed.
 enum Failure {
-    /// It ended, or the peer closed it: the reason names the close code.
+    /// It ended, the peer closed it (the reason names the close code), or
+    /// the peer of an idle connection did not answer our ping.
     Lost(String),
     /// The peer broke the protocol: closed with 1002.
     Violation(&'static str),
@@ -190,12 +203,20 @@ struct Delivery {
     backoff: Backoff,
     /// Whether we said the peer is down (and have not said it is back).
     down: bool,
-    /// Whether the peer shows progress (connects, acknowledges) often enough.
+    /// Whether the peer shows progress often enough: acknowledges what is
+    /// in flight or, with nothing in flight, sends anything at all.
     watchdog: Watchdog,
+    /// Whether the peer of the idle connection was pinged.
+    pinging: Pinging,
     /// Connects to the peer: its URL, or its name resolved again each time.
     dialer: Dialer,
     /// Whether the peer refused us (and we said so).
     refused: bool,
+    /// Whether the link keeps its last delivered message (`--retain`).
+    retaining: bool,
+    /// With `retaining`, the last message the peer acknowledged: sent first
+    /// on every new connection.
+    retained: Option<Utf8Bytes>,
 }
 
 /// Delivers the link's messages until every handle to its queue is gone and
@@ -206,6 +227,8 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     let mut state = Delivery {
         dialer,
         refused: false,
+        retaining: link.retain.load(Ordering::Relaxed),
+        retained: None,
         link,
         options,
         pending: VecDeque::new(),
@@ -218,6 +241,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         backoff: Backoff::new(),
         down: false,
         watchdog: Watchdog::default(),
+        pinging: Pinging::default(),
     };
     let mut socket: Option<Socket> = None;
     let mut open = true;
@@ -229,7 +253,8 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
     tokio::pin!(check);
     loop {
         state.settle_waiting(&mut socket).await;
-        if !open && state.pending.is_empty() {
+        // Done when nothing is left but, at most, the retained message.
+        if !open && state.pending.iter().all(|held| held.retained) {
             break;
         }
         if socket.is_none() && !state.pending.is_empty() {
@@ -237,6 +262,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
             if socket.is_none() {
                 continue;
             }
+            state.resend_retained();
             check.as_mut().reset(Instant::now() + every);
         }
         if let Some(live) = socket.as_mut() {
@@ -248,14 +274,17 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         // While there is no connection, only the message that will open one
         // is taken: the rest wait in the queue, whose bound the sender sees.
         let room = open && state.has_room() && (socket.is_some() || state.pending.is_empty());
-        let watching = socket.is_some() && state.in_flight > 0;
         tokio::select! {
             biased;
-            frame = next_frame(socket.as_mut()) => {
-                if let Err(failure) = state.on_frame(frame) {
-                    state.fail(&mut socket, failure).await;
+            frame = next_frame(socket.as_mut()) => match frame {
+                Some(Ok(Message::Ping(_))) => state.kept_alive(&mut socket, true).await,
+                Some(Ok(Message::Pong(_))) => state.kept_alive(&mut socket, false).await,
+                frame => {
+                    if let Err(failure) = state.on_frame(frame) {
+                        state.fail(&mut socket, failure).await;
+                    }
                 }
-            }
+            },
             command = commands.recv(), if room => match command {
                 Some(command) => {
                     state.take(command);
@@ -269,10 +298,11 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
                 }
                 None => open = false,
             },
-            () = &mut check, if watching => {
+            // Idle too: a connection with nothing in flight still notices a dead peer.
+            () = &mut check, if socket.is_some() => {
                 check.as_mut().reset(Instant::now() + every);
                 if state.watchdog.silent_for_a_span() {
-                    state.fail(&mut socket, Failure::Silent).await;
+                    state.silent(&mut socket).await;
                 }
             }
         }
@@ -303,6 +333,9 @@ impl Delivery {
         let mut count = 0u64;
         while let Some(dead) = self.pending.pop_front() {
             self.pending_bytes -= dead.text.len();
+            if dead.retained {
+                continue; // still retained, for the next connection
+            }
             self.settled += 1;
             count += 1;
             if let Some(answer) = dead.answer {
@@ -342,6 +375,7 @@ impl Delivery {
                     self.down = false;
                 }
                 self.watchdog.heard();
+                self.pinging.heard();
                 Some(socket)
             }
             Err(DialError::Refused(reason)) => {
@@ -377,7 +411,9 @@ impl Delivery {
             return Ok(());
         }
         if self.in_flight == 0 {
-            self.watchdog.heard(); // the peer's time to answer starts now
+            // The peer's time to answer starts now; a ping out is moot.
+            self.watchdog.heard();
+            self.pinging.heard();
         }
         let mut written = 0;
         while written < WRITE_BATCH {
@@ -410,6 +446,7 @@ impl Delivery {
                     text,
                     answer,
                     failures: 0,
+                    retained: false,
                 });
                 return;
             }
@@ -437,9 +474,95 @@ impl Delivery {
                 if let Some(mut live) = socket.take() {
                     close_politely(&mut live, CloseCode::Normal, "").await;
                 }
+                // What the connection still carried goes again on the next
+                // one, which a later message opens, the retained message first.
+                self.in_flight = 0;
+                self.unqueue_retained();
             }
             let _ = waiting.done.send(());
         }
+    }
+
+    /// Queues the retained message first, for the next connection (unless
+    /// it waits there already, from a connection that ended before its
+    /// answer); whether there is one. Nothing is on the wire then.
+    fn resend_retained(&mut self) -> bool {
+        let Some(text) = self.retained.as_ref() else {
+            return false;
+        };
+        if !self.pending.front().is_some_and(|held| held.retained) {
+            self.pending_bytes += text.len();
+            self.pending.push_front(Outstanding {
+                text: text.clone(),
+                answer: None,
+                failures: 0,
+                retained: true,
+            });
+        }
+        true
+    }
+
+    /// Takes the retained message out of the queue, when it waits there.
+    fn unqueue_retained(&mut self) {
+        if self.pending.front().is_some_and(|held| held.retained) {
+            if let Some(held) = self.pending.pop_front() {
+                self.pending_bytes -= held.text.len();
+            }
+        }
+    }
+
+    /// The acknowledgement `ack` of the retained message, sent again: counted
+    /// apart, since the peer had it before. It settles nothing, and does not
+    /// reset the backoff, so that a peer that closes after every message is
+    /// not reconnected to in a hurry.
+    fn retained_acked(&mut self, resent: &Utf8Bytes, ack: &Utf8Bytes) {
+        let url = &self.link.url;
+        if ack.as_str().starts_with("error: ") {
+            tracing::warn!(
+                "link to {url}: the peer refused the retained {}: {}",
+                shortened(resent),
+                ack.as_str()
+            );
+            return;
+        }
+        self.link
+            .counters
+            .retained_resends
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "link to {url}: resent the retained {} on a new connection",
+            shortened(resent)
+        );
+    }
+
+    /// A ping or a pong from the peer: with nothing in flight it shows the
+    /// peer is there (with messages in flight only their acknowledgements
+    /// do). Our pong to a ping goes at once, not with our next message.
+    async fn kept_alive(&mut self, socket: &mut Option<Socket>, ping: bool) {
+        self.pinging.heard();
+        if self.in_flight == 0 {
+            self.watchdog.heard();
+        }
+        let Some(live) = socket.as_mut().filter(|_| ping) else {
+            return;
+        };
+        if let Err(why) = answer_ping(live).await {
+            self.fail(socket, Failure::Lost(why)).await;
+        }
+    }
+
+    /// A span of silence: with messages in flight the peer is dropped; idle,
+    /// it is pinged, and dropped when it did not answer the last ping either.
+    async fn silent(&mut self, socket: &mut Option<Socket>) {
+        let failure = match socket.as_mut() {
+            Some(_) if self.in_flight > 0 => Failure::Silent,
+            Some(live) => match self.pinging.silent(live, self.options.ack_timeout).await {
+                Ok(()) => return,
+                Err(why) => Failure::Lost(why),
+            },
+            None => return,
+        };
+        self.fail(socket, failure).await;
     }
 
     /// Handles one frame from the peer: an acknowledgement settles the oldest
@@ -464,7 +587,7 @@ impl Delivery {
             Some(Ok(Message::Close(None))) => {
                 return Err(Failure::Lost("the peer closed".to_owned()))
             }
-            // Pings are answered by tungstenite itself.
+            // Pings and pongs are `kept_alive`.
             Some(Ok(_)) => return Ok(()),
             Some(Err(err)) => return Err(lost(err)),
             None => return Err(Failure::Lost("the connection ended".to_owned())),
@@ -477,8 +600,12 @@ impl Delivery {
         };
         self.pending_bytes -= outstanding.text.len();
         self.in_flight -= 1;
-        self.settled += 1;
         self.watchdog.heard();
+        if outstanding.retained {
+            self.retained_acked(&outstanding.text, &ack);
+            return Ok(());
+        }
+        self.settled += 1;
         self.backoff = Backoff::new();
         self.retry = None;
         let counters = &self.link.counters;
@@ -495,6 +622,9 @@ impl Delivery {
                 .map(|answer| (answer, Err(LinkError::Refused(ack.as_str().to_owned()))))
         } else {
             counters.delivered.fetch_add(1, Ordering::Relaxed);
+            if self.retaining {
+                self.retained = Some(outstanding.text); // shared, not copied
+            }
             outstanding
                 .answer
                 .map(|answer| (answer, Ok(ack.as_str().to_owned())))
@@ -507,9 +637,13 @@ impl Delivery {
 
     /// Ends the connection after `failure`: what it left unacknowledged goes
     /// again on the next one, after a longer wait; the oldest message, which
-    /// the connection ended on, is dead-lettered after `--link-attempts`.
+    /// the connection ended on, is dead-lettered after `--link-attempts`. An
+    /// idle connection that ends is no failure of delivery: said quietly,
+    /// and the next message connects at once.
     async fn fail(&mut self, socket: &mut Option<Socket>, failure: Failure) {
-        let url = self.link.url.as_str();
+        let link = Arc::clone(&self.link);
+        let url = link.url.as_str();
+        let violation = matches!(failure, Failure::Violation(_));
         let reason = match failure {
             Failure::Lost(reason) => reason,
             Failure::Violation(what) => {
@@ -526,11 +660,27 @@ impl Delivery {
         *socket = None;
         self.dialer.lost();
         let carried = std::mem::take(&mut self.in_flight) > 0;
+        if !carried && !violation {
+            // Idle (a peer that restarted, a dead one that did not answer our
+            // ping): nothing is late, and the next message connects again;
+            // a retained message reconnects now, after a wait, for a peer
+            // that restarted to learn it.
+            if self.resend_retained() {
+                self.retry = Some(self.backoff.next_wait());
+                tracing::info!(
+                    "link to {url}: {reason}; reconnecting to resend the retained message"
+                );
+            } else {
+                tracing::debug!("link to {url}: {reason}; reconnecting with the next message");
+            }
+            return;
+        }
         let wait = self.backoff.next_wait();
         self.retry = Some(wait);
         self.down = true;
         if !carried {
             tracing::warn!("link to {url}: {reason}");
+            self.resend_retained();
             return;
         }
         let Some(oldest) = self.pending.front_mut() else {
@@ -549,6 +699,16 @@ impl Delivery {
             return;
         };
         self.pending_bytes -= dead.text.len();
+        if dead.retained {
+            // The peer keeps failing on it: it is not worth another connection.
+            tracing::warn!(
+                "link to {url}: gave up resending the retained {} after {} attempts ({reason}); it is retained no more",
+                shortened(&dead.text),
+                dead.failures
+            );
+            self.retained = None;
+            return;
+        }
         self.settled += 1;
         self.link
             .counters
@@ -565,6 +725,7 @@ impl Delivery {
                 reason,
             }));
         }
+        self.resend_retained();
     }
 }
 

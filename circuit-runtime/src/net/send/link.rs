@@ -93,6 +93,10 @@ impl Reach {
 /// - **In order, at least once.** What a lost connection left unacknowledged
 ///   goes again, in order, on the next one. A peer silent for `--ack-timeout`
 ///   with messages outstanding is dropped the same way.
+/// - **Alive while idle.** With nothing in flight the connection is still
+///   read: the peer's keepalive pings are answered at once, and a peer silent
+///   for `--ack-timeout` is pinged, then dropped if it stays silent as long
+///   again; the next message connects anew.
 /// - **No retry storm.** Every failed attempt (connecting, or a connection
 ///   ending before an acknowledgement) waits longer before the next, doubling
 ///   up to a second; only an acknowledgement resets the wait. A message that
@@ -102,6 +106,9 @@ impl Reach {
 ///   read the message, or its loop said no) is a refusal: logged with the
 ///   link's target and counted. A binary or unasked-for answer is a protocol
 ///   violation: the link closes with 1002 and tries again.
+/// - **Retained, if asked.** With [`Link::retain_last`] (`--retain LINK`)
+///   the last delivered message goes first on every new connection, so that
+///   a peer that restarted learns it again.
 /// - **Bounded memory.** The queue holds 1024 messages unless
 ///   [`Link::with_capacity`] says otherwise, and the window at most
 ///   `--link-window` unacknowledged ones (and 1 MiB of their text). Once the
@@ -228,6 +235,24 @@ impl<M> Link<M> {
     /// Presents `token` to the peer from the next connection on; the first token given stays.
     pub fn authorize(&self, token: Token) {
         let _ = self.inner.shared.token.set(token);
+    }
+
+    /// Keeps the last message the peer acknowledged and sends it first on
+    /// every new connection after the first, as an MQTT broker keeps a
+    /// retained message: a peer that restarted (and forgot) gets the state
+    /// it was last told at once, not with the next change. A lost connection
+    /// is then made again in the background to resend it. The resend's
+    /// acknowledgement is matched to it and counted apart
+    /// ([`LinkReport::retained_resends`]), not as a new delivery. Only before
+    /// the first message; `--retain LINK` says it on the command line.
+    ///
+    /// ```no_run
+    /// # use circuit_runtime::Link;
+    /// let fan = Link::new("ws://localhost:8771/fan").unwrap().retain_last();
+    /// ```
+    pub fn retain_last(self) -> Self {
+        self.inner.shared.retain.store(true, Ordering::Relaxed);
+        self
     }
 
     /// Uses `options` (window, attempts, acknowledgement timeout) instead of
@@ -400,6 +425,10 @@ impl<M: 'static> Outbound for Link<M> {
         if let Some(lane) = self.lane() {
             outputs::declare(lane);
         }
+    }
+
+    fn retain(&self) {
+        self.inner.shared.retain.store(true, Ordering::Relaxed);
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -1,7 +1,9 @@
 //! Sending to a server: a sketch's links and the task that delivers for each,
-//! the links' start and end, and the driver of a timer sketch.
+//! the links' start and end, the driver of a timer sketch, and what keeps
+//! their connections alive while idle.
 
 pub(crate) mod delivery;
+pub(crate) mod idle;
 pub(crate) mod link;
 pub(crate) mod outbound;
 pub(crate) mod timer;

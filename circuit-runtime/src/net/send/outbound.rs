@@ -8,12 +8,18 @@ use futures_util::future::join_all;
 use tokio::time::timeout;
 
 use crate::base::options::Options;
-use crate::base::sketch::{LinkReport, Outbound};
+use crate::base::sketch::{LinkReport, Outbound, Sketch};
 
-/// Gives every link the sketch's link options and token.
-pub(crate) fn configure(links: &[&dyn Outbound], options: &Options) {
-    for link in links {
+/// Gives every link of `sketch` the sketch's link options and token, and
+/// those named by `--retain` their retained message.
+pub(crate) fn configure(sketch: &impl Sketch, options: &Options) {
+    for link in sketch.links() {
         link.configure(&options.links, options.token.as_ref());
+    }
+    for field in &options.retain {
+        for link in sketch.links_of(field) {
+            link.retain();
+        }
     }
 }
 
@@ -47,9 +53,15 @@ pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> u64 {
 }
 
 /// "12 delivered, 1 refused, 2 dead-lettered, 3 dropped, 4 not delivered":
-/// the counts that are not zero, delivered always.
+/// the counts that are not zero, delivered always (and the retained
+/// message's resends, apart).
 fn end_of_run(report: &LinkReport) -> String {
     let mut line = format!("{} delivered", report.delivered);
+    match report.retained_resends {
+        0 => {}
+        1 => line.push_str(", 1 retained resend"),
+        n => line.push_str(&format!(", {n} retained resends")),
+    }
     for (count, what) in [
         (report.refused, "refused by the peer"),
         (report.dead_lettered, "dead-lettered"),
@@ -83,10 +95,11 @@ mod tests {
             dead_lettered: 2,
             overflowed: 0,
             held: 3,
+            retained_resends: 2,
         };
         assert_eq!(
             end_of_run(&rough),
-            "5 delivered, 1 refused by the peer, 2 dead-lettered, 3 not delivered"
+            "5 delivered, 2 retained resends, 1 refused by the peer, 2 dead-lettered, 3 not delivered"
         );
     }
 }

@@ -1,11 +1,12 @@
 //! Drives a timer sketch such as the clock: on every tick, ask the loop for a
-//! message, send it to the server, and wait for the acknowledgement.
+//! message, send it to the server, and wait for the acknowledgement; between
+//! ticks, keep the connection alive.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::time::{sleep, timeout, Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -16,6 +17,7 @@ use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, Dialer};
+use crate::net::send::idle::{answer_ping, Pinging};
 use crate::net::send::outbound::{configure, drain};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::socket::{close_politely, read_ack, Socket};
@@ -106,6 +108,11 @@ pub struct TimerReport {
 /// server goes away (or leaves a tick unacknowledged for `--ack-timeout`) and does not
 /// come back within `--retry-for`. A server that does come back gets the
 /// unacknowledged tick again.
+///
+/// Between ticks the connection is read: the server's keepalive pings are
+/// answered, a server silent for `--ack-timeout` is pinged and, silent as
+/// long again, dropped. A connection that ends between ticks is made again
+/// before the next one, quietly: no tick was lost.
 pub async fn drive<S: Timed>(
     sketch: S,
     options: &Options,
@@ -126,44 +133,55 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
-    configure(&sketch.links(), options);
-    let address = server_of::<S>(options)?;
-    let url = address.to_string();
-    let mut dialer = Dialer::new(address, options.links.resolve_timeout);
-    let patience = options.retry_for;
-    let token = options.token.as_ref();
-    let mut socket = match connect(&mut dialer, token, patience, &mut shutdown).await {
-        Ok(Some(socket)) => socket,
-        Ok(None) => return Ok(TimerReport::default()),
-        Err(DialError::Refused(reason)) => return Err(Error::Refused { url, reason }),
-        Err(DialError::Absent(reason)) => {
-            return Err(Error::Unreachable {
-                url,
-                seconds: patience.as_secs_f64(),
-                reason,
-            })
-        }
-    };
+    configure(&sketch, options);
+    let mut server = Connection::new(server_of::<S>(options)?, options);
+    if !server.open_or_fail(&mut shutdown).await? {
+        return Ok(TimerReport::default());
+    }
     let period = sketch.period();
     // Made once, not per tick: each new wait on the signal is a registration.
     let mut stopping = shutdown.stopping();
-    let mut acks = AckWait::new(options.links.ack_timeout);
     let progress = Progress::start(sketch.total());
     let mut report = TimerReport::default();
     let mut tick = 0;
-    'ticks: while let Some(message) = sketch.tick(tick).await {
+    'ticks: loop {
+        // While the loop makes the tick and until it is due, the connection is
+        // read, so that the server's keepalive pings are answered.
+        let Some(message) = server.idle_while(sketch.tick(tick)).await else {
+            break;
+        };
         if tick > 0 && !period.is_zero() {
-            tokio::select! {
-                _ = sleep(period) => {}
-                _ = &mut stopping => break,
+            let due = async {
+                tokio::select! {
+                    _ = sleep(period) => true,
+                    _ = &mut stopping => false,
+                }
+            };
+            if !server.idle_while(due).await {
+                break;
             }
+        }
+        // Ended while idle: no tick was lost, so it is made again quietly.
+        if server.socket.is_none() && !server.open_or_fail(&mut shutdown).await? {
+            break;
         }
         report.sent += 1;
         progress.sent();
         signal("tick", tick);
         let mut resending = false;
         let ack = loop {
-            match exchange(&mut socket, &message, resending, &mut acks, &mut stopping).await {
+            let Some(socket) = server.socket.as_mut() else {
+                break 'ticks;
+            };
+            match exchange(
+                socket,
+                &message,
+                resending,
+                &mut server.watch,
+                &mut stopping,
+            )
+            .await
+            {
                 Exchange::Acked(ack) => break ack,
                 Exchange::Stopped(ack) => {
                     if let Some(ack) = ack {
@@ -175,15 +193,15 @@ async fn drive_here<S: Timed>(
                     // The tick may or may not have reached the server: send it again
                     // on a new connection, so that every tick is acknowledged.
                     tracing::warn!(
-                        "lost the server at {url} ({reason}); reconnecting to resend {message:?}"
+                        "lost the server at {} ({reason}); reconnecting to resend {message:?}",
+                        server.url
                     );
-                    dialer.lost();
-                    let again = connect(&mut dialer, token, patience, &mut shutdown).await;
-                    socket = match again {
-                        Ok(Some(socket)) => socket,
-                        Ok(None) => break 'ticks,
-                        Err(err) => return Err(not_back(err, url, message, &reason, patience)),
-                    };
+                    server.lost();
+                    match server.open(&mut shutdown).await {
+                        Ok(true) => {}
+                        Ok(false) => break 'ticks,
+                        Err(err) => return Err(server.not_back(err, message, &reason)),
+                    }
                     report.resent += 1;
                     resending = true;
                 }
@@ -192,7 +210,9 @@ async fn drive_here<S: Timed>(
         acked(&ack, &mut report, &progress);
         tick += 1;
     }
-    finish(&mut socket, &shutdown, progress, sketch, options).await;
+    server.close(&shutdown).await;
+    drop(progress);
+    drain(&sketch.links(), options.stop_timeout).await;
     tracing::info!(
         "{} ticks sent, {} acknowledged, {} resent",
         report.sent,
@@ -200,6 +220,132 @@ async fn drive_here<S: Timed>(
         report.resent
     );
     Ok(report)
+}
+
+/// The timer's connection to its server, from tick to tick.
+struct Connection<'a> {
+    /// The server's URL, or its name, for log lines and errors.
+    url: String,
+    /// Connects to the server: its URL, or its name resolved again each time.
+    dialer: Dialer,
+    /// `--token`, presented on every connection.
+    token: Option<&'a Token>,
+    /// `--retry-for`: how long the server may take to come (back).
+    patience: Duration,
+    /// The connection; `None` once it ended between two ticks, until it is
+    /// made again before the next.
+    socket: Option<Socket>,
+    /// Watches the server's silence, waiting for an acknowledgement or idle.
+    watch: Watch,
+    /// Why the connection last ended between two ticks, for an error if it
+    /// cannot be made again.
+    ended: String,
+}
+
+impl<'a> Connection<'a> {
+    /// Not yet connected to `address`, with the sketch's `options`.
+    fn new(address: Address, options: &'a Options) -> Self {
+        Connection {
+            url: address.to_string(),
+            dialer: Dialer::new(address, options.links.resolve_timeout),
+            token: options.token.as_ref(),
+            patience: options.retry_for,
+            socket: None,
+            watch: Watch::new(options.links.ack_timeout),
+            ended: String::new(),
+        }
+    }
+
+    /// Connects within `--retry-for`; `false` when shutdown came first.
+    async fn open(&mut self, shutdown: &mut Shutdown) -> Result<bool, DialError> {
+        self.socket = tokio::select! {
+            socket = self.dialer.dial_within(self.token, self.patience) => Some(socket?),
+            _ = shutdown.wait() => None,
+        };
+        Ok(self.socket.is_some())
+    }
+
+    /// [`Connection::open`], with the error for a server that is not there
+    /// (at the start, or after the connection ended between ticks).
+    async fn open_or_fail(&mut self, shutdown: &mut Shutdown) -> Result<bool> {
+        let opened = self.open(shutdown).await;
+        let url = || self.url.clone();
+        match opened {
+            Ok(open) => Ok(open),
+            Err(DialError::Refused(reason)) => Err(Error::Refused { url: url(), reason }),
+            Err(DialError::Absent(reason)) => Err(Error::Unreachable {
+                url: url(),
+                seconds: self.patience.as_secs_f64(),
+                reason: if self.ended.is_empty() {
+                    reason
+                } else {
+                    format!(
+                        "{reason}; it went away between ticks ({}) and did not come back",
+                        self.ended
+                    )
+                },
+            }),
+        }
+    }
+
+    /// The connection ended: the server (of those a name has) goes last next time.
+    fn lost(&mut self) {
+        self.socket = None;
+        self.dialer.lost();
+    }
+
+    /// Awaits `work` (the loop making a tick, the wait for the next) while
+    /// reading the idle connection: the server's pings are answered, a server
+    /// silent for `--ack-timeout` is pinged, and a connection that ends (or
+    /// breaks the protocol) is dropped quietly, to be made again before the
+    /// next tick.
+    async fn idle_while<T>(&mut self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        if let Some(socket) = self.socket.as_mut() {
+            tokio::select! {
+                // The work first: a tick that is ready at once costs no read.
+                biased;
+                done = &mut work => return done,
+                why = self.watch.idle(socket) => {
+                    tracing::debug!(
+                        "the connection ended between ticks ({why}); reconnecting before the next"
+                    );
+                    self.ended = why;
+                    self.lost();
+                }
+            }
+        }
+        work.await
+    }
+
+    /// The error for a server lost (for `reason`) while `message` awaited its
+    /// acknowledgement, when connecting again failed with `err`.
+    fn not_back(&self, err: DialError, message: String, reason: &str) -> Error {
+        let url = self.url.clone();
+        match err {
+            DialError::Refused(reason) => Error::Refused { url, reason },
+            DialError::Absent(_) => Error::Lost {
+                url,
+                message,
+                reason: format!(
+                    "{reason}; it did not come back within {:.1}s",
+                    self.patience.as_secs_f64()
+                ),
+            },
+        }
+    }
+
+    /// Closes the connection, if there is one: 1001 when shutting down, else 1000.
+    async fn close(&mut self, shutdown: &Shutdown) {
+        let code = if shutdown.is_triggered() {
+            CloseCode::Away
+        } else {
+            CloseCode::Normal
+        };
+        if let Some(socket) = self.socket.as_mut() {
+            close_politely(socket, code, "").await;
+        }
+    }
 }
 
 /// Where the timer sends its ticks: `--to`, else `ws://SOCKET:PORT/CHANNEL`.
@@ -225,48 +371,6 @@ fn acked(ack: &str, report: &mut TimerReport, progress: &Progress) {
     progress.acked(report.acked);
 }
 
-/// The error for a server lost (for `reason`) while `message` awaited its
-/// acknowledgement, when connecting again failed with `err`.
-fn not_back(
-    err: DialError,
-    url: String,
-    message: String,
-    reason: &str,
-    patience: Duration,
-) -> Error {
-    match err {
-        DialError::Refused(reason) => Error::Refused { url, reason },
-        DialError::Absent(_) => Error::Lost {
-            url,
-            message,
-            reason: format!(
-                "{reason}; it did not come back within {:.1}s",
-                patience.as_secs_f64()
-            ),
-        },
-    }
-}
-
-/// Closes the connection (1001 when shutting down, else 1000), ends the
-/// progress bar, and delivers what the sketch's links still hold, within
-/// `--stop-timeout`.
-async fn finish<S: Timed>(
-    socket: &mut Socket,
-    shutdown: &Shutdown,
-    progress: Progress,
-    sketch: S,
-    options: &Options,
-) {
-    let code = if shutdown.is_triggered() {
-        CloseCode::Away
-    } else {
-        CloseCode::Normal
-    };
-    close_politely(socket, code, "").await;
-    drop(progress);
-    drain(&sketch.links(), options.stop_timeout).await;
-}
-
 /// How sending one tick ended.
 enum Exchange {
     /// The server acknowledged it.
@@ -277,45 +381,102 @@ enum Exchange {
     Lost(String),
 }
 
-/// Notices an acknowledgement missing for `--ack-timeout` with one timer
-/// for the whole run, re-armed only when it fires, instead of one per tick.
-struct AckWait {
-    /// The timeout.
+/// Watches the server with one timer for the whole run, re-armed only when
+/// it fires, instead of one per tick: while a tick awaits its
+/// acknowledgement, for an answer missing for `--ack-timeout`; between two
+/// ticks, for a server silent that long (pinged, then called gone).
+struct Watch {
+    /// The span of silence that is too long: `--ack-timeout`.
     timeout: Duration,
-    /// Counts the checks that found no acknowledgement.
+    /// Counts the checks that found the server silent.
     watchdog: Watchdog,
+    /// Whether the server of the idle connection was pinged.
+    pinging: Pinging,
     /// The time between two checks.
     every: Duration,
     /// The next check.
     check: Pin<Box<Sleep>>,
 }
 
-impl AckWait {
-    /// Watches for acknowledgements missing for `timeout`.
+impl Watch {
+    /// Watches for a server silent for `timeout`.
     fn new(timeout: Duration) -> Self {
         let every = Watchdog::every(timeout);
-        AckWait {
+        Watch {
             timeout,
             watchdog: Watchdog::default(),
+            pinging: Pinging::default(),
             every,
             check: Box::pin(sleep(every)),
         }
     }
 
+    /// Whether the check that is due finds the server silent for a span.
+    fn silent(&mut self) -> bool {
+        self.check.as_mut().reset(Instant::now() + self.every);
+        self.watchdog.silent_for_a_span()
+    }
+
     /// The next acknowledgement on `socket`, or why none came.
-    async fn next(&mut self, socket: &mut Socket) -> Result<String, String> {
+    async fn ack(&mut self, socket: &mut Socket) -> Result<String, String> {
         // The time to answer starts now; a stale check finds it heard.
         self.watchdog.heard();
         loop {
             tokio::select! {
                 ack = read_ack(socket) => return ack,
                 () = &mut self.check => {
-                    self.check.as_mut().reset(Instant::now() + self.every);
-                    if self.watchdog.silent_for_a_span() {
+                    if self.silent() {
                         return Err(format!(
                             "no acknowledgement within {:.1}s (--ack-timeout)",
                             self.timeout.as_secs_f64()
                         ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads `socket` while no tick awaits an answer, until the connection
+    /// ends: then why. A message from the server now answers nothing, which
+    /// breaks the protocol: the connection is closed with 1002.
+    async fn idle(&mut self, socket: &mut Socket) -> String {
+        self.watchdog.heard();
+        self.pinging.heard();
+        loop {
+            tokio::select! {
+                frame = socket.next() => {
+                    self.watchdog.heard();
+                    self.pinging.heard();
+                    match frame {
+                        Some(Ok(Message::Ping(_))) => {
+                            if let Err(err) = answer_ping(socket).await {
+                                return err;
+                            }
+                        }
+                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
+                        Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                            let what = "a message while no tick awaited an acknowledgement";
+                            close_politely(socket, CloseCode::Protocol, what).await;
+                            tracing::warn!("the server sent {what}; closed with 1002");
+                            return format!("protocol violation by the server ({what})");
+                        }
+                        Some(Ok(Message::Close(frame))) => {
+                            // Sends tungstenite's answer to the close.
+                            let _ = socket.flush().await;
+                            return match frame {
+                                Some(frame) => format!("the server closed with {}: {}", u16::from(frame.code), frame.reason),
+                                None => "the server closed".to_owned(),
+                            };
+                        }
+                        Some(Err(err)) => return err.to_string(),
+                        None => return "the connection ended".to_owned(),
+                    }
+                }
+                () = &mut self.check => {
+                    if self.silent() {
+                        if let Err(why) = self.pinging.silent(socket, self.timeout).await {
+                            return why;
+                        }
                     }
                 }
             }
@@ -328,7 +489,7 @@ async fn exchange(
     socket: &mut Socket,
     message: &str,
     resending: bool,
-    acks: &mut AckWait,
+    watch: &mut Watch,
     stopping: &mut Stopping,
 ) -> Exchange {
     if let Err(err) = socket.send(Message::text(message)).await {
@@ -340,7 +501,7 @@ async fn exchange(
         crate::out!("> {message}");
     }
     tokio::select! {
-        ack = acks.next(socket) => match ack {
+        ack = watch.ack(socket) => match ack {
             Ok(ack) => Exchange::Acked(ack),
             Err(reason) => Exchange::Lost(reason),
         },
@@ -349,18 +510,5 @@ async fn exchange(
             let ack = timeout(Duration::from_secs(1), read_ack(socket)).await;
             Exchange::Stopped(ack.ok().and_then(Result::ok))
         }
-    }
-}
-
-/// Connects within `patience`; `None` when shutdown came first.
-async fn connect(
-    dialer: &mut Dialer,
-    token: Option<&Token>,
-    patience: Duration,
-    shutdown: &mut Shutdown,
-) -> Result<Option<Socket>, DialError> {
-    tokio::select! {
-        socket = dialer.dial_within(token, patience) => socket.map(Some),
-        _ = shutdown.wait() => Ok(None),
     }
 }

@@ -83,7 +83,7 @@ impl<S: Reactive> Server<S> {
         sketch.begin()?;
         // A certificate that cannot be used stops the start, before the bind.
         let acceptor = tls::acceptor(&options.tls).map_err(Error::Tls)?;
-        configure(&sketch.links(), options);
+        configure(&sketch, options);
         let tcp = match bound {
             Some(listener) => Tcp::from_std(listener)?,
             None => Tcp::bind(&format!("{}:{}", options.socket, options.port)).await?,
