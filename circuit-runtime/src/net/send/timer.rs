@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::base::error::{Error, Result};
+use crate::base::losses::Losses;
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
@@ -32,7 +33,7 @@ impl<S: Timed> Runs<S> for Ticking {
     const SENDS: Option<MessageType> = Some(S::SENDS);
 
     async fn run(sketch: S, options: &Options, shutdown: Shutdown) -> Result<()> {
-        drive(sketch, options, shutdown).await.map(drop)
+        drive(sketch, options, shutdown).await?.lost.verdict()
     }
 
     fn start(sketch: S, options: Options, _listener: Option<std::net::TcpListener>) -> Starting {
@@ -81,6 +82,7 @@ impl Running for Timer {
             Ok(RunReport {
                 sent: report.sent,
                 acked: report.acked,
+                lost: report.lost,
             })
         })
     }
@@ -95,6 +97,9 @@ pub struct TimerReport {
     pub acked: u64,
     /// Ticks sent again after the server went away before acknowledging them.
     pub resent: u64,
+    /// What it lost: ticks never acknowledged (it stopped first), and what
+    /// its links did not deliver.
+    pub lost: Losses,
 }
 
 /// Runs `setup`, connects to `ws://SOCKET:PORT/CHANNEL`, and ticks until the
@@ -192,13 +197,16 @@ async fn drive_here<S: Timed>(
         acked(&ack, &mut report, &progress);
         tick += 1;
     }
-    finish(&mut socket, &shutdown, progress, sketch, options).await;
-    tracing::info!(
+    report.lost = finish(&mut socket, &shutdown, progress, sketch, options).await;
+    report.lost.unacknowledged = report.sent - report.acked;
+    let line = format!(
         "{} ticks sent, {} acknowledged, {} resent",
-        report.sent,
-        report.acked,
-        report.resent
+        report.sent, report.acked, report.resent
     );
+    match report.lost.unacknowledged {
+        0 => tracing::info!("{line}"),
+        never => tracing::warn!("{line}, {never} not acknowledged (lost)"),
+    }
     Ok(report)
 }
 
@@ -249,14 +257,14 @@ fn not_back(
 
 /// Closes the connection (1001 when shutting down, else 1000), ends the
 /// progress bar, and delivers what the sketch's links still hold, within
-/// `--stop-timeout`.
+/// `--stop-timeout`; says what they lost.
 async fn finish<S: Timed>(
     socket: &mut Socket,
     shutdown: &Shutdown,
     progress: Progress,
     sketch: S,
     options: &Options,
-) {
+) -> Losses {
     let code = if shutdown.is_triggered() {
         CloseCode::Away
     } else {
@@ -264,7 +272,7 @@ async fn finish<S: Timed>(
     };
     close_politely(socket, code, "").await;
     drop(progress);
-    drain(&sketch.links(), options.stop_timeout).await;
+    drain(&sketch.links(), options.stop_timeout).await
 }
 
 /// How sending one tick ended.
