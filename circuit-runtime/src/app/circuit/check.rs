@@ -229,12 +229,14 @@ fn unset_links(
                     })
             });
             let example = fits.map_or("NAME", |other| other.name.as_str());
-            let (long, named) = (setting.long, if setting.repeats {
+            let long = setting.long;
+            // The default as the file would write it: a list for a fan-out.
+            let named = if setting.repeats {
                 let urls: Vec<String> = default.split(',').map(|url| format!("{url:?}")).collect();
                 format!("[{}]", urls.join(", "))
             } else {
                 format!("{default:?}")
-            });
+            };
             Some(Mistake {
                 at: At::Sketch(at),
                 message: format!(
