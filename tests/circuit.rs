@@ -20,7 +20,17 @@ use support::{
 fn the_clock_drives_an_iopin() {
     // The pin's buzzer is down: the pin must serve anyway and say so once.
     let buzzer = format!("ws://127.0.0.1:{}/pin", dead_port());
-    let mut iopin = start(&["iopin", "-s", "127.0.0.1", "-p", "0", "--buzzer", &buzzer]);
+    let mut iopin = start(&[
+        "iopin",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--buzzer",
+        &buzzer,
+        "--stop-timeout",
+        "0.2",
+    ]);
     let port = iopin.port().to_string();
 
     let clock = run(&[
@@ -62,8 +72,20 @@ fn the_clock_drives_an_iopin() {
     iopin.wait_for(PATIENCE, |l| l.contains("done processing messages"));
     iopin.signal("TERM");
     let iopin = iopin.finish(PATIENCE);
-    assert_eq!(iopin.code(), 0, "{iopin:?}");
+    // The levels it could not deliver make its run a failure, said last.
+    assert_eq!(iopin.code(), 1, "{iopin:?}");
+    assert_eq!(
+        iopin.err.last().map(String::as_str),
+        Some("[ iopin ] error: 9 messages lost (9 not delivered by the end); the lines above say where"),
+        "{iopin:?}"
+    );
     let pin = iopin.lines_of("iopin");
+    assert!(
+        pin.contains(&format!(
+            "warning: link to {buzzer}: 0 delivered, 9 not delivered (9 lost); stopped after 0.2s (--stop-timeout)"
+        ).as_str()),
+        "{pin:?}"
+    );
     assert!(
         pin.contains(&"** new client connected, path=/datafeed"),
         "{pin:?}"
@@ -700,12 +722,59 @@ fn the_clock_gives_up_when_its_server_does_not_come_back() {
     );
 }
 
+#[tokio::test]
+async fn a_clock_stopped_before_its_tick_is_acknowledged_exits_1() {
+    // A server that takes the tick and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+        while let Some(Ok(_)) = socket.next().await {}
+    });
+    let clock = tokio::task::spawn_blocking(move || {
+        let mut clock = start(&["clock", "-s", "127.0.0.1", "-p", &port, "-t", "1"]);
+        clock.wait_for(PATIENCE, |line| line == "[ clock ] > 0");
+        clock.signal("INT");
+        clock.finish(PATIENCE)
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert_eq!(clock.code(), 1, "{clock:?}");
+    assert!(
+        clock.lines_of("clock").contains(
+            &"warning: 1 ticks sent, 0 acknowledged, 0 resent, 1 not acknowledged (lost)"
+        ),
+        "{clock:?}"
+    );
+    assert_eq!(
+        clock.err.last().map(String::as_str),
+        Some(
+            "[ clock ] error: 1 message lost (1 tick not acknowledged); the lines above say where"
+        ),
+        "{clock:?}"
+    );
+}
+
 #[test]
 fn a_token_from_the_environment_guards_a_server() {
     let secret = [("CIRCUIT_TOKEN", "let-me-in")];
     let buzzer = format!("ws://127.0.0.1:{}/pin", dead_port());
+    // No bits drawn: its buzzer is down, and levels it could not deliver
+    // would fail its run (exit 1), which is not what this test is about.
     let mut iopin = support::start_with(
-        &["iopin", "-s", "127.0.0.1", "-p", "0", "--buzzer", &buzzer],
+        &[
+            "iopin",
+            "-s",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "--buzzer",
+            &buzzer,
+            "--sequence",
+            "0",
+        ],
         &secret,
     );
     let port = iopin.port().to_string();

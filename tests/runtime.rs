@@ -131,6 +131,28 @@ impl Relay {
     }
 }
 
+/// Counts to three, and copies every tick to a link.
+#[sketch(every = pause, channel = "/numbers")]
+struct Tapped {
+    /// Seconds between ticks.
+    #[setting(default = 0.0)]
+    pause: f64,
+    /// Where a copy of every tick goes.
+    #[setting(default = "ws://127.0.0.1:9/unused")]
+    tap: Link,
+}
+
+impl Tapped {
+    #[reactive]
+    async fn tick(&mut self, tick: u64) -> Option<u64> {
+        if tick == 3 {
+            return None;
+        }
+        self.tap.send(tick).await;
+        Some(tick)
+    }
+}
+
 /// A free loopback port, held until the server meant for it binds it: a port
 /// merely bound and released could go to another test's `-p 0` server first.
 fn reserved_port() -> (u16, PortHold) {
@@ -373,6 +395,64 @@ async fn a_timer_sketch_ticks_until_its_loop_says_stop() {
         doubler.seen,
         ["/numbers:1", "/numbers:2", "/numbers:3", "/numbers:4"]
     );
+}
+
+#[tokio::test]
+async fn a_run_whose_link_delivered_nothing_fails_and_a_clean_one_does_not() {
+    let (doubler, options) = parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", "0"]).unwrap();
+    let server = Server::start(doubler, &options).await.unwrap();
+    let port = server.local_addr().port().to_string();
+    // The tap's peer is down for good: its three copies are lost.
+    let (dead, _hold) = reserved_port();
+    let dead = format!("ws://127.0.0.1:{dead}/copies");
+    let live = format!("ws://127.0.0.1:{port}/copies");
+    let args = |tap: &str| {
+        let args = [
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--stop-timeout",
+            "0.1",
+            "--tap",
+            tap,
+        ];
+        args.map(str::to_owned)
+    };
+
+    let (tapped, options) = parse::<Tapped, _, _>(args(&dead)).unwrap();
+    let report = timeout(PATIENCE, drive(tapped, &options, Shutdown::new()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report.sent, report.acked),
+        (3, 3),
+        "every tick acknowledged"
+    );
+    let lost = circuit_runtime::base::Losses {
+        held: 3,
+        ..Default::default()
+    };
+    assert_eq!(report.lost, lost, "and every copy lost");
+
+    // Run as its program runs it: the loss is a failure (1), a clean run is not.
+    let status = |tap: String| {
+        let line = [
+            vec!["tapped".to_owned(), "tapped".to_owned()],
+            args(&tap).to_vec(),
+        ]
+        .concat();
+        tokio::task::spawn_blocking(move || App::new("tapped").sketch::<Tapped>().status_from(line))
+    };
+    assert_eq!(status(dead).await.unwrap(), 1);
+    assert_eq!(status(live).await.unwrap(), 0);
+    let doubler = timeout(PATIENCE, server.stop()).await.unwrap();
+    let copies = doubler
+        .seen
+        .iter()
+        .filter(|seen| seen.starts_with("/copies:"));
+    assert_eq!(copies.count(), 3, "{:?}", doubler.seen);
 }
 
 #[tokio::test]

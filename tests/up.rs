@@ -347,3 +347,170 @@ fn a_link_out_of_the_circuit_is_refused_under_sim_and_delivers_without() {
         "{buzzer:?}"
     );
 }
+
+/// Writes circuit file `name` for one test, in a folder of this test run.
+fn circuit_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("circuit-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_link_that_delivered_nothing_fails_the_run_after_its_summary() {
+    let port = support::dead_port();
+    let file = circuit_file(
+        "unreachable",
+        &format!(
+            r#"name = "unreachable"
+
+[sketches.clock]
+to = "iopin"
+tacks = 3
+delay = 0
+
+[sketches.iopin]
+buzzer = "ws://127.0.0.1:{port}/pin"  # nobody listens there
+stop-timeout = 0.2
+"#
+        ),
+    );
+    let up = run(&["up", file.to_str().unwrap(), "-q"]);
+    assert_eq!(up.code(), 1, "{up:?}");
+    let link = format!(
+        "warning: link to ws://127.0.0.1:{port}/pin: 0 delivered, 9 not delivered (9 lost); stopped after 0.2s (--stop-timeout)"
+    );
+    assert!(up.lines_of("iopin").contains(&link.as_str()), "{up:?}");
+    assert_eq!(
+        up.lines_of("up").last(),
+        Some(
+            &"warning: circuit unreachable: 3 ticks sent, 3 acknowledged; 9 messages lost (9 not delivered by the end)"
+        ),
+        "the summary says what was lost: {up:?}"
+    );
+    assert_eq!(
+        up.err.last().map(String::as_str),
+        Some(
+            "[ up ] error: 9 messages lost (9 not delivered by the end); the lines above say where"
+        ),
+        "{up:?}"
+    );
+}
+
+#[test]
+fn set_replaces_a_value_of_the_file_and_is_checked_as_the_file_is() {
+    let demo = workspace().join("sketches/circuits/demo.toml");
+    let demo = demo.to_str().unwrap();
+    let up = run(&[
+        "up",
+        demo,
+        "--set",
+        "clock.tacks=2",
+        "--set",
+        "clock.delay=0",
+        "--set",
+        "iopin.chance=0", // every bit a 1: one buzz
+        "--set",
+        "buzzer.sound=beep",
+    ]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    assert!(
+        up.lines_of("clock")
+            .contains(&"2 ticks sent, 2 acknowledged, 0 resent"),
+        "{up:?}"
+    );
+    assert_eq!(
+        up.lines_of("buzzer")
+            .into_iter()
+            .filter(|line| line.starts_with("buzz #"))
+            .collect::<Vec<_>>(),
+        ["buzz #1: beep"],
+        "{up:?}"
+    );
+
+    let wrong = run(&[
+        "up",
+        demo,
+        "--set",
+        "clock.tacks=many",
+        "--set",
+        "clok.delay=0",
+        "--set",
+        "iopin.ping-interval=soon",
+    ]);
+    assert_eq!(wrong.code(), 2, "{wrong:?}");
+    assert!(
+        !wrong.out.iter().any(|line| line.contains("serving on")),
+        "nothing started: {wrong:?}"
+    );
+    let said = wrong.err.join("\n");
+    for expected in [
+        "with its --set values has 3 mistakes; nothing was started",
+        "\n--set clock.tacks=many: `tacks` cannot be \"many\": invalid digit found in string",
+        "\n--set clok.delay=0: no sketch \"clok\" in this circuit (did you mean \"clock\"?)",
+        "\n--set iopin.ping-interval=soon: `ping-interval` cannot be \"soon\": invalid float literal",
+    ] {
+        assert!(said.contains(expected), "{expected:?} in {said}");
+    }
+    let shapeless = run(&["up", demo, "--set", "tacks"]);
+    assert_eq!(shapeless.code(), 2, "{shapeless:?}");
+    assert!(
+        shapeless.err.join("\n").contains("is not SKETCH.KEY=VALUE"),
+        "{shapeless:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_servers_ping_interval_in_the_file_drops_a_silent_peer() {
+    let file = circuit_file("pinging", "[sketches.echo]\nping-interval = 0.2\n");
+    let (up_port, mut up) = tokio::task::spawn_blocking(move || {
+        let mut up = support::start(&["up", file.to_str().unwrap()]);
+        (up.port(), up)
+    })
+    .await
+    .unwrap();
+    // A peer that says nothing and never reads, so never answers a ping: at
+    // the default interval (20 s) it would be kept beyond this test's patience.
+    let silent = support::connect(&format!("ws://127.0.0.1:{up_port}/")).await;
+    let up = tokio::task::spawn_blocking(move || {
+        let dropped = up.wait_for(support::PATIENCE, |line| {
+            line.starts_with("[ echo ] done processing messages")
+        });
+        up.signal("TERM");
+        (dropped, up.finish(support::PATIENCE))
+    })
+    .await
+    .unwrap();
+    drop(silent);
+    assert!(up.0.contains("no answer to a keepalive ping"), "{up:?}");
+    assert_eq!(up.1.code(), 0, "{up:?}");
+}
+
+#[test]
+fn a_summary_count_of_a_signal_no_sketch_recorded_is_reported() {
+    let demo = std::fs::read_to_string(workspace().join("sketches/circuits/demo.toml")).unwrap();
+    let typo = demo.replace("\"buzzer.buzz\"", "\"buzzer.buz\"");
+    assert_ne!(typo, demo);
+    let file = circuit_file("typo", &typo);
+    let up = run(&["up", file.to_str().unwrap(), "-q", "--set", "clock.delay=0"]);
+    assert_eq!(up.code(), 0, "a warning, not a failure: {up:?}");
+    let warning = "warning: the summary's \"buzzes\" counts buzzer.buz, which no sketch recorded during the run (did you mean \"buzzer.buzz\"?)";
+    assert!(up.lines_of("up").contains(&warning), "{up:?}");
+    assert!(
+        up.lines_of("up")
+            .last()
+            .is_some_and(|line| line.ends_with("0 buzzes")),
+        "{up:?}"
+    );
+    // The same file without the typo says nothing of the sort.
+    let demo = workspace().join("sketches/circuits/demo.toml");
+    let clean = run(&["up", demo.to_str().unwrap(), "-q", "--set", "clock.delay=0"]);
+    assert!(
+        !clean
+            .out
+            .iter()
+            .any(|line| line.contains("no sketch recorded")),
+        "{clean:?}"
+    );
+}

@@ -36,6 +36,7 @@ const RESERVED_LONG: &[&str] = &[
     "replay",
     "realtime",
     "check",
+    "retain",
 ];
 
 /// One-letter flags every sketch has already.

@@ -154,6 +154,20 @@ where
     Ok(from_matches::<S>(&mut matches))
 }
 
+/// The options of sketch `S` from framework flags given as its subcommand
+/// takes them (`args` starts with its name), the others at their defaults;
+/// a flag given again overrides the earlier one, so that a sketch's own
+/// value in a circuit can follow one given to every sketch.
+///
+/// # Errors
+/// clap's error for a flag it does not have or a value that does not parse.
+pub(crate) fn options_of<S: Sketch>(args: Vec<OsString>) -> Result<Options, clap::Error> {
+    let mut matches = command::<S>()
+        .args_override_self(true)
+        .try_get_matches_from(args)?;
+    Ok(options_from::<S>(&mut matches))
+}
+
 /// Sketch `S` and its options from its subcommand's parsed flags.
 pub(crate) fn from_matches<S: Sketch>(matches: &mut ArgMatches) -> (S, Options) {
     let options = options_from::<S>(matches);

@@ -1,8 +1,13 @@
-//! A sketch kind as a circuit file sees it: its name, its settings, and how
+//! A sketch kind as a circuit file sees it: its name, its settings, its
+//! command line (whose framework flags a circuit sets per sketch), and how
 //! to start one from values read from the file instead of the command line.
 
 use std::any::TypeId;
+use std::ffi::OsString;
 
+use clap::Command;
+
+use crate::app::command::{command, options_of};
 use crate::base::options::Options;
 use crate::base::settings::{Setting, Values};
 use crate::base::sketch::{Runs, Sketch, Starting};
@@ -30,6 +35,11 @@ pub(crate) struct Kind {
     pub(crate) sends: Option<MessageType>,
     /// Builds and starts one.
     pub(crate) start: Start,
+    /// Its command line as a sketch alone has it: the framework's flags, then its settings.
+    pub(crate) command: fn() -> Command,
+    /// Its options from framework flags, given as its command line takes
+    /// them (after its name); a flag given again overrides the earlier one.
+    pub(crate) options: fn(Vec<OsString>) -> Result<Options, clap::Error>,
 }
 
 impl Kind {
@@ -47,11 +57,120 @@ impl Kind {
                 let sketch = S::from_settings(values);
                 <S::Role as Runs<S>>::start(sketch, options, listener)
             },
+            command: command::<S>,
+            options: options_of::<S>,
         }
     }
 
     /// Its setting whose flag is `--long`, if any.
     pub(crate) fn setting(&self, long: &str) -> Option<&'static Setting> {
         self.settings.iter().find(|setting| setting.long == long)
+    }
+}
+
+/// Kinds made by hand, for the tests of circuits: a pin with a link and a
+/// setting, and a buzzer that takes levels, each with the framework's flags
+/// a sketch of its role has (and the way they become its options).
+#[cfg(test)]
+pub(crate) mod made {
+    use std::ffi::OsString;
+    use std::sync::Arc;
+
+    use clap::Command;
+
+    use super::Kind;
+    use crate::app::flags::links::{self, Scope};
+    use crate::app::flags::{run, server, target};
+    use crate::base::error::Error;
+    use crate::base::options::Options;
+    use crate::base::settings::{Parsed, Setting};
+    use crate::base::wiring::MessageType;
+
+    /// A setting's parser that takes any text.
+    fn text(text: &str) -> Result<Parsed, String> {
+        Ok(Arc::new(text.to_owned()))
+    }
+
+    /// A setting's parser that takes whole numbers.
+    fn number(text: &str) -> Result<Parsed, String> {
+        text.parse::<u64>()
+            .map(|number| Arc::new(number) as Parsed)
+            .map_err(|err| err.to_string())
+    }
+
+    /// The pin's settings: `sequence`, and the link `buzzer` with a default URL.
+    const PIN: &[Setting] = &[
+        Setting {
+            id: "sequence",
+            long: "sequence",
+            short: None,
+            value_name: "SEQUENCE",
+            help: "Bits drawn per tick.",
+            default: Some("3"),
+            switch: false,
+            repeats: false,
+            link: None,
+            parse: number,
+        },
+        Setting {
+            id: "buzzer",
+            long: "buzzer",
+            short: None,
+            value_name: "URL",
+            help: "Where the levels go.",
+            default: Some("ws://localhost:8766/pin"),
+            switch: false,
+            repeats: false,
+            link: Some(MessageType::of::<u8>()),
+            parse: text,
+        },
+    ];
+
+    /// The command line of a server with links, as `command` composes it.
+    fn command() -> Command {
+        let defaults = Options::defaults(0);
+        Command::new("made")
+            .args(target::address_args(true, &defaults))
+            .arg(run::quiet_arg())
+            .args(server::limit_args())
+            .arg(links::ack_timeout_arg(Scope::One))
+            .args(links::window_args())
+            .arg(links::stop_timeout_arg())
+    }
+
+    /// Its options, read as `options_from` reads them.
+    fn options(line: Vec<OsString>) -> Result<Options, clap::Error> {
+        let mut matches = command()
+            .args_override_self(true)
+            .try_get_matches_from(line)?;
+        let mut options = Options::defaults(0);
+        options.limits = server::limits(&mut matches);
+        options.links = links::link_options(&mut matches);
+        options.stop_timeout = links::stop_timeout(&mut matches);
+        Ok(options)
+    }
+
+    /// A kind that serves: `settings`, taking `takes`.
+    fn serving(name: &'static str, settings: &'static [Setting], takes: MessageType) -> Kind {
+        Kind {
+            id: std::any::TypeId::of::<()>(),
+            name,
+            settings,
+            serves: true,
+            seeded: false,
+            takes: Some(takes),
+            sends: None,
+            start: |_, _, _| Box::pin(async { Err(Error::Setup("made by hand".to_owned())) }),
+            command,
+            options,
+        }
+    }
+
+    /// The pin and the buzzer.
+    pub(crate) fn pin_and_buzzer() -> Vec<Kind> {
+        vec![
+            serving("pin", PIN, MessageType::ANY_TEXT),
+            serving("buzzer", &[], MessageType::of::<u8>()),
+        ]
     }
 }

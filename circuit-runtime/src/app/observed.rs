@@ -12,14 +12,16 @@ use crate::net::web::Analyzer;
 use crate::observe::analyzer::Panel;
 use crate::observe::recording::Recording;
 
-/// Runs `run` (which ends with the run's summary line) recorded to `vcd` and
-/// shown live on `web` with `panel` (over HTTPS with `tls`'s certificate
-/// when `web` is beyond loopback), then saves the recording and, with a
-/// page, keeps serving it until `shutdown` fires.
+/// Runs `run` (which ends with the run's summary line, and its verdict)
+/// recorded to `vcd` and shown live on `web` with `panel` (over HTTPS with
+/// `tls`'s certificate when `web` is beyond loopback), then saves the
+/// recording and, with a page, keeps serving it until `shutdown` fires.
 ///
 /// # Errors
-/// What `run` fails with; [`Error::Record`](crate::base::Error::Record) when
-/// the VCD file cannot be written; a bind error for the page's address.
+/// What `run` fails with, or its verdict once the recording is saved (a
+/// run that lost messages is a whole run, worth its recording);
+/// [`Error::Record`](crate::base::Error::Record) when the VCD file cannot be
+/// written; a bind error for the page's address.
 pub async fn observed<F, Fut>(
     vcd: Option<PathBuf>,
     web: Option<String>,
@@ -30,7 +32,7 @@ pub async fn observed<F, Fut>(
 ) -> Result<()>
 where
     F: FnOnce(Shutdown) -> Fut,
-    Fut: Future<Output = Result<String>>,
+    Fut: Future<Output = Result<(String, Result<()>)>>,
 {
     let recording = Recording::start(vcd, web.is_some())?;
     let analyzer = match (&web, &recording) {
@@ -39,7 +41,7 @@ where
         }
         _ => None,
     };
-    let line = run(shutdown.clone()).await?;
+    let (line, verdict) = run(shutdown.clone()).await?;
     if let Some(recording) = recording {
         recording.finish(Some(&line))?;
     }
@@ -51,5 +53,5 @@ where
         shutdown.wait().await;
         analyzer.stopped().await;
     }
-    Ok(())
+    verdict
 }

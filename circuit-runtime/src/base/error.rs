@@ -2,6 +2,8 @@
 
 use std::io;
 
+use crate::base::losses::Losses;
+
 /// Everything that can stop a sketch.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -67,6 +69,11 @@ pub enum Error {
         /// What ended the connection.
         reason: String,
     },
+    /// The run ended and said how it went, but lost messages on the way:
+    /// dead-lettered, dropped or never delivered by its links, or ticks never
+    /// acknowledged (each link's end-of-run line says which).
+    #[error("{0}; the lines above say where")]
+    Losses(Losses),
     /// A setting is out of range or inconsistent; reported by a sketch's `setup`.
     #[error("{0}")]
     Setup(String),
@@ -92,6 +99,20 @@ impl Error {
         match self {
             Error::Setup(_) | Error::Circuit(_) => 2,
             _ => 1,
+        }
+    }
+}
+
+impl Losses {
+    /// The run's verdict: fine when nothing was lost.
+    ///
+    /// # Errors
+    /// [`Error::Losses`] (exit 1) saying what was lost.
+    pub fn verdict(self) -> Result<()> {
+        if self.total() == 0 {
+            Ok(())
+        } else {
+            Err(Error::Losses(self))
         }
     }
 }

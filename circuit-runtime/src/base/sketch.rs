@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::base::error::Result;
+use crate::base::losses::Losses;
 use crate::base::message::{Ack, Payload};
 use crate::base::options::{LinkOptions, Options, Token};
 use crate::base::settings::{Setting, Values};
@@ -119,6 +120,8 @@ pub struct RunReport {
     pub sent: u64,
     /// Acknowledgements it received for them.
     pub acked: u64,
+    /// What it lost: its ticks never acknowledged, and what its links did not deliver.
+    pub lost: Losses,
 }
 
 /// A sketch that answers messages. Implemented by `#[sketch]` with `#[reactive]`.
@@ -205,4 +208,17 @@ pub struct LinkReport {
     /// Acknowledged resends of the retained message (`--retain`), one per new
     /// connection after the first: not counted in `delivered`.
     pub retained_resends: u64,
+}
+
+impl LinkReport {
+    /// What the link lost: dead-lettered, dropped or still held. A message
+    /// the peer refused is not lost: the peer got it, and its answer was no.
+    pub fn lost(&self) -> Losses {
+        Losses {
+            dead_lettered: self.dead_lettered,
+            dropped: self.overflowed,
+            held: self.held,
+            unacknowledged: 0,
+        }
+    }
 }

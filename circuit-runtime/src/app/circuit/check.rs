@@ -5,6 +5,7 @@
 //! them: a file's TOML, kinds by name and links by name (`file`); code's
 //! loops and typed links (`wired`).
 
+use crate::app::circuit::options;
 use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, PlannedSketch};
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
@@ -77,14 +78,12 @@ pub(crate) fn check(draft: Draft, kinds: &[Kind], source: Source) -> Result<Plan
             });
         }
         if let Some(kind) = sketch.kind {
-            sketches.push(planned(
-                at,
-                sketch,
-                kind,
-                &kinds[kind],
-                source,
-                &mut mistakes,
-            ));
+            sketches.push(planned(at, sketch, kind, kinds, source, &mut mistakes));
+            // Code cannot set a link to a URL (`Circuit::set` refuses one):
+            // only a file can be told to name the URL on purpose.
+            if source == Source::File {
+                mistakes.extend(unset_links(at, sketch, &kinds[kind], &draft, kinds));
+            }
         }
     }
     for (at, count) in draft.counts.iter().enumerate() {
@@ -107,23 +106,41 @@ pub(crate) fn check(draft: Draft, kinds: &[Kind], source: Source) -> Result<Plan
     })
 }
 
-/// Sketch `sketch` (the `at`-th of the draft) of kind `kind` (the `index`-th
-/// kind), its settings found and their values parsed; a timer has a target.
+/// Sketch `sketch` (the `at`-th of the draft) of the `index`-th of `kinds`,
+/// its settings found and their values parsed, its framework options
+/// checked; a timer has a target.
 fn planned(
     at: usize,
     sketch: &DraftSketch,
     index: usize,
-    kind: &Kind,
+    kinds: &[Kind],
     source: Source,
     mistakes: &mut Vec<Mistake>,
 ) -> PlannedSketch {
+    let kind = &kinds[index];
     let mut given: Vec<(&'static Setting, Vec<Given>)> = Vec::new();
+    let mut flags = Vec::new();
     for (written, setting) in sketch.settings.iter().enumerate() {
         let Some(found) = kind.setting(&setting.long) else {
-            mistakes.push(Mistake {
-                at: At::Setting(at, written),
-                message: unknown_setting(&sketch.name, kind, &setting.long, source),
-            });
+            match options::option(kind, &setting.long) {
+                Some(option) => match option_words(kind, &option, &setting.values) {
+                    Ok(words) => flags.extend(words),
+                    Err(refused) => mistakes.push(Mistake {
+                        at: At::Value(at, written),
+                        message: format!(
+                            "{}`{}` cannot be {:?}: {}",
+                            owner(sketch, source),
+                            setting.long,
+                            refused.text,
+                            refused.why
+                        ),
+                    }),
+                },
+                None => mistakes.push(Mistake {
+                    at: At::Setting(at, written),
+                    message: unknown_setting(&sketch.name, kind, kinds, &setting.long, source),
+                }),
+            }
             continue;
         };
         // A link's text is a URL, checked by whoever wrote it; parsing one
@@ -135,13 +152,13 @@ fn planned(
             _ => None,
         });
         if let Some((text, why)) = refused {
-            let owner = match source {
-                Source::File => String::new(),
-                Source::Code => format!("`{}`'s ", sketch.name),
-            };
             mistakes.push(Mistake {
                 at: At::Value(at, written),
-                message: format!("{owner}`{}` cannot be {text:?}: {why}", found.long),
+                message: format!(
+                    "{}`{}` cannot be {text:?}: {why}",
+                    owner(sketch, source),
+                    found.long
+                ),
             });
             continue;
         }
@@ -173,15 +190,115 @@ fn planned(
         kind: index,
         to: sketch.to.clone(),
         given,
+        options: flags,
         host: sketch.host.clone(),
     }
+}
+
+/// The links of `sketch` (the `at`-th) that a file leaves unset although
+/// their default goes somewhere: a default URL is never a sketch of the
+/// circuit (they listen on ports picked at start, or inside the process), so
+/// an unset link would quietly reach whatever answers there, such as an
+/// actuator that another run left listening.
+fn unset_links(
+    at: usize,
+    sketch: &DraftSketch,
+    kind: &Kind,
+    draft: &Draft,
+    kinds: &[Kind],
+) -> Vec<Mistake> {
+    let unset = kind.settings.iter().filter(|setting| {
+        setting.link.is_some()
+            && !sketch
+                .settings
+                .iter()
+                .any(|written| written.long == setting.long)
+    });
+    unset
+        .filter_map(|setting| {
+            let default = setting.default.filter(|url| !url.trim().is_empty())?;
+            let sends = setting.link?;
+            // A sketch of the circuit the link could name instead.
+            let fits = draft.sketches.iter().find(|other| {
+                other.name != sketch.name
+                    && other.kind.is_some_and(|other| {
+                        kinds[other].serves
+                            && kinds[other]
+                                .takes
+                                .is_some_and(|takes| takes.takes(sends))
+                    })
+            });
+            let example = fits.map_or("NAME", |other| other.name.as_str());
+            let long = setting.long;
+            // The default as the file would write it: a list for a fan-out.
+            let named = if setting.repeats {
+                let urls: Vec<String> = default.split(',').map(|url| format!("{url:?}")).collect();
+                format!("[{}]", urls.join(", "))
+            } else {
+                format!("{default:?}")
+            };
+            Some(Mistake {
+                at: At::Sketch(at),
+                message: format!(
+                    "the link `{long}` is not set, and its default, {default}, is outside this circuit: set it to a sketch of the circuit (`{long} = \"{example}\"`), or to that URL on purpose (`{long} = {named}`)"
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Whose value a mistake is about: a file's line names the sketch; code
+/// has no line, so its mistakes say "`pin`'s …".
+fn owner(sketch: &DraftSketch, source: Source) -> String {
+    match source {
+        Source::File => String::new(),
+        Source::Code => format!("`{}`'s ", sketch.name),
+    }
+}
+
+/// The command-line words of option `option` given `values` (text alone:
+/// an option links nowhere), checked by the flag's own parser.
+fn option_words(
+    kind: &Kind,
+    option: &clap::Arg,
+    values: &[Given],
+) -> Result<Vec<String>, options::Refused> {
+    let texts: Vec<String> = values
+        .iter()
+        .map(|value| match value {
+            Given::Text(text) => text.clone(),
+            Given::Sketch(target) => target.sketch.clone(),
+        })
+        .collect();
+    options::words(kind, option, &texts)
 }
 
 /// "unknown setting `chanse` of iopin (did you mean `chance`?); its settings
 /// are …" in a file, where the line names the sketch; in code, which has
 /// none, "`pin` (iopin) has no setting `chanse`; its settings are …".
-fn unknown_setting(sketch: &str, kind: &Kind, long: &str, source: Source) -> String {
+fn unknown_setting(
+    sketch: &str,
+    kind: &Kind,
+    kinds: &[Kind],
+    long: &str,
+    source: Source,
+) -> String {
     let settings: Vec<&str> = kind.settings.iter().map(|setting| setting.long).collect();
+    let options = options::names(kind);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let keys: Vec<&str> = settings.iter().chain(&options).copied().collect();
+    // An option of other kinds (`link-attempts` on a sketch without links).
+    let elsewhere = if kinds
+        .iter()
+        .any(|other| options::option(other, long).is_some())
+    {
+        format!(
+            ": {}'s command line has no `--{long}` (other kinds' have)",
+            kind.name
+        )
+    } else {
+        String::new()
+    };
     match source {
         Source::Code => format!(
             "`{sketch}` ({}) has no setting `{long}`; its settings are {}",
@@ -193,14 +310,17 @@ fn unknown_setting(sketch: &str, kind: &Kind, long: &str, source: Source) -> Str
             }
         ),
         Source::File if settings.is_empty() => format!(
-            "unknown setting `{long}`: {} has no settings of its own (only `kind`, `to` and `host` are read here)",
-            kind.name
+            "unknown setting `{long}`{}{elsewhere}: {} has no settings of its own (only `kind`, `to`, `host` and the framework's options {} are read here)",
+            did_you_mean(long, &keys, '`'),
+            kind.name,
+            options.join(", ")
         ),
         Source::File => format!(
-            "unknown setting `{long}` of {}{}; its settings are {} (and kind, to, host)",
+            "unknown setting `{long}` of {}{}{elsewhere}; its settings are {} (and kind, to, host, and the framework's options {})",
             kind.name,
-            did_you_mean(long, &settings, '`'),
+            did_you_mean(long, &keys, '`'),
             settings.join(", "),
+            options.join(", ")
         ),
     }
 }

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use clap::{value_parser, Arg, ArgMatches, Command};
 
 use crate::app::circuit::file;
+use crate::app::circuit::options::for_every_sketch;
 use crate::app::circuit::panel::panel;
 use crate::app::circuit::plan::{Given, Plan};
 use crate::app::circuit::run::{self, Policy, Replay};
+use crate::app::circuit::set::{set_arg, Set, SET};
 use crate::app::circuit::wired::Circuit;
 use crate::app::command::setting_arg;
 use crate::app::flags::discovery::{apply_discovery, discovery_args};
-use crate::app::flags::links::{ack_timeout_arg, link_options, resolve_timeout_arg, Scope};
+use crate::app::flags::links::{ack_timeout_arg, resolve_timeout_arg, Scope};
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
     quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED, SIM, SOCKETS, VCD,
@@ -54,6 +56,7 @@ pub(crate) fn up_command() -> Command {
                 .value_name("HOST")
                 .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
         )
+        .arg(set_arg())
         .next_help_heading(heading::LINK)
         .arg(ack_timeout_arg(Scope::Every))
         .next_help_heading(heading::DISCOVERY)
@@ -96,7 +99,7 @@ pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let path: PathBuf = matches.remove_one(FILE).unwrap_or_default();
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
-    let mut circuit = checked(&path, &text, kinds)?;
+    let mut circuit = checked(&path, &text, &sets_of(matches), kinds)?;
     let prefix = format!("circuit {}: ", circuit.name);
     if let Some(host) = matches.remove_one::<String>(HOST) {
         require(Feature::Discovery, "--host").map_err(Error::Setup)?;
@@ -144,7 +147,7 @@ impl Shipped {
     /// The subcommand: the flags of `up`, less the file, plus the settings of
     /// the sketch `flags_of` (given ones override the file's values).
     pub(crate) fn command(&self, kinds: &[Kind]) -> Command {
-        let circuit = file::read(Path::new(self.name), self.text, kinds).ok();
+        let circuit = file::read(Path::new(self.name), self.text, &[], kinds).ok();
         let about = circuit
             .as_ref()
             .and_then(|circuit| circuit.about.clone())
@@ -152,6 +155,7 @@ impl Shipped {
         // The sketch's settings (added below, without a heading) come first in `--help`.
         let mut command = Command::new(self.name)
             .about(about)
+            .arg(set_arg())
             .next_help_heading(heading::RUN)
             .args(run_args())
             .next_help_heading(None);
@@ -187,7 +191,8 @@ impl Shipped {
     /// [`Error::Circuit`] when the built-in file has mistakes (a bug of the
     /// program); whatever a sketch fails with.
     pub(crate) fn run(&self, kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
-        let mut circuit = checked(Path::new(self.name), self.text, kinds)?;
+        let sets = sets_of(matches);
+        let mut circuit = checked(Path::new(self.name), self.text, &sets, kinds)?;
         if let Some(sketch) = circuit
             .sketches
             .iter_mut()
@@ -250,15 +255,29 @@ pub(crate) fn run_wired(
     run_circuit(planned, &kinds, command, &prefix, matches)
 }
 
-/// Reads and checks a circuit file's text: the circuit, or every mistake at once.
-fn checked(path: &Path, text: &str, kinds: &[Kind]) -> Result<Plan> {
-    file::read(path, text, kinds).map_err(|mistakes| {
+/// The `--set`s given, in order.
+fn sets_of(matches: &mut ArgMatches) -> Vec<Set> {
+    matches
+        .remove_many::<Set>(SET)
+        .map(Iterator::collect)
+        .unwrap_or_default()
+}
+
+/// Reads and checks a circuit file's text with the values `sets` give in
+/// its place: the circuit, or every mistake at once.
+fn checked(path: &Path, text: &str, sets: &[Set], kinds: &[Kind]) -> Result<Plan> {
+    file::read(path, text, sets, kinds).map_err(|mistakes| {
+        let with = if mistakes.iter().any(|mistake| mistake.set.is_some()) {
+            " with its --set values"
+        } else {
+            ""
+        };
         Error::Circuit(format!(
-            "{} has {} mistake{}; nothing was started:\n{}",
+            "{}{with} has {} mistake{}; nothing was started:\n{}",
             path.display(),
             mistakes.len(),
             if mistakes.len() == 1 { "" } else { "s" },
-            file::render(path, text, &mistakes)
+            file::render(path, text, sets, &mistakes)
         ))
     })
 }
@@ -322,29 +341,27 @@ fn run_circuit(
     let seed: Option<u64> = matches.remove_one(SEED);
     let vcd: Option<PathBuf> = matches.remove_one(VCD);
     let web: Option<String> = matches.remove_one(WEB);
-    let links = link_options(matches);
+    let every = for_every_sketch(matches, kinds);
     let panel = panel(&circuit);
     run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
         observed(vcd, web, panel, &web_tls, shutdown, |shutdown| async move {
-            let line = format!(
-                "{prefix}{}",
-                run::run(
-                    &circuit,
-                    kinds,
-                    Policy {
-                        links,
-                        tls,
-                        sockets,
-                        seed,
-                        quiet,
-                        replay,
-                    },
-                    shutdown
-                )
-                .await?
-            );
-            tracing::info!("{line}");
-            Ok(line)
+            let policy = Policy {
+                every,
+                tls,
+                sockets,
+                seed,
+                quiet,
+                replay,
+            };
+            let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
+            let line = format!("{prefix}{summary}");
+            // The summary says what was lost; the run then fails (exit 1).
+            if lost.total() == 0 {
+                tracing::info!("{line}");
+            } else {
+                tracing::warn!("{line}");
+            }
+            Ok((line, lost.verdict()))
         })
     })
 }

@@ -9,6 +9,7 @@
 //! kind = "clock"             # a sketch kind of this program; default: the key
 //! to = "iopin"               # a timer's target: a sketch of this circuit, or a ws:// URL
 //! tacks = 20                 # any setting of the kind, by its long flag name
+//! retry-for = 2              # or any option of the framework that its command line has
 //!
 //! [sketches.iopin]
 //! buzzer = "buzzer"          # a link names a sketch of this circuit (or a URL)
@@ -22,8 +23,9 @@
 
 //!
 //! What only a file has is read here: kinds and links by name, a timer's
-//! `to`, `host`, and the place of every key for the diagnostics (its TOML,
-//! keys and values with their places, is `toml_file`'s).
+//! `to`, `host`, values given with `--set` in the file's place, and the
+//! place of every key for the diagnostics (its TOML, keys and values with
+//! their places, is `toml_file`'s).
 //! The rules every circuit obeys are the check's (`check`).
 
 use std::collections::HashMap;
@@ -33,7 +35,9 @@ use std::path::Path;
 use toml::Spanned;
 
 use crate::app::circuit::check::{check, did_you_mean, no_sketch, At, Source};
+use crate::app::circuit::options;
 use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
+use crate::app::circuit::set::Set;
 use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
@@ -41,8 +45,16 @@ use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
 use crate::observe::analyzer::{Counting, Tally};
 
-/// Where a setting was written: its key and its value.
-type SettingPlace = (Range<usize>, Range<usize>);
+/// Where a setting was written: its key and its value, in the file or by a `--set`.
+#[derive(Clone)]
+struct SettingPlace {
+    /// Its key.
+    key: Range<usize>,
+    /// Its value.
+    value: Range<usize>,
+    /// The `--set` that gave it instead of the file, by its place among them.
+    set: Option<usize>,
+}
 
 /// Where each part of a draft was written, to place the check's mistakes.
 #[derive(Default)]
@@ -54,15 +66,23 @@ struct Places {
 }
 
 impl Places {
-    /// The bytes a mistake found by the check is about.
-    fn of(&self, at: At) -> Range<usize> {
-        match at {
-            At::Circuit => 0..0,
-            At::Sketch(sketch) => self.sketches[sketch].0.clone(),
-            At::Setting(sketch, setting) => self.sketches[sketch].1[setting].0.clone(),
-            At::Value(sketch, setting) => self.sketches[sketch].1[setting].1.clone(),
-            At::Count(count) => self.counts[count].clone(),
-        }
+    /// Mistake `message` found by the check, placed at what it is about.
+    fn of(&self, at: At, message: String) -> Diagnostic {
+        let setting = |sketch: usize, setting: usize| &self.sketches[sketch].1[setting];
+        let (span, set) = match at {
+            At::Circuit => (0..0, None),
+            At::Sketch(sketch) => (self.sketches[sketch].0.clone(), None),
+            At::Setting(sketch, at) => {
+                let place = setting(sketch, at);
+                (place.key.clone(), place.set)
+            }
+            At::Value(sketch, at) => {
+                let place = setting(sketch, at);
+                (place.value.clone(), place.set)
+            }
+            At::Count(count) => (self.counts[count].clone(), None),
+        };
+        Diagnostic { span, set, message }
     }
 }
 
@@ -74,15 +94,20 @@ struct Named<'a> {
     kinds: HashMap<&'a str, &'a Kind>,
 }
 
-/// Reads and checks `text`, the contents of circuit file `path`, against the
-/// program's `kinds`.
+/// Reads and checks `text`, the contents of circuit file `path`, with the
+/// values `sets` give in its place, against the program's `kinds`.
 ///
 /// # Errors
-/// Every mistake found, in the order of the file.
-pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Plan, Vec<Diagnostic>> {
+/// Every mistake found, in the order of the file, then of the `--set`s.
+pub(crate) fn read(
+    path: &Path,
+    text: &str,
+    sets: &[Set],
+    kinds: &[Kind],
+) -> Result<Plan, Vec<Diagnostic>> {
     let file = toml_file::parse(text)?;
     let mut errors = Vec::new();
-    let (draft, places) = draft(path, &file, kinds, &mut errors);
+    let (draft, places) = draft(path, &file, sets, kinds, &mut errors);
     let mistakes = match check(draft, kinds, Source::File) {
         Ok(plan) if errors.is_empty() => return Ok(plan),
         Ok(_) => Vec::new(),
@@ -91,9 +116,9 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Plan, Vec<
     errors.extend(
         mistakes
             .into_iter()
-            .map(|mistake| at(places.of(mistake.at), mistake.message)),
+            .map(|mistake| places.of(mistake.at, mistake.message)),
     );
-    errors.sort_by_key(|error| error.span.start);
+    errors.sort_by_key(|error| (error.set, error.span.start));
     Err(errors)
 }
 
@@ -102,6 +127,7 @@ pub(crate) fn read(path: &Path, text: &str, kinds: &[Kind]) -> Result<Plan, Vec<
 fn draft(
     path: &Path,
     file: &File,
+    sets: &[Set],
     kinds: &[Kind],
     errors: &mut Vec<Diagnostic>,
 ) -> (Draft, Places) {
@@ -145,6 +171,14 @@ fn draft(
         sketches.push(sketch);
         places.sketches.push((key.span(), settings));
     }
+    for (index, set) in sets.iter().enumerate() {
+        let before = errors.len();
+        let given = (sketches.as_mut_slice(), &mut places);
+        apply(set, index, given, kinds, &named, errors);
+        for error in &mut errors[before..] {
+            error.set = Some(index);
+        }
+    }
     let (counts, spans) = summary(&file.summary, errors);
     places.counts = spans;
     let draft = Draft {
@@ -154,6 +188,70 @@ fn draft(
         counts,
     };
     (draft, places)
+}
+
+/// Gives the value of `set` (the `index`-th) in the file's place: read as if
+/// the file wrote it in the sketch's table, replacing what the file wrote.
+/// What is wrong with it goes to `errors`, placed by the caller at the `--set`.
+fn apply(
+    set: &Set,
+    index: usize,
+    (sketches, places): (&mut [DraftSketch], &mut Places),
+    kinds: &[Kind],
+    named: &Named<'_>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some(at) = named.names.iter().position(|name| *name == set.sketch) else {
+        errors.push(self::at(
+            0..0,
+            format!(
+                "{}; its sketches are {}",
+                no_sketch(&set.sketch, &named.names),
+                named.names.join(", ")
+            ),
+        ));
+        return;
+    };
+    let Some(index_of_kind) = sketches[at].kind else {
+        return; // of an unknown kind, reported already
+    };
+    let kind = &kinds[index_of_kind];
+    if set.key == "kind" {
+        errors.push(self::at(
+            0..0,
+            "a sketch's kind is the file's to say; --set gives a value to one of its settings",
+        ));
+        return;
+    }
+    let (switch, repeats) = match (kind.setting(&set.key), options::option(kind, &set.key)) {
+        (Some(setting), _) => (setting.switch, setting.repeats),
+        (None, Some(option)) => (options::is_switch(&option), options::repeats(&option)),
+        (None, None) => (false, false),
+    };
+    let nowhere = || Spanned::new(0..0, set.key.clone());
+    let table: Table = [(nowhere(), Spanned::new(0..0, set.written(switch, repeats)))].into();
+    let key = Spanned::new(0..0, set.sketch.clone());
+    let (given, written) = sketch(&key, &table, index_of_kind, kind, named, errors);
+    let (sketch, settings) = (&mut sketches[at], &mut places.sketches[at].1);
+    if given.to.is_some() {
+        sketch.to = given.to;
+    }
+    if given.host.is_some() {
+        sketch.host = given.host;
+    }
+    for (setting, mut place) in given.settings.into_iter().zip(written) {
+        if let Some(had) = sketch
+            .settings
+            .iter()
+            .position(|had| had.long == setting.long)
+        {
+            sketch.settings.remove(had);
+            settings.remove(had);
+        }
+        place.set = Some(index);
+        sketch.settings.push(setting);
+        settings.push(place);
+    }
 }
 
 /// A sketch called `name` with nothing written for it yet.
@@ -202,19 +300,26 @@ fn sketch(
                 sketch.to = Some(to(key.get_ref(), value, kind, named, errors));
             }
             long => {
-                let values = match kind.setting(long) {
-                    Some(found) => match given(found, value, named, key.get_ref(), errors) {
-                        Some(values) => values,
-                        None => continue,
-                    },
+                let shape = match (kind.setting(long), options::option(kind, long)) {
+                    (Some(found), _) => Some(Shape::of_setting(found)),
+                    (None, Some(option)) => Some(Shape::of_option(long, &option)),
                     // The check says what its settings are.
-                    None => Vec::new(),
+                    (None, None) => None,
                 };
+                // A value refused here is reported here; the key is kept
+                // without it, so that the check counts the setting as written.
+                let values = shape
+                    .and_then(|shape| given(&shape, value, named, key.get_ref(), errors))
+                    .unwrap_or_default();
                 sketch.settings.push(Written {
                     long: long.to_owned(),
                     values,
                 });
-                places.push((setting.span(), span));
+                places.push(SettingPlace {
+                    key: setting.span(),
+                    value: span,
+                    set: None,
+                });
             }
         }
     }
@@ -351,10 +456,45 @@ fn check_name(key: &Spanned<String>, errors: &mut Vec<Diagnostic>) {
     }
 }
 
+/// What a key of a sketch's table takes: a setting of its own, or an option
+/// of the framework (`ping-interval`), which is text for its flag's parser.
+struct Shape<'a> {
+    /// Its name.
+    long: &'a str,
+    /// A switch: `true` or `false`.
+    switch: bool,
+    /// It takes a list.
+    repeats: bool,
+    /// A link, sending this type: it may name a sketch of the circuit.
+    link: Option<MessageType>,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of a sketch's own setting.
+    fn of_setting(setting: &'static Setting) -> Shape<'static> {
+        Shape {
+            long: setting.long,
+            switch: setting.switch,
+            repeats: setting.repeats,
+            link: setting.link,
+        }
+    }
+
+    /// The shape of the framework's option `long`, flag `option`.
+    fn of_option(long: &'a str, option: &clap::Arg) -> Shape<'a> {
+        Shape {
+            long,
+            switch: options::is_switch(option),
+            repeats: options::repeats(option),
+            link: None,
+        }
+    }
+}
+
 /// The values `value` gives to `setting`, as text for its parser (which the
 /// check runs) or as sketches of the circuit for a link.
 fn given(
-    setting: &'static Setting,
+    setting: &Shape<'_>,
     value: &Spanned<Value>,
     named: &Named<'_>,
     owner: &str,
@@ -489,11 +629,15 @@ fn target(
     }))
 }
 
-/// `FILE:LINE:COLUMN: message`, one line per diagnostic, lines and columns from 1.
-pub(crate) fn render(path: &Path, text: &str, diagnostics: &[Diagnostic]) -> String {
+/// `FILE:LINE:COLUMN: message`, one line per diagnostic, lines and columns
+/// from 1; `--set SKETCH.KEY=VALUE: message` for one about a `--set` of `sets`.
+pub(crate) fn render(path: &Path, text: &str, sets: &[Set], diagnostics: &[Diagnostic]) -> String {
     diagnostics
         .iter()
         .map(|diagnostic| {
+            if let Some(set) = diagnostic.set.and_then(|index| sets.get(index)) {
+                return format!("--set {set}: {}", diagnostic.message);
+            }
             let start = diagnostic.span.start.min(text.len());
             let before = &text[..start];
             let line = before.matches('\n').count() + 1;
@@ -511,6 +655,84 @@ pub(crate) fn render(path: &Path, text: &str, diagnostics: &[Diagnostic]) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::kind::made;
+
+    /// The plan of `text` with `sets`, of the pin and the buzzer made by
+    /// hand, or its mistakes as `up` shows them.
+    fn plan(text: &str, sets: &[&str]) -> Result<Plan, String> {
+        let sets: Vec<Set> = sets.iter().map(|set| Set::parse(set).unwrap()).collect();
+        let path = Path::new("c.toml");
+        read(path, text, &sets, &made::pin_and_buzzer())
+            .map_err(|mistakes| render(path, text, &sets, &mistakes))
+    }
+
+    #[test]
+    fn a_framework_option_is_a_key_of_a_sketchs_table_and_a_set_replaces_a_value() {
+        let text = "[sketches.pin]\nbuzzer = \"buzzer\"\nping-interval = 1\n\n[sketches.buzzer]\nmax-clients = 2\n";
+        let planned = plan(text, &[]).unwrap();
+        assert_eq!(planned.sketches[0].options, ["--ping-interval=1"]);
+        assert_eq!(planned.sketches[1].options, ["--max-clients=2"]);
+        let set = plan(text, &["pin.ping-interval=0.5", "pin.sequence=4"]).unwrap();
+        assert_eq!(set.sketches[0].options, ["--ping-interval=0.5"]);
+        let sequence = set.sketches[0]
+            .given
+            .iter()
+            .find(|(setting, _)| setting.long == "sequence");
+        assert_eq!(
+            sequence.map(|(_, values)| values.clone()),
+            Some(vec![Given::Text("4".to_owned())])
+        );
+    }
+
+    #[test]
+    fn a_set_is_checked_as_the_file_is_and_its_mistakes_name_it() {
+        let text = "[sketches.pin]\nbuzzer = \"buzzer\"\nsequenze = 1\n[sketches.buzzer]\n";
+        let sets = [
+            "pin.sequence=many",
+            "pinn.sequence=1",
+            "pin.ping-interval=soon",
+            "pin.buzzer=buzer",
+        ];
+        let said = plan(text, &sets).unwrap_err();
+        let lines: Vec<&str> = said.lines().collect();
+        assert!(
+            lines[0].starts_with(
+                "c.toml:3:1: unknown setting `sequenze` of pin (did you mean `sequence`?)"
+            ),
+            "{said}"
+        );
+        assert_eq!(
+            lines[1],
+            "--set pin.sequence=many: `sequence` cannot be \"many\": invalid digit found in string"
+        );
+        assert!(
+            lines[2].starts_with(
+                "--set pinn.sequence=1: no sketch \"pinn\" in this circuit (did you mean \"pin\"?)"
+            ),
+            "{said}"
+        );
+        assert_eq!(
+            lines[3],
+            "--set pin.ping-interval=soon: `ping-interval` cannot be \"soon\": invalid float literal"
+        );
+        assert!(
+            lines[4].starts_with("--set pin.buzzer=buzer: no sketch \"buzer\""),
+            "{said}"
+        );
+        assert_eq!(lines.len(), 5, "{said}");
+    }
+
+    #[test]
+    fn a_link_left_to_its_default_outside_the_circuit_is_a_mistake() {
+        let unset = "[sketches.pin]\n\n[sketches.buzzer]\n";
+        assert_eq!(
+            plan(unset, &[]).unwrap_err(),
+            "c.toml:1:11: the link `buzzer` is not set, and its default, ws://localhost:8766/pin, is outside this circuit: set it to a sketch of the circuit (`buzzer = \"buzzer\"`), or to that URL on purpose (`buzzer = \"ws://localhost:8766/pin\"`)"
+        );
+        assert!(plan(unset, &["pin.buzzer=buzzer"]).is_ok());
+        let on_purpose = "[sketches.pin]\nbuzzer = \"ws://localhost:8766/pin\"\n";
+        assert!(plan(on_purpose, &[]).is_ok());
+    }
 
     #[test]
     fn places_are_lines_and_columns_from_one() {
@@ -519,6 +741,7 @@ mod tests {
         let shown = render(
             Path::new("c.toml"),
             text,
+            &[],
             &[at(0..4, "first"), at(at_chanse..at_chanse + 6, "second")],
         );
         assert_eq!(shown, "c.toml:1:1: first\nc.toml:4:1: second");

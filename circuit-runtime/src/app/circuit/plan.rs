@@ -35,7 +35,8 @@ pub(crate) struct DraftSketch {
     pub(crate) host: Option<String>,
 }
 
-/// A setting as written: its flag's long name and the values given to it.
+/// A setting as written (or one of the framework's options, such as
+/// `ping-interval`): its flag's long name and the values given to it.
 #[derive(Clone, Debug)]
 pub(crate) struct Written {
     /// The setting's long name, `--long`.
@@ -71,6 +72,9 @@ pub(crate) struct PlannedSketch {
     pub(crate) to: Option<Given>,
     /// The values its settings were given, as text or as sketches to link to.
     pub(crate) given: Vec<(&'static Setting, Vec<Given>)>,
+    /// The framework's options it was given (`ping-interval = 1`), checked,
+    /// as its command line takes them: `--ping-interval=1`.
+    pub(crate) options: Vec<String>,
     /// Where it is placed, for circuits across hosts.
     pub(crate) host: Option<String>,
 }
@@ -189,6 +193,7 @@ mod tests {
             to,
             given: vec![(&SETTINGS[0], given)],
             host: None,
+            options: Vec::new(),
         };
         let inside = Given::Sketch(Target {
             sketch: "buzzer".to_owned(),

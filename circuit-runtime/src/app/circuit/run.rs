@@ -7,11 +7,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::app::circuit::check::did_you_mean;
+use crate::app::circuit::options::{self, Every};
 use crate::app::circuit::plan::{Given, Plan, PlannedSketch, Target};
 use crate::app::kind::Kind;
 use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
-use crate::base::options::{LinkOptions, Options, TlsFiles};
+use crate::base::losses::Losses;
+use crate::base::options::TlsFiles;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
@@ -31,15 +34,16 @@ const EVERY_ADDRESS: &str = "0.0.0.0";
 /// Runs `circuit`: starts its sketches, feeds them the recording to replay
 /// (if any), waits for its timers (or the recording's end), or for
 /// `shutdown` when it has none; stops everything, checks against the
-/// recording when asked; returns the summary line.
+/// recording when asked; returns the summary line (which says what was
+/// lost, if anything was) and what was lost.
 pub(crate) async fn run(
     circuit: &Plan,
     kinds: &[Kind],
     policy: Policy,
     mut shutdown: Shutdown,
-) -> Result<String> {
+) -> Result<(String, Losses)> {
     let Policy {
-        links,
+        every,
         tls,
         sockets,
         seed,
@@ -59,7 +63,12 @@ pub(crate) async fn run(
         .iter()
         .map(|count| counted(&counting, count))
         .collect();
-    let placement = Placement::of(circuit, links, tls, sockets);
+    let recorded_before: Vec<u64> = circuit
+        .counts
+        .iter()
+        .map(|count| counting.totals(&count.signal).samples)
+        .collect();
+    let placement = Placement::of(circuit, every, tls, sockets);
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
     let timers = running
         .iter()
@@ -102,7 +111,50 @@ pub(crate) async fn run(
             .collect();
         check_against(&replay.changes, trace, &names)?;
     }
-    Ok(summary(circuit, &report, &counting, &counted_before))
+    unrecorded(circuit, &counting, &recorded_before);
+    let mut line = summary(circuit, &report, &counting, &counted_before);
+    if report.lost.total() > 0 {
+        line.push_str(&format!("; {}", report.lost));
+    }
+    Ok((line, report.lost))
+}
+
+/// Warns of each count of the summary whose signal no sketch recorded during
+/// the run (since `before`): a typo, most likely, that would count 0 for
+/// ever. Signals of sketches placed on other hosts are not this part's to see.
+fn unrecorded(circuit: &Plan, counting: &Trace, before: &[u64]) {
+    let here = |signal: &str| {
+        let sketch = signal.split_once('.').map_or(signal, |(sketch, _)| sketch);
+        circuit.sketches.iter().any(|planned| {
+            planned.name == sketch && (circuit.here.is_none() || planned.host == circuit.here)
+        })
+    };
+    let never: Vec<&Tally> = circuit
+        .counts
+        .iter()
+        .zip(before)
+        .filter(|(count, before)| counting.totals(&count.signal).samples == **before)
+        .map(|(count, _)| count)
+        .filter(|count| here(&count.signal))
+        .collect();
+    if never.is_empty() {
+        return;
+    }
+    let watch = counting.watch();
+    let mut recorded: Vec<String> = watch.before.into_iter().map(|(name, _)| name).collect();
+    recorded.extend(watch.recent.iter().map(|change| change.signal()));
+    recorded.sort();
+    recorded.dedup();
+    let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+    for count in never {
+        let near = did_you_mean(&count.signal, &recorded, '"');
+        tracing::warn!(
+            "the summary's {:?} counts {}, which no sketch recorded during the run{}",
+            count.label,
+            count.signal,
+            if near.is_empty() { ": a typo?" } else { &near },
+        );
+    }
 }
 
 /// Starts the sketches placed here: the servers first, each bound before
@@ -219,8 +271,9 @@ fn counted(trace: &Trace, count: &Tally) -> u64 {
 
 /// How the sketches of a run are to run: the policy the command line sets.
 pub(crate) struct Policy {
-    /// How their links (and timers) deliver.
-    pub(crate) links: LinkOptions,
+    /// The framework's options given for every sketch (`up --ack-timeout 3`),
+    /// which a sketch's own (in its table) override.
+    pub(crate) every: Every,
     /// Their certificate files.
     pub(crate) tls: TlsFiles,
     /// `--sockets`: wires of this process over loopback sockets.
@@ -252,8 +305,8 @@ struct Placement {
     across_hosts: bool,
     /// The address the servers are bound to.
     bind: &'static str,
-    /// How their links (and timers) deliver.
-    links: LinkOptions,
+    /// The framework's options given for every sketch.
+    every: Every,
     /// Their certificate files: one for every server here.
     tls: TlsFiles,
     /// Whether sketches of this process reach each other over in-memory
@@ -268,7 +321,7 @@ impl Placement {
     /// Where the sketches of `circuit` placed here run: on loopback, or,
     /// across hosts (`--host`), on every address; wired in process unless
     /// `sockets` (or a certificate, which is for a name on the network) says not.
-    fn of(circuit: &Plan, links: LinkOptions, tls: TlsFiles, sockets: bool) -> Placement {
+    fn of(circuit: &Plan, every: Every, tls: TlsFiles, sockets: bool) -> Placement {
         let across_hosts = circuit.here.is_some();
         Placement {
             circuit: circuit.name.as_str().into(),
@@ -276,7 +329,7 @@ impl Placement {
             bind: if across_hosts { EVERY_ADDRESS } else { HOST },
             in_process: !sockets && tls.cert.is_none(),
             wires: wires_of_this_run(),
-            links,
+            every,
             tls,
         }
     }
@@ -327,14 +380,24 @@ async fn start(
     if kind.seeded {
         values.set_seed(seed);
     }
-    let mut options = Options::defaults(0);
+    // The framework's options, as its command line would read them: those
+    // given for every sketch, then its own; the rest at their defaults.
+    let line = options::command_line(kind, &placement.every, &sketch.options);
+    let mut options = (kind.options)(line).map_err(|err| {
+        let why = err.to_string();
+        let why = why.lines().next().unwrap_or_default();
+        Error::Setup(format!("the options of {}: {why}", sketch.name))
+    })?;
+    // What the circuit decides, whatever a sketch alone would take.
+    options.port = 0;
+    options.token = None;
+    options.vcd = None;
     options.socket = placement.bind.to_owned();
     options.quiet = quiet;
     // Shared by the sketch's log lines and signals.
     let name: Arc<str> = sketch.name.as_str().into();
     options.named = (*name != *kind.name).then(|| Arc::clone(&name));
     options.circuit = Some(Arc::clone(&placement.circuit));
-    options.links = placement.links;
     options.in_process = placement
         .in_process
         .then(|| format!("{name}{}", placement.wires).into());
@@ -395,7 +458,8 @@ fn address_of(
 
 /// Stops every started sketch: timers first, then servers, those that link
 /// to others before the ones they link to, so that links deliver into live
-/// servers. Sums the timers' reports; the first error wins.
+/// servers. Sums the timers' reports, and what every sketch lost; the first
+/// error wins.
 async fn stop_all(
     running: Vec<(&PlannedSketch, Box<dyn Running>)>,
     kinds: &[Kind],
@@ -416,11 +480,13 @@ async fn stop_all(
         let (sketch, handle) = left.remove(next);
         let timer = !kinds[sketch.kind].serves;
         match handle.stop().await {
-            Ok(report) if timer => {
-                total.sent += report.sent;
-                total.acked += report.acked;
+            Ok(report) => {
+                if timer {
+                    total.sent += report.sent;
+                    total.acked += report.acked;
+                }
+                total.lost.add(report.lost);
             }
-            Ok(_) => {}
             Err(err) => {
                 first_error.get_or_insert(err);
             }

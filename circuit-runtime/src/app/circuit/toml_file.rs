@@ -12,11 +12,13 @@ use std::ops::Range;
 use toml::de::{DeFloat, DeInteger, DeTable, DeValue};
 use toml::Spanned;
 
-/// One mistake in a circuit file, at a place in it.
+/// One mistake in a circuit file, at a place in it (or in a `--set` given with it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Diagnostic {
     /// The bytes of the file it is about.
     pub(crate) span: Range<usize>,
+    /// The `--set` it is about instead, by its place among them.
+    pub(crate) set: Option<usize>,
     /// What is wrong, and what to write instead.
     pub(crate) message: String,
 }
@@ -25,6 +27,7 @@ pub(crate) struct Diagnostic {
 pub(crate) fn at(span: Range<usize>, message: impl Into<String>) -> Diagnostic {
     Diagnostic {
         span,
+        set: None,
         message: message.into(),
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::timeout;
 
+use crate::base::losses::Losses;
 use crate::base::options::Options;
 use crate::base::sketch::{LinkReport, Outbound, Sketch};
 
@@ -25,18 +26,18 @@ pub(crate) fn configure(sketch: &impl Sketch, options: &Options) {
 
 /// Delivers what `links` still hold and closes them, all at once and for at
 /// most `within` in total; then logs each link's end-of-run line. Returns what
-/// was not delivered (dead-lettered, dropped or still held), summed over the links.
-pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> u64 {
+/// was lost (dead-lettered, dropped or still held), summed over the links.
+pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> Losses {
     let finished = timeout(within, join_all(links.iter().map(|link| link.finish()))).await;
-    let mut lost = 0;
+    let mut lost = Losses::default();
     for link in links {
         let report = link.report();
-        lost += report.dead_lettered + report.overflowed + report.held;
+        lost.add(report.lost());
         if report == LinkReport::default() {
             continue; // never used: nothing to say
         }
         let line = end_of_run(&report);
-        let lost_some = report.refused + report.dead_lettered + report.overflowed + report.held > 0;
+        let lost_some = report.refused + report.lost().total() > 0;
         if finished.is_err() && report.held > 0 {
             tracing::warn!(
                 "link to {}: {line}; stopped after {:.1}s (--stop-timeout)",
@@ -52,9 +53,10 @@ pub(crate) async fn drain(links: &[&dyn Outbound], within: Duration) -> u64 {
     lost
 }
 
-/// "12 delivered, 1 refused, 2 dead-lettered, 3 dropped, 4 not delivered":
-/// the counts that are not zero, delivered always (and the retained
-/// message's resends, apart).
+/// "12 delivered, 1 refused, 2 dead-lettered, 3 dropped, 4 not delivered (9
+/// lost)": the counts that are not zero, delivered always (and the retained
+/// message's resends, apart), and what of them was lost (a refusal is the
+/// peer's answer, not a loss).
 fn end_of_run(report: &LinkReport) -> String {
     let mut line = format!("{} delivered", report.delivered);
     match report.retained_resends {
@@ -74,6 +76,10 @@ fn end_of_run(report: &LinkReport) -> String {
         if count > 0 {
             line.push_str(&format!(", {count} {what}"));
         }
+    }
+    let lost = report.lost().total();
+    if lost > 0 {
+        line.push_str(&format!(" ({lost} lost)"));
     }
     line
 }
@@ -99,7 +105,17 @@ mod tests {
         };
         assert_eq!(
             end_of_run(&rough),
-            "5 delivered, 2 retained resends, 1 refused by the peer, 2 dead-lettered, 3 not delivered"
+            "5 delivered, 2 retained resends, 1 refused by the peer, 2 dead-lettered, 3 not delivered (5 lost)"
+        );
+        let refused = LinkReport {
+            delivered: 1,
+            refused: 2,
+            ..LinkReport::default()
+        };
+        assert_eq!(
+            end_of_run(&refused),
+            "1 delivered, 2 refused by the peer",
+            "a refusal is the peer's answer, not a loss"
         );
     }
 }

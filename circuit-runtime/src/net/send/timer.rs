@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::base::error::{Error, Result};
+use crate::base::losses::Losses;
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
@@ -34,7 +35,7 @@ impl<S: Timed> Runs<S> for Ticking {
     const SENDS: Option<MessageType> = Some(S::SENDS);
 
     async fn run(sketch: S, options: &Options, shutdown: Shutdown) -> Result<()> {
-        drive(sketch, options, shutdown).await.map(drop)
+        drive(sketch, options, shutdown).await?.lost.verdict()
     }
 
     fn start(sketch: S, options: Options, _listener: Option<std::net::TcpListener>) -> Starting {
@@ -83,6 +84,7 @@ impl Running for Timer {
             Ok(RunReport {
                 sent: report.sent,
                 acked: report.acked,
+                lost: report.lost,
             })
         })
     }
@@ -97,6 +99,9 @@ pub struct TimerReport {
     pub acked: u64,
     /// Ticks sent again after the server went away before acknowledging them.
     pub resent: u64,
+    /// What it lost: ticks never acknowledged (it stopped first), and what
+    /// its links did not deliver.
+    pub lost: Losses,
 }
 
 /// Runs `setup`, connects to `ws://SOCKET:PORT/CHANNEL`, and ticks until the
@@ -212,13 +217,16 @@ async fn drive_here<S: Timed>(
     }
     server.close(&shutdown).await;
     drop(progress);
-    drain(&sketch.links(), options.stop_timeout).await;
-    tracing::info!(
+    report.lost = drain(&sketch.links(), options.stop_timeout).await;
+    report.lost.unacknowledged = report.sent - report.acked;
+    let line = format!(
         "{} ticks sent, {} acknowledged, {} resent",
-        report.sent,
-        report.acked,
-        report.resent
+        report.sent, report.acked, report.resent
     );
+    match report.lost.unacknowledged {
+        0 => tracing::info!("{line}"),
+        never => tracing::warn!("{line}, {never} not acknowledged (lost)"),
+    }
     Ok(report)
 }
 

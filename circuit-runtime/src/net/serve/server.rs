@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use crate::base::error::{Error, Result};
+use crate::base::losses::Losses;
 use crate::base::message::Payload;
 use crate::base::options::Options;
 use crate::base::shutdown::Shutdown;
@@ -192,6 +193,11 @@ impl<S: Reactive> Server<S> {
     /// is acknowledged, delivers what the links still hold (within
     /// `--stop-timeout`, saying what it could not), and hands back the sketch.
     pub async fn stop(self) -> S {
+        self.stop_counting().await.0
+    }
+
+    /// [`Server::stop`], with what its links lost.
+    async fn stop_counting(self) -> (S, Losses) {
         if let Some(advertised) = self.advertised {
             advertised.withdraw().await;
         }
@@ -203,13 +209,14 @@ impl<S: Reactive> Server<S> {
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
         let (served, links) = (self.served, sketch.links());
-        log::scoped(Arc::clone(&self.name), async {
-            drain(&links, self.stop_timeout).await;
+        let lost = log::scoped(Arc::clone(&self.name), async {
+            let lost = drain(&links, self.stop_timeout).await;
             tracing::info!("{}", served.line());
+            lost
         })
         .await;
         drop(links);
-        sketch
+        (sketch, lost)
     }
 }
 
@@ -259,8 +266,11 @@ impl<S: Reactive> Running for Server<S> {
 
     fn stop(self: Box<Self>) -> Pin<Box<dyn Future<Output = Result<RunReport>> + Send>> {
         Box::pin(async move {
-            Server::stop(*self).await;
-            Ok(RunReport::default())
+            let (_, lost) = self.stop_counting().await;
+            Ok(RunReport {
+                lost,
+                ..RunReport::default()
+            })
         })
     }
 }
@@ -268,7 +278,8 @@ impl<S: Reactive> Running for Server<S> {
 /// Serves `sketch` until `shutdown` fires, then stops it cleanly.
 ///
 /// # Errors
-/// As [`Server::start`].
+/// As [`Server::start`]; [`Error::Losses`] when its links lost messages
+/// (after their end-of-run lines said so).
 pub async fn serve<S: Reactive>(
     sketch: S,
     options: &Options,
@@ -276,6 +287,6 @@ pub async fn serve<S: Reactive>(
 ) -> Result<()> {
     let server = Server::start(sketch, options).await?;
     shutdown.wait().await;
-    server.stop().await;
-    Ok(())
+    let (_, lost) = server.stop_counting().await;
+    lost.verdict()
 }
