@@ -364,6 +364,42 @@ fn ls_lists_the_sketches_on_the_network_and_follows_arrivals_and_departures() {
 }
 
 #[test]
+fn ls_watch_reports_a_sketch_that_restarted_at_a_new_address() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let mut watch = net.host(2).start(BIN, &["ls", "--watch", "--for", "1"]);
+    watch.wait_for(PATIENCE, |line| line.starts_with("NAME"));
+    let echo_on = |port: &str| {
+        let mut echo = net
+            .host(1)
+            .start(BIN, &["echo", "-s", "0.0.0.0", "-p", port, "--advertise"]);
+        let port = echo.port();
+        echo.wait_for(PATIENCE, |line| line.contains("advertised as"));
+        (echo, format!("{}:{port}", net.host(1).addr()))
+    };
+    let (first, at_first) = echo_on("0");
+    let arrived = watch.wait_for(PATIENCE, |line| line.starts_with("+ echo "));
+    assert!(arrived.contains(&at_first), "{arrived}");
+    // Killed: no goodbye, so its records outlive it. The second run, on
+    // another port, keeps the name.
+    first.signal("KILL");
+    let _ = first.finish(PATIENCE);
+    let (second, at_second) = echo_on("0");
+    assert_ne!(at_first, at_second);
+    let moved = watch.wait_for(PATIENCE, |line| {
+        line.starts_with("echo ") || line.starts_with("+ echo ") || line.starts_with("~ echo ")
+    });
+    assert!(
+        moved.starts_with("~ echo ") && moved.contains(&at_second),
+        "the move is reported, at the new address: {moved}"
+    );
+    stop(second);
+    watch.wait_for(PATIENCE, |line| line == "- echo");
+    stop(watch);
+}
+
+#[test]
 fn the_circuit_across_hosts_runs_over_tls_its_certificates_for_its_sketches_names() {
     let Some(net) = Network::create_or_skip(3) else {
         return;
