@@ -1,13 +1,15 @@
 //! Circuits: sketches wired together, whoever wrote them. One model (`plan`)
 //! and one check of its rules (`check`), fed by a circuit file (`file`, its
 //! TOML read by `toml_file`) or by code (`wired`, the public [`Circuit`]);
-//! running a checked circuit (`run`, with its analyzer page in `panel`); and
+//! running a checked circuit (`run`, with its analyzer page in `panel`, and
+//! one part of a circuit across hosts in `part`); and
 //! the commands that do (`commands`).
 
 pub(crate) mod check;
 pub(crate) mod commands;
 pub(crate) mod file;
 pub(crate) mod panel;
+pub(crate) mod part;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod toml_file;
