@@ -55,6 +55,13 @@ fn stop(running: Running) -> Finished {
     finished
 }
 
+/// Waits for a part to end by itself, with success.
+fn ends(running: Running) -> Finished {
+    let finished = running.finish(PATIENCE * 2);
+    assert_eq!(finished.code(), 0, "{finished:?}");
+    finished
+}
+
 /// The buzzes a buzzer's part logged.
 fn buzzes(buzzer: &Finished) -> usize {
     buzzer
@@ -87,8 +94,15 @@ fn the_demo_circuit_runs_from_one_file_across_three_hosts() {
         ticks.iter().any(|line| line.starts_with(&on_h2)),
         "the clock found the pin on h2 by name: {clock:?}"
     );
-    let iopin = stop(iopin);
-    let buzzer = stop(buzzer);
+    // The pin's part ends once the clock has, the buzzer's once the pin has.
+    let iopin = ends(iopin);
+    let buzzer = ends(buzzer);
+    assert!(
+        iopin
+            .lines_of("up")
+            .contains(&"circuit spread on h2: no timer on h2; ticks are sent by clock (on h1)"),
+        "not `0 ticks sent`: {iopin:?}"
+    );
     let bits = drawn_bits(&iopin.lines_of("iopin"));
     assert_eq!(bits.len(), 30, "{iopin:?}");
     assert!(
@@ -98,6 +112,96 @@ fn the_demo_circuit_runs_from_one_file_across_three_hosts() {
         "{iopin:?}"
     );
     assert_eq!(buzzes(&buzzer), rising_edges(&bits), "{buzzer:?}");
+}
+
+/// The demo split over two hosts as a greenhouse would be: the clock (the
+/// sensor) and the buzzer (the fan) on h1, the pin (the thermostat) between
+/// them on h2, with a summary that counts a signal of each.
+fn split_file(name: &str, tacks: u64, delay: f64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("across-hosts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.toml", std::process::id()));
+    let text = format!(
+        r#"name = "{name}"
+
+[sketches.clock]
+to = "iopin"
+tacks = {tacks}
+delay = {delay}
+host = "h1"
+
+[sketches.iopin]
+buzzer = "buzzer"
+host = "h2"
+
+[sketches.buzzer]
+host = "h1"
+
+[summary]
+"ticks sent" = "clock.tick"
+"bits drawn" = "iopin.level"
+buzzes = {{ rises = "buzzer.buzz" }}
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn each_part_of_a_split_circuit_ends_by_itself_once_what_feeds_it_has_ended() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let file = split_file("split", 10, 0.05);
+    // h2 holds no timer: it ends once the clock on h1 has.
+    let pin = part(&net, 2, &file, "h2", &[]);
+    let h1 = net
+        .host(1)
+        .start(BIN, &["up", file.to_str().unwrap(), "--host", "h1"])
+        .finish(PATIENCE * 2);
+    let h2 = ends(pin);
+    assert_eq!(h1.code(), 0, "{h1:?}");
+    assert!(
+        h1.lines_of("clock")
+            .contains(&"10 ticks sent, 10 acknowledged, 0 resent"),
+        "{h1:?}"
+    );
+    // h1's buzzer served the pin on h2 until the pin had delivered everything.
+    let bits = drawn_bits(&h2.lines_of("iopin"));
+    assert_eq!(bits.len(), 30, "{h2:?}");
+    assert!(
+        h2.lines_of("iopin")
+            .contains(&"link to buzzer/pin: 30 delivered"),
+        "every message delivered: {h2:?}"
+    );
+    for finished in [&h1, &h2] {
+        assert!(
+            !finished
+                .out
+                .iter()
+                .chain(&finished.err)
+                .any(|line| line.contains("closed with 1001")),
+            "no server stopped under a link: {finished:?}"
+        );
+    }
+    let buzzes = buzzes(&h1);
+    assert_eq!(buzzes, rising_edges(&bits), "{h1:?}");
+    // Each part counts what its own sketches recorded, and names the other
+    // part for the rest (not a misleading 0).
+    assert!(
+        h1.lines_of("up").contains(
+            &format!(
+                "circuit split on h1: 10 ticks sent, {buzzes} buzzes; counted on h2: bits drawn"
+            )
+            .as_str()
+        ),
+        "{h1:?}"
+    );
+    assert!(
+        h2.lines_of("up")
+            .contains(&"circuit split on h2: 30 bits drawn; counted on h1: ticks sent, buzzes"),
+        "{h2:?}"
+    );
 }
 
 #[test]
@@ -145,7 +249,7 @@ fn a_standby_pin_on_a_fourth_host_takes_over_when_the_first_dies() {
             .any(|line| line.contains("iopin is now") && line.contains(&on_h4)),
         "the clock says the standby took over: {clock:?}"
     );
-    let standby = stop(standby);
+    let standby = ends(standby);
     let buzzer = stop(buzzer);
     let taken_over = drawn_bits(&standby.lines_of("iopin"));
     assert!(!taken_over.is_empty(), "the standby drew bits: {standby:?}");
@@ -366,6 +470,42 @@ fn ls_lists_the_sketches_on_the_network_and_follows_arrivals_and_departures() {
 }
 
 #[test]
+fn ls_watch_reports_a_sketch_that_restarted_at_a_new_address() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let mut watch = net.host(2).start(BIN, &["ls", "--watch", "--for", "1"]);
+    watch.wait_for(PATIENCE, |line| line.starts_with("NAME"));
+    let echo_on = |port: &str| {
+        let mut echo = net
+            .host(1)
+            .start(BIN, &["echo", "-s", "0.0.0.0", "-p", port, "--advertise"]);
+        let port = echo.port();
+        echo.wait_for(PATIENCE, |line| line.contains("advertised as"));
+        (echo, format!("{}:{port}", net.host(1).addr()))
+    };
+    let (first, at_first) = echo_on("0");
+    let arrived = watch.wait_for(PATIENCE, |line| line.starts_with("+ echo "));
+    assert!(arrived.contains(&at_first), "{arrived}");
+    // Killed: no goodbye, so its records outlive it. The second run, on
+    // another port, keeps the name.
+    first.signal("KILL");
+    let _ = first.finish(PATIENCE);
+    let (second, at_second) = echo_on("0");
+    assert_ne!(at_first, at_second);
+    let moved = watch.wait_for(PATIENCE, |line| {
+        line.starts_with("echo ") || line.starts_with("+ echo ") || line.starts_with("~ echo ")
+    });
+    assert!(
+        moved.starts_with("~ echo ") && moved.contains(&at_second),
+        "the move is reported, at the new address: {moved}"
+    );
+    stop(second);
+    watch.wait_for(PATIENCE, |line| line == "- echo");
+    stop(watch);
+}
+
+#[test]
 fn the_circuit_across_hosts_runs_over_tls_its_certificates_for_its_sketches_names() {
     let Some(net) = Network::create_or_skip(3) else {
         return;
@@ -419,14 +559,14 @@ fn the_circuit_across_hosts_runs_over_tls_its_certificates_for_its_sketches_name
         ticks.iter().any(|line| line.starts_with(&on_h2)),
         "over TLS, found by name: {clock:?}"
     );
-    let iopin = stop(iopin);
+    let iopin = ends(iopin);
     assert!(
         iopin
             .lines_of("iopin")
             .contains(&"link to buzzer/pin: 18 delivered"),
         "{iopin:?}"
     );
-    let buzzer = stop(buzzer);
+    let buzzer = ends(buzzer);
     assert!(
         buzzer
             .lines_of("buzzer")

@@ -1,6 +1,6 @@
 //! `ls`: the sketches this machine can see on the network by DNS-SD, like
 //! `avahi-browse _circuit._tcp` or `ros2 node list`; `--watch` follows
-//! arrivals and departures until Ctrl-C.
+//! arrivals, departures and moves (a restart at another address) until Ctrl-C.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub(crate) fn command() -> Command {
         .about("Lists the sketches seen on the network (DNS-SD, _circuit._tcp): name, address, kind, circuit")
         .arg(
             switch(WATCH)
-                .help("Keep listening, and print each arrival (+) and departure (-) until Ctrl-C"),
+                .help("Keep listening, and print each arrival (+), departure (-) and move to another address (~) until Ctrl-C"),
         )
         .arg(seconds_flag(FOR).help(with_default(
             "How long to listen before listing",
@@ -78,9 +78,8 @@ pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
             tokio::select! {
                 change = changes.recv() => match change {
                     Ok(Sighting::Arrived(arrived)) => {
-                        // Its records may come in parts: one line when it arrives.
-                        if !seen.contains_key(&arrived.instance) {
-                            println!("+ {}", row(&arrived));
+                        if let Some(line) = news(seen.get(&arrived.instance), &arrived) {
+                            println!("{line}");
                         }
                         seen.insert(arrived.instance.clone(), arrived);
                     }
@@ -108,6 +107,21 @@ fn note(seen: &mut BTreeMap<String, Seen>, change: Sighting) {
         Sighting::Left(instance) => {
             seen.remove(&instance);
         }
+    }
+}
+
+/// What `ls --watch` says when `arrived` is seen, `before` being what was
+/// known of its instance: `+ ROW` for a new one, `~ ROW` for one at another
+/// address (a restart on a new port keeps its name, and a restart without a
+/// goodbye comes before the old records expire), nothing for more of its
+/// records coming in (an address added, its TXT again).
+fn news(before: Option<&Seen>, arrived: &Seen) -> Option<String> {
+    match before {
+        None => Some(format!("+ {}", row(arrived))),
+        Some(before) if before.endpoint() != arrived.endpoint() => {
+            Some(format!("~ {}", row(arrived)))
+        }
+        Some(_) => None,
     }
 }
 
@@ -141,4 +155,43 @@ fn row(seen: &Seen) -> String {
         yes(seen.tls),
         yes(seen.auth)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn echo(addr: &str, port: u16) -> Seen {
+        Seen {
+            instance: "echo".into(),
+            sketch: "echo".into(),
+            kind: "echo".into(),
+            takes: "Payload".into(),
+            circuit: String::new(),
+            tls: false,
+            auth: false,
+            addrs: vec![addr.parse().unwrap()],
+            port,
+        }
+    }
+
+    #[test]
+    fn a_sketch_seen_at_another_address_is_said_to_have_moved() {
+        let first = echo("10.0.0.1", 4000);
+        assert!(news(None, &first).unwrap().starts_with("+ echo "));
+        // The same records again, or one more address of it, say nothing new.
+        assert_eq!(news(Some(&first), &first), None);
+        let mut more = first.clone();
+        more.addrs.push("fe80::1".parse().unwrap());
+        assert_eq!(news(Some(&first), &more), None);
+        // Restarted on a new port, or on another host, under the same name.
+        let moved = news(Some(&first), &echo("10.0.0.1", 4001)).unwrap();
+        assert!(
+            moved.starts_with("~ echo ") && moved.contains("10.0.0.1:4001"),
+            "{moved}"
+        );
+        assert!(news(Some(&first), &echo("10.0.0.2", 4000))
+            .unwrap()
+            .starts_with("~ echo "));
+    }
 }

@@ -66,8 +66,27 @@ pub(crate) fn check(draft: Draft, kinds: &[Kind], source: Source) -> Result<Plan
         });
     }
     let names: Vec<&str> = draft.sketches.iter().map(|s| s.name.as_str()).collect();
+    let mut hosts: Vec<&str> = draft
+        .sketches
+        .iter()
+        .filter_map(|sketch| sketch.host.as_deref())
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
     let mut sketches = Vec::new();
     for (at, sketch) in draft.sketches.iter().enumerate() {
+        // Placing some sketches splits the circuit into parts (`up FILE
+        // --host H`): one placed nowhere would run in none of them.
+        if sketch.host.is_none() && !hosts.is_empty() {
+            mistakes.push(Mistake {
+                at: At::Sketch(at),
+                message: format!(
+                    "`{}` has no `host` while other sketches of this circuit are placed (on {}): no `up FILE --host H` would start it; add `host = \"…\"`",
+                    sketch.name,
+                    hosts.join(", "),
+                ),
+            });
+        }
         if names[..at].contains(&sketch.name.as_str()) {
             mistakes.push(Mistake {
                 at: At::Sketch(at),

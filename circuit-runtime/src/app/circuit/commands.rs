@@ -54,7 +54,7 @@ pub(crate) fn up_command() -> Command {
         .arg(
             flag(HOST)
                 .value_name("HOST")
-                .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD)"),
+                .help("Start only the sketches placed on HOST (`host = \"…\"`); the others are found by name (DNS-SD). Ends when its timers and the sketches elsewhere that feed it have ended"),
         )
         .arg(set_arg())
         .next_help_heading(heading::LINK)
@@ -100,7 +100,7 @@ pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
     let mut circuit = checked(&path, &text, &sets_of(matches), kinds)?;
-    let prefix = format!("circuit {}: ", circuit.name);
+    let mut prefix = format!("circuit {}: ", circuit.name);
     if let Some(host) = matches.remove_one::<String>(HOST) {
         require(Feature::Discovery, "--host").map_err(Error::Setup)?;
         let mut hosts: Vec<&str> = circuit
@@ -121,6 +121,7 @@ pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
                 }
             )));
         }
+        prefix = format!("circuit {} on {host}: ", circuit.name);
         circuit.here = Some(host);
     } else if cert_given(matches) {
         return Err(Error::Setup(

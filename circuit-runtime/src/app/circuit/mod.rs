@@ -3,7 +3,8 @@
 //! TOML read by `toml_file`, values given instead with `--set` by `set`) or
 //! by code (`wired`, the public [`Circuit`]); the framework's options a
 //! circuit sets per sketch, found in a sketch's own command line (`options`);
-//! running a checked circuit (`run`, with its analyzer page in `panel`); and
+//! running a checked circuit (`run`, with its analyzer page in `panel`, and
+//! one part of a circuit across hosts in `part`); and
 //! the commands that do (`commands`).
 
 pub(crate) mod check;
@@ -11,6 +12,7 @@ pub(crate) mod commands;
 pub(crate) mod file;
 pub(crate) mod options;
 pub(crate) mod panel;
+pub(crate) mod part;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod set;

@@ -1,7 +1,7 @@
 //! Running a checked circuit: its sketches started (servers bound first),
-//! placed on loopback, in-process wires or across hosts; a recording fed to
-//! the sketches nothing else feeds; stopped in an order that lets links
-//! deliver; and its summary line.
+//! placed on loopback, in-process wires or across hosts (a part, see
+//! `part`); a recording fed to the sketches nothing else feeds; stopped in
+//! an order that lets links deliver; and its summary line.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::app::circuit::check::did_you_mean;
 use crate::app::circuit::options::{self, Every};
+use crate::app::circuit::part::{self, AdvertisedTimer};
 use crate::app::circuit::plan::{Given, Plan, PlannedSketch, Target};
 use crate::app::kind::Kind;
 use crate::app::replay::{check_against, feed};
@@ -32,9 +33,10 @@ const HOST: &str = "127.0.0.1";
 const EVERY_ADDRESS: &str = "0.0.0.0";
 
 /// Runs `circuit`: starts its sketches, feeds them the recording to replay
-/// (if any), waits for its timers (or the recording's end), or for
-/// `shutdown` when it has none; stops everything, checks against the
-/// recording when asked; returns the summary line (which says what was
+/// (if any), waits for its timers (or the recording's end) and, for a part
+/// across hosts, for the sketches elsewhere that feed it to end, or for
+/// `shutdown` when it has none of these; stops everything, checks against
+/// the recording when asked; returns the summary line (which says what was
 /// lost, if anything was) and what was lost.
 pub(crate) async fn run(
     circuit: &Plan,
@@ -69,6 +71,8 @@ pub(crate) async fn run(
         .map(|count| counting.totals(&count.signal).samples)
         .collect();
     let placement = Placement::of(circuit, every, tls, sockets);
+    // Followed before anything starts, so that no feeder comes and goes unseen.
+    let mut feeders = part::follow(circuit, kinds);
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
     let timers = running
         .iter()
@@ -87,14 +91,22 @@ pub(crate) async fn run(
     if let Some(replay) = &replay {
         replay_into(circuit, kinds, &running, &placement, replay).await?;
     }
-    if timers == 0 && replay.is_none() {
+    if timers == 0 && replay.is_none() && feeders.is_none() {
         shutdown.wait().await;
     } else {
         let waiting = async {
-            for (sketch, handle) in running.iter_mut() {
-                if !kinds[sketch.kind].serves {
-                    handle.done().await;
+            // Each timer's end is said when it comes, not after the others'.
+            let ticking = running
+                .iter_mut()
+                .filter(|(sketch, _)| !kinds[sketch.kind].serves)
+                .map(|(_, handle)| handle.done());
+            futures_util::future::join_all(ticking).await;
+            if let Some(feeders) = &mut feeders {
+                let waited = feeders.running().join(", ");
+                if !waited.is_empty() {
+                    tracing::info!("waiting for {waited} to end");
                 }
+                feeders.all_ended().await;
             }
         };
         tokio::select! {
@@ -112,7 +124,7 @@ pub(crate) async fn run(
         check_against(&replay.changes, trace, &names)?;
     }
     unrecorded(circuit, &counting, &recorded_before);
-    let mut line = summary(circuit, &report, &counting, &counted_before);
+    let mut line = summary(circuit, kinds, &report, &counting, &counted_before);
     if report.lost.total() > 0 {
         line.push_str(&format!("; {}", report.lost));
     }
@@ -246,18 +258,33 @@ async fn replay_into(
 }
 
 /// The summary line: the circuit's counts, as counted since `before`; or,
-/// without counts, what its timers sent.
-fn summary(circuit: &Plan, report: &RunReport, counting: &Trace, before: &[u64]) -> String {
+/// without counts, what its timers sent. A part across hosts counts what
+/// its own sketches recorded, and names the parts that count the rest.
+fn summary(
+    circuit: &Plan,
+    kinds: &[Kind],
+    report: &RunReport,
+    counting: &Trace,
+    before: &[u64],
+) -> String {
     if circuit.counts.is_empty() {
-        return format!("{} ticks sent, {} acknowledged", report.sent, report.acked);
+        return part::no_timer_here(circuit, kinds).unwrap_or_else(|| {
+            format!("{} ticks sent, {} acknowledged", report.sent, report.acked)
+        });
     }
     let counts: Vec<String> = circuit
         .counts
         .iter()
         .zip(before)
+        .filter(|(count, _)| part::counted_on(circuit, count).is_none())
         .map(|(count, before)| format!("{} {}", counted(counting, count) - before, count.label))
         .collect();
-    counts.join(", ")
+    let here = (!counts.is_empty()).then(|| counts.join(", "));
+    let parts: Vec<String> = here
+        .into_iter()
+        .chain(part::counted_elsewhere(circuit))
+        .collect();
+    parts.join("; ")
 }
 
 /// What `count` of a circuit's summary has counted so far in this process.
@@ -424,7 +451,28 @@ async fn start(
         Some(Given::Text(address)) => options.to = Some(address.clone()),
         None => {}
     }
-    log::scoped(name, (kind.start)(&mut values, options, listener)).await
+    // A timer of a part says on discovery that it runs, until it is done.
+    let advertised = if placement.across_hosts && !kind.serves {
+        part::advertise_timer(&name, kind, &placement.circuit).await
+    } else {
+        None
+    };
+    let running = match log::scoped(name, (kind.start)(&mut values, options, listener)).await {
+        Ok(running) => running,
+        Err(err) => {
+            if let Some(advertised) = &advertised {
+                advertised.withdraw().await;
+            }
+            return Err(err);
+        }
+    };
+    Ok(match advertised {
+        Some(advertised) => Box::new(AdvertisedTimer {
+            running,
+            advertised: Some(advertised),
+        }),
+        None => running,
+    })
 }
 
 /// Where a link to a sketch of the circuit goes: `ws://127.0.0.1:PORT/PATH`

@@ -9,8 +9,13 @@
 
 use std::net::IpAddr;
 
-/// The service type every sketch is advertised under.
+/// The service type every server is advertised under.
 pub const SERVICE_TYPE: &str = "_circuit._tcp.local.";
+
+/// The service type of the timers of a circuit across hosts, advertised while
+/// they run (port 0: they serve nothing), so that the parts they feed see
+/// them end.
+pub const TIMER_TYPE: &str = "_circuit-timer._tcp.local.";
 
 /// The version of the wire protocol (text frames, one acknowledgement per
 /// message, in order), in the `v` TXT key.

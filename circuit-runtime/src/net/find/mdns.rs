@@ -1,8 +1,11 @@
 //! Multicast DNS (RFC 6762) with the `mdns-sd` crate: servers advertise
 //! themselves as `_circuit._tcp.local.`, and a sketch's name is resolved by
 //! browsing for it. Avahi, Bonjour and any zeroconf library see the same
-//! records. One responder runs per process (its own thread, started on first
-//! use). Built with the `discovery` feature; `mdns_absent.rs` stands in without.
+//! records. The timers of a circuit across hosts are advertised too, as
+//! `_circuit-timer._tcp.local.` (nothing to connect to: they say that they
+//! run, and their goodbye that they ended). One responder runs per process
+//! (its own thread, started on first use). Built with the `discovery`
+//! feature; `mdns_absent.rs` stands in without.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +16,9 @@ use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent, ServiceInfo};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{timeout, Instant};
 
-use crate::net::find::discovery::{self, Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE};
+use crate::net::find::discovery::{
+    self, Advert, Seen, Sighting, PROTOCOL_VERSION, SERVICE_TYPE, TIMER_TYPE,
+};
 
 /// How long a resolution in a directory that has just begun keeps listening
 /// after the first instance of a name answered, so that a standby answering a
@@ -22,7 +27,7 @@ const SETTLE: Duration = Duration::from_millis(150);
 
 /// What the resolved service says, if it is one of ours.
 fn seen_in(service: &ResolvedService) -> Seen {
-    let instance = instance_of(service.get_fullname());
+    let instance = instance_of(service.get_fullname(), &service.ty_domain);
     let text = |key: &str| service.get_property_val_str(key).unwrap_or("").to_owned();
     let mut addrs: Vec<IpAddr> = service
         .get_addresses()
@@ -45,13 +50,21 @@ fn seen_in(service: &ResolvedService) -> Seen {
     Seen::from_txt(instance.clone(), &instance, addrs, port, text)
 }
 
-/// A server's advertisement, until it is withdrawn.
+/// A server's (or a timer's) advertisement, until it is withdrawn.
 pub struct Advertised {
     /// Its full DNS-SD name, for the goodbye.
     fullname: String,
     /// Its instance name: the sketch's, or `name (N)` for a standby.
     instance: String,
+    /// Before when its goodbye is not said (see [`HEARD`]).
+    not_before: Instant,
 }
+
+/// How long a timer's record stays at least: mDNS announces a new record at
+/// once and again a second later, so that a browser that missed the first
+/// announcement still learns that the timer ran before it hears its goodbye
+/// (a goodbye for a record never seen says nothing).
+const HEARD: Duration = Duration::from_millis(1500);
 
 impl Advertised {
     /// The instance name it was advertised under.
@@ -61,7 +74,8 @@ impl Advertised {
 
     /// Says goodbye (records with a time to live of zero), so that browsers
     /// forget the sketch at once instead of when its records expire.
-    pub async fn withdraw(self) {
+    pub async fn withdraw(&self) {
+        tokio::time::sleep_until(self.not_before).await;
         let Ok(daemon) = daemon() else { return };
         if let Ok(status) = daemon.unregister(&self.fullname) {
             // The goodbye is sent by the responder's thread; wait for it a moment.
@@ -79,11 +93,11 @@ fn daemon() -> Result<&'static ServiceDaemon, String> {
         .map_err(Clone::clone)
 }
 
-/// The instance name a new server of sketch `name` takes: the name itself,
-/// or, when a live instance holds it already (a standby starting beside its
-/// primary), the first free `name (2)`, `name (3)`, … as DNS-SD would rename it.
-async fn free_name(name: &str) -> Result<String, String> {
-    let directory = directory()?;
+/// The instance name a new server (or timer, in `directory`) of sketch
+/// `name` takes: the name itself, or, when a live instance holds it already
+/// (a standby starting beside its primary), the first free `name (2)`,
+/// `name (3)`, … as DNS-SD would rename it.
+async fn free_name(directory: &Directory, name: &str) -> Result<String, String> {
     tokio::time::sleep_until(directory.started + WARM_UP).await;
     let taken: Vec<String> = directory
         .answering(name)
@@ -105,8 +119,41 @@ async fn free_name(name: &str) -> Result<String, String> {
 /// # Errors
 /// When this machine cannot do multicast DNS, or the records are not valid.
 pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
+    let instance = free_name(directory()?, &advert.sketch).await?;
+    // A host name of the sketch's own: processes in one machine (or one
+    // network namespace each) must not claim the same one.
+    let host = format!("{}-{}.local.", host_label(&instance), advert.port);
+    register(advert, SERVICE_TYPE, instance, host, Instant::now()).await
+}
+
+/// Advertises a timer of a circuit across hosts while it runs, as
+/// `_circuit-timer._tcp` (port 0: nothing to connect to), so that the parts it
+/// feeds learn from its goodbye that it has ended. Its withdrawal waits until
+/// the record was announced twice (see [`HEARD`]).
+///
+/// # Errors
+/// When this machine cannot do multicast DNS, or the records are not valid.
+pub async fn advertise_timer(advert: &Advert) -> Result<Advertised, String> {
+    let instance = free_name(timers()?, &advert.sketch).await?;
+    // No port tells two timers' host names apart: the process does.
+    let host = format!(
+        "{}-timer-{}.local.",
+        host_label(&instance),
+        std::process::id()
+    );
+    register(advert, TIMER_TYPE, instance, host, Instant::now() + HEARD).await
+}
+
+/// Registers `advert` as `instance` of `service_type` on `host`, its goodbye
+/// said no sooner than `not_before`.
+async fn register(
+    advert: &Advert,
+    service_type: &str,
+    instance: String,
+    host: String,
+    not_before: Instant,
+) -> Result<Advertised, String> {
     let daemon = daemon()?;
-    let instance = free_name(&advert.sketch).await?;
     let flag = |on: bool| if on { "1" } else { "0" };
     let properties = [
         ("sketch", advert.sketch.as_str()),
@@ -118,12 +165,9 @@ pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
         ("auth", flag(advert.auth)),
         ("v", PROTOCOL_VERSION),
     ];
-    // A host name of the sketch's own: processes in one machine (or one
-    // network namespace each) must not claim the same one.
-    let host = format!("{}-{}.local.", host_label(&instance), advert.port);
     let ips = addresses(advert.ip);
     let info = ServiceInfo::new(
-        SERVICE_TYPE,
+        service_type,
         &instance,
         &host,
         &ips[..],
@@ -136,7 +180,11 @@ pub async fn advertise(advert: &Advert) -> Result<Advertised, String> {
         .register(info)
         .map_err(|err| format!("cannot advertise {}: {err}", advert.sketch))?;
     tracing::debug!("advertised {fullname} on port {}", advert.port);
-    Ok(Advertised { fullname, instance })
+    Ok(Advertised {
+        fullname,
+        instance,
+        not_before,
+    })
 }
 
 /// The addresses to advertise for a server bound to `bound`: that address,
@@ -179,10 +227,13 @@ fn host_label(name: &str) -> String {
 /// mDNS's schedule; see the discovery benchmark).
 const WARM_UP: Duration = Duration::from_millis(1500);
 
-/// What this process has seen of the network: every instance of
-/// `_circuit._tcp` that answered, kept up to date by one browse that lasts as
-/// long as the process (mDNS announces arrivals and goodbyes by itself).
+/// What this process has seen of the network: every instance of one
+/// service type (`_circuit._tcp`, or `_circuit-timer._tcp`) that answered,
+/// kept up to date by one browse that lasts as long as the process (mDNS
+/// announces arrivals and goodbyes by itself).
 struct Directory {
+    /// The service type it browses.
+    service_type: &'static str,
     /// The instances seen, by instance name.
     seen: Mutex<HashMap<String, Seen>>,
     /// Bumped on every change, for resolutions waiting for a name.
@@ -193,36 +244,50 @@ struct Directory {
     started: Instant,
 }
 
-/// This process's directory, browsing from its first use on.
+/// This process's directory of servers, browsing from its first use on.
 fn directory() -> Result<&'static Directory, String> {
-    static DIRECTORY: OnceLock<Result<Directory, String>> = OnceLock::new();
-    DIRECTORY
-        .get_or_init(|| {
-            let events = daemon()?
-                .browse(SERVICE_TYPE)
-                .map_err(|err| format!("cannot browse for sketches: {err}"))?;
-            let directory = Directory {
-                seen: Mutex::new(HashMap::new()),
-                changed: watch::channel(0).0,
-                sightings: broadcast::channel(256).0,
-                started: Instant::now(),
-            };
-            std::thread::Builder::new()
-                .name("circuit-discovery".into())
-                .spawn(move || {
-                    // Ends with the responder, when the process does. The first
-                    // call waits until the directory is made, then finds it.
-                    while let Ok(event) = events.recv() {
-                        if let Ok(directory) = self::directory() {
-                            directory.note(event);
-                        }
+    static SERVERS: OnceLock<Result<Directory, String>> = OnceLock::new();
+    browsing(&SERVERS, SERVICE_TYPE)
+}
+
+/// This process's directory of timers, browsing from its first use on.
+fn timers() -> Result<&'static Directory, String> {
+    static TIMERS: OnceLock<Result<Directory, String>> = OnceLock::new();
+    browsing(&TIMERS, TIMER_TYPE)
+}
+
+/// The directory kept in `cell`, browsing `service_type` from its first use on.
+fn browsing(
+    cell: &'static OnceLock<Result<Directory, String>>,
+    service_type: &'static str,
+) -> Result<&'static Directory, String> {
+    cell.get_or_init(|| {
+        let events = daemon()?
+            .browse(service_type)
+            .map_err(|err| format!("cannot browse for sketches: {err}"))?;
+        let directory = Directory {
+            service_type,
+            seen: Mutex::new(HashMap::new()),
+            changed: watch::channel(0).0,
+            sightings: broadcast::channel(256).0,
+            started: Instant::now(),
+        };
+        std::thread::Builder::new()
+            .name("circuit-discovery".into())
+            .spawn(move || {
+                // Ends with the responder, when the process does. The first
+                // call waits until the directory is made, then finds it.
+                while let Ok(event) = events.recv() {
+                    if let Ok(directory) = browsing(cell, service_type) {
+                        directory.note(event);
                     }
-                })
-                .map_err(|err| format!("cannot start browsing: {err}"))?;
-            Ok(directory)
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+                }
+            })
+            .map_err(|err| format!("cannot start browsing: {err}"))?;
+        Ok(directory)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 impl Directory {
@@ -235,7 +300,7 @@ impl Directory {
                 Sighting::Arrived(seen)
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
-                let instance = instance_of(&fullname);
+                let instance = instance_of(&fullname, self.service_type);
                 if self.lock().remove(&instance).is_none() {
                     return;
                 }
@@ -245,6 +310,14 @@ impl Directory {
         };
         self.changed.send_modify(|version| *version += 1);
         let _ = self.sightings.send(sighting);
+    }
+
+    /// What it holds now, by instance name, and every change from now on.
+    fn watch(&self) -> (Vec<Seen>, broadcast::Receiver<Sighting>) {
+        let changes = self.sightings.subscribe();
+        let mut seen: Vec<Seen> = self.lock().values().cloned().collect();
+        seen.sort_by(|a, b| a.instance.cmp(&b.instance));
+        (seen, changes)
     }
 
     /// The instances seen; a panic elsewhere while it was held leaves it usable.
@@ -270,10 +343,11 @@ impl Directory {
     }
 }
 
-/// `iopin (2)._circuit._tcp.local.` → `iopin (2)`.
-fn instance_of(fullname: &str) -> String {
+/// `iopin (2)._circuit._tcp.local.` → `iopin (2)` (for `service_type`
+/// `_circuit._tcp.local.`).
+fn instance_of(fullname: &str, service_type: &str) -> String {
     fullname
-        .strip_suffix(SERVICE_TYPE)
+        .strip_suffix(service_type)
         .unwrap_or(fullname)
         .trim_end_matches('.')
         .replace("\\ ", " ")
@@ -334,16 +408,21 @@ pub async fn resolve(name: &str, within: Duration) -> Result<Vec<Seen>, String> 
     ))
 }
 
-/// The sketches seen so far, by instance name, and every change from now on.
+/// The servers seen so far, by instance name, and every change from now on.
 ///
 /// # Errors
 /// When this machine cannot do multicast DNS.
 pub fn watch() -> Result<(Vec<Seen>, broadcast::Receiver<Sighting>), String> {
-    let directory = directory()?;
-    let changes = directory.sightings.subscribe();
-    let mut seen: Vec<Seen> = directory.lock().values().cloned().collect();
-    seen.sort_by(|a, b| a.instance.cmp(&b.instance));
-    Ok((seen, changes))
+    Ok(directory()?.watch())
+}
+
+/// The timers of circuits across hosts seen so far, by instance name, and
+/// every change from now on.
+///
+/// # Errors
+/// When this machine cannot do multicast DNS.
+pub fn watch_timers() -> Result<(Vec<Seen>, broadcast::Receiver<Sighting>), String> {
+    Ok(timers()?.watch())
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ impl Advertised {
     }
 
     /// Never called: there is no advertisement to withdraw.
-    pub async fn withdraw(self) {
-        match self {}
+    pub async fn withdraw(&self) {
+        match *self {}
     }
 }
 
@@ -30,6 +30,14 @@ impl Advertised {
 /// Always: the feature is missing.
 pub async fn advertise(_advert: &Advert) -> Result<Advertised, String> {
     Err(missing(Feature::Discovery, "announcing a sketch by DNS-SD"))
+}
+
+/// No timer can be advertised without the feature.
+///
+/// # Errors
+/// Always: the feature is missing.
+pub async fn advertise_timer(_advert: &Advert) -> Result<Advertised, String> {
+    Err(missing(Feature::Discovery, "announcing a timer by DNS-SD"))
 }
 
 /// No name can be resolved by multicast without the feature.
@@ -51,5 +59,16 @@ pub fn watch() -> Result<(Vec<Seen>, broadcast::Receiver<Sighting>), String> {
     Err(missing(
         Feature::Discovery,
         "listing the sketches on the network",
+    ))
+}
+
+/// No timer is seen without the feature.
+///
+/// # Errors
+/// Always: the feature is missing.
+pub fn watch_timers() -> Result<(Vec<Seen>, broadcast::Receiver<Sighting>), String> {
+    Err(missing(
+        Feature::Discovery,
+        "seeing the timers of a circuit across hosts",
     ))
 }

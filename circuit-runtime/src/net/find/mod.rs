@@ -1,6 +1,7 @@
 //! Finding a sketch: where a link, a timer or the probe connects (a URL or a
 //! name), and names resolved by DNS-SD over multicast DNS (`mdns`, the
-//! `discovery` feature) or a DNS server (`unicast`, the `dns` feature). A
+//! `discovery` feature) or a DNS server (`unicast`, the `dns` feature); when
+//! the sketches of a circuit that run elsewhere have ended (`presence`). A
 //! build without the feature has the `*_absent.rs` file in its place, whose
 //! every use says which feature is missing.
 
@@ -15,6 +16,7 @@ pub(crate) mod mdns;
 #[cfg(not(feature = "discovery"))]
 #[path = "mdns_absent.rs"]
 pub(crate) mod mdns;
+pub(crate) mod presence;
 #[cfg(feature = "dns")]
 pub(crate) mod unicast;
 #[cfg(not(feature = "dns"))]

@@ -191,16 +191,14 @@ impl<S: Reactive> Server<S> {
 
     /// Stops accepting, closes every peer with 1001 once its in-flight message
     /// is acknowledged, delivers what the links still hold (within
-    /// `--stop-timeout`, saying what it could not), and hands back the sketch.
+    /// `--stop-timeout`, saying what it could not), says goodbye on DNS-SD,
+    /// and hands back the sketch.
     pub async fn stop(self) -> S {
         self.stop_counting().await.0
     }
 
     /// [`Server::stop`], with what its links lost.
     async fn stop_counting(self) -> (S, Losses) {
-        if let Some(advertised) = self.advertised {
-            advertised.withdraw().await;
-        }
         self.shutdown.trigger();
         let _ = self.accepting.await;
         let sketch = match self.sketch.await {
@@ -216,6 +214,11 @@ impl<S: Reactive> Server<S> {
         })
         .await;
         drop(links);
+        // Last: a part of a circuit across hosts that waits for this sketch
+        // to end learns from the goodbye that all its links sent has arrived.
+        if let Some(advertised) = self.advertised {
+            advertised.withdraw().await;
+        }
         (sketch, lost)
     }
 }
