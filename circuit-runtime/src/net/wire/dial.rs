@@ -221,4 +221,18 @@ mod tests {
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*waits.last().unwrap(), Backoff::CAP);
     }
+
+    #[tokio::test]
+    async fn an_in_process_wire_carries_where_a_links_stream_resumes() {
+        let mut arriving = memory::register("resume-carrier");
+        let resume = Resume {
+            link: crate::net::send::identity::LinkId::random(),
+            next: 7,
+        };
+        let dialing = tokio::spawn(dial("mem://resume-carrier/pin", None, None, Some(resume)));
+        let incoming = arriving.recv().await.expect("the peer arrives");
+        assert_eq!(Resume::read(&incoming.request), Ok(Some(resume)));
+        incoming.answer.send(Ok(())).unwrap();
+        assert!(dialing.await.unwrap().is_ok());
+    }
 }
