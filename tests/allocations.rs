@@ -12,6 +12,7 @@ use circuit_runtime::net::Server;
 use circuit_runtime::prelude::*;
 use circuit_runtime::Reactive;
 use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Allocations (and reallocations) made on threads that count.
@@ -102,9 +103,18 @@ impl Total for WaitingSink {
     }
 }
 
-/// Sends `rounds` messages one at a time, waiting for each acknowledgement.
-async fn round_trips(url: &str, rounds: u64) {
-    let (mut peer, _) = tokio_tungstenite::connect_async(url)
+/// Sends `rounds` messages one at a time, waiting for each acknowledgement;
+/// as link `link` (its identity's first hex digit) when given, whose
+/// messages the server remembers.
+async fn round_trips(url: &str, rounds: u64, link: Option<char>) {
+    let mut request = url.into_client_request().unwrap();
+    if let Some(digit) = link {
+        let headers = request.headers_mut();
+        let identity = digit.to_string().repeat(32);
+        headers.insert("Circuit-Link", identity.parse().unwrap());
+        headers.insert("Circuit-Next", "1".parse().unwrap());
+    }
+    let (mut peer, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connects");
     for round in 0..rounds {
@@ -119,12 +129,19 @@ async fn round_trips(url: &str, rounds: u64) {
 
 #[test]
 fn a_message_costs_the_server_no_allocation_of_its_own() {
-    per_message::<Sink>();
+    per_message::<Sink>(false);
 }
 
 #[test]
 fn a_message_to_a_loop_that_waits_costs_no_allocation_either() {
-    per_message::<WaitingSink>();
+    per_message::<WaitingSink>(false);
+}
+
+/// A link's message is remembered with its answer, to answer a resend; an
+/// answer of fixed text (`n/a`) is kept without a copy.
+#[test]
+fn a_links_message_costs_the_server_no_allocation_of_its_own_either() {
+    per_message::<Sink>(true);
 }
 
 /// Serves `S` on a thread of its own (whose allocations count if `counting`)
@@ -161,8 +178,9 @@ fn serve_on_a_thread<S: Reactive>(
     (address, done, server)
 }
 
-/// Serves `S` on a counting thread; fails if a message costs it an allocation.
-fn per_message<S: Reactive + Total>() {
+/// Serves `S` on a counting thread; fails if a message costs it an
+/// allocation, from a plain peer or (`link`) from a link.
+fn per_message<S: Reactive + Total>(link: bool) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     // The server runs on a thread of its own, whose allocations count.
     let (address, done, server) = serve_on_a_thread::<S>(true);
@@ -171,11 +189,13 @@ fn per_message<S: Reactive + Total>() {
         .enable_all()
         .build()
         .unwrap();
-    let measure = |rounds: u64| {
+    let mut links = ['a', 'b'].into_iter();
+    let mut measure = |rounds: u64| {
+        let link = links.next().filter(|_| link);
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         client
             .block_on(async {
-                tokio::time::timeout(Duration::from_secs(30), round_trips(&url, rounds)).await
+                tokio::time::timeout(Duration::from_secs(30), round_trips(&url, rounds, link)).await
             })
             .expect("the round trips end in time");
         ALLOCATIONS.load(Ordering::Relaxed) - before

@@ -15,6 +15,7 @@ use crate::net::find::discovery;
 use crate::net::find::mdns;
 use crate::net::find::unicast;
 use crate::net::wire::dial::{dial, Backoff, DialError};
+use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::Socket;
 
 /// The explicit form of a name: what a circuit file writes for a sketch
@@ -154,8 +155,21 @@ impl Dialer {
     /// the connection); a refusal when one of them refused us (its
     /// certificate failed its check, or our token) and none took us.
     pub(crate) async fn dial(&mut self, token: Option<&Token>) -> Result<Socket, DialError> {
+        self.dial_resuming(token, None).await
+    }
+
+    /// As [`Dialer::dial`], for a link: every attempt says where the link's
+    /// stream resumes (`Circuit-Link`, `Circuit-Next`).
+    ///
+    /// # Errors
+    /// As [`Dialer::dial`].
+    pub(crate) async fn dial_resuming(
+        &mut self,
+        token: Option<&Token>,
+        resume: Option<Resume>,
+    ) -> Result<Socket, DialError> {
         let (sketch, path) = match &self.address {
-            Address::Url(url) => return dial(url, None, token).await,
+            Address::Url(url) => return dial(url, None, token, resume).await,
             Address::Name { sketch, path } => (sketch.clone(), path.clone()),
         };
         let resolved = match unicast::server() {
@@ -176,7 +190,7 @@ impl Dialer {
             for url in seen.urls(&path) {
                 // A certificate is checked against the sketch's name: a name
                 // is not an identity until its certificate says so.
-                match dial(&url, Some(&seen.sketch), token).await {
+                match dial(&url, Some(&seen.sketch), token, resume).await {
                     Ok(socket) => {
                         self.connected(&sketch, seen, &url, found.len());
                         return Ok(socket);

@@ -18,8 +18,10 @@ use crate::base::options::LinkOptions;
 use crate::base::options::Token;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
+use crate::net::send::identity::LinkId;
 use crate::net::send::idle::{answer_ping, Pinging};
 use crate::net::wire::dial::{Backoff, DialError};
+use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
 
@@ -88,6 +90,10 @@ pub(crate) struct Shared {
     /// Whether the last delivered message is kept and sent first on every
     /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
     pub(crate) retain: AtomicBool,
+    /// Who the link is to its peer, on every connection (`Circuit-Link`),
+    /// so that a circuit server answers a resent message without running
+    /// its loop again.
+    pub(crate) identity: LinkId,
 }
 
 impl Shared {
@@ -101,6 +107,7 @@ impl Shared {
             options: OnceLock::new(),
             token: OnceLock::new(),
             retain: AtomicBool::new(false),
+            identity: LinkId::random(),
         }
     }
 
@@ -151,6 +158,9 @@ struct Outstanding {
     text: Utf8Bytes,
     /// Where its answer goes, if anyone asked.
     answer: Answer,
+    /// Its number: the link's messages are numbered from 1 as they are
+    /// taken, and keep their number on every connection that carries them.
+    number: u64,
     /// Connections that ended while it was the oldest unacknowledged message.
     failures: u32,
     /// Whether it is the retained message sent again on a new connection:
@@ -191,7 +201,7 @@ struct Delivery {
     in_flight: usize,
     /// The bytes of text in `pending`.
     pending_bytes: usize,
-    /// Messages taken from the queue so far.
+    /// Messages taken from the queue so far: the number of the last one.
     taken: u64,
     /// Messages acknowledged, refused or dead-lettered so far.
     settled: u64,
@@ -366,7 +376,15 @@ impl Delivery {
             sleep(wait).await;
         }
         let url = self.link.url.as_str();
-        match self.dialer.dial(self.link.token.get()).await {
+        let resume = Resume {
+            link: self.link.identity,
+            next: self.first_number(),
+        };
+        match self
+            .dialer
+            .dial_resuming(self.link.token.get(), Some(resume))
+            .await
+        {
             Ok(socket) => {
                 self.link.reached.store(true, Ordering::Relaxed);
                 self.refused = false;
@@ -445,6 +463,7 @@ impl Delivery {
                 self.pending.push_back(Outstanding {
                     text,
                     answer,
+                    number: self.taken,
                     failures: 0,
                     retained: false,
                 });
@@ -487,19 +506,42 @@ impl Delivery {
     /// it waits there already, from a connection that ended before its
     /// answer); whether there is one. Nothing is on the wire then.
     fn resend_retained(&mut self) -> bool {
-        let Some(text) = self.retained.as_ref() else {
+        let Some(text) = self.retained.clone() else {
             return false;
         };
-        if !self.pending.front().is_some_and(|held| held.retained) {
-            self.pending_bytes += text.len();
-            self.pending.push_front(Outstanding {
-                text: text.clone(),
-                answer: None,
-                failures: 0,
-                retained: true,
-            });
+        let number = self.first_number();
+        match self.pending.front_mut() {
+            Some(held) if held.retained => held.number = number,
+            _ => {
+                self.pending_bytes += text.len();
+                self.pending.push_front(Outstanding {
+                    text,
+                    answer: None,
+                    number,
+                    failures: 0,
+                    retained: true,
+                });
+            }
         }
         true
+    }
+
+    /// The number of the first message the next connection carries
+    /// (`Circuit-Next`): the oldest unacknowledged one, or the next new one.
+    /// A retained message goes first as the number just before: its own when
+    /// it was the last message settled (the usual case), so that a peer that
+    /// remembers it answers from memory (it has its state), and a restarted
+    /// peer, which remembers nothing, runs its loop on it, as retaining is for.
+    fn first_number(&self) -> u64 {
+        let first = self
+            .pending
+            .iter()
+            .find(|held| !held.retained)
+            .map_or(self.taken + 1, |held| held.number);
+        match self.retained {
+            Some(_) => first - 1,
+            None => first,
+        }
     }
 
     /// Takes the retained message out of the queue, when it waits there.

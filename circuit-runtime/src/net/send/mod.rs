@@ -3,6 +3,7 @@
 //! their connections alive while idle.
 
 pub(crate) mod delivery;
+pub(crate) mod identity;
 pub(crate) mod idle;
 pub(crate) mod link;
 pub(crate) mod outbound;

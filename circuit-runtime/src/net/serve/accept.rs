@@ -14,6 +14,7 @@ use crate::net::serve::arrival::Arrival;
 use crate::net::serve::dispatch::Dispatch;
 use crate::net::serve::door::Door;
 use crate::net::serve::peer::{Peer, Tally};
+use crate::net::serve::processed::Processed;
 use crate::net::wire::listener::{accept_until, Listener};
 use crate::observe::log;
 
@@ -25,6 +26,8 @@ pub(crate) struct Peers<S> {
     limits: Limits,
     /// The token a peer must carry, if any.
     token: Option<Token>,
+    /// What the loop processed for each link, to answer a resent message.
+    processed: Arc<Processed>,
     /// The `--max-clients` places, shared by every listener of the server.
     places: Arc<Semaphore>,
     /// What the peers sent, added up as each leaves.
@@ -39,6 +42,7 @@ impl<S> Clone for Peers<S> {
             dispatch: self.dispatch.clone(),
             limits: self.limits,
             token: self.token.clone(),
+            processed: Arc::clone(&self.processed),
             places: Arc::clone(&self.places),
             served: Arc::clone(&self.served),
             shutdown: self.shutdown.clone(),
@@ -59,6 +63,7 @@ impl<S: Reactive> Peers<S> {
             dispatch,
             limits,
             token,
+            processed: Arc::default(),
             places: Arc::new(Semaphore::new(limits.max_clients)),
             served,
             shutdown,
@@ -98,11 +103,14 @@ impl<S: Reactive> Peers<S> {
             opened = arrival.open(&door) => opened,
             () = shutdown.wait() => return,
         };
-        let (socket, path) = match opened {
+        let (socket, path, resume) = match opened {
             Ok(opened) => opened,
             Err(refused) => return refused.log(self.limits),
         };
-        let peer = Peer::new(socket, path, &self.dispatch, self.limits);
+        let mut peer = Peer::new(socket, path, &self.dispatch, self.limits);
+        if let Some(resume) = resume {
+            peer.resume(resume, &self.processed);
+        }
         self.served.add(peer.run(&self.shutdown).await);
         drop(place);
     }

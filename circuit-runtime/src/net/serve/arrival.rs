@@ -19,8 +19,14 @@ use crate::base::options::Limits;
 use crate::net::serve::door::{reason, Door, Refused};
 use crate::net::wire::listener::Secured;
 use crate::net::wire::memory::{Incoming, Pipe};
+use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{Frames, READ_BUFFER};
 use crate::net::wire::tls::Secure;
+
+/// An admitted peer: what its conversation runs on, the path it asked for,
+/// and where its link's stream resumes (`Circuit-Link`, `Circuit-Next`), if
+/// it said.
+pub(crate) type Opened<F> = (F, String, Option<Resume>);
 
 /// A peer that has arrived, on its way to its conversation.
 pub(crate) trait Arrival: Send + 'static {
@@ -33,18 +39,19 @@ pub(crate) trait Arrival: Send + 'static {
     const COUNTED: bool;
 
     /// Its handshakes, with `door` saying whether it gets in: what its
-    /// conversation runs on and the path it asked for, or why not.
+    /// conversation runs on, the path it asked for and where its link's
+    /// stream resumes, or why not.
     fn open(
         self,
         door: &Door<'_>,
-    ) -> impl Future<Output = Result<(Self::Frames, String), Refused>> + Send;
+    ) -> impl Future<Output = Result<Opened<Self::Frames>, Refused>> + Send;
 }
 
 impl Arrival for TcpStream {
     type Frames = WebSocketStream<TcpStream>;
     const COUNTED: bool = true;
 
-    async fn open(self, door: &Door<'_>) -> Result<(Self::Frames, String), Refused> {
+    async fn open(self, door: &Door<'_>) -> Result<Opened<Self::Frames>, Refused> {
         upgrade(self, door).await
     }
 }
@@ -53,7 +60,7 @@ impl Arrival for Secured {
     type Frames = WebSocketStream<Secure<TcpStream>>;
     const COUNTED: bool = true;
 
-    async fn open(self, door: &Door<'_>) -> Result<(Self::Frames, String), Refused> {
+    async fn open(self, door: &Door<'_>) -> Result<Opened<Self::Frames>, Refused> {
         // The TLS handshake has a time limit of its own, as the WebSocket's has.
         let handshake = self.acceptor.accept(self.stream);
         let secured = match timeout(door.limits.handshake_timeout, handshake).await {
@@ -75,7 +82,7 @@ impl Arrival for Incoming {
     type Frames = Pipe;
     const COUNTED: bool = false;
 
-    async fn open(self, door: &Door<'_>) -> Result<(Pipe, String), Refused> {
+    async fn open(self, door: &Door<'_>) -> Result<Opened<Pipe>, Refused> {
         let Incoming {
             request,
             mut pipe,
@@ -87,7 +94,8 @@ impl Arrival for Incoming {
         }
         answer.send(Ok(())).map_err(|_| Refused::Gone)?;
         pipe.limit(door.limits.max_message);
-        Ok((pipe, request.uri().path().to_owned()))
+        let resume = resumes(&request);
+        Ok((pipe, request.uri().path().to_owned(), resume))
     }
 }
 
@@ -96,17 +104,19 @@ impl Arrival for Incoming {
 /// never gets a socket.
 // The handshake callback's large error type is tungstenite's, not ours.
 #[allow(clippy::result_large_err)]
-async fn upgrade<T>(stream: T, door: &Door<'_>) -> Result<(WebSocketStream<T>, String), Refused>
+async fn upgrade<T>(stream: T, door: &Door<'_>) -> Result<Opened<WebSocketStream<T>>, Refused>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut path = String::from("/");
+    let mut resume = None;
     let mut refused = None;
     let handshake = accept_hdr_async_with_config(
         stream,
         |request: &Handshake, response: Response| match door.admit(request) {
             Ok(()) => {
                 path = request.uri().path().to_owned();
+                resume = resumes(request);
                 Ok(response)
             }
             Err(status) => {
@@ -118,7 +128,7 @@ where
     );
     let handshaken = timeout(door.limits.handshake_timeout, handshake).await;
     match handshaken {
-        Ok(Ok(socket)) => Ok((socket, path)),
+        Ok(Ok(socket)) => Ok((socket, path, resume)),
         // A full server refuses whatever the peer sent, or did not send in time.
         Ok(Err(_)) | Err(_) if door.full() => Err(Refused::Status(StatusCode::SERVICE_UNAVAILABLE)),
         Ok(Err(err)) => Err(match refused {
@@ -127,6 +137,17 @@ where
         }),
         Err(_) => Err(Refused::Late("handshake")),
     }
+}
+
+/// Where the handshake says its link's stream resumes; headers given wrong
+/// are said once per peer, which is then served as a plain one.
+fn resumes(request: &Handshake) -> Option<Resume> {
+    Resume::read(request).unwrap_or_else(|why| {
+        tracing::warn!(
+            "a peer's handshake: {why}; each of its messages is processed, resent or not"
+        );
+        None
+    })
 }
 
 /// An HTTP error answer to a handshake, with a one-line reason as its body.

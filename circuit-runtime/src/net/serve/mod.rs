@@ -9,4 +9,5 @@ pub(crate) mod door;
 pub(crate) mod end;
 pub(crate) mod keepalive;
 pub(crate) mod peer;
+pub(crate) mod processed;
 pub(crate) mod server;

@@ -9,13 +9,16 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::base::message::{Ack, Payload};
+use crate::base::message::{Ack, Payload, NO_ACK};
 use crate::base::options::Limits;
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::Reactive;
+use crate::net::send::identity::LinkId;
 use crate::net::serve::dispatch::{Dispatch, Replies};
 use crate::net::serve::end::End;
 use crate::net::serve::keepalive::Keepalive;
+use crate::net::serve::processed::{Processed, Seen};
+use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::Frames;
 
 /// Acknowledgements written before they are sent even when more frames are
@@ -47,6 +50,24 @@ pub(crate) struct Peer<'a, S, F> {
     /// logged, the others only counted, so that a peer sending nothing the
     /// loop can read does not flood the log.
     refused: u64,
+    /// For a link that said where its stream resumes, the number of its
+    /// next message and the server's memory of what the loop processed.
+    numbered: Option<Numbered<'a>>,
+    /// How many of its messages were answered from that memory, without
+    /// running the loop (they were processed before).
+    remembered: u64,
+}
+
+/// A link's place in its stream, on one connection.
+struct Numbered<'a> {
+    /// The link.
+    link: LinkId,
+    /// The number of its next message.
+    next: u64,
+    /// What the server's loop processed, for every link.
+    processed: &'a Processed,
+    /// Whether we said that an answer was forgotten (said once).
+    forgot: bool,
 }
 
 /// What one peer's conversation came to, for the server's end-of-run line.
@@ -71,7 +92,21 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             closing: None,
             handled: 0,
             refused: 0,
+            numbered: None,
+            remembered: 0,
         }
+    }
+
+    /// The peer is a link whose stream resumes at `resume`: each message it
+    /// resends, processed before, is answered from `processed` as the first
+    /// time, without running the loop again.
+    pub(crate) fn resume(&mut self, resume: Resume, processed: &'a Processed) {
+        self.numbered = Some(Numbered {
+            link: resume.link,
+            next: resume.next,
+            processed,
+            forgot: false,
+        });
     }
 
     /// The conversation from its first message to its end, with the lines
@@ -86,8 +121,12 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             0 => String::new(),
             n => format!(" ({n} refused)"),
         };
+        let remembered = match self.remembered {
+            0 => String::new(),
+            n => format!(" ({n} answered from memory, already processed)"),
+        };
         tracing::info!(
-            "done processing messages: path={}, {} acknowledged{refused}, {end}",
+            "done processing messages: path={}, {} acknowledged{refused}{remembered}, {end}",
             self.channel,
             self.handled
         );
@@ -138,8 +177,35 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                     Err(end) => return end,
                 },
             };
+            // A link's message has a number; a plain peer's has none, and
+            // costs nothing here.
+            let number = self.numbered.as_mut().map(|numbered| {
+                numbered.next += 1;
+                numbered.next - 1
+            });
+            if let Some(number) = number {
+                if let Some(reply) = self.remembered(number).await {
+                    if let Err(err) = self.socket.feed(ack(reply)).await {
+                        return End::Failed(err.to_string());
+                    }
+                    self.acks.written();
+                    self.handled += 1;
+                    continue;
+                }
+            }
             let answer = self.dispatch.ask(&self.channel, message, &mut self.replies);
-            let reply = match answer.await {
+            let outcome = answer.await;
+            if let (Some(numbered), Some(number)) = (&self.numbered, number) {
+                match &outcome {
+                    // Kept to answer a resend: a clone of the answer's bytes,
+                    // which may allocate once (the one cost of a link's message).
+                    Some(Ack::Reply(reply)) => {
+                        numbered.processed.done(numbered.link, number, reply)
+                    }
+                    _ => numbered.processed.undone(numbered.link, number),
+                }
+            }
+            let reply = match outcome {
                 Some(Ack::Reply(reply)) => reply,
                 Some(Ack::Unsupported) => return End::unsupported(&mut self.socket).await,
                 Some(Ack::Panicked(_)) => return End::panicked(&mut self.socket).await,
@@ -154,6 +220,42 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             }
             self.acks.written();
             self.handled += 1;
+        }
+    }
+
+    /// The answer to message `number` of the peer's link when the loop
+    /// processed it before (on another connection, or before its sender
+    /// restarted); `None` when it is new, and now taken to be run. A message
+    /// processed so long ago that its answer is forgotten is answered
+    /// `n/a`, said once, and not run again. A message that another connection
+    /// of the link is running waits for its answer.
+    #[cold]
+    async fn remembered(&mut self, number: u64) -> Option<Payload> {
+        let numbered = self.numbered.as_mut()?;
+        loop {
+            let changed = numbered.processed.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let answer = match numbered.processed.seen(numbered.link, number) {
+                Seen::New => return None,
+                Seen::Answered(answer) => answer,
+                Seen::Forgotten => {
+                    if !std::mem::replace(&mut numbered.forgot, true) {
+                        tracing::warn!(
+                            "message {number} of link {} on {} was processed long ago and its answer is forgotten: answered {NO_ACK}, not run again",
+                            numbered.link,
+                            self.channel
+                        );
+                    }
+                    Payload::fixed(NO_ACK)
+                }
+                Seen::Running => {
+                    changed.await;
+                    continue;
+                }
+            };
+            self.remembered += 1;
+            return Some(answer);
         }
     }
 

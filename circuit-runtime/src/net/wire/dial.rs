@@ -14,6 +14,7 @@ use tokio_tungstenite::{client_async_with_config, MaybeTlsStream};
 
 use crate::base::options::Token;
 use crate::net::wire::memory;
+use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{Socket, READ_BUFFER};
 use crate::net::wire::{auth, tls};
 
@@ -71,14 +72,16 @@ impl std::fmt::Display for DialError {
 }
 
 /// One attempt to connect to `url` (`ws://` or `wss://`), presenting `token`
-/// if there is one. A `wss://` server's certificate is checked against
+/// if there is one, and where a link's stream resumes (`resume`) if it is a
+/// link's connection. A `wss://` server's certificate is checked against
 /// `name` when given (a sketch found by its name), else the URL's host.
 pub(crate) async fn dial(
     url: &str,
     name: Option<&str>,
     token: Option<&Token>,
+    resume: Option<Resume>,
 ) -> std::result::Result<Socket, DialError> {
-    let result = timeout(ATTEMPT, dial_once(url, name, token))
+    let result = timeout(ATTEMPT, dial_once(url, name, token, resume))
         .await
         .unwrap_or_else(|_| {
             Err(DialError::Absent(format!(
@@ -98,13 +101,17 @@ async fn dial_once(
     url: &str,
     name: Option<&str>,
     token: Option<&Token>,
+    resume: Option<Resume>,
 ) -> std::result::Result<Socket, DialError> {
     if let Some(rest) = url.strip_prefix(memory::SCHEME) {
-        return dial_memory(rest, token).await;
+        return dial_memory(rest, token, resume).await;
     }
     let mut request = url
         .into_client_request()
         .map_err(|err| DialError::Refused(err.to_string()))?;
+    if let Some(resume) = resume {
+        resume.present(&mut request);
+    }
     let secure = request.uri().scheme_str() == Some("wss");
     let host = request
         .uri()
@@ -176,7 +183,11 @@ fn answered(status: StatusCode, token: Option<&Token>) -> DialError {
 }
 
 /// Opens an in-process wire to `NAME/PATH`, with the handshake a socket would make.
-async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<Socket, DialError> {
+async fn dial_memory(
+    rest: &str,
+    token: Option<&Token>,
+    resume: Option<Resume>,
+) -> std::result::Result<Socket, DialError> {
     let name = rest.split('/').next().unwrap_or(rest);
     // The handshake names the sketch as its host; nothing resolves it.
     let mut request = format!("ws://{rest}")
@@ -184,6 +195,9 @@ async fn dial_memory(rest: &str, token: Option<&Token>) -> std::result::Result<S
         .map_err(|err| DialError::Refused(err.to_string()))?;
     if let Some(token) = token {
         auth::present(token, &mut request).map_err(DialError::Refused)?;
+    }
+    if let Some(resume) = resume {
+        resume.present(&mut request);
     }
     let absent = || DialError::Absent(format!("no server called {name} in this process"));
     let (pipe, answer) = memory::connect(name, request).ok_or_else(absent)?;
@@ -206,5 +220,19 @@ mod tests {
         assert_eq!(waits[1], Duration::from_millis(100));
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(*waits.last().unwrap(), Backoff::CAP);
+    }
+
+    #[tokio::test]
+    async fn an_in_process_wire_carries_where_a_links_stream_resumes() {
+        let mut arriving = memory::register("resume-carrier");
+        let resume = Resume {
+            link: crate::net::send::identity::LinkId::random(),
+            next: 7,
+        };
+        let dialing = tokio::spawn(dial("mem://resume-carrier/pin", None, None, Some(resume)));
+        let incoming = arriving.recv().await.expect("the peer arrives");
+        assert_eq!(Resume::read(&incoming.request), Ok(Some(resume)));
+        incoming.answer.send(Ok(())).unwrap();
+        assert!(dialing.await.unwrap().is_ok());
     }
 }

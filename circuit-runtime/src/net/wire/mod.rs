@@ -1,6 +1,7 @@
 //! The connections themselves, which every side shares: where peers arrive
 //! (listeners), dialing with backoff, a WebSocket connection (read, closed
-//! politely), in-process wires, TLS, tokens on the handshake, telling when a
+//! politely), in-process wires, TLS, tokens and a link's place in its stream on the
+//! handshake, telling when a
 //! peer is silent, and just enough HTTP for one page. TLS is the `tls`
 //! feature; a build without it has `tls_absent.rs` in its place.
 
@@ -9,6 +10,7 @@ pub(crate) mod dial;
 pub(crate) mod http;
 pub(crate) mod listener;
 pub(crate) mod memory;
+pub(crate) mod resume;
 pub(crate) mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
