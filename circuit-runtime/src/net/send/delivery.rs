@@ -16,9 +16,12 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::base::options::LinkOptions;
 use crate::base::options::Token;
+use crate::base::shutdown::Shutdown;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
+use crate::net::send::identity::LinkId;
 use crate::net::send::idle::{answer_ping, Pinging};
+use crate::net::send::spool::Spool;
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
@@ -35,8 +38,9 @@ pub(crate) type Answer = Option<oneshot::Sender<Result<String, LinkError>>>;
 
 /// What the delivering task is asked to do, in order.
 pub(crate) enum Command {
-    /// Deliver this text frame; answer the acknowledgement, if asked.
-    Send(Utf8Bytes, Answer),
+    /// Deliver this text frame; answer the acknowledgement, if asked. The
+    /// number is its record's in the link's spool (0 without one).
+    Send(Utf8Bytes, Answer, u64),
     /// Say when everything queued before this is settled.
     Flush(oneshot::Sender<()>),
     /// As `Flush`, then close the connection (the next send opens a new one).
@@ -57,8 +61,9 @@ pub enum LinkError {
         /// How the last one ended.
         reason: String,
     },
-    /// The peer is down and the queue is full.
-    #[error("the link's queue is full while its peer is down")]
+    /// The queue was full and the message dropped (`--when-full drop`, or
+    /// a stopping sketch whose `--stop-timeout` ran out).
+    #[error("the link's queue is full: the message was dropped")]
     Full,
     /// The link stopped before an answer came.
     #[error("the link stopped before an answer came")]
@@ -77,10 +82,9 @@ pub(crate) struct Shared {
     pub(crate) address: Address,
     /// What happened to the messages so far.
     pub(crate) counters: Counters,
-    /// Whether the last attempt to reach the peer succeeded. Until then (and
-    /// after a failed one) `send` never waits for room, so that a sketch keeps
-    /// running while its peer is away; a lost connection alone does not clear it.
-    pub(crate) reached: AtomicBool,
+    /// When a `send` waiting for room gives up: once the sketch stops and
+    /// its `--stop-timeout` ran out (see [`Release`]); never, before it is set.
+    pub(crate) release: OnceLock<Release>,
     /// The sketch's link options, from `configure`; the defaults otherwise.
     pub(crate) options: OnceLock<LinkOptions>,
     /// The token presented to the peer: the sketch's own `--token`.
@@ -88,6 +92,10 @@ pub(crate) struct Shared {
     /// Whether the last delivered message is kept and sent first on every
     /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
     pub(crate) retain: AtomicBool,
+    /// The link's spool (`--spool`), told what is settled.
+    pub(crate) spool: OnceLock<Arc<Spool>>,
+    /// Who the link is: kept in its spool, or drawn once per process.
+    pub(crate) identity: OnceLock<LinkId>,
 }
 
 impl Shared {
@@ -97,10 +105,26 @@ impl Shared {
             url: address.to_string(),
             address,
             counters: Counters::default(),
-            reached: AtomicBool::new(false),
+            release: OnceLock::new(),
             options: OnceLock::new(),
             token: OnceLock::new(),
             retain: AtomicBool::new(false),
+            spool: OnceLock::new(),
+            identity: OnceLock::new(),
+        }
+    }
+
+    /// Who the link is, to its peer: its spool's identity, or one drawn for this process.
+    pub(crate) fn identity(&self) -> LinkId {
+        *self.identity.get_or_init(LinkId::random)
+    }
+
+    /// Tells the spool, if any, that message `number` (and all before it) is settled.
+    fn settled(&self, number: u64) {
+        if number > 0 {
+            if let Some(spool) = self.spool.get() {
+                spool.settled(number);
+            }
         }
     }
 
@@ -121,10 +145,13 @@ pub(crate) struct Counters {
     pub(crate) refused: AtomicU64,
     /// Given up on after `--link-attempts` failed connections.
     pub(crate) dead_lettered: AtomicU64,
-    /// Dropped because the queue was full while the peer was down.
+    /// Dropped: the queue was full with `--when-full drop`, or still full
+    /// when a stopping sketch's `--stop-timeout` ran out.
     pub(crate) overflowed: AtomicU64,
     /// Resends of the retained message, acknowledged.
     pub(crate) retained_resends: AtomicU64,
+    /// Messages an earlier run left in the spool, queued again.
+    pub(crate) resent: AtomicU64,
 }
 
 impl Counters {
@@ -141,7 +168,40 @@ impl Counters {
             overflowed: self.overflowed.load(Ordering::Relaxed),
             held: accepted.saturating_sub(delivered + refused + dead_lettered),
             retained_resends: self.retained_resends.load(Ordering::Relaxed),
+            resent: self.resent.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// When a `send` that waits for room in a full queue gives up: the
+/// sketch's stop, then its `--stop-timeout`, counted from the first send
+/// that saw the stop. A stopping sketch whose links' peers are away still
+/// stops, and what its waiting sends held is counted as dropped.
+pub(crate) struct Release {
+    /// The sketch's stop signal.
+    shutdown: Shutdown,
+    /// `--stop-timeout`.
+    within: Duration,
+    /// When waiting sends give up, once the stop was seen.
+    deadline: OnceLock<Instant>,
+}
+
+impl Release {
+    /// Gives up waiting `within` after `shutdown` fires.
+    pub(crate) fn new(shutdown: &Shutdown, within: Duration) -> Self {
+        Release {
+            shutdown: shutdown.clone(),
+            within,
+            deadline: OnceLock::new(),
+        }
+    }
+
+    /// Returns when a waiting send gives up.
+    pub(crate) async fn released(&self) {
+        let mut stop = self.shutdown.clone();
+        stop.wait().await;
+        let deadline = *self.deadline.get_or_init(|| Instant::now() + self.within);
+        tokio::time::sleep_until(deadline).await;
     }
 }
 
@@ -156,6 +216,8 @@ struct Outstanding {
     /// Whether it is the retained message sent again on a new connection:
     /// neither taken from the queue nor, once acknowledged, delivered anew.
     retained: bool,
+    /// Its number in the link's spool (0 without one, or retained).
+    number: u64,
 }
 
 /// A flush or close waiting for the messages queued before it.
@@ -337,6 +399,7 @@ impl Delivery {
                 continue; // still retained, for the next connection
             }
             self.settled += 1;
+            self.link.settled(dead.number);
             count += 1;
             if let Some(answer) = dead.answer {
                 let _ = answer.send(Err(LinkError::DeadLettered {
@@ -368,8 +431,8 @@ impl Delivery {
         let url = self.link.url.as_str();
         match self.dialer.dial(self.link.token.get()).await {
             Ok(socket) => {
-                self.link.reached.store(true, Ordering::Relaxed);
                 self.refused = false;
+                tracing::debug!("link to {url} connected, as {}", self.link.identity());
                 if self.down {
                     tracing::info!("link to {url} is up again");
                     self.down = false;
@@ -381,14 +444,12 @@ impl Delivery {
             Err(DialError::Refused(reason)) => {
                 // The peer said no (our token, a certificate): trying again with
                 // these messages cannot mend it, so they are dead-lettered.
-                self.link.reached.store(false, Ordering::Relaxed);
                 self.retry = Some(self.backoff.next_wait());
                 self.down = true;
                 self.dead_letter_all(&reason);
                 None
             }
             Err(err) => {
-                self.link.reached.store(false, Ordering::Relaxed);
                 let wait = self.backoff.next_wait();
                 if !self.down {
                     tracing::warn!("link to {url} is down ({err}); retrying in the background");
@@ -439,7 +500,7 @@ impl Delivery {
     /// Takes one command from the queue.
     fn take(&mut self, command: Command) {
         let (done, close) = match command {
-            Command::Send(text, answer) => {
+            Command::Send(text, answer, number) => {
                 self.taken += 1;
                 self.pending_bytes += text.len();
                 self.pending.push_back(Outstanding {
@@ -447,6 +508,7 @@ impl Delivery {
                     answer,
                     failures: 0,
                     retained: false,
+                    number,
                 });
                 return;
             }
@@ -497,6 +559,7 @@ impl Delivery {
                 answer: None,
                 failures: 0,
                 retained: true,
+                number: 0,
             });
         }
         true
@@ -606,6 +669,7 @@ impl Delivery {
             return Ok(());
         }
         self.settled += 1;
+        self.link.settled(outstanding.number);
         self.backoff = Backoff::new();
         self.retry = None;
         let counters = &self.link.counters;
@@ -710,6 +774,7 @@ impl Delivery {
             return;
         }
         self.settled += 1;
+        self.link.settled(dead.number);
         self.link
             .counters
             .dead_lettered

@@ -3,7 +3,9 @@
 //! their connections alive while idle.
 
 pub(crate) mod delivery;
+pub(crate) mod identity;
 pub(crate) mod idle;
 pub(crate) mod link;
 pub(crate) mod outbound;
+pub(crate) mod spool;
 pub(crate) mod timer;
