@@ -394,8 +394,8 @@ impl<M> Link<M> {
     }
 
     /// Hands `frame` to the spool's writer and waits until it is on disk and
-    /// queued; a stopping sketch gives up after `--stop-timeout`, and the
-    /// message, held, stays in the spool for the next run.
+    /// queued, even when the sketch stops: a message acknowledged upstream
+    /// must be on disk here. (A stop that runs out leaves the process.)
     async fn spooled(
         &self,
         writer: &mpsc::UnboundedSender<Item>,
@@ -411,10 +411,20 @@ impl<M> Link<M> {
                 let _ = on_disk.await;
             }
             Some(release) => {
+                tokio::pin!(on_disk);
                 tokio::select! {
                     biased;
-                    _ = on_disk => {}
-                    () = release.released() => {}
+                    _ = &mut on_disk => {}
+                    () = release.released() => {
+                        // Not known to be on disk: returning would let the
+                        // loop acknowledge it upstream. The sender stays
+                        // here; the process leaves when its stop runs out.
+                        tracing::warn!(
+                            "link to {}: a message not yet stored in the spool holds its sender until the process leaves",
+                            self.inner.shared.url
+                        );
+                        let _ = on_disk.await;
+                    }
                 }
             }
         }
