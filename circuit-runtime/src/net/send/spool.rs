@@ -428,10 +428,7 @@ fn read_header(bytes: &[u8], sketch: &str, link: &str) -> Result<(LinkId, usize)
 fn read_records(bytes: &[u8]) -> (Vec<(u8, u64, Utf8Bytes)>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
-    loop {
-        let Some(framing) = bytes.get(at..at + FRAMING) else {
-            break;
-        };
+    while let Some(framing) = bytes.get(at..at + FRAMING) {
         let len = u32::from_le_bytes([framing[0], framing[1], framing[2], framing[3]]) as usize;
         let crc = u32::from_le_bytes([framing[4], framing[5], framing[6], framing[7]]);
         let Some(body) = bytes.get(at + FRAMING..at + FRAMING + len) else {
