@@ -68,7 +68,7 @@ fn a_link_still_connecting_waits_for_room_and_drops_nothing() {
 /// link held is counted as lost (exit 1).
 #[test]
 fn a_send_waiting_for_room_is_released_by_a_stop_and_counted() {
-    let dead = support::dead_port();
+    let (_silent, dead) = silent_peer();
     let target = format!("ws://127.0.0.1:{dead}/pin");
     let mut iopin = start(&[
         "iopin",
@@ -113,6 +113,14 @@ fn spool_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("circuit-durable-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// A peer that never answers: a listener that accepts no connection (kept
+/// as long as the first value lives), and its port.
+fn silent_peer() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
 }
 
 /// A port nobody listens on now, for a sink started later.
@@ -205,7 +213,7 @@ fn what_a_relay_acknowledged_reaches_the_sink_after_a_kill_and_a_restart() {
 fn a_locked_spool_and_another_links_spool_are_refused() {
     let dir = spool_dir("locked");
     let spool = dir.to_str().unwrap();
-    let dead = support::dead_port();
+    let (_silent, dead) = silent_peer();
     let target = format!("ws://127.0.0.1:{dead}/pin");
     let args = [
         "iopin",
@@ -267,7 +275,7 @@ fn a_locked_spool_and_another_links_spool_are_refused() {
 fn a_full_disk_is_said_once_and_nothing_unstored_is_acknowledged() {
     let dir = spool_dir("full");
     let spool = dir.to_str().unwrap();
-    let dead = support::dead_port();
+    let (_silent, dead) = silent_peer();
     let target = format!("ws://127.0.0.1:{dead}/pin");
     // 2 blocks: the header and a few ticks' records fit, then writes fail.
     let script = format!(
