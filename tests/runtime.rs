@@ -638,9 +638,13 @@ async fn silent_and_garbage_peers_are_dropped() {
 }
 
 #[tokio::test]
-async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
+async fn a_link_told_to_drop_counts_what_it_cannot_hold() {
     let (peer_port, hold) = reserved_port();
     let link = Link::with_capacity(&format!("ws://127.0.0.1:{peer_port}/in"), 4).unwrap();
+    link.configure(circuit_runtime::base::LinkOptions {
+        when_full: circuit_runtime::base::WhenFull::Drop,
+        ..Default::default()
+    });
     // Nothing yields between these sends, so the delivering task has taken none yet.
     for n in 0..10 {
         link.send(n).await;
@@ -657,6 +661,38 @@ async fn a_link_to_a_long_dead_peer_counts_what_it_cannot_hold() {
         .expect("delivered once the peer is up");
     let doubler = timeout(PATIENCE, peer.stop()).await.unwrap();
     assert_eq!(doubler.seen, ["/in:0", "/in:1", "/in:2", "/in:3"]);
+}
+
+#[tokio::test]
+async fn a_link_waits_for_room_while_its_peer_is_down_and_drops_nothing() {
+    let (peer_port, hold) = reserved_port();
+    let link = Link::with_capacity(&format!("ws://127.0.0.1:{peer_port}/in"), 4).unwrap();
+    // The peer is down: the queue fills, and the next send waits for room.
+    let sending = {
+        let link = link.clone();
+        tokio::spawn(async move {
+            for n in 0..10 {
+                link.send(n).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!sending.is_finished(), "the sender waits for room");
+    assert_eq!(link.overflowed(), 0);
+
+    // The peer comes up: all ten arrive, in order.
+    let (doubler, options) =
+        parse::<Doubler, _, _>(["-s", "127.0.0.1", "-p", &peer_port.to_string()]).unwrap();
+    let peer = Server::start(doubler, &options).await.unwrap();
+    drop(hold);
+    timeout(PATIENCE, sending).await.unwrap().unwrap();
+    timeout(PATIENCE, link.close())
+        .await
+        .expect("delivered once the peer is up");
+    let doubler = timeout(PATIENCE, peer.stop()).await.unwrap();
+    let expected: Vec<String> = (0..10).map(|n| format!("/in:{n}")).collect();
+    assert_eq!(doubler.seen, expected);
+    assert_eq!(link.overflowed(), 0);
 }
 
 #[tokio::test]

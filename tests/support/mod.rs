@@ -6,6 +6,7 @@
 pub mod certs;
 pub mod netns;
 mod port_hold;
+pub mod proxy;
 
 pub use port_hold::PortHold;
 

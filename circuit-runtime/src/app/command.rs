@@ -76,6 +76,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
     options.links = links::link_options(matches);
     options.retain = links::retained(matches, S::SETTINGS);
     options.stop_timeout = links::stop_timeout(matches);
+    options.spool = links::spool(matches);
     options.advertise = server::advertise(matches);
     options.tls = tls::tls_files(matches);
     options
@@ -111,6 +112,7 @@ pub fn command<S: Sketch>() -> Command {
     if S::LINKED {
         command = command.args(links::window_args());
         command = command.args(links::retain_arg(S::SETTINGS));
+        command = command.arg(links::spool_arg(Scope::One));
     }
     command = command.arg(links::stop_timeout_arg());
     if dials {

@@ -69,7 +69,7 @@ pub(crate) fn run<S: Sketch>(replaying: Replaying, matches: &mut ArgMatches) -> 
             let recording = Recording::start(options.vcd.clone(), false)?;
             let trace = Trace::install(true);
             // As a run starts them: named after their settings, their lanes declared.
-            configure(&sketch, &options);
+            configure(&sketch, &options, None)?;
             let count = fed.len();
             let replayed = <S::Role as Runs<S>>::replay(sketch, fed).await;
             // Written even when the replay failed: it shows how far it got.

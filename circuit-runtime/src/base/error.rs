@@ -88,6 +88,9 @@ pub enum Error {
         /// Why writing failed.
         source: io::Error,
     },
+    /// A link's spool (`--spool`) that cannot be used, named in the message.
+    #[error("{0}")]
+    Spool(String),
     /// An I/O error outside any connection, such as starting the async runtime.
     #[error(transparent)]
     Io(#[from] io::Error),

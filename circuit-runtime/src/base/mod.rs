@@ -20,7 +20,7 @@ pub(crate) mod wiring;
 pub use error::{Error, Result};
 pub use losses::Losses;
 pub use message::{Ack, FromBytes, IntoAck, Payload};
-pub use options::{Limits, LinkOptions, Options, TlsFiles, Token, TOKEN_VAR};
+pub use options::{Limits, LinkOptions, Options, TlsFiles, Token, WhenFull, TOKEN_VAR};
 pub use rng::Rng;
 pub use shutdown::Shutdown;
 pub use sketch::{LinkReport, Reactive, Sketch, Timed};

@@ -30,6 +30,9 @@ pub struct Options {
     pub retain: Vec<&'static str>,
     /// `--stop-timeout`: how long a graceful stop may take to deliver what the links hold.
     pub stop_timeout: Duration,
+    /// `--spool DIR`: where each link keeps what is not yet acknowledged,
+    /// one file per link; `None` keeps it in memory only.
+    pub spool: Option<PathBuf>,
     /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
     pub named: Option<Arc<str>>,
     /// `--to`: where a timer sends, a `ws://` URL or a sketch's name, instead of `-s`/`-p`.
@@ -64,6 +67,7 @@ impl Options {
             links: LinkOptions::default(),
             retain: Vec::new(),
             stop_timeout: Self::STOP_TIMEOUT,
+            spool: None,
             named: None,
             to: None,
             advertise: None,
@@ -91,6 +95,19 @@ pub struct LinkOptions {
     /// `--resolve-timeout`: how long a sketch's name may take to answer (a
     /// link's or a timer's target given by name).
     pub resolve_timeout: Duration,
+    /// `--when-full`: what `send` does when the link's queue is full.
+    pub when_full: WhenFull,
+}
+
+/// What a link's `send` does when its queue is full (`--when-full`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Waits for room: a slow, connecting or absent peer slows the sender,
+    /// and nothing is dropped (`wait`, the default).
+    #[default]
+    Wait,
+    /// Never waits: the message is dropped, counted and warned about (`drop`).
+    Drop,
 }
 
 impl LinkOptions {
@@ -109,6 +126,7 @@ impl Default for LinkOptions {
             ack_timeout: Duration::from_secs(10),
             window: Self::WINDOW,
             resolve_timeout: Duration::from_secs(5),
+            when_full: WhenFull::Wait,
         }
     }
 }

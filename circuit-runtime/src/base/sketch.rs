@@ -185,6 +185,20 @@ pub trait Outbound: Send + Sync {
     /// connection (`--retain`); only before its first message.
     fn retain(&self);
 
+    /// Lets a `send` waiting for room give up once `shutdown` fires and
+    /// `within` (`--stop-timeout`) has passed, so that the sketch can stop.
+    fn release_on(&self, _shutdown: &Shutdown, _within: Duration) {}
+
+    /// Keeps what it is given and not yet acknowledged in a file under
+    /// `dir` named after `sketch` and its setting (`--spool`).
+    ///
+    /// # Errors
+    /// The file cannot be opened, is locked by another process, or is
+    /// another link's: the message names it.
+    fn spool_in(&self, _dir: &std::path::Path, _sketch: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Delivers what it still holds, then closes the connection.
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 
@@ -208,6 +222,9 @@ pub struct LinkReport {
     /// Acknowledged resends of the retained message (`--retain`), one per new
     /// connection after the first: not counted in `delivered`.
     pub retained_resends: u64,
+    /// Messages an earlier run left unacknowledged in the link's spool
+    /// (`--spool`), sent again first: counted in the others too.
+    pub resent: u64,
 }
 
 impl LinkReport {

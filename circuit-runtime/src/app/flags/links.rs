@@ -1,12 +1,12 @@
 //! How links deliver, and how long a stop may take to let them:
 //! `--link-attempts`, `--link-window`, `--ack-timeout`, `--resolve-timeout`,
-//! `--stop-timeout`, `--retain`.
+//! `--stop-timeout`, `--retain`, `--when-full`, `--spool`.
 
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::app::flags::{flag, in_seconds, optional, seconds_flag, with_default};
-use crate::base::options::{LinkOptions, Options};
+use crate::base::options::{LinkOptions, Options, WhenFull};
 use crate::base::settings::Setting;
 
 /// `--link-attempts N`.
@@ -21,6 +21,10 @@ pub(crate) const RESOLVE_TIMEOUT: &str = "resolve-timeout";
 pub(crate) const STOP_TIMEOUT: &str = "stop-timeout";
 /// `--retain LINK`.
 pub(crate) const RETAIN: &str = "retain";
+/// `--when-full wait|drop`.
+pub(crate) const WHEN_FULL: &str = "when-full";
+/// `--spool DIR`.
+pub(crate) const SPOOL: &str = "spool";
 
 /// Whom a flag of a command is about: its one sketch, or every sketch it runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,8 +53,8 @@ impl Scope {
     }
 }
 
-/// A linked sketch's `--link-attempts` and `--link-window`.
-pub(crate) fn window_args() -> [Arg; 2] {
+/// A linked sketch's `--link-attempts`, `--link-window` and `--when-full`.
+pub(crate) fn window_args() -> [Arg; 3] {
     let links = LinkOptions::default();
     [
         flag(LINK_ATTEMPTS)
@@ -67,6 +71,10 @@ pub(crate) fn window_args() -> [Arg; 2] {
                 "Messages a link sends before the first is acknowledged",
                 links.window,
             )),
+        flag(WHEN_FULL)
+            .value_name("WHAT")
+            .value_parser(["wait", "drop"])
+            .help("What a send does when its link's queue is full: `wait` for room (a slow or absent peer slows the sketch; the default), or `drop` the message, counted"),
     ]
 }
 
@@ -92,6 +100,21 @@ pub(crate) fn stop_timeout_arg() -> Arg {
         "How long a stop may take to deliver what the links still hold",
         in_seconds(Options::STOP_TIMEOUT),
     ))
+}
+
+/// `--spool DIR`: each link keeps what is not acknowledged in a file there.
+pub(crate) fn spool_arg(scope: Scope) -> Arg {
+    flag(SPOOL)
+        .value_name("DIR")
+        .value_parser(clap::value_parser!(std::path::PathBuf))
+        .help(scope.says(
+            "Keep what each link was given and not yet acknowledged in a file under DIR (SKETCH.LINK.spool), synced before `send` returns; a restart on it resends that first",
+        ))
+}
+
+/// `--spool`, if given.
+pub(crate) fn spool(matches: &mut ArgMatches) -> Option<std::path::PathBuf> {
+    optional(matches, SPOOL)
 }
 
 /// `--retain LINK`, repeatable, for a sketch whose link settings are
@@ -134,6 +157,10 @@ pub(crate) fn link_options(matches: &mut ArgMatches) -> LinkOptions {
         ack_timeout: optional(matches, ACK_TIMEOUT).unwrap_or(defaults.ack_timeout),
         window: optional(matches, LINK_WINDOW).unwrap_or(defaults.window),
         resolve_timeout: optional(matches, RESOLVE_TIMEOUT).unwrap_or(defaults.resolve_timeout),
+        when_full: match optional::<String>(matches, WHEN_FULL).as_deref() {
+            Some("drop") => WhenFull::Drop,
+            _ => defaults.when_full,
+        },
     }
 }
 

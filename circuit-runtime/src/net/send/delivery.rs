@@ -16,10 +16,12 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::base::options::LinkOptions;
 use crate::base::options::Token;
+use crate::base::shutdown::Shutdown;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::{Address, Dialer};
 use crate::net::send::identity::LinkId;
 use crate::net::send::idle::{answer_ping, Pinging};
+use crate::net::send::spool::Spool;
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{close_politely, Socket};
@@ -37,8 +39,9 @@ pub(crate) type Answer = Option<oneshot::Sender<Result<String, LinkError>>>;
 
 /// What the delivering task is asked to do, in order.
 pub(crate) enum Command {
-    /// Deliver this text frame; answer the acknowledgement, if asked.
-    Send(Utf8Bytes, Answer),
+    /// Deliver this text frame; answer the acknowledgement, if asked. The
+    /// number is its record's in the link's spool (0 without one).
+    Send(Utf8Bytes, Answer, u64),
     /// Say when everything queued before this is settled.
     Flush(oneshot::Sender<()>),
     /// As `Flush`, then close the connection (the next send opens a new one).
@@ -59,8 +62,9 @@ pub enum LinkError {
         /// How the last one ended.
         reason: String,
     },
-    /// The peer is down and the queue is full.
-    #[error("the link's queue is full while its peer is down")]
+    /// The queue was full and the message dropped (`--when-full drop`, or
+    /// a stopping sketch whose `--stop-timeout` ran out).
+    #[error("the link's queue is full: the message was dropped")]
     Full,
     /// The link stopped before an answer came.
     #[error("the link stopped before an answer came")]
@@ -79,10 +83,9 @@ pub(crate) struct Shared {
     pub(crate) address: Address,
     /// What happened to the messages so far.
     pub(crate) counters: Counters,
-    /// Whether the last attempt to reach the peer succeeded. Until then (and
-    /// after a failed one) `send` never waits for room, so that a sketch keeps
-    /// running while its peer is away; a lost connection alone does not clear it.
-    pub(crate) reached: AtomicBool,
+    /// When a `send` waiting for room gives up: once the sketch stops and
+    /// its `--stop-timeout` ran out (see [`Release`]); never, before it is set.
+    pub(crate) release: OnceLock<Release>,
     /// The sketch's link options, from `configure`; the defaults otherwise.
     pub(crate) options: OnceLock<LinkOptions>,
     /// The token presented to the peer: the sketch's own `--token`.
@@ -90,10 +93,12 @@ pub(crate) struct Shared {
     /// Whether the last delivered message is kept and sent first on every
     /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
     pub(crate) retain: AtomicBool,
-    /// Who the link is to its peer, on every connection (`Circuit-Link`),
-    /// so that a circuit server answers a resent message without running
-    /// its loop again.
-    pub(crate) identity: LinkId,
+    /// The link's spool (`--spool`), told what is settled.
+    pub(crate) spool: OnceLock<Arc<Spool>>,
+    /// Who the link is to its peer, on every connection (`Circuit-Link`), so
+    /// that a circuit server answers a resent message without running its
+    /// loop again: kept in its spool, or drawn once per process.
+    pub(crate) identity: OnceLock<LinkId>,
 }
 
 impl Shared {
@@ -103,11 +108,26 @@ impl Shared {
             url: address.to_string(),
             address,
             counters: Counters::default(),
-            reached: AtomicBool::new(false),
+            release: OnceLock::new(),
             options: OnceLock::new(),
             token: OnceLock::new(),
             retain: AtomicBool::new(false),
-            identity: LinkId::random(),
+            spool: OnceLock::new(),
+            identity: OnceLock::new(),
+        }
+    }
+
+    /// Who the link is, to its peer: its spool's identity, or one drawn for this process.
+    pub(crate) fn identity(&self) -> LinkId {
+        *self.identity.get_or_init(LinkId::random)
+    }
+
+    /// Tells the spool, if any, that message `number` (and all before it) is settled.
+    fn settled(&self, number: u64) {
+        if number > 0 {
+            if let Some(spool) = self.spool.get() {
+                spool.settled(number);
+            }
         }
     }
 
@@ -128,10 +148,13 @@ pub(crate) struct Counters {
     pub(crate) refused: AtomicU64,
     /// Given up on after `--link-attempts` failed connections.
     pub(crate) dead_lettered: AtomicU64,
-    /// Dropped because the queue was full while the peer was down.
+    /// Dropped: the queue was full with `--when-full drop`, or still full
+    /// when a stopping sketch's `--stop-timeout` ran out.
     pub(crate) overflowed: AtomicU64,
     /// Resends of the retained message, acknowledged.
     pub(crate) retained_resends: AtomicU64,
+    /// Messages an earlier run left in the spool, queued again.
+    pub(crate) resent: AtomicU64,
 }
 
 impl Counters {
@@ -148,7 +171,40 @@ impl Counters {
             overflowed: self.overflowed.load(Ordering::Relaxed),
             held: accepted.saturating_sub(delivered + refused + dead_lettered),
             retained_resends: self.retained_resends.load(Ordering::Relaxed),
+            resent: self.resent.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// When a `send` that waits for room in a full queue gives up: the
+/// sketch's stop, then its `--stop-timeout`, counted from the first send
+/// that saw the stop. A stopping sketch whose links' peers are away still
+/// stops, and what its waiting sends held is counted as dropped.
+pub(crate) struct Release {
+    /// The sketch's stop signal.
+    shutdown: Shutdown,
+    /// `--stop-timeout`.
+    within: Duration,
+    /// When waiting sends give up, once the stop was seen.
+    deadline: OnceLock<Instant>,
+}
+
+impl Release {
+    /// Gives up waiting `within` after `shutdown` fires.
+    pub(crate) fn new(shutdown: &Shutdown, within: Duration) -> Self {
+        Release {
+            shutdown: shutdown.clone(),
+            within,
+            deadline: OnceLock::new(),
+        }
+    }
+
+    /// Returns when a waiting send gives up.
+    pub(crate) async fn released(&self) {
+        let mut stop = self.shutdown.clone();
+        stop.wait().await;
+        let deadline = *self.deadline.get_or_init(|| Instant::now() + self.within);
+        tokio::time::sleep_until(deadline).await;
     }
 }
 
@@ -159,7 +215,8 @@ struct Outstanding {
     /// Where its answer goes, if anyone asked.
     answer: Answer,
     /// Its number: the link's messages are numbered from 1 as they are
-    /// taken, and keep their number on every connection that carries them.
+    /// taken (by its spool, across restarts, when it has one), and keep
+    /// their number on every connection that carries them.
     number: u64,
     /// Connections that ended while it was the oldest unacknowledged message.
     failures: u32,
@@ -201,8 +258,10 @@ struct Delivery {
     in_flight: usize,
     /// The bytes of text in `pending`.
     pending_bytes: usize,
-    /// Messages taken from the queue so far: the number of the last one.
+    /// Messages taken from the queue so far.
     taken: u64,
+    /// The number the next message taken gets, unless its spool numbered it.
+    next_number: u64,
     /// Messages acknowledged, refused or dead-lettered so far.
     settled: u64,
     /// Flushes and closes, in order.
@@ -245,6 +304,7 @@ pub(crate) async fn deliver(link: Arc<Shared>, mut commands: mpsc::Receiver<Comm
         in_flight: 0,
         pending_bytes: 0,
         taken: 0,
+        next_number: 1,
         settled: 0,
         waiting: VecDeque::new(),
         retry: None,
@@ -347,6 +407,7 @@ impl Delivery {
                 continue; // still retained, for the next connection
             }
             self.settled += 1;
+            self.link.settled(dead.number);
             count += 1;
             if let Some(answer) = dead.answer {
                 let _ = answer.send(Err(LinkError::DeadLettered {
@@ -377,7 +438,7 @@ impl Delivery {
         }
         let url = self.link.url.as_str();
         let resume = Resume {
-            link: self.link.identity,
+            link: self.link.identity(),
             next: self.first_number(),
         };
         match self
@@ -386,8 +447,8 @@ impl Delivery {
             .await
         {
             Ok(socket) => {
-                self.link.reached.store(true, Ordering::Relaxed);
                 self.refused = false;
+                tracing::debug!("link to {url} connected, as {}", self.link.identity());
                 if self.down {
                     tracing::info!("link to {url} is up again");
                     self.down = false;
@@ -399,14 +460,12 @@ impl Delivery {
             Err(DialError::Refused(reason)) => {
                 // The peer said no (our token, a certificate): trying again with
                 // these messages cannot mend it, so they are dead-lettered.
-                self.link.reached.store(false, Ordering::Relaxed);
                 self.retry = Some(self.backoff.next_wait());
                 self.down = true;
                 self.dead_letter_all(&reason);
                 None
             }
             Err(err) => {
-                self.link.reached.store(false, Ordering::Relaxed);
                 let wait = self.backoff.next_wait();
                 if !self.down {
                     tracing::warn!("link to {url} is down ({err}); retrying in the background");
@@ -457,13 +516,21 @@ impl Delivery {
     /// Takes one command from the queue.
     fn take(&mut self, command: Command) {
         let (done, close) = match command {
-            Command::Send(text, answer) => {
+            Command::Send(text, answer, spooled) => {
                 self.taken += 1;
+                // A spool numbers its messages across restarts (so that a peer
+                // tells a resent one from a new one); without, they count from 1.
+                let number = if spooled > 0 {
+                    spooled
+                } else {
+                    self.next_number
+                };
+                self.next_number = number + 1;
                 self.pending_bytes += text.len();
                 self.pending.push_back(Outstanding {
                     text,
                     answer,
-                    number: self.taken,
+                    number,
                     failures: 0,
                     retained: false,
                 });
@@ -537,7 +604,7 @@ impl Delivery {
             .pending
             .iter()
             .find(|held| !held.retained)
-            .map_or(self.taken + 1, |held| held.number);
+            .map_or(self.next_number, |held| held.number);
         match self.retained {
             Some(_) => first - 1,
             None => first,
@@ -648,6 +715,7 @@ impl Delivery {
             return Ok(());
         }
         self.settled += 1;
+        self.link.settled(outstanding.number);
         self.backoff = Backoff::new();
         self.retry = None;
         let counters = &self.link.counters;
@@ -752,6 +820,7 @@ impl Delivery {
             return;
         }
         self.settled += 1;
+        self.link.settled(dead.number);
         self.link
             .counters
             .dead_lettered

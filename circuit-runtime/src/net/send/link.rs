@@ -5,6 +5,7 @@
 use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::marker::PhantomData;
+use std::path::Path;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,13 +14,16 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use bytes::BytesMut;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::base::clock;
-use crate::base::options::{LinkOptions, Token};
+use crate::base::options::{LinkOptions, Token, WhenFull};
+use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
 use crate::net::find::address::Address;
-use crate::net::send::delivery::{deliver, Answer, Command, Shared};
+use crate::net::send::delivery::{deliver, Answer, Command, Release, Shared};
+use crate::net::send::spool::{self, Item, Spool};
 use crate::net::wire::memory;
 use crate::observe::{log, outputs};
 
@@ -111,11 +115,12 @@ impl Reach {
 ///   a peer that restarted learns it again.
 /// - **Bounded memory.** The queue holds 1024 messages unless
 ///   [`Link::with_capacity`] says otherwise, and the window at most
-///   `--link-window` unacknowledged ones (and 1 MiB of their text). Once the
-///   peer was reached, a full queue makes `send` wait (a slow peer slows the
-///   sender); while it cannot be reached, only the queue fills, `send` never
-///   waits, and what does not fit is counted, never silently lost. Queues live
-///   in memory: a process that crashes loses what it held.
+///   `--link-window` unacknowledged ones (and 1 MiB of their text). A full
+///   queue makes `send` wait, whether the peer is slow, connecting or down:
+///   a slow peer slows the sender, and nothing is dropped. `--when-full
+///   drop` drops instead, counted. A stopping sketch's waiting `send` gives
+///   up after `--stop-timeout`, counted as dropped. Without `--spool` the
+///   queue lives in memory: a process that crashes loses what it held.
 /// - **Recorded, and nowhere in a replay.** With `--vcd`, what a link of a
 ///   sketch's settings is given goes on its lane of the recording
 ///   (`thermostat.fan.out`, one event per message). Under `--replay` a link
@@ -165,6 +170,9 @@ struct Inner {
     lane: OnceLock<&'static str>,
     /// Where its messages go, decided on the first one.
     reach: OnceLock<Reach>,
+    /// With a spool (`--spool`), its writer, which stores what the link is
+    /// given before queueing it (see `spool::write`).
+    writer: OnceLock<mpsc::UnboundedSender<Item>>,
 }
 
 impl Link {
@@ -200,6 +208,7 @@ impl<M> Link<M> {
                 arena: Mutex::new(BytesMut::new()),
                 lane: OnceLock::new(),
                 reach: OnceLock::new(),
+                writer: OnceLock::new(),
             }),
             sends: PhantomData,
         })
@@ -210,10 +219,12 @@ impl<M> Link<M> {
         &self.inner.shared.url
     }
 
-    /// Queues `message` for the peer. Once the peer was reached, waits only
-    /// when the queue and the window are both full; until then, and while the
-    /// peer cannot be reached, returns at once, and a message that finds the
-    /// queue full is counted in [`Link::overflowed`] and a warning says so.
+    /// Queues `message` for the peer. Waits only when the queue and the
+    /// window are both full, whether the peer is slow, connecting or down:
+    /// nothing is dropped. With `--when-full drop` it never waits, and a
+    /// message that finds the queue full is counted in [`Link::overflowed`]
+    /// and a warning says so; so is one still waiting when a stopping
+    /// sketch's `--stop-timeout` runs out.
     pub async fn send(&self, message: impl Sendable<M>) {
         let _ = self.enqueue(message, None).await;
     }
@@ -223,7 +234,7 @@ impl<M> Link<M> {
     /// # Errors
     /// [`LinkError::Refused`] when the peer answered `error: …`,
     /// [`LinkError::DeadLettered`] when it could not be delivered,
-    /// [`LinkError::Full`] when the peer is down and the queue full,
+    /// [`LinkError::Full`] when the queue was full and the message dropped,
     /// [`LinkError::Stopped`] when the link stopped first,
     /// [`LinkError::OffClock`] when its peer is outside a process on simulated time.
     pub async fn request(&self, message: impl Sendable<M>) -> Result<String, LinkError> {
@@ -261,7 +272,8 @@ impl<M> Link<M> {
         let _ = self.inner.shared.options.set(options);
     }
 
-    /// How many messages found the queue full and were dropped.
+    /// How many messages found the queue full and were dropped (`--when-full
+    /// drop`, or a stop that would wait no longer).
     pub fn overflowed(&self) -> u64 {
         self.inner
             .shared
@@ -346,33 +358,121 @@ impl<M> Link<M> {
                 return Err(LinkError::OffClock(self.inner.shared.url.clone()));
             }
         }
-        let command = Command::Send(frame, answer);
         counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if self.inner.shared.reached.load(Ordering::Relaxed) {
-            // The delivering task only stops when every handle to its queue is gone.
-            let _ = self.queue().send(command).await;
-            return Ok(());
+        if let Some(writer) = self.inner.writer.get() {
+            return self.spooled(writer, frame, answer).await;
         }
-        match self.queue().try_send(command) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
-                counters.accepted.fetch_sub(1, Ordering::Relaxed);
-                let lost = counters.overflowed.fetch_add(1, Ordering::Relaxed) + 1;
-                // Once at the start of an outage, then at 2, 4, 8, … so the log stays readable.
-                if lost.is_power_of_two() {
-                    tracing::warn!(
-                        "link to {} is holding {} messages already; {lost} dropped so far",
-                        self.inner.shared.url,
-                        self.inner.capacity
-                    );
+        let command = Command::Send(frame, answer, 0);
+        let queue = self.queue();
+        // The delivering task only stops when every handle to its queue is
+        // gone, so the queue is only ever full, never closed.
+        let Err(TrySendError::Full(command)) = queue.try_send(command) else {
+            return Ok(());
+        };
+        let shared = &self.inner.shared;
+        if shared
+            .options
+            .get()
+            .is_some_and(|options| options.when_full == WhenFull::Drop)
+        {
+            return Err(self.dropped());
+        }
+        let Some(release) = shared.release.get() else {
+            let _ = queue.send(command).await;
+            return Ok(());
+        };
+        tokio::select! {
+            biased;
+            permit = queue.reserve() => {
+                if let Ok(permit) = permit {
+                    permit.send(command);
                 }
-                Err(LinkError::Full)
+                Ok(())
             }
+            () = release.released() => Err(self.dropped()),
         }
     }
 
+    /// Hands `frame` to the spool's writer and waits until it is on disk and
+    /// queued, even when the sketch stops: a message acknowledged upstream
+    /// must be on disk here. (A stop that runs out leaves the process.)
+    async fn spooled(
+        &self,
+        writer: &mpsc::UnboundedSender<Item>,
+        frame: Utf8Bytes,
+        answer: Answer,
+    ) -> Result<(), LinkError> {
+        let (stored, on_disk) = oneshot::channel();
+        if writer.send(Item::Send(frame, answer, stored)).is_err() {
+            return Err(LinkError::Stopped);
+        }
+        match self.inner.shared.release.get() {
+            None => {
+                let _ = on_disk.await;
+            }
+            Some(release) => {
+                tokio::pin!(on_disk);
+                tokio::select! {
+                    biased;
+                    _ = &mut on_disk => {}
+                    () = release.released() => {
+                        // Not known to be on disk: returning would let the
+                        // loop acknowledge it upstream. The sender stays
+                        // here; the process leaves when its stop runs out.
+                        tracing::warn!(
+                            "link to {}: a message not yet stored in the spool holds its sender until the process leaves",
+                            self.inner.shared.url
+                        );
+                        let _ = on_disk.await;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the link's spool in `dir`, as link `name` of sketch `sketch`,
+    /// and starts its writer, which first queues what an earlier run left.
+    fn open_spool(&self, dir: &Path, sketch: &str, name: &str) -> Result<(), String> {
+        let opened = Spool::open(dir, sketch, name)?;
+        let shared = &self.inner.shared;
+        let _ = shared.identity.set(opened.spool.id);
+        let _ = shared.spool.set(Arc::clone(&opened.spool));
+        let left = opened.unsettled.len() as u64;
+        if left > 0 {
+            shared.counters.accepted.fetch_add(left, Ordering::Relaxed);
+            shared.counters.resent.fetch_add(left, Ordering::Relaxed);
+            tracing::info!(
+                "link to {}: {left} messages left unacknowledged in {} go first",
+                shared.url,
+                opened.spool.path.display()
+            );
+        }
+        let (items, taken) = mpsc::unbounded_channel();
+        let queue = self.queue().clone();
+        log::spawn(spool::write(opened.spool, opened.unsettled, taken, queue));
+        let _ = self.inner.writer.set(items);
+        Ok(())
+    }
+
+    /// Counts a message that found the queue full and was dropped, and says
+    /// so at the first, then at 2, 4, 8, … so the log stays readable.
+    fn dropped(&self) -> LinkError {
+        let counters = &self.inner.shared.counters;
+        counters.accepted.fetch_sub(1, Ordering::Relaxed);
+        let lost = counters.overflowed.fetch_add(1, Ordering::Relaxed) + 1;
+        if lost.is_power_of_two() {
+            tracing::warn!(
+                "link to {} is holding {} messages already; {lost} dropped so far",
+                self.inner.shared.url,
+                self.inner.capacity
+            );
+        }
+        LinkError::Full
+    }
+
     /// The message's text as a frame, cut from the shared buffer.
-    fn frame(&self, message: impl fmt::Display) -> tokio_tungstenite::tungstenite::Utf8Bytes {
+    fn frame(&self, message: impl fmt::Display) -> Utf8Bytes {
         let mut arena = self
             .inner
             .arena
@@ -386,7 +486,7 @@ impl<M> Link<M> {
         let text = arena.split().freeze();
         // Formatted from `str`s, so always UTF-8; checked all the same.
         text.try_into()
-            .unwrap_or_else(|_| tokio_tungstenite::tungstenite::Utf8Bytes::from_static(""))
+            .unwrap_or_else(|_| Utf8Bytes::from_static(""))
     }
 
     /// Queues a command that answers once everything before it is delivered.
@@ -395,8 +495,19 @@ impl<M> Link<M> {
             return; // nothing was ever sent
         };
         let (done, delivered) = oneshot::channel();
-        if queue.send(command(done)).await.is_ok() {
+        let Some(writer) = self.inner.writer.get() else {
+            if queue.send(command(done)).await.is_ok() {
+                let _ = delivered.await;
+            }
+            return;
+        };
+        // Behind what the spool's writer still holds; then what is settled
+        // is written, so that a next run does not send it again.
+        if writer.send(Item::Other(command(done))).is_ok() {
             let _ = delivered.await;
+        }
+        if let Some(spool) = self.inner.shared.spool.get() {
+            spool::checkpoint(spool).await;
         }
     }
 
@@ -429,6 +540,25 @@ impl<M: 'static> Outbound for Link<M> {
 
     fn retain(&self) {
         self.inner.shared.retain.store(true, Ordering::Relaxed);
+    }
+
+    fn release_on(&self, shutdown: &Shutdown, within: std::time::Duration) {
+        let _ = self
+            .inner
+            .shared
+            .release
+            .set(Release::new(shutdown, within));
+    }
+
+    fn spool_in(&self, dir: &Path, sketch: &str) -> Result<(), String> {
+        let setting = self.lane().and_then(|lane| {
+            lane.strip_suffix(outputs::OUT)
+                .and_then(|name| name.strip_suffix('.'))
+        });
+        match setting {
+            Some(name) => self.open_spool(dir, sketch, name),
+            None => Ok(()), // not a setting: nothing names its file
+        }
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

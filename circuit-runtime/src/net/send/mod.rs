@@ -7,4 +7,5 @@ pub(crate) mod identity;
 pub(crate) mod idle;
 pub(crate) mod link;
 pub(crate) mod outbound;
+pub(crate) mod spool;
 pub(crate) mod timer;

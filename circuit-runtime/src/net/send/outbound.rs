@@ -7,21 +7,40 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::timeout;
 
+use crate::base::error::{Error, Result};
 use crate::base::losses::Losses;
 use crate::base::options::Options;
+use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{LinkReport, Outbound, Sketch};
 
 /// Gives every link of `sketch` the sketch's link options and token, and
-/// those named by `--retain` their retained message.
-pub(crate) fn configure(sketch: &impl Sketch, options: &Options) {
+/// those named by `--retain` their retained message; a `send` waiting for
+/// room gives up once `shutdown` fires and `--stop-timeout` has passed.
+///
+/// # Errors
+/// A link's spool (`--spool`) that cannot be opened, named.
+pub(crate) fn configure<S: Sketch>(
+    sketch: &S,
+    options: &Options,
+    shutdown: Option<&Shutdown>,
+) -> Result<()> {
+    let name = options.named.as_deref().unwrap_or(S::NAME);
     for link in sketch.links() {
         link.configure(&options.links, options.token.as_ref());
+        // A replay (no `shutdown`) sends nothing out: its links keep no spool.
+        if let Some(shutdown) = shutdown {
+            link.release_on(shutdown, options.stop_timeout);
+            if let Some(dir) = &options.spool {
+                link.spool_in(dir, name).map_err(Error::Spool)?;
+            }
+        }
     }
     for field in &options.retain {
         for link in sketch.links_of(field) {
             link.retain();
         }
     }
+    Ok(())
 }
 
 /// Delivers what `links` still hold and closes them, all at once and for at
@@ -64,13 +83,13 @@ fn end_of_run(report: &LinkReport) -> String {
         1 => line.push_str(", 1 retained resend"),
         n => line.push_str(&format!(", {n} retained resends")),
     }
+    if report.resent > 0 {
+        line.push_str(&format!(", {} resent from the spool", report.resent));
+    }
     for (count, what) in [
         (report.refused, "refused by the peer"),
         (report.dead_lettered, "dead-lettered"),
-        (
-            report.overflowed,
-            "dropped (queue full while the peer was down)",
-        ),
+        (report.overflowed, "dropped (queue full)"),
         (report.held, "not delivered"),
     ] {
         if count > 0 {
@@ -102,6 +121,7 @@ mod tests {
             overflowed: 0,
             held: 3,
             retained_resends: 2,
+            resent: 0,
         };
         assert_eq!(
             end_of_run(&rough),

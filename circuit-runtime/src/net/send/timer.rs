@@ -138,7 +138,7 @@ async fn drive_here<S: Timed>(
     mut shutdown: Shutdown,
 ) -> Result<TimerReport> {
     sketch.begin()?;
-    configure(&sketch, options);
+    configure(&sketch, options, Some(&shutdown))?;
     let mut server = Connection::new(server_of::<S>(options)?, options);
     if !server.open_or_fail(&mut shutdown).await? {
         return Ok(TimerReport::default());

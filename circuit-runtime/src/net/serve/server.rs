@@ -84,7 +84,8 @@ impl<S: Reactive> Server<S> {
         sketch.begin()?;
         // A certificate that cannot be used stops the start, before the bind.
         let acceptor = tls::acceptor(&options.tls).map_err(Error::Tls)?;
-        configure(&sketch, options);
+        let shutdown = Shutdown::new();
+        configure(&sketch, options, Some(&shutdown))?;
         let tcp = match bound {
             Some(listener) => Tcp::from_std(listener)?,
             None => Tcp::bind(&format!("{}:{}", options.socket, options.port)).await?,
@@ -96,7 +97,6 @@ impl<S: Reactive> Server<S> {
                 address.ip()
             );
         }
-        let shutdown = Shutdown::new();
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
         let token = options.token.clone();
