@@ -22,12 +22,13 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{LinkReport, Outbound};
 use crate::base::wiring::{AnyText, Sendable};
 use crate::net::find::address::Address;
-use crate::net::send::delivery::{deliver, Answer, Command, Release, Shared};
+use crate::net::send::delivery::{deliver, Release, Shared};
+use crate::net::send::queue::{Answer, Command};
 use crate::net::send::spool::{self, Item, Spool};
 use crate::net::wire::memory;
 use crate::observe::{log, outputs};
 
-pub use crate::net::send::delivery::LinkError;
+pub use crate::net::send::queue::LinkError;
 
 /// Messages a link holds while its peer is slow or down, unless told otherwise.
 const QUEUE: usize = 1024;

@@ -7,5 +7,6 @@ pub(crate) mod identity;
 pub(crate) mod idle;
 pub(crate) mod link;
 pub(crate) mod outbound;
+pub(crate) mod queue;
 pub(crate) mod spool;
 pub(crate) mod timer;

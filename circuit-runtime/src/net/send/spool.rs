@@ -20,8 +20,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::net::send::delivery::{Answer, Command};
 use crate::net::send::identity::LinkId;
+use crate::net::send::queue::{Answer, Command};
 
 /// What a spool file starts with.
 const MAGIC: &[u8; 8] = b"CIRCSPL\n";
