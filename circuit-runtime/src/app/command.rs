@@ -112,6 +112,8 @@ pub fn command<S: Sketch>() -> Command {
     if S::LINKED {
         command = command.args(links::window_args());
         command = command.args(links::retain_arg(S::SETTINGS));
+    }
+    if S::LINKED || serves {
         command = command.arg(links::spool_arg(Scope::One));
     }
     command = command.arg(links::stop_timeout_arg());

@@ -102,13 +102,14 @@ pub(crate) fn stop_timeout_arg() -> Arg {
     ))
 }
 
-/// `--spool DIR`: each link keeps what is not acknowledged in a file there.
+/// `--spool DIR`: each link keeps what is not acknowledged in a file there,
+/// and a server what its loop processed.
 pub(crate) fn spool_arg(scope: Scope) -> Arg {
     flag(SPOOL)
         .value_name("DIR")
         .value_parser(clap::value_parser!(std::path::PathBuf))
         .help(scope.says(
-            "Keep what each link was given and not yet acknowledged in a file under DIR (SKETCH.LINK.spool), synced before `send` returns; a restart on it resends that first",
+            "Keep on disk under DIR what each link was given and not yet acknowledged (SKETCH.LINK.spool, synced before `send` returns; a restart resends it first), and the server's memory of what its loop processed (SKETCH.processed, synced before an acknowledgement goes out; a restart answers a resent message from it)",
         ))
 }
 

@@ -20,6 +20,16 @@ impl LinkId {
         SmallRng::from_os_rng().fill(&mut bytes);
         LinkId(bytes)
     }
+
+    /// Its 16 bytes, as a file keeps them.
+    pub(crate) fn bytes(self) -> [u8; 16] {
+        self.0
+    }
+
+    /// The identity of these 16 bytes.
+    pub(crate) fn from_bytes(bytes: [u8; 16]) -> LinkId {
+        LinkId(bytes)
+    }
 }
 
 impl fmt::Display for LinkId {

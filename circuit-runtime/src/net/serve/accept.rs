@@ -51,11 +51,13 @@ impl<S> Clone for Peers<S> {
 }
 
 impl<S: Reactive> Peers<S> {
-    /// The peers of a server whose loop `dispatch` reaches.
+    /// The peers of a server whose loop `dispatch` reaches, remembering
+    /// what it processed in `processed`.
     pub(crate) fn new(
         dispatch: Dispatch<S>,
         limits: Limits,
         token: Option<Token>,
+        processed: Processed,
         served: Arc<Served>,
         shutdown: Shutdown,
     ) -> Self {
@@ -63,7 +65,7 @@ impl<S: Reactive> Peers<S> {
             dispatch,
             limits,
             token,
-            processed: Arc::default(),
+            processed: Arc::new(processed),
             places: Arc::new(Semaphore::new(limits.max_clients)),
             served,
             shutdown,

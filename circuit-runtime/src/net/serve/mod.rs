@@ -7,6 +7,7 @@ pub(crate) mod arrival;
 pub(crate) mod dispatch;
 pub(crate) mod door;
 pub(crate) mod end;
+pub(crate) mod journal;
 pub(crate) mod keepalive;
 pub(crate) mod peer;
 pub(crate) mod processed;

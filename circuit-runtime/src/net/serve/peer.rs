@@ -56,6 +56,9 @@ pub(crate) struct Peer<'a, S, F> {
     /// How many of its messages were answered from that memory, without
     /// running the loop (they were processed before).
     remembered: u64,
+    /// With a memory kept on disk (`--spool`), a link's acknowledgements
+    /// held until what they stand for is synced: sent with the batch.
+    held: Vec<Message>,
 }
 
 /// A link's place in its stream, on one connection.
@@ -94,6 +97,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             refused: 0,
             numbered: None,
             remembered: 0,
+            held: Vec::new(),
         }
     }
 
@@ -144,6 +148,11 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         loop {
             let ready = self.acks.ready(&mut self.socket);
             if self.acks.due(&ready) {
+                if !self.held.is_empty() {
+                    if let Err(end) = self.release().await {
+                        return end;
+                    }
+                }
                 if let Err(err) = self.socket.flush().await {
                     return End::Failed(err.to_string());
                 }
@@ -185,7 +194,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             });
             if let Some(number) = number {
                 if let Some(reply) = self.remembered(number).await {
-                    if let Err(err) = self.socket.feed(ack(reply)).await {
+                    if let Err(err) = self.acknowledge(ack(reply), true).await {
                         return End::Failed(err.to_string());
                     }
                     self.acks.written();
@@ -215,12 +224,47 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             if is_refusal(&reply) {
                 self.refusal(&reply);
             }
-            if let Err(err) = self.socket.feed(ack(reply)).await {
+            if let Err(err) = self.acknowledge(ack(reply), number.is_some()).await {
                 return End::Failed(err.to_string());
             }
             self.acks.written();
             self.handled += 1;
         }
+    }
+
+    /// Writes acknowledgement `frame`; a link's (`numbered`) is held instead
+    /// while the memory is kept on disk, until [`Peer::release`].
+    async fn acknowledge(&mut self, frame: Message, numbered: bool) -> Result<(), WsError> {
+        match self.numbered.as_ref() {
+            Some(link) if numbered && link.processed.is_durable() => {
+                self.held.push(frame);
+                Ok(())
+            }
+            _ => self.socket.feed(frame).await,
+        }
+    }
+
+    /// Syncs the memory (one sync for every connection waiting), then
+    /// writes the acknowledgements held for it; a memory that cannot be
+    /// written ends the conversation unacknowledged, so that the link resends.
+    #[cold]
+    async fn release(&mut self) -> Result<(), End> {
+        let synced = match self.numbered.as_ref() {
+            Some(link) => link.processed.sync().await,
+            None => true,
+        };
+        if !synced {
+            return Err(End::Failed(
+                "the server's memory cannot be written".to_owned(),
+            ));
+        }
+        for frame in std::mem::take(&mut self.held) {
+            self.socket
+                .feed(frame)
+                .await
+                .map_err(|err| End::Failed(err.to_string()))?;
+        }
+        Ok(())
     }
 
     /// The answer to message `number` of the peer's link when the loop

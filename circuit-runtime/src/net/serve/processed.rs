@@ -8,15 +8,22 @@
 //! largest window: a sender never resends more than it left unacknowledged),
 //! [`LINKS`] links (the least recently seen forgotten first) and [`BYTES`]
 //! of acknowledgements over all of them.
+//!
+//! With `--spool DIR` it survives the server's restart: each answer kept is
+//! also recorded in a [`Journal`], and [`Processed::sync`] makes the records
+//! durable (one sync for all that wait) before their acknowledgements go out.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
 use crate::base::message::Payload;
 use crate::base::options::LinkOptions;
 use crate::net::send::identity::LinkId;
+use crate::net::serve::journal::{self, Journal};
 
 /// Acknowledgements kept per link: a link's default window, the most it
 /// leaves unacknowledged, hence the most it resends.
@@ -79,6 +86,22 @@ pub(crate) struct Processed {
     /// Woken whenever an answer is recorded or given up, for a connection
     /// waiting on a message another connection is running.
     changed: Notify,
+    /// With `--spool`, where the answers are kept on disk.
+    durable: Option<Arc<Durable>>,
+}
+
+/// The on-disk side of a server's memory.
+struct Durable {
+    /// The file, used by one sync at a time.
+    journal: Mutex<Journal>,
+    /// Records made since the last sync, and how many were made in all.
+    pending: Mutex<(Vec<u8>, u64)>,
+    /// Taken by the sync under way: the others wait, then find theirs done.
+    turn: tokio::sync::Mutex<()>,
+    /// How many records are durable.
+    synced: AtomicU64,
+    /// Whether a failed write was said (said once).
+    failed: AtomicBool,
 }
 
 /// What keeping `answer` costs.
@@ -87,6 +110,112 @@ fn cost(answer: &Payload) -> usize {
 }
 
 impl Processed {
+    /// A memory kept in `DIR/SKETCH.processed` too, with what that file
+    /// remembers from earlier runs.
+    ///
+    /// # Errors
+    /// Naming the file: see [`Journal::open`].
+    pub(crate) fn durable(dir: &Path, sketch: &str) -> Result<Processed, String> {
+        let (journal, entries) = Journal::open(dir, sketch)?;
+        let mut processed = Processed::default();
+        for (link, number, answer) in &entries {
+            if processed.seen(*link, *number) == Seen::New {
+                processed.done(*link, *number, answer);
+            }
+        }
+        if !entries.is_empty() {
+            tracing::info!(
+                "memory {}: {} answers of {} links remembered from earlier runs",
+                journal.path().display(),
+                entries.len(),
+                processed
+                    .links
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .links
+                    .len()
+            );
+        }
+        processed.durable = Some(Arc::new(Durable {
+            journal: Mutex::new(journal),
+            pending: Mutex::new((Vec::new(), 0)),
+            turn: tokio::sync::Mutex::new(()),
+            synced: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+        }));
+        Ok(processed)
+    }
+
+    /// Whether answers are kept on disk, to be synced before they are sent.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.durable.is_some()
+    }
+
+    /// Makes every answer recorded so far durable: one sync for all of
+    /// them, shared with the connections that ask meanwhile; rewrites the
+    /// file with only what is kept when it grew large. `false` when it
+    /// cannot be written (said once): the answers must not be sent.
+    pub(crate) async fn sync(&self) -> bool {
+        let Some(durable) = &self.durable else {
+            return true;
+        };
+        let wanted = durable
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1;
+        let _turn = durable.turn.lock().await;
+        if durable.synced.load(Ordering::Acquire) >= wanted {
+            return true;
+        }
+        let large = durable
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .large();
+        // Under the memory's lock, so that the snapshot holds every record taken.
+        let (records, upto, snapshot) = {
+            let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut pending = durable
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let snapshot = large.then(|| links.records());
+            (std::mem::take(&mut pending.0), pending.1, snapshot)
+        };
+        let writer = Arc::clone(durable);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut journal = writer
+                .journal
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match snapshot {
+                Some(all) => journal.rewrite(&all),
+                None => journal.append(&records),
+            }
+            .map_err(|err| {
+                format!(
+                    "memory {}: cannot write it: {err}",
+                    journal.path().display()
+                )
+            })
+        })
+        .await
+        .unwrap_or_else(|err| Err(err.to_string()));
+        match written {
+            Ok(()) => {
+                durable.synced.store(upto, Ordering::Release);
+                true
+            }
+            Err(why) => {
+                if !durable.failed.swap(true, Ordering::Relaxed) {
+                    tracing::error!("{why}: acknowledgements wait, their senders resend");
+                }
+                false
+            }
+        }
+    }
+
     /// What to do with message `number` of `link`; a new one is taken for
     /// processing (marked running), so that no other connection runs it too.
     pub(crate) fn seen(&self, link: LinkId, number: u64) -> Seen {
@@ -146,6 +275,14 @@ impl Processed {
         if recorded.is_some() {
             links.bytes += added;
             links.bound(link);
+            if let Some(durable) = &self.durable {
+                let mut pending = durable
+                    .pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                journal::record(&mut pending.0, link, number, answer);
+                pending.1 += 1;
+            }
         }
         drop(links);
         self.changed.notify_waiters();
@@ -180,6 +317,20 @@ impl Processed {
 }
 
 impl Links {
+    /// The records of every answer kept, for a rewritten journal.
+    fn records(&self) -> Vec<u8> {
+        let mut records = Vec::new();
+        for (link, memory) in &self.links {
+            let first = memory.last + 1 - memory.answers.len() as u64;
+            for (at, answer) in memory.answers.iter().enumerate() {
+                if let Some(answer) = answer {
+                    journal::record(&mut records, *link, first + at as u64, answer);
+                }
+            }
+        }
+        records
+    }
+
     /// Forgets the least recently seen link but `keep`; whether there was one.
     fn forget_oldest(&mut self, keep: Option<LinkId>) -> bool {
         let oldest = self

@@ -22,6 +22,7 @@ use crate::net::find::mdns::{advertise, Advertised};
 use crate::net::send::outbound::{configure, drain};
 use crate::net::serve::accept::{Peers, Served};
 use crate::net::serve::dispatch::Dispatch;
+use crate::net::serve::processed::Processed;
 use crate::net::wire::listener::{InProcess, Tcp, Tls};
 use crate::net::wire::tls;
 use crate::observe::log;
@@ -97,6 +98,11 @@ impl<S: Reactive> Server<S> {
                 address.ip()
             );
         }
+        // With `--spool`, what the loop processed survives a restart.
+        let processed = match &options.spool {
+            Some(dir) => Processed::durable(dir, &Self::name(options)).map_err(Error::Spool)?,
+            None => Processed::default(),
+        };
         let served = Arc::new(Served::default());
         let (dispatch, sketch) = Dispatch::start(sketch);
         let token = options.token.clone();
@@ -104,6 +110,7 @@ impl<S: Reactive> Server<S> {
             dispatch,
             options.limits,
             token,
+            processed,
             Arc::clone(&served),
             shutdown.clone(),
         );
