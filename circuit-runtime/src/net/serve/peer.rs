@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::base::durable::Barrier;
 use crate::base::message::{Ack, Payload, NO_ACK};
 use crate::base::options::Limits;
 use crate::base::shutdown::{Shutdown, Stopping};
@@ -56,6 +57,12 @@ pub(crate) struct Peer<'a, S, F> {
     /// How many of its messages were answered from that memory, without
     /// running the loop (they were processed before).
     remembered: u64,
+    /// When the sketch's links keep a spool, what its acknowledgements wait
+    /// for: the messages its loop gave them being on disk.
+    durable: Option<&'a Barrier>,
+    /// With `durable`, the acknowledgements held until it is passed: written
+    /// to the socket, even into its buffer, they could reach the peer first.
+    held: Vec<Message>,
 }
 
 /// A link's place in its stream, on one connection.
@@ -94,7 +101,16 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             refused: 0,
             numbered: None,
             remembered: 0,
+            durable: None,
+            held: Vec::new(),
         }
+    }
+
+    /// The sketch's links keep a spool: each batch of acknowledgements waits
+    /// until what the loop gave them for its messages is on disk, so that an
+    /// acknowledgement means stored. One sync serves the whole batch.
+    pub(crate) fn durable(&mut self, barrier: Option<&'a Barrier>) {
+        self.durable = barrier;
     }
 
     /// The peer is a link whose stream resumes at `resume`: each message it
@@ -144,6 +160,9 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         loop {
             let ready = self.acks.ready(&mut self.socket);
             if self.acks.due(&ready) {
+                if let Err(err) = self.release().await {
+                    return End::Failed(err.to_string());
+                }
                 if let Err(err) = self.socket.flush().await {
                     return End::Failed(err.to_string());
                 }
@@ -157,6 +176,8 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                     // keep the server from stopping; the keepalive last.
                     biased;
                     () = &mut *stopping, if self.closing.is_none() => {
+                        // What the loop answered still goes, once stored.
+                        let _ = self.release().await;
                         return End::shutdown(&mut self.socket).await;
                     }
                     next = self.socket.next() => next,
@@ -185,7 +206,9 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             });
             if let Some(number) = number {
                 if let Some(reply) = self.remembered(number).await {
-                    if let Err(err) = self.socket.feed(ack(reply)).await {
+                    if self.durable.is_some() {
+                        self.held.push(ack(reply));
+                    } else if let Err(err) = self.socket.feed(ack(reply)).await {
                         return End::Failed(err.to_string());
                     }
                     self.acks.written();
@@ -207,20 +230,45 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             }
             let reply = match outcome {
                 Some(Ack::Reply(reply)) => reply,
-                Some(Ack::Unsupported) => return End::unsupported(&mut self.socket).await,
-                Some(Ack::Panicked(_)) => return End::panicked(&mut self.socket).await,
-                // The loop can no longer be reached: the server is stopping.
-                None => return End::shutdown(&mut self.socket).await,
+                other => {
+                    // The answers before this message still go, once stored.
+                    let _ = self.release().await;
+                    return match other {
+                        Some(Ack::Unsupported) => End::unsupported(&mut self.socket).await,
+                        Some(Ack::Panicked(_)) => End::panicked(&mut self.socket).await,
+                        // The loop can no longer be reached: the server is stopping.
+                        _ => End::shutdown(&mut self.socket).await,
+                    };
+                }
             };
             if is_refusal(&reply) {
                 self.refusal(&reply);
             }
-            if let Err(err) = self.socket.feed(ack(reply)).await {
+            if self.durable.is_some() {
+                self.held.push(ack(reply));
+            } else if let Err(err) = self.socket.feed(ack(reply)).await {
                 return End::Failed(err.to_string());
             }
             self.acks.written();
             self.handled += 1;
         }
+    }
+
+    /// Writes the acknowledgements held for the spool once everything the
+    /// loop handed the sketch's links so far is on disk; nothing to do
+    /// without a spool.
+    async fn release(&mut self) -> Result<(), WsError> {
+        let Some(barrier) = self.durable else {
+            return Ok(());
+        };
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        barrier.passed().await;
+        for frame in self.held.drain(..) {
+            self.socket.feed(frame).await?;
+        }
+        Ok(())
     }
 
     /// The answer to message `number` of the peer's link when the loop

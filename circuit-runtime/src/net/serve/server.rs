@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
+use crate::base::durable::Barrier;
 use crate::base::error::{Error, Result};
 use crate::base::losses::Losses;
 use crate::base::message::Payload;
@@ -98,6 +99,7 @@ impl<S: Reactive> Server<S> {
             );
         }
         let served = Arc::new(Served::default());
+        let durable = Barrier::of(&sketch.links());
         let (dispatch, sketch) = Dispatch::start(sketch);
         let token = options.token.clone();
         let peers = Peers::new(
@@ -106,6 +108,7 @@ impl<S: Reactive> Server<S> {
             token,
             Arc::clone(&served),
             shutdown.clone(),
+            durable,
         );
         // Every carrier has its own listener, and one way its peers are served.
         if let Some(wire) = &options.in_process {
