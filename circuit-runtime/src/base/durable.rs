@@ -13,8 +13,6 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::base::sketch::Outbound;
-
 /// How far a spooled link's messages got: handed to its spool, and synced.
 #[derive(Debug, Default)]
 pub struct OnDisk {
@@ -63,10 +61,11 @@ pub(crate) struct Barrier {
 }
 
 impl Barrier {
-    /// The barrier of a sketch with these `links`: `None` when none keeps a
-    /// spool, so that such a sketch's acknowledgements wait for nothing.
-    pub(crate) fn of(links: &[&dyn Outbound]) -> Option<Arc<Barrier>> {
-        let spools: Vec<Arc<OnDisk>> = links.iter().filter_map(|link| link.on_disk()).collect();
+    /// The barrier of a sketch whose spooled links are `spools` (their
+    /// `Outbound::on_disk`): `None` when there is none, so that such a
+    /// sketch's acknowledgements wait for nothing.
+    pub(crate) fn of(spools: impl IntoIterator<Item = Arc<OnDisk>>) -> Option<Arc<Barrier>> {
+        let spools: Vec<Arc<OnDisk>> = spools.into_iter().collect();
         (!spools.is_empty()).then(|| Arc::new(Barrier { spools }))
     }
 

@@ -99,7 +99,7 @@ impl<S: Reactive> Server<S> {
             );
         }
         let served = Arc::new(Served::default());
-        let durable = Barrier::of(&sketch.links());
+        let durable = Barrier::of(sketch.links().iter().filter_map(|link| link.on_disk()));
         let (dispatch, sketch) = Dispatch::start(sketch);
         let token = options.token.clone();
         let peers = Peers::new(
