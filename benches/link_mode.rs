@@ -112,7 +112,7 @@ fn stream(url: &str, window: usize, messages: usize) -> f64 {
 
 /// Starts a proxy to `port` on its own thread that delivers every chunk
 /// `delay` after it arrived, in both directions; returns its port.
-fn proxy(port: u16, delay: Duration) -> u16 {
+pub fn proxy(port: u16, delay: Duration) -> u16 {
     let (bound, listening) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         crate::block_on(async move {

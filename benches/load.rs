@@ -6,6 +6,7 @@
 //! cargo bench -p circuit-bench            # 3 runs per mode (a few minutes)
 //! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
 //! cargo bench -p circuit-bench -- --links # the link mode alone
+//! cargo bench -p circuit-bench -- --links --spool # a link with a spool against one without
 //! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
 //! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
 //! cargo bench -p circuit-bench -- --sim   # in-process wires against sockets, simulated time
@@ -38,6 +39,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 mod discovery;
 mod link_mode;
 mod sim_mode;
+mod spool_mode;
 mod tls_mode;
 
 /// The windows the link mode compares: 1 is a strict request/answer.
@@ -107,6 +109,11 @@ fn main() {
     }
     if args.iter().any(|arg| arg == "--discovery") {
         discovery::run(PROGRAM, runs);
+        return;
+    }
+    if args.iter().any(|arg| arg == "--links") && args.iter().any(|arg| arg == "--spool") {
+        let echo = Server::start(Kind::Circuit);
+        spool_mode::run(echo.port.parse().expect("a port"), runs);
         return;
     }
     if args.iter().any(|arg| arg == "--links") {

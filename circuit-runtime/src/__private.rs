@@ -2,6 +2,7 @@
 //! `#[reactive]` uses, re-exported from where they live. Everything here may
 //! change in any release.
 
+pub use crate::base::durable::OnDisk;
 pub use crate::base::message::IntoTick;
 pub use crate::base::settings::{Setting, Values};
 pub use crate::base::sketch::{Loop, Outbound, DEFAULT_PORT};
@@ -16,6 +17,7 @@ pub use crate::glue::settings::{
     parse, rng, setting, setting_list, setting_option, FromDefault, SettingValue,
 };
 pub use crate::glue::timer::{period, sent_by, sent_by_async, tick, total, Count, Period};
+pub use crate::net::send::spool::syncs as spool_syncs;
 pub use crate::net::send::timer::Ticking;
 pub use crate::net::serve::server::Serving;
 pub use crate::net::Link;

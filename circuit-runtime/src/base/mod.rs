@@ -4,6 +4,7 @@
 //! else of the runtime.
 
 pub(crate) mod clock;
+pub(crate) mod durable;
 pub(crate) mod error;
 pub(crate) mod features;
 pub(crate) mod losses;

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::base::durable::OnDisk;
 use crate::base::error::Result;
 use crate::base::losses::Losses;
 use crate::base::message::{Ack, Payload};
@@ -197,6 +198,13 @@ pub trait Outbound: Send + Sync {
     /// another link's: the message names it.
     fn spool_in(&self, _dir: &std::path::Path, _sketch: &str) -> Result<(), String> {
         Ok(())
+    }
+
+    /// With a spool, how far its messages got to disk, which the sketch's
+    /// acknowledgements wait for (see `base::durable`); `None` without one,
+    /// so that acknowledging costs nothing more.
+    fn on_disk(&self) -> Option<std::sync::Arc<OnDisk>> {
+        None
     }
 
     /// Delivers what it still holds, then closes the connection.

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::base::clock;
+use crate::base::durable::OnDisk;
 use crate::base::options::{LinkOptions, Token, WhenFull};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{LinkReport, Outbound};
@@ -122,6 +123,13 @@ impl Reach {
 ///   drop` drops instead, counted. A stopping sketch's waiting `send` gives
 ///   up after `--stop-timeout`, counted as dropped. Without `--spool` the
 ///   queue lives in memory: a process that crashes loses what it held.
+/// - **On disk, with `--spool`.** `send` returns once the message is queued
+///   for the disk, not synced: the sends of one loop run share one sync.
+///   The upstream acknowledgement is what waits for the disk: a sketch
+///   answers its peer only once what its loop sent is synced, so that an
+///   acknowledgement upstream means stored downstream. Code that is no
+///   reactive loop gets "queued for the disk" from `send`; [`Link::flush`]
+///   and [`Link::request`] still wait for the peer.
 /// - **Recorded, and nowhere in a replay.** With `--vcd`, what a link of a
 ///   sketch's settings is given goes on its lane of the recording
 ///   (`thermostat.fan.out`, one event per message). Under `--replay` a link
@@ -172,8 +180,9 @@ struct Inner {
     /// Where its messages go, decided on the first one.
     reach: OnceLock<Reach>,
     /// With a spool (`--spool`), its writer, which stores what the link is
-    /// given before queueing it (see `spool::write`).
-    writer: OnceLock<mpsc::UnboundedSender<Item>>,
+    /// given before queueing it (see `spool::write`); it holds as many
+    /// messages as the queue, so that a full one makes `send` wait.
+    writer: OnceLock<mpsc::Sender<Item>>,
 }
 
 impl Link {
@@ -220,8 +229,10 @@ impl<M> Link<M> {
         &self.inner.shared.url
     }
 
-    /// Queues `message` for the peer. Waits only when the queue and the
-    /// window are both full, whether the peer is slow, connecting or down:
+    /// Queues `message` for the peer (with `--spool`, for its spool's next
+    /// sync: the acknowledgement upstream waits for that, not `send`).
+    /// Waits only when the queue and the window are both full, whether the
+    /// peer is slow, connecting or down:
     /// nothing is dropped. With `--when-full drop` it never waits, and a
     /// message that finds the queue full is counted in [`Link::overflowed`]
     /// and a warning says so; so is one still waiting when a stopping
@@ -394,41 +405,46 @@ impl<M> Link<M> {
         }
     }
 
-    /// Hands `frame` to the spool's writer and waits until it is on disk and
-    /// queued, even when the sketch stops: a message acknowledged upstream
-    /// must be on disk here. (A stop that runs out leaves the process.)
+    /// Hands `frame` to the spool's writer, waiting only for room (as an
+    /// in-memory queue makes `send` wait), not for the disk: the sends of
+    /// one loop run share one sync, and it is the acknowledgement upstream
+    /// that waits until they are on disk (see `base::durable`). A send still
+    /// waiting for room when the sketch stops keeps waiting: dropping it
+    /// would let the loop acknowledge what was never stored. (A stop that
+    /// runs out leaves the process.)
     async fn spooled(
         &self,
-        writer: &mpsc::UnboundedSender<Item>,
+        writer: &mpsc::Sender<Item>,
         frame: Utf8Bytes,
         answer: Answer,
     ) -> Result<(), LinkError> {
-        let (stored, on_disk) = oneshot::channel();
-        if writer.send(Item::Send(frame, answer, stored)).is_err() {
-            return Err(LinkError::Stopped);
-        }
-        match self.inner.shared.release.get() {
-            None => {
-                let _ = on_disk.await;
-            }
-            Some(release) => {
-                tokio::pin!(on_disk);
-                tokio::select! {
-                    biased;
-                    _ = &mut on_disk => {}
-                    () = release.released() => {
-                        // Not known to be on disk: returning would let the
-                        // loop acknowledge it upstream. The sender stays
-                        // here; the process leaves when its stop runs out.
-                        tracing::warn!(
-                            "link to {}: a message not yet stored in the spool holds its sender until the process leaves",
-                            self.inner.shared.url
-                        );
-                        let _ = on_disk.await;
+        let shared = &self.inner.shared;
+        let permit = match writer.try_reserve() {
+            Ok(permit) => permit,
+            Err(TrySendError::Closed(())) => return Err(LinkError::Stopped),
+            Err(TrySendError::Full(())) => match shared.release.get() {
+                None => writer.reserve().await.map_err(|_| LinkError::Stopped)?,
+                Some(release) => {
+                    let room = writer.reserve();
+                    tokio::pin!(room);
+                    tokio::select! {
+                        biased;
+                        permit = &mut room => permit.map_err(|_| LinkError::Stopped)?,
+                        () = release.released() => {
+                            tracing::warn!(
+                                "link to {}: a message waiting for room in the spool holds its sender until the process leaves",
+                                shared.url
+                            );
+                            room.await.map_err(|_| LinkError::Stopped)?
+                        }
                     }
                 }
-            }
+            },
+        };
+        if let Some(spool) = shared.spool.get() {
+            spool.on_disk.handed();
         }
+        permit.send(Item::Send(frame, answer));
         Ok(())
     }
 
@@ -449,7 +465,7 @@ impl<M> Link<M> {
                 opened.spool.path.display()
             );
         }
-        let (items, taken) = mpsc::unbounded_channel();
+        let (items, taken) = mpsc::channel(self.inner.capacity);
         let queue = self.queue().clone();
         log::spawn(spool::write(opened.spool, opened.unsettled, taken, queue));
         let _ = self.inner.writer.set(items);
@@ -504,7 +520,7 @@ impl<M> Link<M> {
         };
         // Behind what the spool's writer still holds; then what is settled
         // is written, so that a next run does not send it again.
-        if writer.send(Item::Other(command(done))).is_ok() {
+        if writer.send(Item::Other(command(done))).await.is_ok() {
             let _ = delivered.await;
         }
         if let Some(spool) = self.inner.shared.spool.get() {
@@ -560,6 +576,11 @@ impl<M: 'static> Outbound for Link<M> {
             Some(name) => self.open_spool(dir, sketch, name),
             None => Ok(()), // not a setting: nothing names its file
         }
+    }
+
+    fn on_disk(&self) -> Option<Arc<OnDisk>> {
+        let spool = self.inner.shared.spool.get()?;
+        Some(Arc::clone(&spool.on_disk))
     }
 
     fn finish(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -17,9 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::base::durable::OnDisk;
 use crate::net::send::identity::LinkId;
 use crate::net::send::queue::{Answer, Command};
 
@@ -38,12 +39,24 @@ const COMPACT_AT: u64 = 16 * 1024 * 1024;
 /// Messages stored by one group commit, at most.
 const GROUP: usize = 4096;
 
+/// `fdatasync`s of messages by every spool of this process, for the benchmark.
+static SYNCS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times the spools of this process synced messages to disk so far
+/// (one per group commit), for the benchmark's syncs per second.
+pub fn syncs() -> u64 {
+    SYNCS.load(Ordering::Relaxed)
+}
+
 /// A link's spool file, shared by the link, its writer and its delivering task.
 pub(crate) struct Spool {
     /// The file, for messages that name it.
     pub(crate) path: PathBuf,
     /// The link's identity, kept in the header.
     pub(crate) id: LinkId,
+    /// How far the messages handed to its writer got to disk, which the
+    /// acknowledgements of the sketch that holds the link wait for.
+    pub(crate) on_disk: Arc<OnDisk>,
     /// The highest message number settled (acknowledged, refused or dead-lettered).
     acked: AtomicU64,
     /// The file and what it holds; taken by one writer at a time.
@@ -68,8 +81,8 @@ struct Log {
 
 /// What a link hands its spool's writer, in order.
 pub(crate) enum Item {
-    /// A message to store, then queue; `stored` is told once it is both.
-    Send(Utf8Bytes, Answer, oneshot::Sender<()>),
+    /// A message to store, then queue; counted in `on_disk` once stored.
+    Send(Utf8Bytes, Answer),
     /// A flush or a close, queued after what came before it.
     Other(Command),
 }
@@ -180,6 +193,7 @@ impl Spool {
         Spool {
             path,
             id,
+            on_disk: Arc::new(OnDisk::default()),
             acked: AtomicU64::new(acked),
             log: Mutex::new(log),
         }
@@ -208,6 +222,7 @@ impl Spool {
             if texts.is_empty() {
                 Ok(())
             } else {
+                SYNCS.fetch_add(1, Ordering::Relaxed);
                 log.file.sync_data()
             }
         }) {
@@ -319,12 +334,12 @@ pub(crate) async fn checkpoint(spool: &Arc<Spool>) {
 
 /// The writer of a link's spool: first queues what the spool held from an
 /// earlier run, then takes what the link is given in groups, stores each
-/// group with one sync, and queues its messages for the delivering task,
-/// in order; only then are their senders told.
+/// group with one sync, says so (`on_disk`, which acknowledgements upstream
+/// wait for), and queues its messages for the delivering task, in order.
 pub(crate) async fn write(
     spool: Arc<Spool>,
     unsettled: Vec<(u64, Utf8Bytes)>,
-    mut items: mpsc::UnboundedReceiver<Item>,
+    mut items: mpsc::Receiver<Item>,
     queue: mpsc::Sender<Command>,
 ) {
     for (number, text) in unsettled {
@@ -348,18 +363,19 @@ pub(crate) async fn write(
                 Item::Other(_) => None,
             })
             .collect();
+        let stored = texts.len() as u64;
         let mut numbers = if texts.is_empty() {
             Vec::new()
         } else {
             store(&spool, texts).await
         }
         .into_iter();
+        spool.on_disk.synced(stored);
         for item in group.drain(..) {
             match item {
-                Item::Send(text, answer, stored) => {
+                Item::Send(text, answer) => {
                     let number = numbers.next().unwrap_or(0);
                     let _ = queue.send(Command::Send(text, answer, number)).await;
-                    let _ = stored.send(());
                 }
                 Item::Other(command) => {
                     let _ = queue.send(command).await;

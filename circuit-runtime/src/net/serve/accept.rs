@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::base::durable::Barrier;
 use crate::base::options::{Limits, Token};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::Reactive;
@@ -34,6 +35,8 @@ pub(crate) struct Peers<S> {
     served: Arc<Served>,
     /// Stops the accept loops and every conversation.
     shutdown: Shutdown,
+    /// With spooled links, what acknowledgements wait for: the loop's sends on disk.
+    durable: Option<Arc<Barrier>>,
 }
 
 impl<S> Clone for Peers<S> {
@@ -46,13 +49,15 @@ impl<S> Clone for Peers<S> {
             places: Arc::clone(&self.places),
             served: Arc::clone(&self.served),
             shutdown: self.shutdown.clone(),
+            durable: self.durable.clone(),
         }
     }
 }
 
 impl<S: Reactive> Peers<S> {
     /// The peers of a server whose loop `dispatch` reaches, remembering
-    /// what it processed in `processed`.
+    /// what it processed in `processed`, and acknowledging only past
+    /// `durable` when the sketch's links keep a spool.
     pub(crate) fn new(
         dispatch: Dispatch<S>,
         limits: Limits,
@@ -60,6 +65,7 @@ impl<S: Reactive> Peers<S> {
         processed: Processed,
         served: Arc<Served>,
         shutdown: Shutdown,
+        durable: Option<Arc<Barrier>>,
     ) -> Self {
         Peers {
             dispatch,
@@ -69,6 +75,7 @@ impl<S: Reactive> Peers<S> {
             places: Arc::new(Semaphore::new(limits.max_clients)),
             served,
             shutdown,
+            durable,
         }
     }
 
@@ -110,6 +117,7 @@ impl<S: Reactive> Peers<S> {
             Err(refused) => return refused.log(self.limits),
         };
         let mut peer = Peer::new(socket, path, &self.dispatch, self.limits);
+        peer.durable(self.durable.as_deref());
         if let Some(resume) = resume {
             peer.resume(resume, &self.processed);
         }

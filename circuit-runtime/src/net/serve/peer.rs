@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::base::durable::Barrier;
 use crate::base::message::{Ack, Payload, NO_ACK};
 use crate::base::options::Limits;
 use crate::base::shutdown::{Shutdown, Stopping};
@@ -56,8 +57,13 @@ pub(crate) struct Peer<'a, S, F> {
     /// How many of its messages were answered from that memory, without
     /// running the loop (they were processed before).
     remembered: u64,
-    /// With a memory kept on disk (`--spool`), a link's acknowledgements
-    /// held until what they stand for is synced: sent with the batch.
+    /// When the sketch's links keep a spool, what its acknowledgements wait
+    /// for: the messages its loop gave them being on disk.
+    durable: Option<&'a Barrier>,
+    /// Acknowledgements held until what they stand for is synced (the
+    /// messages the loop gave spooled links, a memory kept on disk with
+    /// `--spool`): written to the socket, even into its buffer, they could
+    /// reach the peer first. Sent with the batch.
     held: Vec<Message>,
 }
 
@@ -97,8 +103,16 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             refused: 0,
             numbered: None,
             remembered: 0,
+            durable: None,
             held: Vec::new(),
         }
+    }
+
+    /// The sketch's links keep a spool: each batch of acknowledgements waits
+    /// until what the loop gave them for its messages is on disk, so that an
+    /// acknowledgement means stored. One sync serves the whole batch.
+    pub(crate) fn durable(&mut self, barrier: Option<&'a Barrier>) {
+        self.durable = barrier;
     }
 
     /// The peer is a link whose stream resumes at `resume`: each message it
@@ -166,6 +180,8 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                     // keep the server from stopping; the keepalive last.
                     biased;
                     () = &mut *stopping, if self.closing.is_none() => {
+                        // What the loop answered still goes, once stored.
+                        let _ = self.release().await;
                         return End::shutdown(&mut self.socket).await;
                     }
                     next = self.socket.next() => next,
@@ -216,10 +232,16 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             }
             let reply = match outcome {
                 Some(Ack::Reply(reply)) => reply,
-                Some(Ack::Unsupported) => return End::unsupported(&mut self.socket).await,
-                Some(Ack::Panicked(_)) => return End::panicked(&mut self.socket).await,
-                // The loop can no longer be reached: the server is stopping.
-                None => return End::shutdown(&mut self.socket).await,
+                other => {
+                    // The answers before this message still go, once stored.
+                    let _ = self.release().await;
+                    return match other {
+                        Some(Ack::Unsupported) => End::unsupported(&mut self.socket).await,
+                        Some(Ack::Panicked(_)) => End::panicked(&mut self.socket).await,
+                        // The loop can no longer be reached: the server is stopping.
+                        _ => End::shutdown(&mut self.socket).await,
+                    };
+                }
             };
             if is_refusal(&reply) {
                 self.refusal(&reply);
@@ -232,23 +254,34 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         }
     }
 
-    /// Writes acknowledgement `frame`; a link's (`numbered`) is held instead
-    /// while the memory is kept on disk, until [`Peer::release`].
+    /// Writes acknowledgement `frame`; holds it instead, until
+    /// [`Peer::release`], while the sketch's links keep a spool, or, for a
+    /// link's (`numbered`), while the memory is kept on disk.
     async fn acknowledge(&mut self, frame: Message, numbered: bool) -> Result<(), WsError> {
-        match self.numbered.as_ref() {
-            Some(link) if numbered && link.processed.is_durable() => {
-                self.held.push(frame);
-                Ok(())
-            }
-            _ => self.socket.feed(frame).await,
+        let memory_on_disk = numbered
+            && self
+                .numbered
+                .as_ref()
+                .is_some_and(|link| link.processed.is_durable());
+        if memory_on_disk || self.durable.is_some() {
+            self.held.push(frame);
+            return Ok(());
         }
+        self.socket.feed(frame).await
     }
 
-    /// Syncs the memory (one sync for every connection waiting), then
-    /// writes the acknowledgements held for it; a memory that cannot be
-    /// written ends the conversation unacknowledged, so that the link resends.
+    /// Waits until everything the loop handed the sketch's spooled links is
+    /// on disk, syncs the memory (one sync for every connection waiting),
+    /// then writes the acknowledgements held for them; a memory that cannot
+    /// be written ends the conversation unacknowledged, so that the link resends.
     #[cold]
     async fn release(&mut self) -> Result<(), End> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        if let Some(barrier) = self.durable {
+            barrier.passed().await;
+        }
         let synced = match self.numbered.as_ref() {
             Some(link) => link.processed.sync().await,
             None => true,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
+use crate::base::durable::Barrier;
 use crate::base::error::{Error, Result};
 use crate::base::losses::Losses;
 use crate::base::message::Payload;
@@ -104,6 +105,7 @@ impl<S: Reactive> Server<S> {
             None => Processed::default(),
         };
         let served = Arc::new(Served::default());
+        let durable = Barrier::of(sketch.links().iter().filter_map(|link| link.on_disk()));
         let (dispatch, sketch) = Dispatch::start(sketch);
         let token = options.token.clone();
         let peers = Peers::new(
@@ -113,6 +115,7 @@ impl<S: Reactive> Server<S> {
             processed,
             Arc::clone(&served),
             shutdown.clone(),
+            durable,
         );
         // Every carrier has its own listener, and one way its peers are served.
         if let Some(wire) = &options.in_process {
