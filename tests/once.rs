@@ -22,11 +22,25 @@ const LINK: &str = "0123456789abcdef0123456789abcdef";
 /// Opens a connection to `url` (as a link when `resume` gives its identity
 /// and first number), sends `messages` one at a time, and returns the answers.
 async fn exchange(url: &str, resume: Option<(&str, u64)>, messages: &[&str]) -> Vec<String> {
+    exchange_as(url, resume, false, messages).await
+}
+
+/// [`exchange`], saying with `retained` that the first message is the
+/// link's retained one, outside the numbering (`Circuit-Retained: 1`).
+async fn exchange_as(
+    url: &str,
+    resume: Option<(&str, u64)>,
+    retained: bool,
+    messages: &[&str],
+) -> Vec<String> {
     let mut request = url.into_client_request().unwrap();
     if let Some((link, next)) = resume {
         let headers = request.headers_mut();
         headers.insert("Circuit-Link", link.parse().unwrap());
         headers.insert("Circuit-Next", next.to_string().parse().unwrap());
+        if retained {
+            headers.insert("Circuit-Retained", "1".parse().unwrap());
+        }
     }
     let (mut peer, _) = timeout(PATIENCE, tokio_tungstenite::connect_async(request))
         .await
@@ -212,4 +226,39 @@ fn a_link_whose_acknowledgements_are_lost_has_each_level_processed_once() {
             .any(|line| line.contains("answered from memory")),
         "{buzzer:?}"
     );
+}
+
+/// A receiver that restarts on its spool remembers what it processed, yet a
+/// link's retained message (`--retain`) reaches its loop: the restarted peer
+/// forgot its state, which is what the retained message is for.
+#[tokio::test]
+async fn a_retained_message_runs_the_loop_of_a_peer_restarted_with_its_memory() {
+    let dir = std::env::temp_dir().join(format!("circuit-once-retained-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let spool = dir.to_str().unwrap().to_owned();
+    let args = ["buzzer", "-s", "127.0.0.1", "-p", "0", "--spool", &spool];
+    let mut buzzer = start(&args);
+    let url = format!("ws://127.0.0.1:{}/pin", buzzer.port());
+    let first = exchange(&url, Some((LINK, 1)), &["0", "1"]).await;
+    assert_eq!(first, ["n/a", "bzzz"]);
+    buzzer.wait_for(PATIENCE, |line| line.ends_with("buzz #1: bzzz"));
+    buzzer.signal("KILL");
+    drop(buzzer);
+
+    let mut buzzer = start(&args);
+    let url = format!("ws://127.0.0.1:{}/pin", buzzer.port());
+    // The link resends what it delivered last, unnumbered, then goes on
+    // from message 3; a resend of message 2 is still answered from memory.
+    let again = exchange_as(&url, Some((LINK, 3)), true, &["1", "0"]).await;
+    assert_eq!(again, ["bzzz", "n/a"]);
+    // The "0" was message 3, not the retained "1": a resend of it is
+    // answered with its own answer, from memory.
+    let resent = exchange(&url, Some((LINK, 2)), &["1", "0"]).await;
+    assert_eq!(resent, ["bzzz", "n/a"]);
+    buzzer.signal("INT");
+    let buzzer = buzzer.finish(PATIENCE);
+    assert_eq!(buzzer.code(), 0, "{buzzer:?}");
+    let lines = buzzer.lines_of("buzzer");
+    assert_eq!(buzzes(&lines), 1, "the retained rise, run once: {buzzer:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

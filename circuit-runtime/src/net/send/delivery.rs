@@ -397,10 +397,7 @@ impl Delivery {
             sleep(wait).await;
         }
         let url = self.link.url.as_str();
-        let resume = Resume {
-            link: self.link.identity(),
-            next: self.first_number(),
-        };
+        let resume = self.resume();
         match self
             .dialer
             .dial_resuming(self.link.token.get(), Some(resume))
@@ -531,43 +528,40 @@ impl Delivery {
 
     /// Queues the retained message first, for the next connection (unless
     /// it waits there already, from a connection that ended before its
-    /// answer); whether there is one. Nothing is on the wire then.
+    /// answer); whether there is one. Nothing is on the wire then. It has no
+    /// number: the handshake says it goes first (`Circuit-Retained`), so that
+    /// the peer runs its loop on it whatever it remembers, as retaining is for.
     fn resend_retained(&mut self) -> bool {
         let Some(text) = self.retained.clone() else {
             return false;
         };
-        let number = self.first_number();
-        match self.pending.front_mut() {
-            Some(held) if held.retained => held.number = number,
-            _ => {
-                self.pending_bytes += text.len();
-                self.pending.push_front(Outstanding {
-                    text,
-                    answer: None,
-                    number,
-                    failures: 0,
-                    retained: true,
-                });
-            }
+        if !self.pending.front().is_some_and(|held| held.retained) {
+            self.pending_bytes += text.len();
+            self.pending.push_front(Outstanding {
+                text,
+                answer: None,
+                number: 0,
+                failures: 0,
+                retained: true,
+            });
         }
         true
     }
 
-    /// The number of the first message the next connection carries
-    /// (`Circuit-Next`): the oldest unacknowledged one, or the next new one.
-    /// A retained message goes first as the number just before: its own when
-    /// it was the last message settled (the usual case), so that a peer that
-    /// remembers it answers from memory (it has its state), and a restarted
-    /// peer, which remembers nothing, runs its loop on it, as retaining is for.
-    fn first_number(&self) -> u64 {
-        let first = self
+    /// Where the next connection takes up the link's stream: the number of
+    /// its first numbered message (`Circuit-Next`), the oldest
+    /// unacknowledged one or the next new one, and whether the retained
+    /// message goes before it, unnumbered (`Circuit-Retained`).
+    fn resume(&self) -> Resume {
+        let next = self
             .pending
             .iter()
             .find(|held| !held.retained)
             .map_or(self.next_number, |held| held.number);
-        match self.retained {
-            Some(_) => first - 1,
-            None => first,
+        Resume {
+            link: self.link.identity(),
+            next,
+            retained: self.pending.front().is_some_and(|held| held.retained),
         }
     }
 

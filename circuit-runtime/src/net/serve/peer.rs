@@ -73,6 +73,9 @@ struct Numbered<'a> {
     link: LinkId,
     /// The number of its next message.
     next: u64,
+    /// Whether the next message is the link's retained one, unnumbered:
+    /// run whatever the memory holds (`Circuit-Retained`).
+    retained_first: bool,
     /// What the server's loop processed, for every link.
     processed: &'a Processed,
     /// Whether we said that an answer was forgotten (said once).
@@ -122,6 +125,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
         self.numbered = Some(Numbered {
             link: resume.link,
             next: resume.next,
+            retained_first: resume.retained,
             processed,
             forgot: false,
         });
@@ -204,9 +208,12 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             };
             // A link's message has a number; a plain peer's has none, and
             // costs nothing here.
-            let number = self.numbered.as_mut().map(|numbered| {
+            let number = self.numbered.as_mut().and_then(|numbered| {
+                if std::mem::replace(&mut numbered.retained_first, false) {
+                    return None; // the retained message: run, not remembered
+                }
                 numbered.next += 1;
-                numbered.next - 1
+                Some(numbered.next - 1)
             });
             if let Some(number) = number {
                 if let Some(reply) = self.remembered(number).await {

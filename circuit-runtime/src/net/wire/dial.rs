@@ -228,6 +228,7 @@ mod tests {
         let resume = Resume {
             link: crate::net::send::identity::LinkId::random(),
             next: 7,
+            retained: true,
         };
         let dialing = tokio::spawn(dial("mem://resume-carrier/pin", None, None, Some(resume)));
         let incoming = arriving.recv().await.expect("the peer arrives");

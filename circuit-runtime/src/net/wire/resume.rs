@@ -1,5 +1,6 @@
 //! Where a connection takes up a link's stream: the `Circuit-Link` and
-//! `Circuit-Next` handshake headers, which a link presents and a server
+//! `Circuit-Next` handshake headers (and `Circuit-Retained` when a retained
+//! message goes first, unnumbered), which a link presents and a server
 //! reads, so that a server can tell a resent message from a new one. Plain
 //! WebSocket peers neither send nor read them.
 
@@ -16,6 +17,12 @@ pub(crate) const LINK: &str = "circuit-link";
 /// the k-th message after it (from 0) is number `Circuit-Next + k`.
 pub(crate) const NEXT: &str = "circuit-next";
 
+/// The header saying that the first message on the connection is the link's
+/// retained message (`--retain`), outside the numbering: the server runs its
+/// loop on it whatever it remembers (a restarted peer must hear it), and
+/// numbers the messages after it from `Circuit-Next`.
+pub(crate) const RETAINED: &str = "circuit-retained";
+
 /// A link's place in its stream, as a connection opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Resume {
@@ -24,6 +31,8 @@ pub(crate) struct Resume {
     /// The number of the first message on this connection (messages are
     /// numbered from 1, in the order the link took them).
     pub(crate) next: u64,
+    /// Whether the link's retained message goes first, unnumbered.
+    pub(crate) retained: bool,
 }
 
 impl Resume {
@@ -35,6 +44,12 @@ impl Resume {
             headers.insert(HeaderName::from_static(LINK), link);
         }
         headers.insert(HeaderName::from_static(NEXT), HeaderValue::from(self.next));
+        if self.retained {
+            headers.insert(
+                HeaderName::from_static(RETAINED),
+                HeaderValue::from_static("1"),
+            );
+        }
     }
 
     /// The place a handshake gives, if it carries both headers; `Err` with
@@ -57,7 +72,12 @@ impl Resume {
             .and_then(|next| next.parse::<u64>().ok())
             .filter(|next| *next >= 1)
             .ok_or_else(|| format!("{NEXT} is a message number from 1, not {next:?}"))?;
-        Ok(Some(Resume { link, next }))
+        let retained = headers.get(RETAINED).is_some_and(|value| value == "1");
+        Ok(Some(Resume {
+            link,
+            next,
+            retained,
+        }))
     }
 }
 
@@ -68,13 +88,17 @@ mod tests {
 
     #[test]
     fn the_headers_a_link_presents_are_read_back_and_bad_ones_are_told() {
-        let resume = Resume {
-            link: LinkId::random(),
-            next: 42,
-        };
         let mut request = "ws://localhost/pin".into_client_request().unwrap();
-        resume.present(&mut request);
-        assert_eq!(Resume::read(&request), Ok(Some(resume)));
+        for retained in [true, false] {
+            let resume = Resume {
+                link: LinkId::random(),
+                next: 42,
+                retained,
+            };
+            request = "ws://localhost/pin".into_client_request().unwrap();
+            resume.present(&mut request);
+            assert_eq!(Resume::read(&request), Ok(Some(resume)));
+        }
         let plain = "ws://localhost/pin".into_client_request().unwrap();
         assert_eq!(Resume::read(&plain), Ok(None));
 
