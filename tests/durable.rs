@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{start, PATIENCE};
+use support::{drawn_bits, rising_edges, start, Finished, PATIENCE};
 
 /// Finding 1: an iopin streaming 100 levels a tick to a buzzer behind a
 /// proxy that delays 10 ms each way, its clock started at once: the link is
@@ -360,5 +360,140 @@ fn a_simulated_circuit_keeps_its_spools() {
     ]);
     assert_eq!(up.code(), 0, "{up:?}");
     assert!(dir.join("iopin.buzzer.0.spool").exists(), "{up:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The buzzes a buzzer said: as many as the rises of the levels it was
+/// sent, when they reached it in order.
+fn buzzes(buzzer: &Finished) -> usize {
+    buzzer
+        .lines_of("buzzer")
+        .iter()
+        .filter(|line| line.starts_with("buzz #"))
+        .count()
+}
+
+/// A relay (the iopin) with a spool whose sink is down, sending 100 levels
+/// a tick over a window of 16, with `--spool-max BYTES` if given.
+fn spooled_relay(spool: &str, target: &str, max: Option<&str>) -> support::Running {
+    let mut args = vec![
+        "iopin",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--sequence",
+        "100",
+        "--buzzer",
+        target,
+        "--link-window",
+        "16",
+        "--spool",
+        spool,
+    ];
+    if let Some(max) = max {
+        args.extend(["--spool-max", max]);
+    }
+    start(&args)
+}
+
+/// The sink, up at last on port `sink`.
+fn sink_up(sink: &str) -> support::Running {
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", sink]);
+    buzzer.port();
+    buzzer
+}
+
+/// Its sink up: the relay delivers everything, the sink buzzes on every
+/// rise of the levels the relay drew (in order), nothing is lost.
+fn delivered_in_order(
+    relay: support::Running,
+    buzzer: support::Running,
+    target: &str,
+    sent: usize,
+) {
+    relay.signal("TERM");
+    let relay = relay.finish(PATIENCE);
+    buzzer.signal("TERM");
+    let buzzer = buzzer.finish(PATIENCE);
+    assert_eq!(relay.code(), 0, "nothing lost: {relay:?}");
+    let line = format!("link to {target}: {sent} delivered");
+    assert!(
+        relay.lines_of("iopin").contains(&line.as_str()),
+        "{line:?} in {relay:?}"
+    );
+    let bits = drawn_bits(&relay.lines_of("iopin"));
+    assert_eq!(bits.len(), sent);
+    assert_eq!(buzzes(&buzzer), rising_edges(&bits), "in order: {buzzer:?}");
+}
+
+/// With a spool the queue overflows to disk: a relay whose sink is down
+/// takes 6,000 levels (its queue holds 1,024) without its loop waiting, so
+/// that the clock has every tick acknowledged; once the sink is up, all of
+/// them arrive, in order.
+#[test]
+fn a_spooled_link_whose_peer_is_down_takes_more_than_its_queue() {
+    let dir = spool_dir("overflow");
+    let sink = free_port().to_string();
+    let target = format!("ws://127.0.0.1:{sink}/pin");
+    let mut relay = spooled_relay(dir.to_str().unwrap(), &target, None);
+    let relay_port = relay.port().to_string();
+    let clock = start(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &relay_port,
+        "-t",
+        "60",
+        "-d",
+        "0",
+        "-q",
+    ])
+    .finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "every tick acknowledged: {clock:?}");
+    let buzzer = sink_up(&sink);
+    delivered_in_order(relay, buzzer, &target, 6000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A small `--spool-max` makes the relay's `send` wait once its spool holds
+/// that much: the clock's ticks wait for their acknowledgements (which wait
+/// for the disk), the spool stays small, and once the
+/// sink is up everything arrives, in order, and every tick is acknowledged.
+#[test]
+fn a_full_spool_makes_the_sender_wait_and_loses_nothing() {
+    let dir = spool_dir("spool-max");
+    let sink = free_port().to_string();
+    let target = format!("ws://127.0.0.1:{sink}/pin");
+    // About 11 ticks' levels (100 records of 18 bytes a tick).
+    let mut relay = spooled_relay(dir.to_str().unwrap(), &target, Some("20000"));
+    let relay_port = relay.port().to_string();
+    let mut clock = start(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &relay_port,
+        "-t",
+        "60",
+        "-d",
+        "0",
+    ]);
+    // Its acknowledgements wait for the levels to be on disk: the clock
+    // waits once the spool is full.
+    clock.wait_for(PATIENCE, |line| line.ends_with("> 5"));
+    std::thread::sleep(Duration::from_millis(500));
+    // Without the bound it would hold all 6,000 levels (108,000 bytes).
+    let file = dir.join("iopin.buzzer.0.spool");
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(
+        size < 60_000,
+        "the spool stopped taking levels: {size} bytes"
+    );
+    let buzzer = sink_up(&sink);
+    let clock = clock.finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "every tick acknowledged: {clock:?}");
+    delivered_in_order(relay, buzzer, &target, 6000);
     let _ = std::fs::remove_dir_all(&dir);
 }

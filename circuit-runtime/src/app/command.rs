@@ -77,6 +77,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
     options.retain = links::retained(matches, S::SETTINGS);
     options.stop_timeout = links::stop_timeout(matches);
     options.spool = links::spool(matches);
+    options.spool_max = links::spool_max(matches);
     options.advertise = server::advertise(matches);
     options.tls = tls::tls_files(matches);
     options
@@ -114,7 +115,9 @@ pub fn command<S: Sketch>() -> Command {
         command = command.args(links::retain_arg(S::SETTINGS));
     }
     if S::LINKED || serves {
-        command = command.arg(links::spool_arg(Scope::One));
+        command = command
+            .arg(links::spool_arg(Scope::One))
+            .arg(links::spool_max_arg(Scope::One));
     }
     command = command.arg(links::stop_timeout_arg());
     if dials {

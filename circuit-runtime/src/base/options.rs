@@ -33,6 +33,9 @@ pub struct Options {
     /// `--spool DIR`: where each link keeps what is not yet acknowledged,
     /// one file per link; `None` keeps it in memory only.
     pub spool: Option<PathBuf>,
+    /// `--spool-max BYTES`: how many bytes of unacknowledged messages a
+    /// link's spool may hold before `send` waits.
+    pub spool_max: u64,
     /// Its name in a circuit, when that is not its kind's: log lines and signals carry it.
     pub named: Option<Arc<str>>,
     /// `--to`: where a timer sends, a `ws://` URL or a sketch's name, instead of `-s`/`-p`.
@@ -54,6 +57,9 @@ impl Options {
     /// The default of `--stop-timeout`.
     pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+    /// The default of `--spool-max`: 1 GiB.
+    pub const SPOOL_MAX: u64 = 1 << 30;
+
     /// The defaults of a sketch whose default port is `port`, as if no flag were given.
     pub fn defaults(port: u16) -> Self {
         Options {
@@ -68,6 +74,7 @@ impl Options {
             retain: Vec::new(),
             stop_timeout: Self::STOP_TIMEOUT,
             spool: None,
+            spool_max: Self::SPOOL_MAX,
             named: None,
             to: None,
             advertise: None,

@@ -191,12 +191,13 @@ pub trait Outbound: Send + Sync {
     fn release_on(&self, _shutdown: &Shutdown, _within: Duration) {}
 
     /// Keeps what it is given and not yet acknowledged in a file under
-    /// `dir` named after `sketch` and its setting (`--spool`).
+    /// `dir` named after `sketch` and its setting (`--spool`), up to `max`
+    /// bytes of it (`--spool-max`) before a send waits.
     ///
     /// # Errors
     /// The file cannot be opened, is locked by another process, or is
     /// another link's: the message names it.
-    fn spool_in(&self, _dir: &std::path::Path, _sketch: &str) -> Result<(), String> {
+    fn spool_in(&self, _dir: &std::path::Path, _sketch: &str, _max: u64) -> Result<(), String> {
         Ok(())
     }
 

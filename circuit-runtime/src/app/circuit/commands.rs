@@ -15,7 +15,9 @@ use crate::app::circuit::set::{set_arg, Set, SET};
 use crate::app::circuit::wired::Circuit;
 use crate::app::command::setting_arg;
 use crate::app::flags::discovery::{apply_discovery, discovery_args};
-use crate::app::flags::links::{ack_timeout_arg, resolve_timeout_arg, spool_arg, Scope};
+use crate::app::flags::links::{
+    ack_timeout_arg, resolve_timeout_arg, spool_arg, spool_max_arg, Scope,
+};
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
     quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED, SIM, SOCKETS, VCD,
@@ -60,6 +62,7 @@ pub(crate) fn up_command() -> Command {
         .next_help_heading(heading::LINK)
         .arg(ack_timeout_arg(Scope::Every))
         .arg(spool_arg(Scope::Every))
+        .arg(spool_max_arg(Scope::Every))
         .next_help_heading(heading::DISCOVERY)
         .args(discovery_args())
         .arg(resolve_timeout_arg(Scope::Every))

@@ -1,6 +1,6 @@
 //! How links deliver, and how long a stop may take to let them:
 //! `--link-attempts`, `--link-window`, `--ack-timeout`, `--resolve-timeout`,
-//! `--stop-timeout`, `--retain`, `--when-full`, `--spool`.
+//! `--stop-timeout`, `--retain`, `--when-full`, `--spool`, `--spool-max`.
 
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgMatches};
@@ -25,6 +25,8 @@ pub(crate) const RETAIN: &str = "retain";
 pub(crate) const WHEN_FULL: &str = "when-full";
 /// `--spool DIR`.
 pub(crate) const SPOOL: &str = "spool";
+/// `--spool-max BYTES`.
+pub(crate) const SPOOL_MAX: &str = "spool-max";
 
 /// Whom a flag of a command is about: its one sketch, or every sketch it runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,6 +113,22 @@ pub(crate) fn spool_arg(scope: Scope) -> Arg {
         .help(scope.says(
             "Keep on disk under DIR what each link was given and not yet acknowledged (SKETCH.LINK.spool, synced before `send` returns; a restart resends it first), and the server's memory of what its loop processed (SKETCH.processed, synced before an acknowledgement goes out; a restart answers a resent message from it)",
         ))
+}
+
+/// `--spool-max BYTES`: how much a link's spool holds before `send` waits.
+pub(crate) fn spool_max_arg(scope: Scope) -> Arg {
+    flag(SPOOL_MAX)
+        .value_name("BYTES")
+        .value_parser(clap::value_parser!(u64).range(1..))
+        .help(with_default(
+            &scope.says("With --spool, how many bytes of unacknowledged messages each link keeps on disk (beyond what fits its queue in memory) before `send` waits"),
+            Options::SPOOL_MAX,
+        ))
+}
+
+/// `--spool-max`, or its default.
+pub(crate) fn spool_max(matches: &mut ArgMatches) -> u64 {
+    optional(matches, SPOOL_MAX).unwrap_or(Options::SPOOL_MAX)
 }
 
 /// `--spool`, if given.

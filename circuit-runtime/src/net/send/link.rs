@@ -180,8 +180,9 @@ struct Inner {
     /// Where its messages go, decided on the first one.
     reach: OnceLock<Reach>,
     /// With a spool (`--spool`), its writer, which stores what the link is
-    /// given before queueing it (see `spool::write`); it holds as many
-    /// messages as the queue, so that a full one makes `send` wait.
+    /// given, then queues it as the queue has room (see `spool::write`); it
+    /// takes more only while the spool holds less than `--spool-max`, so
+    /// that a full spool makes `send` wait.
     writer: OnceLock<mpsc::Sender<Item>>,
 }
 
@@ -449,13 +450,14 @@ impl<M> Link<M> {
     }
 
     /// Opens the link's spool in `dir`, as link `name` of sketch `sketch`,
-    /// and starts its writer, which first queues what an earlier run left.
-    fn open_spool(&self, dir: &Path, sketch: &str, name: &str) -> Result<(), String> {
+    /// holding up to `max` unsettled bytes, and starts its writer, which
+    /// first queues what an earlier run left.
+    fn open_spool(&self, dir: &Path, sketch: &str, name: &str, max: u64) -> Result<(), String> {
         let opened = Spool::open(dir, sketch, name)?;
         let shared = &self.inner.shared;
         let _ = shared.identity.set(opened.spool.id);
         let _ = shared.spool.set(Arc::clone(&opened.spool));
-        let left = opened.unsettled.len() as u64;
+        let left = opened.unsettled;
         if left > 0 {
             shared.counters.accepted.fetch_add(left, Ordering::Relaxed);
             shared.counters.resent.fetch_add(left, Ordering::Relaxed);
@@ -467,7 +469,8 @@ impl<M> Link<M> {
         }
         let (items, taken) = mpsc::channel(self.inner.capacity);
         let queue = self.queue().clone();
-        log::spawn(spool::write(opened.spool, opened.unsettled, taken, queue));
+        let capacity = self.inner.capacity;
+        log::spawn(spool::write(opened.spool, taken, queue, capacity, max));
         let _ = self.inner.writer.set(items);
         Ok(())
     }
@@ -567,13 +570,13 @@ impl<M: 'static> Outbound for Link<M> {
             .set(Release::new(shutdown, within));
     }
 
-    fn spool_in(&self, dir: &Path, sketch: &str) -> Result<(), String> {
+    fn spool_in(&self, dir: &Path, sketch: &str, max: u64) -> Result<(), String> {
         let setting = self.lane().and_then(|lane| {
             lane.strip_suffix(outputs::OUT)
                 .and_then(|name| name.strip_suffix('.'))
         });
         match setting {
-            Some(name) => self.open_spool(dir, sketch, name),
+            Some(name) => self.open_spool(dir, sketch, name, max),
             None => Ok(()), // not a setting: nothing names its file
         }
     }

@@ -31,7 +31,8 @@ pub(crate) fn configure<S: Sketch>(
         if let Some(shutdown) = shutdown {
             link.release_on(shutdown, options.stop_timeout);
             if let Some(dir) = &options.spool {
-                link.spool_in(dir, name).map_err(Error::Spool)?;
+                link.spool_in(dir, name, options.spool_max)
+                    .map_err(Error::Spool)?;
             }
         }
     }

@@ -8,6 +8,11 @@
 //! number, and for a message its text. Messages are appended in groups and
 //! synced once per group (one `fdatasync`); acknowledgements ride along with
 //! the next group. A torn or corrupt tail is cut at the last whole record.
+//!
+//! The spool is also the link's overflow: its writer keeps taking messages
+//! while what is unsettled on disk is under `--spool-max`, and queues them
+//! for the delivering task as its queue has room, reading back from the
+//! file those it did not keep in memory; only a full spool makes `send` wait.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -17,12 +22,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::base::durable::OnDisk;
 use crate::net::send::identity::LinkId;
 use crate::net::send::queue::{Answer, Command};
+
+/// Messages read back from the file at a time, to feed the queue.
+const READ_BACK: usize = 256;
 
 /// What a spool file starts with.
 const MAGIC: &[u8; 8] = b"CIRCSPL\n";
@@ -59,6 +67,8 @@ pub(crate) struct Spool {
     pub(crate) on_disk: Arc<OnDisk>,
     /// The highest message number settled (acknowledged, refused or dead-lettered).
     acked: AtomicU64,
+    /// Told when `acked` moves, for a writer waiting for the spool to have room.
+    settle: Notify,
     /// The file and what it holds; taken by one writer at a time.
     log: Mutex<Log>,
 }
@@ -73,10 +83,24 @@ struct Log {
     size: u64,
     /// The settled number last written.
     written_ack: u64,
-    /// Messages stored and not settled, oldest first, for a rewrite.
-    unsettled: VecDeque<(u64, Utf8Bytes)>,
+    /// Messages stored and not settled, oldest first: where their records
+    /// are, to read them back and for a rewrite (their text stays on disk).
+    unsettled: VecDeque<Stored>,
+    /// The bytes of their records, which `--spool-max` bounds.
+    unsettled_bytes: u64,
     /// The number of the next message.
     next: u64,
+}
+
+/// Where a message's record is in the file.
+#[derive(Clone, Copy)]
+struct Stored {
+    /// The message's number.
+    number: u64,
+    /// Where its record starts.
+    at: u64,
+    /// Its record's length, framing included.
+    len: u64,
 }
 
 /// What a link hands its spool's writer, in order.
@@ -91,8 +115,8 @@ pub(crate) enum Item {
 pub(crate) struct Opened {
     /// The spool.
     pub(crate) spool: Arc<Spool>,
-    /// The messages not settled, oldest first, with their numbers.
-    pub(crate) unsettled: Vec<(u64, Utf8Bytes)>,
+    /// How many messages were not settled; the writer queues them first.
+    pub(crate) unsettled: u64,
 }
 
 impl Spool {
@@ -138,11 +162,12 @@ impl Spool {
                 header,
                 written_ack: 0,
                 unsettled: VecDeque::new(),
+                unsettled_bytes: 0,
                 next: 1,
             };
             return Ok(Opened {
                 spool: Arc::new(Spool::new(path, id, 0, log)),
-                unsettled: Vec::new(),
+                unsettled: 0,
             });
         }
         let (id, start) = read_header(&bytes, sketch, link).map_err(named)?;
@@ -160,31 +185,39 @@ impl Spool {
         }
         file.seek(SeekFrom::Start(end))
             .map_err(|err| named(format!("cannot seek in it: {err}")))?;
+        drop(bytes);
         let acked = records
             .iter()
-            .filter(|(kind, ..)| *kind == ACKED)
-            .map(|(_, number, _)| *number)
+            .filter(|record| record.0 == ACKED)
+            .map(|record| record.1.number)
             .max()
             .unwrap_or(0);
         let mut last = acked;
         let mut unsettled = VecDeque::new();
-        for (kind, number, text) in records {
-            last = last.max(number);
-            if kind == MESSAGE && number > acked {
-                unsettled.push_back((number, text));
+        let mut unsettled_bytes = 0;
+        for (kind, stored) in records {
+            last = last.max(stored.number);
+            if kind == MESSAGE && stored.number > acked {
+                unsettled_bytes += stored.len;
+                unsettled.push_back(Stored {
+                    at: stored.at + start as u64,
+                    ..stored
+                });
             }
         }
+        let left = unsettled.len() as u64;
         let log = Log {
             file,
             header,
             size: end,
             written_ack: acked,
-            unsettled: unsettled.clone(),
+            unsettled,
+            unsettled_bytes,
             next: last + 1,
         };
         Ok(Opened {
             spool: Arc::new(Spool::new(path, id, acked, log)),
-            unsettled: unsettled.into(),
+            unsettled: left,
         })
     }
 
@@ -195,13 +228,61 @@ impl Spool {
             id,
             on_disk: Arc::new(OnDisk::default()),
             acked: AtomicU64::new(acked),
+            settle: Notify::new(),
             log: Mutex::new(log),
         }
     }
 
     /// Says that every message up to `number` is settled; written with the next group.
     pub(crate) fn settled(&self, number: u64) {
-        self.acked.fetch_max(number, Ordering::Relaxed);
+        if self.acked.fetch_max(number, Ordering::Relaxed) < number {
+            // One waiter at most (the writer); a permit kept if it is not waiting yet.
+            self.settle.notify_one();
+        }
+    }
+
+    /// The bytes of the unsettled messages' records: what `--spool-max` bounds.
+    fn unsettled_bytes(&self) -> u64 {
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        prune(&mut log, self.acked.load(Ordering::Relaxed));
+        log.unsettled_bytes
+    }
+
+    /// The numbers of the first and the last unsettled message, if any.
+    fn unsettled_range(&self) -> Option<(u64, u64)> {
+        let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        Some((log.unsettled.front()?.number, log.unsettled.back()?.number))
+    }
+
+    /// Reads back at most `most` unsettled messages numbered `from` to
+    /// `upto`, oldest first. A blocking call.
+    fn read(&self, from: u64, upto: u64, most: usize) -> std::io::Result<Vec<(u64, Utf8Bytes)>> {
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = log.unsettled.partition_point(|stored| stored.number < from);
+        let wanted: Vec<Stored> = log
+            .unsettled
+            .range(first..)
+            .take_while(|stored| stored.number <= upto)
+            .take(most)
+            .copied()
+            .collect();
+        let mut texts = Vec::with_capacity(wanted.len());
+        let mut bytes = Vec::new();
+        let read = wanted.iter().try_for_each(|stored| {
+            bytes.resize(stored.len as usize, 0);
+            log.file.seek(SeekFrom::Start(stored.at))?;
+            log.file.read_exact(&mut bytes)?;
+            let text = bytes
+                .get(FRAMING + 9..)
+                .and_then(|text| std::str::from_utf8(text).ok())
+                .ok_or_else(|| std::io::Error::other("a stored record reads back damaged"))?;
+            texts.push((stored.number, Utf8Bytes::from(text.to_owned())));
+            Ok(())
+        });
+        // Appends go on at the end, whatever the read did.
+        let size = log.size;
+        log.file.seek(SeekFrom::Start(size))?;
+        read.map(|()| texts)
     }
 
     /// Appends `texts` as messages (with the settled number, if it moved)
@@ -214,8 +295,16 @@ impl Spool {
             record(&mut buffer, ACKED, acked, b"");
         }
         let first = log.next;
+        let mut stored = Vec::with_capacity(texts.len());
         for (at, text) in texts.iter().enumerate() {
-            record(&mut buffer, MESSAGE, first + at as u64, text.as_bytes());
+            let start = buffer.len() as u64;
+            let number = first + at as u64;
+            record(&mut buffer, MESSAGE, number, text.as_bytes());
+            stored.push(Stored {
+                number,
+                at: log.size + start,
+                len: buffer.len() as u64 - start,
+            });
         }
         let written = log.file.write_all(&buffer);
         if let Err(err) = written.and_then(|()| {
@@ -235,18 +324,15 @@ impl Spool {
         log.size += buffer.len() as u64;
         log.written_ack = log.written_ack.max(acked);
         log.next += texts.len() as u64;
-        while log
-            .unsettled
-            .front()
-            .is_some_and(|(number, _)| *number <= acked)
-        {
-            log.unsettled.pop_front();
-        }
+        prune(&mut log, acked);
         let numbers: Vec<u64> = (first..log.next).collect();
-        for (number, text) in numbers.iter().zip(texts) {
-            log.unsettled.push_back((*number, text.clone()));
+        for stored in stored {
+            log.unsettled_bytes += stored.len;
+            log.unsettled.push_back(stored);
         }
-        if log.size > COMPACT_AT {
+        // Only when most of the file is settled: a spool filling up while
+        // its peer is down is not rewritten again and again.
+        if log.size > COMPACT_AT && log.size / 2 > log.unsettled_bytes {
             if let Err(err) = self.rewrite(&mut log) {
                 tracing::warn!("spool {}: cannot compact it: {err}", self.path.display());
             }
@@ -266,11 +352,6 @@ impl Spool {
     /// unsettled messages: written to a temporary file, synced, renamed over.
     fn rewrite(&self, log: &mut Log) -> std::io::Result<()> {
         let fresh = self.path.with_extension("spool.new");
-        let mut buffer = log.header.clone();
-        record(&mut buffer, ACKED, log.written_ack, b"");
-        for (number, text) in &log.unsettled {
-            record(&mut buffer, MESSAGE, *number, text.as_bytes());
-        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -278,14 +359,41 @@ impl Spool {
             .truncate(true)
             .open(&fresh)?;
         file.try_lock().map_err(std::io::Error::other)?;
+        let mut buffer = log.header.clone();
+        record(&mut buffer, ACKED, log.written_ack, b"");
+        // The unsettled records are copied as they are, a piece at a time.
+        let mut moved = Vec::with_capacity(log.unsettled.len());
+        let mut size = 0;
+        let mut bytes = Vec::new();
+        let copied = log.unsettled.iter().try_for_each(|stored| {
+            bytes.resize(stored.len as usize, 0);
+            log.file.seek(SeekFrom::Start(stored.at))?;
+            log.file.read_exact(&mut bytes)?;
+            moved.push(Stored {
+                at: size + buffer.len() as u64,
+                ..*stored
+            });
+            buffer.extend_from_slice(&bytes);
+            if buffer.len() >= 1 << 20 {
+                file.write_all(&buffer)?;
+                size += buffer.len() as u64;
+                buffer.clear();
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        let end = log.size;
+        log.file.seek(SeekFrom::Start(end))?;
+        copied?;
         file.write_all(&buffer)?;
+        size += buffer.len() as u64;
         file.sync_data()?;
         std::fs::rename(&fresh, &self.path)?;
         if let Some(dir) = self.path.parent() {
             sync_folder(dir);
         }
         log.file = file;
-        log.size = buffer.len() as u64;
+        log.size = size;
+        log.unsettled = moved.into();
         Ok(())
     }
 }
@@ -332,55 +440,174 @@ pub(crate) async fn checkpoint(spool: &Arc<Spool>) {
     }
 }
 
+/// What the writer stored and has yet to queue for the delivering task, in order.
+enum Fed {
+    /// A message kept in memory, with its answer and number.
+    Memory(Utf8Bytes, Answer, u64),
+    /// Messages numbered from the first to the last, to read back from the file.
+    Disk(u64, u64),
+    /// A flush or a close.
+    Other(Command),
+}
+
+/// The writer's backlog: at most `keep` messages in memory, the rest on disk.
+struct Backlog {
+    /// What is to be queued, oldest first.
+    fed: VecDeque<Fed>,
+    /// How many of them are messages kept in memory.
+    in_memory: usize,
+    /// Messages it keeps in memory at most (those read back aside).
+    keep: usize,
+}
+
+impl Backlog {
+    /// Adds a stored message: in memory while there is room (or if someone
+    /// waits for its answer), else as a number to read back.
+    fn push(&mut self, text: Utf8Bytes, answer: Answer, number: u64) {
+        if answer.is_some() || self.in_memory < self.keep {
+            self.in_memory += 1;
+            self.fed.push_back(Fed::Memory(text, answer, number));
+        } else if let Some(Fed::Disk(_, last)) = self.fed.back_mut() {
+            if *last + 1 == number {
+                *last = number;
+            } else {
+                self.fed.push_back(Fed::Disk(number, number));
+            }
+        } else {
+            self.fed.push_back(Fed::Disk(number, number));
+        }
+    }
+
+    /// The next command for the queue, reading a piece of the file back if
+    /// that is what comes next; `None` if it cannot be read (said, then
+    /// tried again after a pause).
+    async fn next(&mut self, spool: &Arc<Spool>) -> Option<Command> {
+        if let Some(&Fed::Disk(first, last)) = self.fed.front() {
+            let reader = Arc::clone(spool);
+            let read =
+                tokio::task::spawn_blocking(move || reader.read(first, last, READ_BACK)).await;
+            let texts = match read {
+                Ok(Ok(texts)) => texts,
+                Ok(Err(err)) => return self.unreadable(spool, &err.to_string()).await,
+                Err(err) => return self.unreadable(spool, &err.to_string()).await,
+            };
+            self.fed.pop_front();
+            let upto = texts.last().map_or(last, |(number, _)| *number);
+            if upto < last {
+                self.fed.push_front(Fed::Disk(upto + 1, last));
+            }
+            for (number, text) in texts.into_iter().rev() {
+                self.in_memory += 1;
+                self.fed.push_front(Fed::Memory(text, None, number));
+            }
+        }
+        match self.fed.pop_front()? {
+            Fed::Memory(text, answer, number) => {
+                self.in_memory -= 1;
+                Some(Command::Send(text, answer, number))
+            }
+            Fed::Other(command) => Some(command),
+            Fed::Disk(..) => None,
+        }
+    }
+
+    /// Says that the spool cannot be read back, and waits before a retry.
+    async fn unreadable(&self, spool: &Spool, err: &str) -> Option<Command> {
+        tracing::error!(
+            "cannot read back the spool {}: {err}; trying again in a second",
+            spool.path.display()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        None
+    }
+}
+
 /// The writer of a link's spool: first queues what the spool held from an
 /// earlier run, then takes what the link is given in groups, stores each
 /// group with one sync, says so (`on_disk`, which acknowledgements upstream
-/// wait for), and queues its messages for the delivering task, in order.
+/// wait for), and queues its messages for the delivering task, in order, as
+/// its queue has room. It keeps `keep` of them in memory and reads the
+/// others back from the file; it takes no more while the unsettled ones
+/// hold `max` bytes or more, so that `send` waits (backpressure).
 pub(crate) async fn write(
     spool: Arc<Spool>,
-    unsettled: Vec<(u64, Utf8Bytes)>,
     mut items: mpsc::Receiver<Item>,
     queue: mpsc::Sender<Command>,
+    keep: usize,
+    max: u64,
 ) {
-    for (number, text) in unsettled {
-        if queue.send(Command::Send(text, None, number)).await.is_err() {
-            return;
+    let mut backlog = Backlog {
+        fed: VecDeque::new(),
+        in_memory: 0,
+        keep: keep.max(1),
+    };
+    if let Some((first, last)) = spool.unsettled_range() {
+        backlog.fed.push_back(Fed::Disk(first, last));
+    }
+    let mut open = true;
+    let mut group = Vec::new();
+    loop {
+        let room = open && spool.unsettled_bytes() < max;
+        tokio::select! {
+            biased;
+            permit = queue.reserve(), if !backlog.fed.is_empty() => {
+                let Ok(permit) = permit else { return };
+                if let Some(command) = backlog.next(&spool).await {
+                    permit.send(command);
+                }
+                // What is in memory goes on while the queue has room.
+                while matches!(backlog.fed.front(), Some(Fed::Memory(..) | Fed::Other(_))) {
+                    let Ok(permit) = queue.try_reserve() else { break };
+                    if let Some(command) = backlog.next(&spool).await {
+                        permit.send(command);
+                    }
+                }
+            }
+            item = items.recv(), if room => {
+                let Some(first) = item else {
+                    open = false;
+                    continue;
+                };
+                group.push(first);
+                while group.len() < GROUP {
+                    match items.try_recv() {
+                        Ok(item) => group.push(item),
+                        Err(_) => break,
+                    }
+                }
+                store_group(&spool, &mut group, &mut backlog).await;
+            }
+            () = spool.settle.notified(), if open && !room => {}
+            else => return,
         }
     }
-    let mut group = Vec::new();
-    while let Some(first) = items.recv().await {
-        group.push(first);
-        while group.len() < GROUP {
-            match items.try_recv() {
-                Ok(item) => group.push(item),
-                Err(_) => break,
+}
+
+/// Stores the messages of `group` with one sync, says they are on disk, and
+/// adds the group to the backlog, in order.
+async fn store_group(spool: &Arc<Spool>, group: &mut Vec<Item>, backlog: &mut Backlog) {
+    let texts: Vec<Utf8Bytes> = group
+        .iter()
+        .filter_map(|item| match item {
+            Item::Send(text, ..) => Some(text.clone()),
+            Item::Other(_) => None,
+        })
+        .collect();
+    let stored = texts.len() as u64;
+    let mut numbers = if texts.is_empty() {
+        Vec::new()
+    } else {
+        store(spool, texts).await
+    }
+    .into_iter();
+    spool.on_disk.synced(stored);
+    for item in group.drain(..) {
+        match item {
+            Item::Send(text, answer) => {
+                let number = numbers.next().unwrap_or(0);
+                backlog.push(text, answer, number);
             }
-        }
-        let texts: Vec<Utf8Bytes> = group
-            .iter()
-            .filter_map(|item| match item {
-                Item::Send(text, ..) => Some(text.clone()),
-                Item::Other(_) => None,
-            })
-            .collect();
-        let stored = texts.len() as u64;
-        let mut numbers = if texts.is_empty() {
-            Vec::new()
-        } else {
-            store(&spool, texts).await
-        }
-        .into_iter();
-        spool.on_disk.synced(stored);
-        for item in group.drain(..) {
-            match item {
-                Item::Send(text, answer) => {
-                    let number = numbers.next().unwrap_or(0);
-                    let _ = queue.send(Command::Send(text, answer, number)).await;
-                }
-                Item::Other(command) => {
-                    let _ = queue.send(command).await;
-                }
-            }
+            Item::Other(command) => backlog.fed.push_back(Fed::Other(command)),
         }
     }
 }
@@ -438,10 +665,10 @@ fn read_header(bytes: &[u8], sketch: &str, link: &str) -> Result<(LinkId, usize)
     Ok((id, at + 4))
 }
 
-/// The whole records at the start of `bytes` (kind, number, text), and
+/// The whole records at the start of `bytes` (kind, number, where), and
 /// where the last one ends: a record cut short, failing its checksum or of
 /// no known kind ends them.
-fn read_records(bytes: &[u8]) -> (Vec<(u8, u64, Utf8Bytes)>, usize) {
+fn read_records(bytes: &[u8]) -> (Vec<(u8, Stored)>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     while let Some(framing) = bytes.get(at..at + FRAMING) {
@@ -454,13 +681,29 @@ fn read_records(bytes: &[u8]) -> (Vec<(u8, u64, Utf8Bytes)>, usize) {
             break;
         }
         let number = u64::from_le_bytes(body[1..9].try_into().unwrap_or_default());
-        let Ok(text) = std::str::from_utf8(&body[9..]) else {
+        if std::str::from_utf8(&body[9..]).is_err() {
             break;
+        }
+        let stored = Stored {
+            number,
+            at: at as u64,
+            len: (FRAMING + len) as u64,
         };
-        records.push((body[0], number, Utf8Bytes::from(text.to_owned())));
+        records.push((body[0], stored));
         at += FRAMING + len;
     }
     (records, at)
+}
+
+/// Forgets the unsettled messages up to `acked`.
+fn prune(log: &mut Log, acked: u64) {
+    while let Some(stored) = log.unsettled.front().copied() {
+        if stored.number > acked {
+            break;
+        }
+        log.unsettled_bytes -= stored.len;
+        log.unsettled.pop_front();
+    }
 }
 
 /// Appends a record of `kind` with `number` and `text` to `buffer`.
@@ -495,6 +738,16 @@ mod tests {
         dir
     }
 
+    /// What the spool holds unsettled, read back from its file.
+    fn left(opened: &Opened) -> Vec<(u64, String)> {
+        let texts = opened.spool.read(0, u64::MAX, usize::MAX).unwrap();
+        assert_eq!(texts.len() as u64, opened.unsettled);
+        texts
+            .into_iter()
+            .map(|(number, text)| (number, text.as_str().to_owned()))
+            .collect()
+    }
+
     fn texts(texts: &[&str]) -> Vec<Utf8Bytes> {
         texts.iter().map(|text| Utf8Bytes::from(*text)).collect()
     }
@@ -503,7 +756,7 @@ mod tests {
     fn what_is_not_settled_is_there_again_after_a_reopen_with_the_same_identity() {
         let dir = folder("reopen");
         let first = Spool::open(&dir, "relay", "out").unwrap();
-        assert!(first.unsettled.is_empty());
+        assert_eq!(first.unsettled, 0);
         assert_eq!(
             first.spool.append(&texts(&["a", "b", "c"])).unwrap(),
             [1, 2, 3]
@@ -520,12 +773,9 @@ mod tests {
         drop(first);
         let again = Spool::open(&dir, "relay", "out").unwrap();
         assert_eq!(again.spool.id, id);
-        let left: Vec<(u64, &str)> = again
-            .unsettled
-            .iter()
-            .map(|(n, text)| (*n, text.as_str()))
-            .collect();
-        assert_eq!(left, [(2, "b"), (3, "c"), (4, "d")]);
+        let held = left(&again);
+        let held: Vec<(u64, &str)> = held.iter().map(|(n, text)| (*n, text.as_str())).collect();
+        assert_eq!(held, [(2, "b"), (3, "c"), (4, "d")]);
         assert_eq!(
             again.spool.append(&texts(&["e"])).unwrap(),
             [5],
@@ -551,12 +801,8 @@ mod tests {
         // Torn: the last record cut short.
         std::fs::write(&path, &whole[..whole.len() - 3]).unwrap();
         let torn = Spool::open(&dir, "relay", "out").unwrap();
-        let left: Vec<&str> = torn
-            .unsettled
-            .iter()
-            .map(|(_, text)| text.as_str())
-            .collect();
-        assert_eq!(left, ["one", "two"]);
+        let texts: Vec<String> = left(&torn).into_iter().map(|(_, text)| text).collect();
+        assert_eq!(texts, ["one", "two"]);
         drop(torn);
         // Corrupt: a byte of the second record's text flipped.
         let mut flipped = whole.clone();
@@ -564,12 +810,8 @@ mod tests {
         flipped[at] ^= 0xff;
         std::fs::write(&path, &flipped).unwrap();
         let corrupt = Spool::open(&dir, "relay", "out").unwrap();
-        let left: Vec<&str> = corrupt
-            .unsettled
-            .iter()
-            .map(|(_, text)| text.as_str())
-            .collect();
-        assert_eq!(left, ["one"]);
+        let texts: Vec<String> = left(&corrupt).into_iter().map(|(_, text)| text).collect();
+        assert_eq!(texts, ["one"]);
         drop(corrupt);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -605,11 +847,42 @@ mod tests {
         drop(opened);
         let again = Spool::open(&dir, "relay", "out").unwrap();
         assert_eq!(
-            again.unsettled.len(),
-            1,
+            left(&again),
+            [(17, big.clone())],
             "only the last, not yet said settled"
         );
         assert_eq!(again.spool.append(&texts(&["y"])).unwrap(), [18]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_spool_filling_up_is_read_back_whole_after_a_compaction() {
+        let dir = folder("fill");
+        let opened = Spool::open(&dir, "relay", "out").unwrap();
+        let big = "y".repeat(1024 * 1024);
+        // Settled ones first, then unsettled ones: the file is rewritten
+        // once it is large and mostly settled, moving what is unsettled.
+        for _ in 0..14 {
+            let numbers = opened.spool.append(&texts(&[big.as_str()])).unwrap();
+            opened.spool.settled(numbers[0]);
+        }
+        for at in 0..6 {
+            let text = format!("{at}{big}");
+            opened.spool.append(&[Utf8Bytes::from(text)]).unwrap();
+        }
+        let record = (FRAMING + 9 + big.len()) as u64;
+        assert_eq!(opened.spool.unsettled_bytes(), 6 * record + 6);
+        let size = std::fs::metadata(dir.join("relay.out.spool"))
+            .unwrap()
+            .len();
+        assert!(size < 10 * record, "compacted: {size}");
+        let back = opened.spool.read(15, 20, usize::MAX).unwrap();
+        assert_eq!(back.len(), 6);
+        for (at, (number, text)) in back.iter().enumerate() {
+            assert_eq!(*number, 15 + at as u64);
+            assert!(text.starts_with(&format!("{at}y")), "{number}");
+        }
+        assert_eq!(opened.spool.read(17, 20, 2).unwrap()[1].0, 18);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
