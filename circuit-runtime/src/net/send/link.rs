@@ -25,7 +25,8 @@ use crate::base::wiring::{AnyText, Sendable};
 use crate::net::find::address::Address;
 use crate::net::send::delivery::{deliver, Release, Shared};
 use crate::net::send::queue::{Answer, Command};
-use crate::net::send::spool::{self, Item, Spool};
+use crate::net::send::spool::writer::{self, Item};
+use crate::net::send::spool::Spool;
 use crate::net::wire::memory;
 use crate::observe::{log, outputs};
 
@@ -180,7 +181,7 @@ struct Inner {
     /// Where its messages go, decided on the first one.
     reach: OnceLock<Reach>,
     /// With a spool (`--spool`), its writer, which stores what the link is
-    /// given, then queues it as the queue has room (see `spool::write`); it
+    /// given, then queues it as the queue has room (see `writer::write`); it
     /// takes more only while the spool holds less than `--spool-max`, so
     /// that a full spool makes `send` wait.
     writer: OnceLock<mpsc::Sender<Item>>,
@@ -470,7 +471,7 @@ impl<M> Link<M> {
         let (items, taken) = mpsc::channel(self.inner.capacity);
         let queue = self.queue().clone();
         let capacity = self.inner.capacity;
-        log::spawn(spool::write(opened.spool, taken, queue, capacity, max));
+        log::spawn(writer::write(opened.spool, taken, queue, capacity, max));
         let _ = self.inner.writer.set(items);
         Ok(())
     }
@@ -527,7 +528,7 @@ impl<M> Link<M> {
             let _ = delivered.await;
         }
         if let Some(spool) = self.inner.shared.spool.get() {
-            spool::checkpoint(spool).await;
+            writer::checkpoint(spool).await;
         }
     }
 
