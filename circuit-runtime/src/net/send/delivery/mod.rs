@@ -3,9 +3,13 @@
 //! awaiting one, keeps the connection alive while idle, and backs off,
 //! resends or dead-letters when a connection fails.
 
+mod failure;
+mod retained;
+mod shared;
+
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,15 +18,11 @@ use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+pub(crate) use self::shared::{Release, Shared};
 use crate::base::options::LinkOptions;
-use crate::base::options::Token;
-use crate::base::shutdown::Shutdown;
-use crate::base::sketch::LinkReport;
-use crate::net::find::address::{Address, Dialer};
-use crate::net::send::identity::LinkId;
+use crate::net::find::address::Dialer;
 use crate::net::send::idle::{answer_ping, Pinging};
 use crate::net::send::queue::{Answer, Command, LinkError};
-use crate::net::send::spool::Spool;
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{close_politely, Socket};
@@ -34,139 +34,6 @@ const WINDOW_BYTES: usize = 1024 * 1024;
 
 /// Bytes of text written before the loop reads acknowledgements again.
 const WRITE_BATCH: usize = 64 * 1024;
-
-/// What a link and its delivering task share.
-pub(crate) struct Shared {
-    /// Where the messages go, as given: `ws://localhost:8766/pin`, or `buzzer/pin`.
-    pub(crate) url: String,
-    /// The same, parsed: a URL, or a sketch's name resolved on every connection.
-    pub(crate) address: Address,
-    /// What happened to the messages so far.
-    pub(crate) counters: Counters,
-    /// When a `send` waiting for room gives up: once the sketch stops and
-    /// its `--stop-timeout` ran out (see [`Release`]); never, before it is set.
-    pub(crate) release: OnceLock<Release>,
-    /// The sketch's link options, from `configure`; the defaults otherwise.
-    pub(crate) options: OnceLock<LinkOptions>,
-    /// The token presented to the peer: the sketch's own `--token`.
-    pub(crate) token: OnceLock<Token>,
-    /// Whether the last delivered message is kept and sent first on every
-    /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
-    pub(crate) retain: AtomicBool,
-    /// The link's spool (`--spool`), told what is settled.
-    pub(crate) spool: OnceLock<Arc<Spool>>,
-    /// Who the link is to its peer, on every connection (`Circuit-Link`), so
-    /// that a circuit server answers a resent message without running its
-    /// loop again: kept in its spool, or drawn once per process.
-    pub(crate) identity: OnceLock<LinkId>,
-}
-
-impl Shared {
-    /// The shared part of a new link to `address`.
-    pub(crate) fn new(address: Address) -> Self {
-        Shared {
-            url: address.to_string(),
-            address,
-            counters: Counters::default(),
-            release: OnceLock::new(),
-            options: OnceLock::new(),
-            token: OnceLock::new(),
-            retain: AtomicBool::new(false),
-            spool: OnceLock::new(),
-            identity: OnceLock::new(),
-        }
-    }
-
-    /// Who the link is, to its peer: its spool's identity, or one drawn for this process.
-    pub(crate) fn identity(&self) -> LinkId {
-        *self.identity.get_or_init(LinkId::random)
-    }
-
-    /// Tells the spool, if any, that message `number` (and all before it) is settled.
-    fn settled(&self, number: u64) {
-        if number > 0 {
-            if let Some(spool) = self.spool.get() {
-                spool.settled(number);
-            }
-        }
-    }
-
-    /// The options in force: the sketch's, or the defaults.
-    fn options(&self) -> LinkOptions {
-        self.options.get().copied().unwrap_or_default()
-    }
-}
-
-/// What happened to a link's messages, counted as it happens.
-#[derive(Default)]
-pub(crate) struct Counters {
-    /// Messages queued.
-    pub(crate) accepted: AtomicU64,
-    /// Acknowledged by the peer.
-    pub(crate) delivered: AtomicU64,
-    /// Answered `error: …` by the peer.
-    pub(crate) refused: AtomicU64,
-    /// Given up on after `--link-attempts` failed connections.
-    pub(crate) dead_lettered: AtomicU64,
-    /// Dropped: the queue was full with `--when-full drop`, or still full
-    /// when a stopping sketch's `--stop-timeout` ran out.
-    pub(crate) overflowed: AtomicU64,
-    /// Resends of the retained message, acknowledged.
-    pub(crate) retained_resends: AtomicU64,
-    /// Messages an earlier run left in the spool, queued again.
-    pub(crate) resent: AtomicU64,
-}
-
-impl Counters {
-    /// The counts as a report; `held` is what is neither settled nor dropped.
-    pub(crate) fn report(&self) -> LinkReport {
-        let delivered = self.delivered.load(Ordering::Relaxed);
-        let refused = self.refused.load(Ordering::Relaxed);
-        let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
-        let accepted = self.accepted.load(Ordering::Relaxed);
-        LinkReport {
-            delivered,
-            refused,
-            dead_lettered,
-            overflowed: self.overflowed.load(Ordering::Relaxed),
-            held: accepted.saturating_sub(delivered + refused + dead_lettered),
-            retained_resends: self.retained_resends.load(Ordering::Relaxed),
-            resent: self.resent.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// When a `send` that waits for room in a full queue gives up: the
-/// sketch's stop, then its `--stop-timeout`, counted from the first send
-/// that saw the stop. A stopping sketch whose links' peers are away still
-/// stops, and what its waiting sends held is counted as dropped.
-pub(crate) struct Release {
-    /// The sketch's stop signal.
-    shutdown: Shutdown,
-    /// `--stop-timeout`.
-    within: Duration,
-    /// When waiting sends give up, once the stop was seen.
-    deadline: OnceLock<Instant>,
-}
-
-impl Release {
-    /// Gives up waiting `within` after `shutdown` fires.
-    pub(crate) fn new(shutdown: &Shutdown, within: Duration) -> Self {
-        Release {
-            shutdown: shutdown.clone(),
-            within,
-            deadline: OnceLock::new(),
-        }
-    }
-
-    /// Returns when a waiting send gives up.
-    pub(crate) async fn released(&self) {
-        let mut stop = self.shutdown.clone();
-        stop.wait().await;
-        let deadline = *self.deadline.get_or_init(|| Instant::now() + self.within);
-        tokio::time::sleep_until(deadline).await;
-    }
-}
 
 /// A message taken from the queue and not yet acknowledged.
 struct Outstanding {
@@ -357,40 +224,6 @@ impl Delivery {
         self.pending.len() < self.options.window.max(1) && self.pending_bytes < WINDOW_BYTES
     }
 
-    /// Dead-letters every message held, for a peer that refused us; says so
-    /// once, loudly, then quietly for later messages.
-    fn dead_letter_all(&mut self, reason: &str) {
-        let mut count = 0u64;
-        while let Some(dead) = self.pending.pop_front() {
-            self.pending_bytes -= dead.text.len();
-            if dead.retained {
-                continue; // still retained, for the next connection
-            }
-            self.settled += 1;
-            self.link.settled(dead.number);
-            count += 1;
-            if let Some(answer) = dead.answer {
-                let _ = answer.send(Err(LinkError::DeadLettered {
-                    attempts: dead.failures + 1,
-                    reason: reason.to_owned(),
-                }));
-            }
-        }
-        self.in_flight = 0;
-        self.link
-            .counters
-            .dead_lettered
-            .fetch_add(count, Ordering::Relaxed);
-        let url = self.link.url.as_str();
-        if std::mem::replace(&mut self.refused, true) {
-            tracing::debug!("link to {url} refused again ({reason}): {count} dead-lettered");
-        } else {
-            tracing::error!(
-                "link to {url} was refused ({reason}); what it is given is dead-lettered, not retried, until the peer takes it"
-            );
-        }
-    }
-
     /// One attempt to connect, after the wait a failed attempt asked for.
     async fn connect(&mut self) -> Option<Socket> {
         if let Some(wait) = self.retry.take() {
@@ -526,28 +359,6 @@ impl Delivery {
         }
     }
 
-    /// Queues the retained message first, for the next connection (unless
-    /// it waits there already, from a connection that ended before its
-    /// answer); whether there is one. Nothing is on the wire then. It has no
-    /// number: the handshake says it goes first (`Circuit-Retained`), so that
-    /// the peer runs its loop on it whatever it remembers, as retaining is for.
-    fn resend_retained(&mut self) -> bool {
-        let Some(text) = self.retained.clone() else {
-            return false;
-        };
-        if !self.pending.front().is_some_and(|held| held.retained) {
-            self.pending_bytes += text.len();
-            self.pending.push_front(Outstanding {
-                text,
-                answer: None,
-                number: 0,
-                failures: 0,
-                retained: true,
-            });
-        }
-        true
-    }
-
     /// Where the next connection takes up the link's stream: the number of
     /// its first numbered message (`Circuit-Next`), the oldest
     /// unacknowledged one or the next new one, and whether the retained
@@ -563,39 +374,6 @@ impl Delivery {
             next,
             retained: self.pending.front().is_some_and(|held| held.retained),
         }
-    }
-
-    /// Takes the retained message out of the queue, when it waits there.
-    fn unqueue_retained(&mut self) {
-        if self.pending.front().is_some_and(|held| held.retained) {
-            if let Some(held) = self.pending.pop_front() {
-                self.pending_bytes -= held.text.len();
-            }
-        }
-    }
-
-    /// The acknowledgement `ack` of the retained message, sent again: counted
-    /// apart, since the peer had it before. It settles nothing, and does not
-    /// reset the backoff, so that a peer that closes after every message is
-    /// not reconnected to in a hurry.
-    fn retained_acked(&mut self, resent: &Utf8Bytes, ack: &Utf8Bytes) {
-        let url = &self.link.url;
-        if ack.as_str().starts_with("error: ") {
-            tracing::warn!(
-                "link to {url}: the peer refused the retained {}: {}",
-                shortened(resent),
-                ack.as_str()
-            );
-            return;
-        }
-        self.link
-            .counters
-            .retained_resends
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            "link to {url}: resent the retained {} on a new connection",
-            shortened(resent)
-        );
     }
 
     /// A ping or a pong from the peer: with nothing in flight it shows the
@@ -697,100 +475,6 @@ impl Delivery {
             let _ = answer.send(result);
         }
         Ok(())
-    }
-
-    /// Ends the connection after `failure`: what it left unacknowledged goes
-    /// again on the next one, after a longer wait; the oldest message, which
-    /// the connection ended on, is dead-lettered after `--link-attempts`. An
-    /// idle connection that ends is no failure of delivery: said quietly,
-    /// and the next message connects at once.
-    async fn fail(&mut self, socket: &mut Option<Socket>, failure: Failure) {
-        let link = Arc::clone(&self.link);
-        let url = link.url.as_str();
-        let violation = matches!(failure, Failure::Violation(_));
-        let reason = match failure {
-            Failure::Lost(reason) => reason,
-            Failure::Violation(what) => {
-                if let Some(mut live) = socket.take() {
-                    close_politely(&mut live, CloseCode::Protocol, what).await;
-                }
-                format!("protocol violation by the peer ({what}), closed with 1002")
-            }
-            Failure::Silent => format!(
-                "no acknowledgement within {:.1}s (--ack-timeout)",
-                self.options.ack_timeout.as_secs_f64()
-            ),
-        };
-        *socket = None;
-        self.dialer.lost();
-        let carried = std::mem::take(&mut self.in_flight) > 0;
-        if !carried && !violation {
-            // Idle (a peer that restarted, a dead one that did not answer our
-            // ping): nothing is late, and the next message connects again;
-            // a retained message reconnects now, after a wait, for a peer
-            // that restarted to learn it.
-            if self.resend_retained() {
-                self.retry = Some(self.backoff.next_wait());
-                tracing::info!(
-                    "link to {url}: {reason}; reconnecting to resend the retained message"
-                );
-            } else {
-                tracing::debug!("link to {url}: {reason}; reconnecting with the next message");
-            }
-            return;
-        }
-        let wait = self.backoff.next_wait();
-        self.retry = Some(wait);
-        self.down = true;
-        if !carried {
-            tracing::warn!("link to {url}: {reason}");
-            self.resend_retained();
-            return;
-        }
-        let Some(oldest) = self.pending.front_mut() else {
-            return;
-        };
-        oldest.failures += 1;
-        if oldest.failures < self.options.attempts.max(1) {
-            tracing::warn!(
-                "link to {url}: {reason}, with {} unacknowledged; resending in {}ms",
-                self.pending.len(),
-                wait.as_millis()
-            );
-            return;
-        }
-        let Some(dead) = self.pending.pop_front() else {
-            return;
-        };
-        self.pending_bytes -= dead.text.len();
-        if dead.retained {
-            // The peer keeps failing on it: it is not worth another connection.
-            tracing::warn!(
-                "link to {url}: gave up resending the retained {} after {} attempts ({reason}); it is retained no more",
-                shortened(&dead.text),
-                dead.failures
-            );
-            self.retained = None;
-            return;
-        }
-        self.settled += 1;
-        self.link.settled(dead.number);
-        self.link
-            .counters
-            .dead_lettered
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            "link to {url}: gave up on {} after {} attempts ({reason}); dead-lettered",
-            shortened(&dead.text),
-            dead.failures
-        );
-        if let Some(answer) = dead.answer {
-            let _ = answer.send(Err(LinkError::DeadLettered {
-                attempts: dead.failures,
-                reason,
-            }));
-        }
-        self.resend_retained();
     }
 }
 

@@ -1,0 +1,150 @@
+//! What a link and its delivering task share: where its messages go, its
+//! options, token, identity and spool, what happened to its messages so
+//! far, and when a `send` waiting for room gives up.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::base::options::LinkOptions;
+use crate::base::options::Token;
+use crate::base::shutdown::Shutdown;
+use crate::base::sketch::LinkReport;
+use crate::net::find::address::Address;
+use crate::net::send::identity::LinkId;
+use crate::net::send::spool::Spool;
+
+/// What a link and its delivering task share.
+pub(crate) struct Shared {
+    /// Where the messages go, as given: `ws://localhost:8766/pin`, or `buzzer/pin`.
+    pub(crate) url: String,
+    /// The same, parsed: a URL, or a sketch's name resolved on every connection.
+    pub(crate) address: Address,
+    /// What happened to the messages so far.
+    pub(crate) counters: Counters,
+    /// When a `send` waiting for room gives up: once the sketch stops and
+    /// its `--stop-timeout` ran out (see [`Release`]); never, before it is set.
+    pub(crate) release: OnceLock<Release>,
+    /// The sketch's link options, from `configure`; the defaults otherwise.
+    pub(crate) options: OnceLock<LinkOptions>,
+    /// The token presented to the peer: the sketch's own `--token`.
+    pub(crate) token: OnceLock<Token>,
+    /// Whether the last delivered message is kept and sent first on every
+    /// new connection (`--retain`, [`Link::retain_last`](crate::Link::retain_last)).
+    pub(crate) retain: AtomicBool,
+    /// The link's spool (`--spool`), told what is settled.
+    pub(crate) spool: OnceLock<Arc<Spool>>,
+    /// Who the link is to its peer, on every connection (`Circuit-Link`), so
+    /// that a circuit server answers a resent message without running its
+    /// loop again: kept in its spool, or drawn once per process.
+    pub(crate) identity: OnceLock<LinkId>,
+}
+
+impl Shared {
+    /// The shared part of a new link to `address`.
+    pub(crate) fn new(address: Address) -> Self {
+        Shared {
+            url: address.to_string(),
+            address,
+            counters: Counters::default(),
+            release: OnceLock::new(),
+            options: OnceLock::new(),
+            token: OnceLock::new(),
+            retain: AtomicBool::new(false),
+            spool: OnceLock::new(),
+            identity: OnceLock::new(),
+        }
+    }
+
+    /// Who the link is, to its peer: its spool's identity, or one drawn for this process.
+    pub(crate) fn identity(&self) -> LinkId {
+        *self.identity.get_or_init(LinkId::random)
+    }
+
+    /// Tells the spool, if any, that message `number` (and all before it) is settled.
+    pub(super) fn settled(&self, number: u64) {
+        if number > 0 {
+            if let Some(spool) = self.spool.get() {
+                spool.settled(number);
+            }
+        }
+    }
+
+    /// The options in force: the sketch's, or the defaults.
+    pub(super) fn options(&self) -> LinkOptions {
+        self.options.get().copied().unwrap_or_default()
+    }
+}
+
+/// What happened to a link's messages, counted as it happens.
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Messages queued.
+    pub(crate) accepted: AtomicU64,
+    /// Acknowledged by the peer.
+    pub(crate) delivered: AtomicU64,
+    /// Answered `error: …` by the peer.
+    pub(crate) refused: AtomicU64,
+    /// Given up on after `--link-attempts` failed connections.
+    pub(crate) dead_lettered: AtomicU64,
+    /// Dropped: the queue was full with `--when-full drop`, or still full
+    /// when a stopping sketch's `--stop-timeout` ran out.
+    pub(crate) overflowed: AtomicU64,
+    /// Resends of the retained message, acknowledged.
+    pub(crate) retained_resends: AtomicU64,
+    /// Messages an earlier run left in the spool, queued again.
+    pub(crate) resent: AtomicU64,
+}
+
+impl Counters {
+    /// The counts as a report; `held` is what is neither settled nor dropped.
+    pub(crate) fn report(&self) -> LinkReport {
+        let delivered = self.delivered.load(Ordering::Relaxed);
+        let refused = self.refused.load(Ordering::Relaxed);
+        let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        LinkReport {
+            delivered,
+            refused,
+            dead_lettered,
+            overflowed: self.overflowed.load(Ordering::Relaxed),
+            held: accepted.saturating_sub(delivered + refused + dead_lettered),
+            retained_resends: self.retained_resends.load(Ordering::Relaxed),
+            resent: self.resent.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// When a `send` that waits for room in a full queue gives up: the
+/// sketch's stop, then its `--stop-timeout`, counted from the first send
+/// that saw the stop. A stopping sketch whose links' peers are away still
+/// stops, and what its waiting sends held is counted as dropped.
+pub(crate) struct Release {
+    /// The sketch's stop signal.
+    shutdown: Shutdown,
+    /// `--stop-timeout`.
+    within: Duration,
+    /// When waiting sends give up, once the stop was seen.
+    deadline: OnceLock<Instant>,
+}
+
+impl Release {
+    /// Gives up waiting `within` after `shutdown` fires.
+    pub(crate) fn new(shutdown: &Shutdown, within: Duration) -> Self {
+        Release {
+            shutdown: shutdown.clone(),
+            within,
+            deadline: OnceLock::new(),
+        }
+    }
+
+    /// Returns when a waiting send gives up.
+    pub(crate) async fn released(&self) {
+        let mut stop = self.shutdown.clone();
+        stop.wait().await;
+        let deadline = *self.deadline.get_or_init(|| Instant::now() + self.within);
+        tokio::time::sleep_until(deadline).await;
+    }
+}
