@@ -8,6 +8,7 @@ pub const fn enabled(feature: Feature) -> bool {
         Feature::Discovery => cfg!(feature = "discovery"),
         Feature::Dns => cfg!(feature = "dns"),
         Feature::Sim => cfg!(feature = "sim"),
+        Feature::Mqtt => cfg!(feature = "mqtt"),
     }
 }
 
@@ -22,6 +23,8 @@ pub enum Feature {
     Dns,
     /// `sim`: simulated time on tokio's paused clock.
     Sim,
+    /// `mqtt`: links to an MQTT broker, subscriptions, signals on a broker.
+    Mqtt,
 }
 
 impl Feature {
@@ -32,6 +35,7 @@ impl Feature {
             Feature::Discovery => "discovery",
             Feature::Dns => "dns",
             Feature::Sim => "sim",
+            Feature::Mqtt => "mqtt",
         }
     }
 }

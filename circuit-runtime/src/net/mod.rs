@@ -18,9 +18,13 @@
 //!   dialing, a WebSocket connection and its polite close, in-process wires,
 //!   TLS, tokens on the handshake, a peer's silence, just enough HTTP;
 //!
+//! - `mqtt`: MQTT brokers: their URLs, links that publish to one, sketches
+//!   fed by its topics, signals published on it;
+//!
 //! and `web` serves the live analyzer page.
 
 pub(crate) mod find;
+pub(crate) mod mqtt;
 pub(crate) mod send;
 pub(crate) mod serve;
 pub(crate) mod web;

@@ -14,6 +14,7 @@ use crate::base::options::Token;
 use crate::net::find::discovery;
 use crate::net::find::mdns;
 use crate::net::find::unicast;
+use crate::net::mqtt::url::{MqttUrl, TopicUse};
 use crate::net::wire::dial::{dial, Backoff, DialError};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::Socket;
@@ -37,6 +38,8 @@ pub enum Address {
         /// The path, `/` unless given.
         path: String,
     },
+    /// A topic on an MQTT broker: `mqtt://[USER@]HOST[:PORT]/TOPIC`.
+    Mqtt(MqttUrl),
 }
 
 impl Address {
@@ -45,6 +48,9 @@ impl Address {
     /// # Errors
     /// When it is neither.
     pub fn parse(text: &str) -> Result<Address, String> {
+        if MqttUrl::is_mqtt(text) {
+            return MqttUrl::parse(text, TopicUse::Publish).map(Address::Mqtt);
+        }
         if let Some(rest) = text
             .strip_prefix("ws://")
             .or_else(|| text.strip_prefix("wss://"))
@@ -60,7 +66,7 @@ impl Address {
         }
         if text.contains("://") {
             return Err(format!(
-                "{text:?} is not a WebSocket URL (ws:// or wss://host:port/path) nor a sketch's name"
+                "{text:?} is not a WebSocket URL (ws:// or wss://host:port/path), an MQTT URL (mqtt://host/topic) nor a sketch's name"
             ));
         }
         let name = text.strip_prefix(NAME_PREFIX).unwrap_or(text);
@@ -114,6 +120,7 @@ impl fmt::Display for Address {
             Address::Url(url) => f.write_str(url),
             Address::Name { sketch, path } if path == "/" => f.write_str(sketch),
             Address::Name { sketch, path } => write!(f, "{sketch}{path}"),
+            Address::Mqtt(url) => write!(f, "{url}"),
         }
     }
 }
@@ -171,6 +178,11 @@ impl Dialer {
         let (sketch, path) = match &self.address {
             Address::Url(url) => return dial(url, None, token, resume).await,
             Address::Name { sketch, path } => (sketch.clone(), path.clone()),
+            Address::Mqtt(url) => {
+                return Err(DialError::Refused(format!(
+                    "{url} is an MQTT broker, not a WebSocket server"
+                )))
+            }
         };
         let resolved = match unicast::server() {
             Some(dns) => dns.resolve(&sketch, self.resolve_timeout).await,
