@@ -2,4 +2,6 @@
 //! publish to a broker, sketches fed by a broker's topics, and signals
 //! published for dashboards such as Home Assistant.
 
+#[cfg(feature = "mqtt")]
+pub(crate) mod session;
 pub(crate) mod url;

@@ -118,7 +118,7 @@ pub fn use_client(files: &TlsFiles) -> Result<(), String> {
 }
 
 /// The client configuration: the one chosen, or the system's roots.
-fn client() -> Result<Arc<ClientConfig>, String> {
+pub(crate) fn client() -> Result<Arc<ClientConfig>, String> {
     if let Some(config) = CLIENT.get() {
         return Ok(Arc::clone(config));
     }
