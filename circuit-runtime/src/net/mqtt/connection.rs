@@ -43,8 +43,8 @@ pub(crate) struct Delivery {
     pub(crate) payload: Bytes,
     /// MQTT 5's response topic and correlation data, when the publisher gave one.
     pub(crate) response: Option<(String, Option<Bytes>)>,
-    /// The packet, for its acknowledgement.
-    packet: Packet,
+    /// The packet, for its acknowledgement (boxed: an MQTT 5 one is large).
+    packet: Box<Packet>,
 }
 
 /// A received packet of either version.
@@ -67,8 +67,8 @@ pub(crate) enum Client {
 /// The event loop of a connection: polled, it connects (again after a
 /// failure), sends what the client asked, and gives what arrives.
 pub(crate) enum Loop {
-    /// MQTT 3.1.1.
-    V311(rumqttc::EventLoop),
+    /// MQTT 3.1.1 (boxed, as the other: an event loop is large).
+    V311(Box<rumqttc::EventLoop>),
     /// MQTT 5.
     V5(Box<rumqttc::v5::EventLoop>),
 }
@@ -84,7 +84,7 @@ pub(crate) fn open(url: &MqttUrl, session: &Session) -> Result<(Client, Loop), S
         let mut options = session.v311(url, false)?;
         options.set_manual_acks(true);
         let (client, events) = rumqttc::AsyncClient::new(options, REQUESTS);
-        return Ok((Client::V311(client), Loop::V311(events)));
+        return Ok((Client::V311(client), Loop::V311(Box::new(events))));
     }
     let mut options = session.v5(url, false)?;
     options.set_manual_acks(true);
@@ -154,7 +154,7 @@ fn incoming_v311(packet: rumqttc::Packet) -> Event {
             topic: publish.topic.clone(),
             payload: publish.payload.clone(),
             response: None,
-            packet: Packet::V311(publish),
+            packet: Box::new(Packet::V311(publish)),
         }),
         _ => Event::Other,
     }
@@ -183,7 +183,7 @@ fn incoming_v5(packet: v5::Packet) -> Event {
                 topic: String::from_utf8_lossy(&publish.topic).into_owned(),
                 payload: publish.payload.clone(),
                 response,
-                packet: Packet::V5(publish),
+                packet: Box::new(Packet::V5(publish)),
             })
         }
         _ => Event::Other,
@@ -232,7 +232,7 @@ impl Client {
 
     /// Acknowledges `delivery` to the broker (its PUBACK), which then never sends it again.
     pub(crate) async fn ack(&self, delivery: &Delivery) -> Result<(), String> {
-        match (self, &delivery.packet) {
+        match (self, &*delivery.packet) {
             (Client::V311(client), Packet::V311(publish)) => {
                 client.ack(publish).await.map_err(|err| err.to_string())
             }

@@ -38,10 +38,9 @@ impl Subscriptions {
         shutdown: &Shutdown,
     ) -> Result<Subscriptions> {
         let (failed, watching) = watch::channel(None);
-        let mut tasks = Vec::new();
         if options.subscribe.is_empty() {
             return Ok(Subscriptions {
-                tasks,
+                tasks: Vec::new(),
                 failed: watching,
             });
         }
@@ -55,6 +54,7 @@ impl Subscriptions {
                 max_message: options.limits.max_message,
                 failed: Arc::new(failed),
             };
+            let mut tasks = Vec::new();
             for text in &options.subscribe {
                 let url = MqttUrl::parse(text, TopicUse::Subscribe).map_err(Error::Setup)?;
                 let task = subscribe(url, &setup, dispatch.clone(), shutdown.clone()).await;
@@ -76,7 +76,7 @@ impl Subscriptions {
         }
         #[cfg(not(feature = "mqtt"))]
         {
-            drop((failed, tasks));
+            drop(failed);
             Err(Error::Setup(
                 crate::base::features::require(crate::base::features::Feature::Mqtt, "--subscribe")
                     .err()
