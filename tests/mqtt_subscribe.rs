@@ -330,3 +330,19 @@ fn a_circuit_files_sketch_subscribes() {
     assert!(said.contains("subscribed.toml:4:"), "{said}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn acknowledgements_the_subscription_would_take_back_are_refused_at_start() {
+    let looping = support::run(&[
+        "buzzer",
+        "-p",
+        "0",
+        "--subscribe",
+        "mqtt://127.0.0.1:9/pins/#",
+        "--reply-topic",
+        "{topic}/ack",
+    ]);
+    assert_eq!(looping.code(), 2, "{looping:?}");
+    let said = [&looping.out[..], &looping.err[..]].concat().join("\n");
+    assert!(said.contains("feed on its own answers"), "{said}");
+}

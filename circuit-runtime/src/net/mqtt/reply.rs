@@ -28,6 +28,45 @@ pub(crate) fn topic_for(template: &str, topic: &str) -> String {
     template.replace(TOPIC, topic)
 }
 
+/// Checks that the acknowledgements `template` publishes for messages of
+/// `filter` are not messages of `filter` themselves: the loop would feed on
+/// its own answers (each refused, its refusal answered in turn), for ever.
+///
+/// # Errors
+/// That they would be, in words.
+#[cfg_attr(not(feature = "mqtt"), allow(dead_code))]
+pub(crate) fn outside(template: &str, filter: &str) -> Result<(), String> {
+    // A topic the filter takes, its wildcards filled in.
+    let taken: Vec<&str> = filter
+        .split('/')
+        .map(|level| match level {
+            "+" | "#" => "x",
+            level => level,
+        })
+        .collect();
+    let reply = topic_for(template, &taken.join("/"));
+    if matches(filter, &reply) {
+        return Err(format!(
+            "--reply-topic {template:?} publishes acknowledgements (such as on {reply:?}) that the subscription to {filter:?} takes back: the loop would feed on its own answers; choose a reply topic outside the filter"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether topic filter `filter` takes `topic` (`+` one level, `#` the rest).
+fn matches(filter: &str, topic: &str) -> bool {
+    let mut topic = topic.split('/');
+    for level in filter.split('/') {
+        match (level, topic.next()) {
+            ("#", _) => return true,
+            ("+", Some(_)) => {}
+            (level, Some(given)) if level == given => {}
+            _ => return false,
+        }
+    }
+    topic.next().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +78,17 @@ mod tests {
         assert!(template("{topic}/ack").is_ok());
         assert!(template("").is_err());
         assert!(template("acks/#").unwrap_err().contains("wildcard"));
+    }
+
+    #[test]
+    fn acknowledgements_stay_outside_the_filter() {
+        assert!(outside("{topic}/ack", "pins/+").is_ok());
+        assert!(outside("acks/{topic}", "pins/#").is_ok());
+        assert!(outside("{topic}/ack", "pins/#").is_err());
+        assert!(outside("acks/{topic}", "#").is_err());
+        assert!(outside("pins/done", "pins/+").is_err());
+        assert!(matches("a/+/c", "a/b/c"));
+        assert!(!matches("a/+", "a/b/c"));
+        assert!(matches("a/#", "a"));
     }
 }

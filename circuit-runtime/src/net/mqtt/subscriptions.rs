@@ -46,6 +46,7 @@ impl Subscriptions {
         }
         #[cfg(feature = "mqtt")]
         {
+            use crate::net::mqtt::reply;
             use crate::net::mqtt::subscribe::{subscribe, Setup};
             use crate::net::mqtt::url::{MqttUrl, TopicUse};
             let setup = Setup {
@@ -54,9 +55,17 @@ impl Subscriptions {
                 max_message: options.limits.max_message,
                 failed: Arc::new(failed),
             };
-            let mut tasks = Vec::new();
+            // Every mistake is found before any broker is asked.
+            let mut urls = Vec::new();
             for text in &options.subscribe {
                 let url = MqttUrl::parse(text, TopicUse::Subscribe).map_err(Error::Setup)?;
+                if let Some(template) = &options.reply_topic {
+                    reply::outside(template, &url.topic).map_err(Error::Setup)?;
+                }
+                urls.push(url);
+            }
+            let mut tasks = Vec::new();
+            for url in urls {
                 let task = subscribe(url, &setup, dispatch.clone(), shutdown.clone()).await;
                 match task {
                     Ok(task) => tasks.push(task),
