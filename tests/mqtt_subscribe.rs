@@ -346,3 +346,36 @@ fn acknowledgements_the_subscription_would_take_back_are_refused_at_start() {
     let said = [&looping.out[..], &looping.err[..]].concat().join("\n");
     assert!(said.contains("feed on its own answers"), "{said}");
 }
+
+#[test]
+fn an_unreachable_broker_is_said_once_while_websocket_peers_are_served() {
+    let filter = format!("mqtt://127.0.0.1:{}/pins/+", support::dead_port());
+    let mut buzzer = start(&["buzzer", "-p", "0", "--subscribe", &filter]);
+    let port = buzzer.port();
+    assert!(
+        buzzer_said(&buzzer, "cannot reach the broker"),
+        "{:?}",
+        buzzer.out
+    );
+    let url = format!("ws://localhost:{port}/pin");
+    let probe = support::run(&["probe", &url, "--count", "2", "--every", "0"]);
+    assert_eq!(probe.code(), 0, "{probe:?}");
+    buzzer.wait_for(PATIENCE, |line| line.contains("buzz #1"));
+    let buzzer = stop(buzzer);
+    assert_eq!(buzzer.code(), 0, "{buzzer:?}");
+    assert_eq!(
+        said(&buzzer, "cannot reach the broker").len(),
+        1,
+        "{buzzer:?}"
+    );
+    assert_eq!(
+        said(&buzzer, "served "),
+        ["served 2 messages from 1 peer"],
+        "{buzzer:?}"
+    );
+    assert_eq!(
+        said(&buzzer, "subscribed: "),
+        [format!("subscribed: 0 messages from {filter}").as_str()],
+        "{buzzer:?}"
+    );
+}
