@@ -9,7 +9,10 @@
 mod support;
 
 use support::mosquitto::{client, messages, Broker};
-use support::{rising_edges, start, start_with, Finished, Running, PATIENCE};
+use support::{rising_edges, start, start_program, start_with, Finished, Running, PATIENCE};
+
+/// The crash tests' sketches: a sink that logs each message its loop runs on.
+const CRASH: &str = env!("CARGO_BIN_EXE_crash");
 
 /// The levels published in order to the buzzer: three rises.
 const LEVELS: [&str; 7] = ["0", "1", "0", "1", "1", "0", "1"];
@@ -378,4 +381,53 @@ fn an_unreachable_broker_is_said_once_while_websocket_peers_are_served() {
         [format!("subscribed: 0 messages from {filter}").as_str()],
         "{buzzer:?}"
     );
+}
+
+#[test]
+fn a_message_whose_loop_did_not_return_is_delivered_again_after_a_crash() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let broker = Broker::start();
+    let filter = broker.url("work");
+    let sink = |pause: &str| {
+        start_program(
+            CRASH,
+            &["sink", "-p", "0", "--pause", pause, "--subscribe", &filter],
+        )
+    };
+    // Its session first, then the messages.
+    let mut first = sink("0");
+    first.port();
+    let first = stop(first);
+    assert_eq!(first.code(), 0, "{first:?}");
+    publish(&broker, "work", &["m1", "m2", "m3"], &[]);
+    // A second over each message: killed once the first is done, while
+    // the loop is on the second (the broker sent all three at once).
+    let mut crashing = sink("1000000");
+    until(&mut crashing, "got m1");
+    crashing.signal("KILL");
+    let crashed = crashing.finish(PATIENCE);
+    let ran = got(&crashed);
+    let mut back = sink("0");
+    until(&mut back, "got m3");
+    let back = stop(back);
+    // What the loop ran on before the crash may come again (its PUBACK may
+    // not have gone out); what it had not run on must.
+    let again = got(&back);
+    for message in ["m1", "m2", "m3"] {
+        assert!(
+            ran.contains(&message) || again.contains(&message),
+            "{message} lost: {crashed:?} {back:?}"
+        );
+    }
+    assert_eq!(again.last(), Some(&"m3"), "{back:?}");
+}
+
+/// The messages a sink's loop ran on, in order.
+fn got(sink: &Finished) -> Vec<&str> {
+    sink.lines_of("sink")
+        .into_iter()
+        .filter_map(|line| line.strip_prefix("got "))
+        .collect()
 }
