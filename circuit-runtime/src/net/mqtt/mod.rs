@@ -3,7 +3,7 @@
 //! published for dashboards such as Home Assistant.
 
 #[cfg(feature = "mqtt")]
-pub(crate) mod connection;
+pub(crate) mod event_loop;
 pub(crate) mod reply;
 #[cfg(feature = "mqtt")]
 pub(crate) mod session;

@@ -23,7 +23,7 @@ use crate::base::error::Error;
 use crate::base::message::{Ack, Payload};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::Reactive;
-use crate::net::mqtt::connection::{self, Client, Delivery, Event, Failure, Loop};
+use crate::net::mqtt::event_loop::{self, Client, Delivery, Event, Failure, Loop};
 use crate::net::mqtt::reply;
 use crate::net::mqtt::session::Session;
 use crate::net::mqtt::url::{MqttUrl, Qos, Version};
@@ -91,7 +91,7 @@ pub(crate) async fn subscribe<S: Reactive>(
 ) -> Result<JoinHandle<String>, Error> {
     let session =
         Session::new(&url, &setup.sketch, "subscriber", LARGEST_PACKET).map_err(Error::Setup)?;
-    let (client, mut events) = connection::open(&url, &session).map_err(Error::Tls)?;
+    let (client, mut events) = event_loop::open(&url, &session).map_err(Error::Tls)?;
     let (deliveries, waiting) = mpsc::channel(WAITING);
     let feeder = Feeder {
         client: client.clone(),
