@@ -139,3 +139,18 @@ fn a_sketch_found_by_name_names_the_discovery_feature() {
         "discovery",
     );
 }
+
+#[test]
+fn a_subscription_names_the_mqtt_feature() {
+    refused(
+        &[
+            "counter",
+            "-p",
+            "0",
+            "--subscribe",
+            "mqtt://127.0.0.1:9/pins/#",
+        ],
+        "an mqtt:// URL",
+        "mqtt",
+    );
+}

@@ -26,6 +26,8 @@ const RESERVED_LONG: &[&str] = &[
     "resolve_timeout",
     "advertise",
     "no_advertise",
+    "subscribe",
+    "reply_topic",
     "discovery",
     "domain",
     "tls_cert",

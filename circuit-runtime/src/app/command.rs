@@ -79,6 +79,7 @@ fn options_from<S: Sketch>(matches: &mut ArgMatches) -> Options {
     options.spool = links::spool(matches);
     options.spool_max = links::spool_max(matches);
     options.advertise = server::advertise(matches);
+    server::subscriptions(matches, &mut options);
     options.tls = tls::tls_files(matches);
     options
 }
@@ -100,6 +101,7 @@ pub fn command<S: Sketch>() -> Command {
             .args(target::address_args(serves, &defaults))
             .args(server::limit_args())
             .args(server::advertise_args())
+            .args(server::subscribe_args())
     } else {
         command
             .next_help_heading(heading::TARGET)

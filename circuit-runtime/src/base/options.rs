@@ -51,6 +51,13 @@ pub struct Options {
     /// in-memory wires (`mem://NAME/PATH`), as the sketches of a circuit in one
     /// process do; `None` for none.
     pub in_process: Option<Arc<str>>,
+    /// `--subscribe URL`: the MQTT topic filters (`mqtt://HOST/FILTER`, as
+    /// checked when given) whose messages a server's loop takes too.
+    pub subscribe: Vec<String>,
+    /// `--reply-topic TEMPLATE`: where the acknowledgement of a subscribed
+    /// message goes when its publisher named no response topic (`{topic}`
+    /// stands for its topic); `None`: nowhere.
+    pub reply_topic: Option<String>,
 }
 
 impl Options {
@@ -81,6 +88,8 @@ impl Options {
             circuit: None,
             tls: TlsFiles::default(),
             in_process: None,
+            subscribe: Vec::new(),
+            reply_topic: None,
         }
     }
 }

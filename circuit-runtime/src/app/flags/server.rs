@@ -1,11 +1,14 @@
 //! What a server accepts from its peers (`--max-message`, `--max-clients`,
-//! `--handshake-timeout`, `--ping-interval`) and whether it announces itself
-//! by DNS-SD (`--advertise`, `--no-advertise`).
+//! `--handshake-timeout`, `--ping-interval`), whether it announces itself
+//! by DNS-SD (`--advertise`, `--no-advertise`), and the MQTT topics whose
+//! messages its loop takes too (`--subscribe`, `--reply-topic`).
 
-use clap::{value_parser, Arg, ArgMatches};
+use clap::{value_parser, Arg, ArgAction, ArgMatches};
 
 use crate::app::flags::{flag, in_seconds, optional, seconds_flag, switch, switched, with_default};
-use crate::base::options::Limits;
+use crate::base::options::{Limits, Options};
+use crate::net::mqtt::reply;
+use crate::net::mqtt::url::{MqttUrl, TopicUse};
 
 /// `--max-message BYTES`.
 pub(crate) const MAX_MESSAGE: &str = "max-message";
@@ -19,6 +22,10 @@ pub(crate) const PING_INTERVAL: &str = "ping-interval";
 pub(crate) const ADVERTISE: &str = "advertise";
 /// `--no-advertise`.
 pub(crate) const NO_ADVERTISE: &str = "no-advertise";
+/// `--subscribe URL`.
+pub(crate) const SUBSCRIBE: &str = "subscribe";
+/// `--reply-topic TEMPLATE`.
+pub(crate) const REPLY_TOPIC: &str = "reply-topic";
 
 /// A server's limits on its peers.
 pub(crate) fn limit_args() -> [Arg; 4] {
@@ -81,4 +88,32 @@ pub(crate) fn advertise(matches: &ArgMatches) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// `--subscribe` and `--reply-topic`.
+pub(crate) fn subscribe_args() -> [Arg; 2] {
+    [
+        flag(SUBSCRIBE)
+            .value_name("URL")
+            .action(ArgAction::Append)
+            .value_parser(|text: &str| {
+                MqttUrl::parse(text, TopicUse::Subscribe).map(|_| text.to_owned())
+            })
+            .help("Run the loop on each message published on an MQTT topic matching FILTER (mqtt://[USER@]HOST[:PORT]/FILTER, + and # wildcards; ?version=3 for MQTT 3.1.1), the topic as its channel; acknowledged to the broker once the loop has run; repeatable"),
+        flag(REPLY_TOPIC)
+            .value_name("TEMPLATE")
+            .value_parser(reply::template)
+            .help("Publish the loop's acknowledgement of a subscribed message on this topic ({topic} is the message's) when its publisher gave no MQTT 5 response topic [default: nowhere]"),
+    ]
+}
+
+/// The topics subscribed to and where acknowledgements go.
+pub(crate) fn subscriptions(matches: &mut ArgMatches, options: &mut Options) {
+    options.subscribe = matches
+        .try_remove_many::<String>(SUBSCRIBE)
+        .ok()
+        .flatten()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    options.reply_topic = optional(matches, REPLY_TOPIC);
 }

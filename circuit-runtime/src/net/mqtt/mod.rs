@@ -3,5 +3,11 @@
 //! published for dashboards such as Home Assistant.
 
 #[cfg(feature = "mqtt")]
+pub(crate) mod event_loop;
+pub(crate) mod reply;
+#[cfg(feature = "mqtt")]
 pub(crate) mod session;
+#[cfg(feature = "mqtt")]
+pub(crate) mod subscribe;
+pub(crate) mod subscriptions;
 pub(crate) mod url;

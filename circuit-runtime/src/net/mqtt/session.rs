@@ -3,8 +3,6 @@
 //! as whom, over what, and the client identifier that lets a broker keep a
 //! sketch's session from one run to the next.
 
-#![allow(dead_code)] // until --subscribe and --mqtt use it
-
 use std::time::Duration;
 
 use crate::net::mqtt::url::MqttUrl;

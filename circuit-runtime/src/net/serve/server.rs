@@ -20,6 +20,7 @@ use crate::base::sketch::{Reactive, Replaying, RunReport, Running, Runs, Startin
 use crate::base::wiring::MessageType;
 use crate::net::find::discovery::{self, Advert};
 use crate::net::find::mdns::{advertise, Advertised};
+use crate::net::mqtt::subscriptions::Subscriptions;
 use crate::net::send::outbound::{configure, drain};
 use crate::net::serve::accept::{Peers, Served};
 use crate::net::serve::dispatch::Dispatch;
@@ -46,6 +47,8 @@ pub struct Server<S> {
     served: Arc<Served>,
     /// Its DNS-SD advertisement, withdrawn (with a goodbye) when it stops.
     advertised: Option<Advertised>,
+    /// Its `--subscribe` topics, whose messages its loop takes too.
+    subscriptions: Subscriptions,
 }
 
 impl<S: Reactive> Server<S> {
@@ -107,6 +110,15 @@ impl<S: Reactive> Server<S> {
         let served = Arc::new(Served::default());
         let durable = Barrier::of(sketch.links().iter().filter_map(|link| link.on_disk()));
         let (dispatch, sketch) = Dispatch::start(sketch);
+        // Subscribed before it says it serves: a refusing broker stops the start.
+        let subscriptions =
+            match Subscriptions::start(options, &Self::name(options), &dispatch, &shutdown).await {
+                Ok(subscriptions) => subscriptions,
+                Err(err) => {
+                    shutdown.trigger();
+                    return Err(err);
+                }
+            };
         let token = options.token.clone();
         let peers = Peers::new(
             dispatch,
@@ -141,6 +153,7 @@ impl<S: Reactive> Server<S> {
             name: Self::name(options),
             served,
             advertised,
+            subscriptions,
         })
     }
 
@@ -211,6 +224,8 @@ impl<S: Reactive> Server<S> {
     async fn stop_counting(self) -> (S, Losses) {
         self.shutdown.trigger();
         let _ = self.accepting.await;
+        // Every subscription lets go of the loop, so that the sketch comes back.
+        let subscribed = self.subscriptions.finish().await;
         let sketch = match self.sketch.await {
             Ok(sketch) => sketch,
             // The sketch task catches the loop's panics, so this is a bug of ours.
@@ -220,6 +235,9 @@ impl<S: Reactive> Server<S> {
         let lost = log::scoped(Arc::clone(&self.name), async {
             let lost = drain(&links, self.stop_timeout).await;
             tracing::info!("{}", served.line());
+            for line in subscribed {
+                tracing::info!("{line}");
+            }
             lost
         })
         .await;
@@ -279,7 +297,11 @@ impl<S: Reactive> Running for Server<S> {
 
     fn stop(self: Box<Self>) -> Pin<Box<dyn Future<Output = Result<RunReport>> + Send>> {
         Box::pin(async move {
+            let failed = self.subscriptions.failure();
             let (_, lost) = self.stop_counting().await;
+            if let Some(err) = failed {
+                return Err(err);
+            }
             Ok(RunReport {
                 lost,
                 ..RunReport::default()
@@ -298,8 +320,14 @@ pub async fn serve<S: Reactive>(
     options: &Options,
     mut shutdown: Shutdown,
 ) -> Result<()> {
-    let server = Server::start(sketch, options).await?;
-    shutdown.wait().await;
+    let mut server = Server::start(sketch, options).await?;
+    let failed = tokio::select! {
+        () = shutdown.wait() => None,
+        err = server.subscriptions.failed() => Some(err),
+    };
     let (_, lost) = server.stop_counting().await;
-    lost.verdict()
+    match failed {
+        Some(err) => Err(err),
+        None => lost.verdict(),
+    }
 }
