@@ -3,5 +3,9 @@
 //! published for dashboards such as Home Assistant.
 
 #[cfg(feature = "mqtt")]
+pub(crate) mod connection;
+#[cfg(feature = "mqtt")]
+pub(crate) mod publish;
+#[cfg(feature = "mqtt")]
 pub(crate) mod session;
 pub(crate) mod url;

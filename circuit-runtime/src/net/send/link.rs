@@ -536,7 +536,26 @@ impl<M> Link<M> {
     fn queue(&self) -> &mpsc::Sender<Command> {
         self.inner.queue.get_or_init(|| {
             let (queue, commands) = mpsc::channel(self.inner.capacity);
-            log::spawn(deliver(Arc::clone(&self.inner.shared), commands));
+            let shared = Arc::clone(&self.inner.shared);
+            #[cfg(feature = "mqtt")]
+            if let Address::Mqtt(url) = &shared.address {
+                // A broker's link is known to it by the sketch and the link's name.
+                let name = self.lane().map_or("link", |lane| {
+                    lane.strip_suffix(outputs::OUT)
+                        .and_then(|name| name.strip_suffix('.'))
+                        .unwrap_or(lane)
+                });
+                let client_id = url
+                    .client_id
+                    .clone()
+                    .unwrap_or_else(|| crate::net::mqtt::session::client_id(&log::current(), name));
+                let url = url.clone();
+                log::spawn(crate::net::mqtt::publish::publish(
+                    shared, url, client_id, commands,
+                ));
+                return queue;
+            }
+            log::spawn(deliver(shared, commands));
             queue
         })
     }
