@@ -7,5 +7,9 @@ pub(crate) mod connection;
 #[cfg(feature = "mqtt")]
 pub(crate) mod publish;
 #[cfg(feature = "mqtt")]
+pub(crate) mod request;
+#[cfg(feature = "mqtt")]
 pub(crate) mod session;
+#[cfg(feature = "mqtt")]
+pub(crate) mod ticks;
 pub(crate) mod url;

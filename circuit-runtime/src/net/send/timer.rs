@@ -139,7 +139,12 @@ async fn drive_here<S: Timed>(
 ) -> Result<TimerReport> {
     sketch.begin()?;
     configure(&sketch, options, Some(&shutdown))?;
-    let mut server = Connection::new(server_of::<S>(options)?, options);
+    let address = server_of::<S>(options)?;
+    #[cfg(feature = "mqtt")]
+    if let Address::Mqtt(url) = address {
+        return crate::net::mqtt::ticks::drive(sketch, url, options, shutdown).await;
+    }
+    let mut server = Connection::new(address, options);
     if !server.open_or_fail(&mut shutdown).await? {
         return Ok(TimerReport::default());
     }
@@ -217,6 +222,16 @@ async fn drive_here<S: Timed>(
     }
     server.close(&shutdown).await;
     drop(progress);
+    Ok(ended(sketch, options, report).await)
+}
+
+/// The end of a timer's run, its connection closed: what its links still
+/// hold is delivered (within `--stop-timeout`), and the run said in a line.
+pub(crate) async fn ended<S: Timed>(
+    sketch: S,
+    options: &Options,
+    mut report: TimerReport,
+) -> TimerReport {
     report.lost = drain(&sketch.links(), options.stop_timeout).await;
     report.lost.unacknowledged = report.sent - report.acked;
     let line = format!(
@@ -227,7 +242,7 @@ async fn drive_here<S: Timed>(
         0 => tracing::info!("{line}"),
         never => tracing::warn!("{line}, {never} not acknowledged (lost)"),
     }
-    Ok(report)
+    report
 }
 
 /// The timer's connection to its server, from tick to tick.
@@ -372,7 +387,7 @@ fn server_of<S: Timed>(options: &Options) -> Result<Address> {
 }
 
 /// Counts the acknowledgement `ack` of a tick, with its line and signal.
-fn acked(ack: &str, report: &mut TimerReport, progress: &Progress) {
+pub(crate) fn acked(ack: &str, report: &mut TimerReport, progress: &Progress) {
     crate::out!("< {ack}");
     signal("ack", ack);
     report.acked += 1;
