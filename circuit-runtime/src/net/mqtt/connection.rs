@@ -197,7 +197,11 @@ fn answered(ack: &ConnAck, login: &Login<'_>) -> Result<Accepted, DialError> {
             None => "it asks for a user and password (mqtt://USER@HOST/…, ?password_file=PATH)"
                 .to_owned(),
         }),
-        ConnectReturnCode::NotAuthorized => refused("not authorized".to_owned()),
+        // What mosquitto answers a wrong password with, under MQTT 3.1.1.
+        ConnectReturnCode::NotAuthorized => refused(match &url.user {
+            Some(user) => format!("not authorized (is the password of {user:?} right?)"),
+            None => "not authorized (does it ask for a user? mqtt://USER@HOST/…)".to_owned(),
+        }),
         ConnectReturnCode::BadClientId => refused(format!(
             "the client identifier {:?} (choose another with ?client_id=ID)",
             login.client_id

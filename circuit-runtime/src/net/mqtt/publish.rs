@@ -133,32 +133,7 @@ pub(crate) async fn publish(
     client_id: String,
     mut commands: mpsc::Receiver<Command>,
 ) {
-    let options = link.options();
-    let mut state = Publisher {
-        qos: match url.qos {
-            Qos::AtMostOnce => QoS::AtMostOnce,
-            Qos::AtLeastOnce => QoS::AtLeastOnce,
-        },
-        retain: url.retain || link.retain.load(Ordering::Relaxed),
-        url,
-        client_id,
-        link,
-        options,
-        pending: VecDeque::new(),
-        in_flight: 0,
-        pending_bytes: 0,
-        taken: 0,
-        next_number: 1,
-        next_pkid: 1,
-        settled: 0,
-        waiting: VecDeque::new(),
-        retry: None,
-        backoff: Backoff::new(),
-        down: false,
-        refused: false,
-        watchdog: Watchdog::default(),
-        pinged: false,
-    };
+    let mut state = Publisher::new(link, url, client_id);
     let mut connection: Option<Connection> = None;
     let mut open = true;
     let every = Watchdog::every(state.options.ack_timeout);
@@ -224,6 +199,35 @@ async fn next_packet(connection: Option<&mut Connection>) -> Result<Packet, Stri
 }
 
 impl Publisher {
+    /// Nothing taken yet, for `link` to the topic of `url`.
+    fn new(link: Arc<Shared>, url: MqttUrl, client_id: String) -> Publisher {
+        Publisher {
+            options: link.options(),
+            qos: match url.qos {
+                Qos::AtMostOnce => QoS::AtMostOnce,
+                Qos::AtLeastOnce => QoS::AtLeastOnce,
+            },
+            retain: url.retain || link.retain.load(Ordering::Relaxed),
+            url,
+            client_id,
+            link,
+            pending: VecDeque::new(),
+            in_flight: 0,
+            pending_bytes: 0,
+            taken: 0,
+            next_number: 1,
+            next_pkid: 1,
+            settled: 0,
+            waiting: VecDeque::new(),
+            retry: None,
+            backoff: Backoff::new(),
+            down: false,
+            refused: false,
+            watchdog: Watchdog::default(),
+            pinged: false,
+        }
+    }
+
     /// Whether another message may be taken: fewer than `--link-window`
     /// unacknowledged (and than packet identifiers), and less than
     /// [`WINDOW_BYTES`] of their text.
@@ -559,5 +563,71 @@ impl Publisher {
             self.in_flight += 1;
             self.settle_front();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rumqttc::mqttbytes::v4::PubAck;
+
+    use super::*;
+    use crate::net::find::address::Address;
+    use crate::net::mqtt::url::TopicUse;
+
+    /// A publisher that took `count` messages and wrote them all.
+    fn with_in_flight(count: u64) -> Publisher {
+        let url = MqttUrl::parse("mqtt://127.0.0.1:1/t", TopicUse::Publish).unwrap();
+        let link = Arc::new(Shared::new(Address::Mqtt(url.clone())));
+        let mut publisher = Publisher::new(link, url, "id".to_owned());
+        for n in 0..count {
+            publisher.take(Command::Send(Utf8Bytes::from(n.to_string()), None, 0));
+        }
+        for held in &mut publisher.pending {
+            held.written = true;
+        }
+        publisher.in_flight = publisher.pending.len();
+        publisher
+    }
+
+    fn puback(pkid: u16) -> Result<Packet, String> {
+        Ok(Packet::PubAck(PubAck::new(pkid)))
+    }
+
+    #[test]
+    fn a_puback_out_of_order_waits_for_the_older_ones_and_a_lost_connection_keeps_identifiers() {
+        let mut publisher = with_in_flight(4);
+        let ids: Vec<u16> = publisher.pending.iter().map(|held| held.pkid).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert!(publisher.on_packet(puback(2)).is_ok());
+        assert_eq!(publisher.settled, 0, "1 is older and unacknowledged");
+        assert!(publisher.on_packet(puback(1)).is_ok());
+        assert_eq!(publisher.settled, 2, "1, then 2, in order");
+        assert!(
+            publisher.on_packet(puback(9)).is_ok(),
+            "a stray PUBACK is ignored"
+        );
+        publisher.fail(&mut None, Failure::Lost("gone".to_owned()));
+        assert_eq!(publisher.in_flight, 0, "3 and 4 go again, first");
+        let again: Vec<(u16, bool)> = publisher
+            .pending
+            .iter()
+            .map(|held| (held.pkid, held.written))
+            .collect();
+        assert_eq!(
+            again,
+            [(3, true), (4, true)],
+            "same identifiers, sent with DUP"
+        );
+        assert_eq!(publisher.link.counters.report().delivered, 2);
+    }
+
+    #[test]
+    fn identifiers_wrap_past_zero() {
+        let mut publisher = with_in_flight(0);
+        publisher.next_pkid = u16::MAX;
+        publisher.take(Command::Send(Utf8Bytes::from_static("a"), None, 0));
+        publisher.take(Command::Send(Utf8Bytes::from_static("b"), None, 0));
+        let ids: Vec<u16> = publisher.pending.iter().map(|held| held.pkid).collect();
+        assert_eq!(ids, [u16::MAX, 1]);
     }
 }

@@ -13,7 +13,7 @@ use crate::base::sketch::Timed;
 use crate::net::mqtt::request::Requester;
 use crate::net::mqtt::session::client_id;
 use crate::net::mqtt::url::MqttUrl;
-use crate::net::send::timer::{acked, ended, TimerReport};
+use crate::net::send::tally::{acked, ended, TimerReport};
 use crate::net::wire::dial::DialError;
 use crate::observe::log;
 use crate::observe::progress::Progress;
