@@ -281,3 +281,29 @@ async fn a_broker_restarted_mid_stream_loses_nothing_and_keeps_the_order() {
     }
     assert_eq!(seen.len(), COUNT, "nothing lost");
 }
+
+#[test]
+fn over_mqtt_5_a_puback_that_refuses_counts_as_refused() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let broker = Broker::builder().acl("topic readwrite open/#\n").start();
+    let sub = broker.counting_sub("open/pin", 6);
+    let open = format!("{}?version=5", broker.url("open/pin"));
+    let (pin, _) = pin_and_clock(&open, &[], 2);
+    let sub = sub.finish(PATIENCE);
+    assert_eq!(messages(&sub.out), drawn(&pin, "open/pin"), "{pin:?}");
+    // Not allowed there: MQTT 5's PUBACK says so (0x87), which 3.1.1 cannot.
+    let closed = format!("{}?version=5", broker.url("closed/pin"));
+    let (pin, _) = pin_and_clock(&closed, &[], 1);
+    let end = pin
+        .iter()
+        .find(|line| line.contains(&format!("link to {closed}: 0 delivered")))
+        .unwrap_or_else(|| panic!("{pin:?}"));
+    assert!(end.contains("3 refused"), "{end}");
+    assert!(
+        pin.iter()
+            .any(|line| line.contains("the broker refused it: NotAuthorized")),
+        "{pin:?}"
+    );
+}

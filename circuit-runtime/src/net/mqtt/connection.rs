@@ -1,18 +1,18 @@
-//! One connection to a broker, spoken with rumqttc's MQTT 3.1.1 packet
-//! codec over TCP or TLS: CONNECT and its CONNACK (a refusal told from an
-//! absence), packets written in batches and read back one at a time.
+//! One connection to a broker over TCP or TLS, in MQTT 3.1.1 or 5 (see
+//! `packets`): CONNECT and its CONNACK (a refusal told from an absence),
+//! packets written in batches and read back one at a time.
 
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Packet};
-use rumqttc::mqttbytes::Error as CodecError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::MaybeTlsStream;
 
-use crate::net::mqtt::url::MqttUrl;
+use crate::net::mqtt::packets::{self, name};
+pub(crate) use crate::net::mqtt::packets::{Accepted, Incoming, Publishing};
+use crate::net::mqtt::url::{MqttUrl, Version, PASSWORD_VARIABLE};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::tls;
 
@@ -23,13 +23,6 @@ const ATTEMPT: Duration = Duration::from_secs(5);
 /// CONNACK, PUBACK and PINGRESP, all of them tiny.
 const MAX_INCOMING: usize = 64 * 1024;
 
-/// What the broker's CONNACK said besides yes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Accepted {
-    /// Whether the broker kept our session from an earlier connection.
-    pub(crate) session_present: bool,
-}
-
 /// A connection to a broker, logged in.
 pub(crate) struct Connection {
     /// TCP, or TLS over it.
@@ -38,6 +31,8 @@ pub(crate) struct Connection {
     inbound: BytesMut,
     /// Packets queued and not yet written.
     outbound: BytesMut,
+    /// The protocol's version.
+    version: Version,
 }
 
 /// How a session with a broker starts: who we are and how long the broker
@@ -95,35 +90,44 @@ impl Connection {
             stream,
             inbound: BytesMut::with_capacity(4096),
             outbound: BytesMut::with_capacity(64 * 1024),
+            version: url.version.unwrap_or(Version::V311),
         };
-        let mut connect = Connect::new(login.client_id);
-        connect.clean_session = login.clean;
-        connect.keep_alive = u16::try_from(login.keep_alive.as_secs().max(1)).unwrap_or(u16::MAX);
-        if let Some(user) = &url.user {
-            connect.set_login(user.as_str(), password.unwrap_or_default());
-        }
-        connection.queue(&Packet::Connect(connect));
+        let password = password.unwrap_or_default();
+        packets::connect(
+            connection.version,
+            &mut connection.outbound,
+            login.client_id,
+            login.clean,
+            u16::try_from(login.keep_alive.as_secs().max(1)).unwrap_or(u16::MAX),
+            url.user.as_deref().map(|user| (user, password.as_str())),
+        );
         connection
             .flush()
             .await
             .map_err(|err| DialError::Absent(format!("IO error: {err}")))?;
-        match connection.next_packet().await {
-            Ok(Packet::ConnAck(ack)) => {
-                let accepted = answered(&ack, login)?;
-                Ok((connection, accepted))
+        match connection.next().await {
+            Ok(Incoming::ConnAck(Ok(accepted))) => Ok((connection, accepted)),
+            Ok(Incoming::ConnAck(Err(DialError::Refused(why)))) => {
+                Err(DialError::Refused(format!("{why}{}", hint(login))))
             }
+            Ok(Incoming::ConnAck(Err(absent))) => Err(absent),
             Ok(other) => Err(DialError::Refused(format!(
-                "the broker at {} answered CONNECT with {other:?}, not CONNACK: is it an MQTT broker?",
-                url.authority()
+                "the broker at {} answered CONNECT with {other:?}, not CONNACK: is it an MQTT {} broker?",
+                url.authority(),
+                name(connection.version)
             ))),
             Err(reason) => Err(DialError::Absent(reason)),
         }
     }
 
-    /// Adds `packet` to what the next [`Connection::flush`] writes.
-    pub(crate) fn queue(&mut self, packet: &Packet) {
-        // Only a packet over MQTT's limit fails, which the caller checked.
-        let _ = packet.write(&mut self.outbound, usize::MAX);
+    /// Adds a PUBLISH to what the next [`Connection::flush`] writes.
+    pub(crate) fn publish(&mut self, message: Publishing<'_>) {
+        packets::publish(self.version, &mut self.outbound, message);
+    }
+
+    /// Adds a PINGREQ to what the next [`Connection::flush`] writes.
+    pub(crate) fn ping(&mut self) {
+        packets::ping(self.version, &mut self.outbound);
     }
 
     /// Bytes queued and not yet written.
@@ -148,12 +152,10 @@ impl Connection {
     ///
     /// # Errors
     /// The connection ended or failed, or the broker sent what is no MQTT.
-    pub(crate) async fn next_packet(&mut self) -> Result<Packet, String> {
+    pub(crate) async fn next(&mut self) -> Result<Incoming, String> {
         loop {
-            match Packet::read(&mut self.inbound, MAX_INCOMING) {
-                Ok(packet) => return Ok(packet),
-                Err(CodecError::InsufficientBytes(_)) => {}
-                Err(err) => return Err(format!("the broker sent what is no MQTT 3.1.1 ({err})")),
+            if let Some(packet) = packets::read(self.version, &mut self.inbound, MAX_INCOMING)? {
+                return Ok(packet);
             }
             match self.stream.read_buf(&mut self.inbound).await {
                 Ok(0) => return Err("the broker closed the connection".to_owned()),
@@ -165,7 +167,7 @@ impl Connection {
 
     /// Says goodbye (DISCONNECT) and closes, as politely as the broker lets us.
     pub(crate) async fn close(mut self) {
-        self.queue(&Packet::Disconnect);
+        packets::disconnect(self.version, &mut self.outbound);
         let _ = timeout(Duration::from_secs(1), async {
             let _ = self.flush().await;
             let _ = self.stream.shutdown().await;
@@ -174,43 +176,21 @@ impl Connection {
     }
 }
 
-/// What the broker's CONNACK means: a session, or why not.
-fn answered(ack: &ConnAck, login: &Login<'_>) -> Result<Accepted, DialError> {
+/// What to check after the broker refused `login`: the password's source,
+/// the user, or the client identifier.
+fn hint(login: &Login<'_>) -> String {
     let url = login.url;
-    let refused = |why: String| {
-        Err(DialError::Refused(format!(
-            "the broker refused the login: {why}"
-        )))
-    };
-    match ack.code {
-        ConnectReturnCode::Success => Ok(Accepted {
-            session_present: ack.session_present,
-        }),
-        ConnectReturnCode::BadUserNamePassword => refused(match &url.user {
-            Some(user) => format!(
-                "bad user name or password (user {user:?}; the password from {})",
-                url.password_file.as_ref().map_or_else(
-                    || crate::net::mqtt::url::PASSWORD_VARIABLE.to_owned(),
-                    |path| path.display().to_string()
-                )
-            ),
-            None => "it asks for a user and password (mqtt://USER@HOST/…, ?password_file=PATH)"
-                .to_owned(),
-        }),
-        // What mosquitto answers a wrong password with, under MQTT 3.1.1.
-        ConnectReturnCode::NotAuthorized => refused(match &url.user {
-            Some(user) => format!("not authorized (is the password of {user:?} right?)"),
-            None => "not authorized (does it ask for a user? mqtt://USER@HOST/…)".to_owned(),
-        }),
-        ConnectReturnCode::BadClientId => refused(format!(
-            "the client identifier {:?} (choose another with ?client_id=ID)",
+    match &url.user {
+        Some(user) => format!(
+            " (user {user:?}, the password from {}; or the client identifier {:?}, ?client_id=ID)",
+            url.password_file
+                .as_ref()
+                .map_or_else(|| PASSWORD_VARIABLE.to_owned(), |path| path.display().to_string()),
             login.client_id
-        )),
-        ConnectReturnCode::RefusedProtocolVersion => {
-            refused("it does not speak MQTT 3.1.1".to_owned())
-        }
-        ConnectReturnCode::ServiceUnavailable => Err(DialError::Absent(
-            "the broker is unavailable (CONNACK: server unavailable)".to_owned(),
-        )),
+        ),
+        None => format!(
+            " (does it ask for a user? mqtt://USER@HOST/…; or the client identifier {:?}, ?client_id=ID)",
+            login.client_id
+        ),
     }
 }

@@ -5,6 +5,8 @@
 #[cfg(feature = "mqtt")]
 pub(crate) mod connection;
 #[cfg(feature = "mqtt")]
+pub(crate) mod packets;
+#[cfg(feature = "mqtt")]
 pub(crate) mod publish;
 #[cfg(feature = "mqtt")]
 pub(crate) mod request;

@@ -11,14 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rumqttc::mqttbytes::v4::{Packet, Publish};
-use rumqttc::mqttbytes::QoS;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::base::options::LinkOptions;
-use crate::net::mqtt::connection::{Connection, Login};
+use crate::net::mqtt::connection::{Connection, Incoming, Login, Publishing};
 use crate::net::mqtt::url::{MqttUrl, Qos};
 use crate::net::send::delivery::{shortened, Shared};
 use crate::net::send::queue::{Answer, Command};
@@ -59,6 +57,8 @@ struct Held {
     written: bool,
     /// Whether its PUBACK came (before that of an older message).
     acked: bool,
+    /// With MQTT 5, why the broker refused it (its PUBACK's reason).
+    refusal: Option<String>,
     /// Connections that ended while it was the oldest unacknowledged message.
     failures: u32,
 }
@@ -84,7 +84,7 @@ struct Publisher {
     /// The options in force.
     options: LinkOptions,
     /// QoS 1 (a PUBACK settles a message) or 0 (writing it does).
-    qos: QoS,
+    qos: Qos,
     /// The retain flag of every PUBLISH.
     retain: bool,
     /// Taken from the queue, oldest first; the first `in_flight` are on the wire.
@@ -115,6 +115,9 @@ struct Publisher {
     watchdog: Watchdog,
     /// Whether the broker of the idle connection was pinged and has not answered.
     pinged: bool,
+    /// MQTT 5: the most messages the broker takes unacknowledged (its
+    /// CONNACK's Receive Maximum), on this connection.
+    receive_max: usize,
 }
 
 /// How a connection failed.
@@ -191,9 +194,9 @@ pub(crate) async fn publish(
 }
 
 /// The next packet from the broker, or never when there is no connection.
-async fn next_packet(connection: Option<&mut Connection>) -> Result<Packet, String> {
+async fn next_packet(connection: Option<&mut Connection>) -> Result<Incoming, String> {
     match connection {
-        Some(connection) => connection.next_packet().await,
+        Some(connection) => connection.next().await,
         None => std::future::pending().await,
     }
 }
@@ -203,10 +206,7 @@ impl Publisher {
     fn new(link: Arc<Shared>, url: MqttUrl, client_id: String) -> Publisher {
         Publisher {
             options: link.options(),
-            qos: match url.qos {
-                Qos::AtMostOnce => QoS::AtMostOnce,
-                Qos::AtLeastOnce => QoS::AtLeastOnce,
-            },
+            qos: url.qos,
             retain: url.retain || link.retain.load(Ordering::Relaxed),
             url,
             client_id,
@@ -225,6 +225,7 @@ impl Publisher {
             refused: false,
             watchdog: Watchdog::default(),
             pinged: false,
+            receive_max: MAX_IN_FLIGHT,
         }
     }
 
@@ -270,6 +271,9 @@ impl Publisher {
                 }
                 self.watchdog.heard();
                 self.pinged = false;
+                self.receive_max = accepted
+                    .receive_max
+                    .map_or(MAX_IN_FLIGHT, |most| usize::from(most.max(1)));
                 Some(connection)
             }
             Err(DialError::Refused(reason)) => {
@@ -304,7 +308,7 @@ impl Publisher {
             self.watchdog.heard();
         }
         let first = self.in_flight;
-        while connection.queued() < WRITE_BATCH {
+        while connection.queued() < WRITE_BATCH && self.in_flight < self.receive_max {
             let Some(held) = self.pending.get_mut(self.in_flight) else {
                 break;
             };
@@ -316,22 +320,22 @@ impl Publisher {
                 );
             }
             let payload: &Bytes = held.text.as_ref();
-            let mut publish =
-                Publish::from_bytes(self.url.topic.as_str(), self.qos, payload.clone());
-            publish.retain = self.retain;
-            if self.qos == QoS::AtLeastOnce {
-                publish.pkid = held.pkid;
-                publish.dup = held.written;
-            }
+            connection.publish(Publishing {
+                topic: &self.url.topic,
+                payload: payload.clone(),
+                qos: self.qos,
+                retain: self.retain,
+                pkid: held.pkid,
+                dup: held.written,
+            });
             held.written = true;
-            connection.queue(&Packet::Publish(publish));
             self.in_flight += 1;
         }
         connection
             .flush()
             .await
             .map_err(|err| Failure::Lost(format!("IO error: {err}")))?;
-        if self.qos == QoS::AtMostOnce {
+        if self.qos == Qos::AtMostOnce {
             for _ in first..self.in_flight {
                 self.settle_front();
             }
@@ -359,6 +363,7 @@ impl Publisher {
                     pkid,
                     written: false,
                     acked: false,
+                    refusal: None,
                     failures: 0,
                 };
                 let overhead = 2 + self.url.topic.len() + 2;
@@ -423,7 +428,7 @@ impl Publisher {
                 self.options.ack_timeout.as_secs_f64()
             ))
         } else {
-            live.queue(&Packet::PingReq);
+            live.ping();
             match live.flush().await {
                 Ok(()) => {
                     self.pinged = true;
@@ -437,19 +442,17 @@ impl Publisher {
 
     /// Handles one packet from the broker: a PUBACK settles its message
     /// (and, once the oldest are all acknowledged, those in order).
-    fn on_packet(&mut self, packet: Result<Packet, String>) -> Result<(), Failure> {
-        let pkid = match packet.map_err(Failure::Lost)? {
-            Packet::PubAck(ack) => ack.pkid,
-            Packet::PingResp => {
+    fn on_packet(&mut self, packet: Result<Incoming, String>) -> Result<(), Failure> {
+        let (pkid, refusal) = match packet.map_err(Failure::Lost)? {
+            Incoming::PubAck { pkid, refused } => (pkid, refused),
+            Incoming::PingResp => {
                 self.pinged = false;
                 if self.in_flight == 0 {
                     self.watchdog.heard();
                 }
                 return Ok(());
             }
-            Packet::Disconnect => {
-                return Err(Failure::Lost("the broker disconnected us".to_owned()))
-            }
+            Incoming::Disconnect(why) => return Err(Failure::Lost(why)),
             other => {
                 return Err(Failure::Lost(format!(
                     "the broker sent a publisher {other:?}, which MQTT does not allow"
@@ -467,6 +470,7 @@ impl Publisher {
             return Ok(());
         };
         held.acked = true;
+        held.refusal = refusal;
         self.watchdog.heard();
         self.backoff = Backoff::new();
         self.retry = None;
@@ -484,8 +488,13 @@ impl Publisher {
         self.pending_bytes -= held.text.len();
         self.in_flight -= 1;
         self.settled += 1;
+        // A refusal is counted and answered as a peer's `error: …`.
+        let refused = held
+            .refusal
+            .map(|why| format!("error: the broker refused it: {why}"));
+        let ack = refused.as_deref().unwrap_or(PUBACK);
         self.link
-            .acknowledged(held.number, &held.text, held.answer, PUBACK);
+            .acknowledged(held.number, &held.text, held.answer, ack);
     }
 
     /// Dead-letters every message held, for a broker that refused us; says
@@ -568,8 +577,6 @@ impl Publisher {
 
 #[cfg(test)]
 mod tests {
-    use rumqttc::mqttbytes::v4::PubAck;
-
     use super::*;
     use crate::net::find::address::Address;
     use crate::net::mqtt::url::TopicUse;
@@ -589,8 +596,11 @@ mod tests {
         publisher
     }
 
-    fn puback(pkid: u16) -> Result<Packet, String> {
-        Ok(Packet::PubAck(PubAck::new(pkid)))
+    fn puback(pkid: u16) -> Result<Incoming, String> {
+        Ok(Incoming::PubAck {
+            pkid,
+            refused: None,
+        })
     }
 
     #[test]

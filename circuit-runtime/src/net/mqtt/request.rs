@@ -6,11 +6,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rumqttc::mqttbytes::v4::{Packet, Publish};
-use rumqttc::mqttbytes::QoS;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::net::mqtt::connection::{Connection, Login};
+use crate::net::mqtt::connection::{Connection, Incoming, Login, Publishing};
 use crate::net::mqtt::publish::PUBACK;
 use crate::net::mqtt::url::{MqttUrl, Qos};
 use crate::net::wire::dial::{Backoff, DialError};
@@ -115,35 +113,38 @@ impl Requester {
         let Some(connection) = self.connection.as_mut() else {
             return Err("not connected".to_owned());
         };
-        let qos = match self.url.qos {
-            Qos::AtMostOnce => QoS::AtMostOnce,
-            Qos::AtLeastOnce => QoS::AtLeastOnce,
-        };
-        let mut publish = Publish::from_bytes(
-            self.url.topic.as_str(),
+        let qos = self.url.qos;
+        connection.publish(Publishing {
+            topic: &self.url.topic,
+            payload: Bytes::copy_from_slice(text.as_bytes()),
             qos,
-            Bytes::copy_from_slice(text.as_bytes()),
-        );
-        publish.retain = self.url.retain;
-        if qos == QoS::AtLeastOnce {
-            publish.pkid = pkid;
-            publish.dup = again;
-        }
-        connection.queue(&Packet::Publish(publish));
+            retain: self.url.retain,
+            pkid,
+            dup: again,
+        });
         let answer = async {
             connection
                 .flush()
                 .await
                 .map_err(|err| format!("IO error: {err}"))?;
-            if qos == QoS::AtMostOnce {
+            if qos == Qos::AtMostOnce {
                 return Ok(PUBACK.to_owned());
             }
             loop {
-                match connection.next_packet().await? {
-                    Packet::PubAck(ack) if ack.pkid == pkid => return Ok(PUBACK.to_owned()),
+                match connection.next().await? {
+                    Incoming::PubAck {
+                        pkid: acked,
+                        refused,
+                    } if acked == pkid => {
+                        // A refusal is the broker's answer, as a sketch's `error: …`.
+                        return Ok(refused.map_or_else(
+                            || PUBACK.to_owned(),
+                            |why| format!("error: the broker refused it: {why}"),
+                        ));
+                    }
                     // A PUBACK of an earlier message, sent again; a ping's answer.
-                    Packet::PubAck(_) | Packet::PingResp => {}
-                    Packet::Disconnect => return Err("the broker disconnected us".to_owned()),
+                    Incoming::PubAck { .. } | Incoming::PingResp => {}
+                    Incoming::Disconnect(why) => return Err(why),
                     other => {
                         return Err(format!(
                             "the broker sent a publisher {other:?}, which MQTT does not allow"
