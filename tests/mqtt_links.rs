@@ -307,3 +307,68 @@ fn over_mqtt_5_a_puback_that_refuses_counts_as_refused() {
         "{pin:?}"
     );
 }
+
+/// The pin between a clock and a broker that is down, with `--spool`:
+/// it acknowledges every tick (each level on disk by then), is killed with
+/// -9, and restarts on the same spool with the broker up: every level
+/// reaches the subscriber, in order.
+#[test]
+fn what_a_spooled_link_took_reaches_the_broker_after_a_kill_and_a_restart() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let mut broker = Broker::start();
+    broker.stop();
+    let dir = scratch("spool");
+    let spool = dir.join("spool");
+    let spool = spool.to_str().unwrap();
+    let url = broker.url("pin");
+    let pin_args = [
+        "iopin",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        "0",
+        "--sequence",
+        "10",
+        "--buzzer",
+        &url,
+        "--spool",
+        spool,
+    ];
+    let mut pin = start(&pin_args);
+    let port = pin.port().to_string();
+    let clock = start(&[
+        "clock",
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "10",
+        "-d",
+        "0",
+    ])
+    .finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "every tick acknowledged: {clock:?}");
+    pin.signal("KILL");
+    let first = pin.finish(PATIENCE);
+    let lines: Vec<String> = first.out.iter().chain(&first.err).cloned().collect();
+    let expected = drawn(&lines, "pin");
+    assert_eq!(expected.len(), 100, "{first:?}");
+
+    broker.restart();
+    let sub = broker.counting_sub("pin", 100);
+    let mut pin = start(&pin_args);
+    pin.port();
+    pin.signal("TERM");
+    let again = pin.finish(PATIENCE);
+    assert_eq!(again.code(), 0, "{again:?}");
+    let line = format!("link to {url}: 100 delivered, 100 resent from the spool");
+    assert!(
+        again.lines_of("iopin").contains(&line.as_str()),
+        "{line:?} in {again:?}"
+    );
+    let sub = sub.finish(PATIENCE);
+    assert_eq!(messages(&sub.out), expected, "{}", broker.log());
+}
