@@ -35,6 +35,14 @@ pub(crate) struct Connection {
     version: Version,
 }
 
+/// The keepalive told the broker, for `ack_timeout` (`--ack-timeout`):
+/// twice it, so that the ping of an idle connection, after one
+/// `--ack-timeout` of silence (or half the keepalive), comes well before
+/// the broker gives up on us (after one and a half).
+pub(crate) fn keep_alive(ack_timeout: Duration) -> Duration {
+    (ack_timeout * 2).max(Duration::from_secs(2))
+}
+
 /// How a session with a broker starts: who we are and how long the broker
 /// waits for a packet before it drops us.
 pub(crate) struct Login<'a> {

@@ -16,7 +16,7 @@ use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::base::options::LinkOptions;
-use crate::net::mqtt::connection::{Connection, Incoming, Login, Publishing};
+use crate::net::mqtt::connection::{keep_alive, Connection, Incoming, Login, Publishing};
 use crate::net::mqtt::url::{MqttUrl, Qos};
 use crate::net::send::delivery::{shortened, Shared};
 use crate::net::send::queue::{Answer, Command};
@@ -237,13 +237,6 @@ impl Publisher {
         self.pending.len() < window && self.pending_bytes < WINDOW_BYTES
     }
 
-    /// The keepalive told the broker: twice `--ack-timeout`, so that the
-    /// ping of an idle connection, after one `--ack-timeout` of silence,
-    /// comes well before the broker gives up on us.
-    fn keep_alive(&self) -> Duration {
-        (self.options.ack_timeout * 2).max(Duration::from_secs(2))
-    }
-
     /// One attempt to connect, after the wait a failed attempt asked for.
     async fn connect(&mut self) -> Option<Connection> {
         if let Some(wait) = self.retry.take() {
@@ -254,7 +247,7 @@ impl Publisher {
             client_id: &self.client_id,
             // The broker keeps what it took of ours across a reconnection.
             clean: false,
-            keep_alive: self.keep_alive(),
+            keep_alive: keep_alive(self.options.ack_timeout),
         };
         let url = self.link.url.as_str();
         match Connection::open(&login).await {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::net::mqtt::connection::{Connection, Incoming, Login, Publishing};
+use crate::net::mqtt::connection::{keep_alive, Connection, Incoming, Login, Publishing};
 use crate::net::mqtt::publish::PUBACK;
 use crate::net::mqtt::url::{MqttUrl, Qos};
 use crate::net::wire::dial::{Backoff, DialError};
@@ -68,7 +68,7 @@ impl Requester {
                 url: &self.url,
                 client_id: &self.client_id,
                 clean: self.clean,
-                keep_alive: (self.ack_timeout * 2).max(Duration::from_secs(2)),
+                keep_alive: self.keep_alive(),
             };
             match Connection::open(&login).await {
                 Ok((connection, _)) => {
@@ -164,6 +164,47 @@ impl Requester {
             self.connection = None;
         }
         result
+    }
+
+    /// Waits `span` (a timer's period) while keeping the idle connection
+    /// alive: a PINGREQ every half keepalive, so that the broker, which
+    /// drops a client silent for one and a half, keeps us. A connection
+    /// that ends meanwhile is dropped quietly, to be made again before the
+    /// next message.
+    pub(crate) async fn idle_for(&mut self, span: Duration) {
+        let until = Instant::now() + span;
+        let every = self.keep_alive() / 2;
+        let Some(connection) = self.connection.as_mut() else {
+            return sleep(span).await;
+        };
+        let ended = loop {
+            let next_ping = (Instant::now() + every).min(until);
+            tokio::select! {
+                () = tokio::time::sleep_until(next_ping) => {
+                    if next_ping >= until {
+                        return;
+                    }
+                    connection.ping();
+                    if let Err(err) = connection.flush().await {
+                        break format!("IO error: {err}");
+                    }
+                }
+                packet = connection.next() => match packet {
+                    Ok(Incoming::PingResp | Incoming::PubAck { .. }) => {}
+                    Ok(Incoming::Disconnect(why)) => break why,
+                    Ok(other) => break format!("the broker sent a publisher {other:?}"),
+                    Err(why) => break why,
+                },
+            }
+        };
+        tracing::debug!("the connection to the broker ended between two messages ({ended})");
+        self.connection = None;
+        tokio::time::sleep_until(until).await;
+    }
+
+    /// The keepalive told the broker.
+    fn keep_alive(&self) -> Duration {
+        keep_alive(self.ack_timeout)
     }
 
     /// Says goodbye to the broker, if connected.

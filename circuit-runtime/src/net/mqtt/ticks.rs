@@ -4,8 +4,6 @@
 //! with DUP, once it is back within `--retry-for`; a broker that refuses
 //! the login ends the run at once (exit 1).
 
-use tokio::time::sleep;
-
 use crate::base::error::{Error, Result};
 use crate::base::options::Options;
 use crate::base::shutdown::Shutdown;
@@ -73,7 +71,7 @@ pub(crate) async fn drive<S: Timed>(
         };
         if tick > 0 && !period.is_zero() {
             tokio::select! {
-                () = sleep(period) => {}
+                () = broker.idle_for(period) => {}
                 _ = &mut stopping => break,
             }
         }
