@@ -372,3 +372,33 @@ fn what_a_spooled_link_took_reaches_the_broker_after_a_kill_and_a_restart() {
     let sub = sub.finish(PATIENCE);
     assert_eq!(messages(&sub.out), expected, "{}", broker.log());
 }
+
+#[test]
+fn a_circuit_files_link_may_be_a_brokers_topic_and_not_a_wildcard() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let broker = Broker::start();
+    let sub = broker.counting_sub("pin", 9);
+    let url = broker.url("pin");
+    let dir = scratch("circuit");
+    let file = dir.join("pin-to-broker.toml");
+    let circuit = |buzzer: &str| {
+        format!(
+            "name = \"pin-to-broker\"\n\n[sketches.clock]\nto = \"iopin\"\ntacks = 3\ndelay = 0\n\n[sketches.iopin]\nbuzzer = \"{buzzer}\"\n"
+        )
+    };
+    std::fs::write(&file, circuit(&url)).unwrap();
+    let up = support::run(&["up", file.to_str().unwrap()]);
+    assert_eq!(up.code(), 0, "{up:?}");
+    let delivered = format!("link to {url}: 9 delivered");
+    assert!(up.lines_of("iopin").contains(&delivered.as_str()), "{up:?}");
+    let lines: Vec<String> = up.out.iter().chain(&up.err).cloned().collect();
+    let sub = sub.finish(PATIENCE);
+    assert_eq!(messages(&sub.out), drawn(&lines, "pin"));
+
+    std::fs::write(&file, circuit(&broker.url("pin/#"))).unwrap();
+    let up = support::run(&["up", file.to_str().unwrap()]);
+    assert_eq!(up.code(), 2, "{up:?}");
+    assert!(up.err.join("\n").contains("holds a wildcard"), "{up:?}");
+}

@@ -137,6 +137,13 @@ impl Reach {
 ///   to anything outside the process sends nothing at all (no socket, no
 ///   dial) and answers every message at once with `n/a`; under `--sim` such
 ///   a link (which a circuit file cannot have) dead-letters what it is given.
+/// - **Or to an MQTT broker.** `mqtt://[USER@]HOST[:PORT]/TOPIC` (`mqtts://`
+///   over TLS, with the `mqtt` feature) publishes each message to TOPIC at
+///   QoS 1, under the same rules: the broker's PUBACK is the acknowledgement
+///   (its answer is `ok`), resent messages carry DUP and their packet
+///   identifier, and a broker that refuses the login dead-letters as a peer
+///   that refuses the token. `?qos=0` settles a message once written,
+///   `?retain=1` sets the retain flag, `?version=5` speaks MQTT 5.
 ///
 /// Code that wants the peer's answers uses [`Link::request`]:
 ///
