@@ -89,7 +89,7 @@ fn messages_for(window: usize, delay_ms: u64) -> usize {
 
 /// Streams `messages` numbers through one link with `window`, after one
 /// request that connects it; the rate from the first send to the last acknowledgement.
-fn stream(url: &str, window: usize, messages: usize) -> f64 {
+pub fn stream(url: &str, window: usize, messages: usize) -> f64 {
     crate::block_on(async {
         let link = Link::new(url).expect("a ws:// URL");
         link.configure(LinkOptions {

@@ -7,6 +7,7 @@
 //! cargo bench -p circuit-bench -- --quick # 1 run, smaller loads
 //! cargo bench -p circuit-bench -- --links # the link mode alone
 //! cargo bench -p circuit-bench -- --links --spool # a link with a spool against one without
+//! cargo bench -p circuit-bench -- --mqtt  # a link to mosquitto against mosquitto_pub
 //! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
 //! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
 //! cargo bench -p circuit-bench -- --sim   # in-process wires against sockets, simulated time
@@ -38,6 +39,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 mod discovery;
 mod link_mode;
+mod mqtt_mode;
 mod sim_mode;
 mod spool_mode;
 mod tls_mode;
@@ -109,6 +111,11 @@ fn main() {
     }
     if args.iter().any(|arg| arg == "--discovery") {
         discovery::run(PROGRAM, runs);
+        return;
+    }
+    if args.iter().any(|arg| arg == "--mqtt") {
+        let echo = Server::start(Kind::Circuit);
+        mqtt_mode::run(echo.port.parse().expect("a port"), runs);
         return;
     }
     if args.iter().any(|arg| arg == "--links") && args.iter().any(|arg| arg == "--spool") {

@@ -23,6 +23,8 @@ use crate::base::error::{Error, Result};
 use crate::base::options::Token;
 use crate::base::shutdown::Shutdown;
 use crate::net::find::address::{Address, Dialer};
+#[cfg(feature = "mqtt")]
+use crate::net::mqtt::{request::Requester, session::client_id, url::MqttUrl};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::socket::{close_politely, read_ack};
 
@@ -60,7 +62,7 @@ pub(crate) fn command() -> Command {
             Arg::new(URL)
                 .required(true)
                 .value_name("URL|NAME")
-                .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed"),
+                .help("The sketch's WebSocket URL, such as ws://localhost:8765/datafeed, or its name found by DNS-SD, such as iopin/datafeed; or a broker's topic, mqtt://[USER@]HOST[:PORT]/TOPIC (each message published at QoS 1, its PUBACK printed as `< ok`)"),
         )
         .args(discovery_args())
         .args(tls_args(false, true))
@@ -100,8 +102,6 @@ pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
             return Err(Error::Setup(format!("{url} is not a WebSocket URL: {err}")));
         }
     }
-    let dialer = Dialer::new(address, link_options(matches).resolve_timeout);
-    let token = token(matches);
     let source = match matches.remove_one::<u64>(COUNT) {
         Some(count) => Source::Ticks {
             count,
@@ -109,6 +109,14 @@ pub(crate) fn run(matches: &mut ArgMatches) -> Result<()> {
         },
         None => Source::Stdin,
     };
+    #[cfg(feature = "mqtt")]
+    if let Address::Mqtt(url) = address {
+        return run_until_interrupted("probe", false, Duration::ZERO, |shutdown| {
+            probe_broker(url, source, shutdown)
+        });
+    }
+    let dialer = Dialer::new(address, link_options(matches).resolve_timeout);
+    let token = token(matches);
     run_until_interrupted("probe", false, Duration::ZERO, |shutdown| {
         probe(dialer, token, source, shutdown)
     })
@@ -177,6 +185,58 @@ async fn probe(
         }
     }
     close_politely(&mut socket, CloseCode::Normal, "").await;
+    tracing::info!("{sent} messages sent, {acked} acknowledged");
+    Ok(())
+}
+
+/// Publishes each message to the broker's topic and prints its PUBACK
+/// (`< ok`), one at a time, as [`probe`] does with a sketch.
+#[cfg(feature = "mqtt")]
+async fn probe_broker(url: MqttUrl, source: Source, mut shutdown: Shutdown) -> Result<()> {
+    let target = url.to_string();
+    let id = client_id("probe", &std::process::id().to_string());
+    let mut broker = Requester::new(url, id, ACK).forgotten();
+    broker
+        .open_within(PATIENCE)
+        .await
+        .map_err(|failure| match failure {
+            DialError::Refused(reason) => Error::Refused {
+                url: target.clone(),
+                reason,
+            },
+            DialError::Absent(reason) => Error::Unreachable {
+                url: target.clone(),
+                seconds: PATIENCE.as_secs_f64(),
+                reason,
+            },
+        })?;
+    tracing::info!("connected to {target}");
+    let mut messages = messages(source);
+    let (mut sent, mut acked) = (0u64, 0u64);
+    loop {
+        let message = tokio::select! {
+            message = messages.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            _ = shutdown.wait() => break,
+        };
+        crate::out!("> {message}");
+        sent += 1;
+        let pkid = broker.new_message();
+        let ack = tokio::select! {
+            ack = broker.publish(&message, pkid, false) => ack,
+            _ = shutdown.wait() => break,
+        };
+        let ack = ack.map_err(|reason| Error::Lost {
+            url: target.clone(),
+            message: message.clone(),
+            reason,
+        })?;
+        crate::out!("< {ack}");
+        acked += 1;
+    }
+    broker.close().await;
     tracing::info!("{sent} messages sent, {acked} acknowledged");
     Ok(())
 }

@@ -3,11 +3,21 @@
 //! published for dashboards such as Home Assistant.
 
 #[cfg(feature = "mqtt")]
+pub(crate) mod connection;
+#[cfg(feature = "mqtt")]
 pub(crate) mod event_loop;
+#[cfg(feature = "mqtt")]
+pub(crate) mod packets;
+#[cfg(feature = "mqtt")]
+pub(crate) mod publish;
 pub(crate) mod reply;
+#[cfg(feature = "mqtt")]
+pub(crate) mod request;
 #[cfg(feature = "mqtt")]
 pub(crate) mod session;
 #[cfg(feature = "mqtt")]
 pub(crate) mod subscribe;
 pub(crate) mod subscriptions;
+#[cfg(feature = "mqtt")]
+pub(crate) mod ticks;
 pub(crate) mod url;

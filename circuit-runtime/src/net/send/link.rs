@@ -137,6 +137,13 @@ impl Reach {
 ///   to anything outside the process sends nothing at all (no socket, no
 ///   dial) and answers every message at once with `n/a`; under `--sim` such
 ///   a link (which a circuit file cannot have) dead-letters what it is given.
+/// - **Or to an MQTT broker.** `mqtt://[USER@]HOST[:PORT]/TOPIC` (`mqtts://`
+///   over TLS, with the `mqtt` feature) publishes each message to TOPIC at
+///   QoS 1, under the same rules: the broker's PUBACK is the acknowledgement
+///   (its answer is `ok`), resent messages carry DUP and their packet
+///   identifier, and a broker that refuses the login dead-letters as a peer
+///   that refuses the token. `?qos=0` settles a message once written,
+///   `?retain=1` sets the retain flag, `?version=5` speaks MQTT 5.
 ///
 /// Code that wants the peer's answers uses [`Link::request`]:
 ///
@@ -536,7 +543,26 @@ impl<M> Link<M> {
     fn queue(&self) -> &mpsc::Sender<Command> {
         self.inner.queue.get_or_init(|| {
             let (queue, commands) = mpsc::channel(self.inner.capacity);
-            log::spawn(deliver(Arc::clone(&self.inner.shared), commands));
+            let shared = Arc::clone(&self.inner.shared);
+            #[cfg(feature = "mqtt")]
+            if let Address::Mqtt(url) = &shared.address {
+                // A broker's link is known to it by the sketch and the link's name.
+                let name = self.lane().map_or("link", |lane| {
+                    lane.strip_suffix(outputs::OUT)
+                        .and_then(|name| name.strip_suffix('.'))
+                        .unwrap_or(lane)
+                });
+                let client_id = url
+                    .client_id
+                    .clone()
+                    .unwrap_or_else(|| crate::net::mqtt::session::client_id(&log::current(), name));
+                let url = url.clone();
+                log::spawn(crate::net::mqtt::publish::publish(
+                    shared, url, client_id, commands,
+                ));
+                return queue;
+            }
+            log::spawn(deliver(shared, commands));
             queue
         })
     }

@@ -9,4 +9,5 @@ pub(crate) mod link;
 pub(crate) mod outbound;
 pub(crate) mod queue;
 pub(crate) mod spool;
+pub(crate) mod tally;
 pub(crate) mod timer;

@@ -12,14 +12,15 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::base::error::{Error, Result};
-use crate::base::losses::Losses;
 use crate::base::options::{Options, Token};
 use crate::base::shutdown::{Shutdown, Stopping};
 use crate::base::sketch::{RunReport, Running, Runs, Starting, Timed};
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, Dialer};
 use crate::net::send::idle::{answer_ping, Pinging};
-use crate::net::send::outbound::{configure, drain};
+use crate::net::send::outbound::configure;
+pub use crate::net::send::tally::TimerReport;
+use crate::net::send::tally::{acked, ended};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::socket::{close_politely, read_ack, Socket};
 use crate::net::wire::watchdog::Watchdog;
@@ -90,20 +91,6 @@ impl Running for Timer {
     }
 }
 
-/// What a timer sketch did, for summaries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimerReport {
-    /// Ticks sent to the server.
-    pub sent: u64,
-    /// Acknowledgements received back.
-    pub acked: u64,
-    /// Ticks sent again after the server went away before acknowledging them.
-    pub resent: u64,
-    /// What it lost: ticks never acknowledged (it stopped first), and what
-    /// its links did not deliver.
-    pub lost: Losses,
-}
-
 /// Runs `setup`, connects to `ws://SOCKET:PORT/CHANNEL`, and ticks until the
 /// loop returns `None` or `shutdown` fires (then it closes with 1001).
 ///
@@ -139,7 +126,12 @@ async fn drive_here<S: Timed>(
 ) -> Result<TimerReport> {
     sketch.begin()?;
     configure(&sketch, options, Some(&shutdown))?;
-    let mut server = Connection::new(server_of::<S>(options)?, options);
+    let address = server_of::<S>(options)?;
+    #[cfg(feature = "mqtt")]
+    if let Address::Mqtt(url) = address {
+        return crate::net::mqtt::ticks::drive(sketch, url, options, shutdown).await;
+    }
+    let mut server = Connection::new(address, options);
     if !server.open_or_fail(&mut shutdown).await? {
         return Ok(TimerReport::default());
     }
@@ -217,17 +209,7 @@ async fn drive_here<S: Timed>(
     }
     server.close(&shutdown).await;
     drop(progress);
-    report.lost = drain(&sketch.links(), options.stop_timeout).await;
-    report.lost.unacknowledged = report.sent - report.acked;
-    let line = format!(
-        "{} ticks sent, {} acknowledged, {} resent",
-        report.sent, report.acked, report.resent
-    );
-    match report.lost.unacknowledged {
-        0 => tracing::info!("{line}"),
-        never => tracing::warn!("{line}, {never} not acknowledged (lost)"),
-    }
-    Ok(report)
+    Ok(ended(sketch, options, report).await)
 }
 
 /// The timer's connection to its server, from tick to tick.
@@ -369,14 +351,6 @@ fn server_of<S: Timed>(options: &Options) -> Result<Address> {
             S::CHANNEL
         )),
     })
-}
-
-/// Counts the acknowledgement `ack` of a tick, with its line and signal.
-fn acked(ack: &str, report: &mut TimerReport, progress: &Progress) {
-    crate::out!("< {ack}");
-    signal("ack", ack);
-    report.acked += 1;
-    progress.acked(report.acked);
 }
 
 /// How sending one tick ended.

@@ -1,13 +1,11 @@
 //! When a connection fails or the peer refuses the link: what goes again
 //! on the next connection, after a longer wait, and what is dead-lettered.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::{shortened, Delivery, Failure};
-use crate::net::send::queue::LinkError;
 use crate::net::wire::socket::{close_politely, Socket};
 
 impl Delivery {
@@ -21,20 +19,11 @@ impl Delivery {
                 continue; // still retained, for the next connection
             }
             self.settled += 1;
-            self.link.settled(dead.number);
             count += 1;
-            if let Some(answer) = dead.answer {
-                let _ = answer.send(Err(LinkError::DeadLettered {
-                    attempts: dead.failures + 1,
-                    reason: reason.to_owned(),
-                }));
-            }
+            self.link
+                .dead_lettered(dead.number, dead.answer, dead.failures + 1, reason);
         }
         self.in_flight = 0;
-        self.link
-            .counters
-            .dead_lettered
-            .fetch_add(count, Ordering::Relaxed);
         let url = self.link.url.as_str();
         if std::mem::replace(&mut self.refused, true) {
             tracing::debug!("link to {url} refused again ({reason}): {count} dead-lettered");
@@ -120,22 +109,13 @@ impl Delivery {
             return;
         }
         self.settled += 1;
-        self.link.settled(dead.number);
-        self.link
-            .counters
-            .dead_lettered
-            .fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
             "link to {url}: gave up on {} after {} attempts ({reason}); dead-lettered",
             shortened(&dead.text),
             dead.failures
         );
-        if let Some(answer) = dead.answer {
-            let _ = answer.send(Err(LinkError::DeadLettered {
-                attempts: dead.failures,
-                reason,
-            }));
-        }
+        self.link
+            .dead_lettered(dead.number, dead.answer, dead.failures, &reason);
         self.resend_retained();
     }
 }

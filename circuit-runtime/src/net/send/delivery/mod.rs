@@ -18,11 +18,11 @@ use tokio::time::{sleep, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
-pub(crate) use self::shared::{Release, Shared};
+pub(crate) use self::shared::{shortened, Release, Shared};
 use crate::base::options::LinkOptions;
 use crate::net::find::address::Dialer;
 use crate::net::send::idle::{answer_ping, Pinging};
-use crate::net::send::queue::{Answer, Command, LinkError};
+use crate::net::send::queue::{Answer, Command};
 use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{close_politely, Socket};
@@ -447,32 +447,16 @@ impl Delivery {
             return Ok(());
         }
         self.settled += 1;
-        self.link.settled(outstanding.number);
         self.backoff = Backoff::new();
         self.retry = None;
-        let counters = &self.link.counters;
-        let answer = if ack.as_str().starts_with("error: ") {
-            counters.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                "link to {}: the peer refused {}: {}",
-                self.link.url,
-                shortened(&outstanding.text),
-                ack.as_str()
-            );
-            outstanding
-                .answer
-                .map(|answer| (answer, Err(LinkError::Refused(ack.as_str().to_owned()))))
-        } else {
-            counters.delivered.fetch_add(1, Ordering::Relaxed);
-            if self.retaining {
-                self.retained = Some(outstanding.text); // shared, not copied
-            }
-            outstanding
-                .answer
-                .map(|answer| (answer, Ok(ack.as_str().to_owned())))
-        };
-        if let Some((answer, result)) = answer {
-            let _ = answer.send(result);
+        let delivered = self.link.acknowledged(
+            outstanding.number,
+            &outstanding.text,
+            outstanding.answer,
+            ack.as_str(),
+        );
+        if delivered && self.retaining {
+            self.retained = Some(outstanding.text); // shared, not copied
         }
         Ok(())
     }
@@ -481,13 +465,4 @@ impl Delivery {
 /// A failure of the connection itself.
 fn lost(err: WsError) -> Failure {
     Failure::Lost(err.to_string())
-}
-
-/// A message's text for a log line: quoted, and cut at 40 characters.
-fn shortened(text: &Utf8Bytes) -> String {
-    let text = text.as_str();
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{:?}…", &text[..cut]),
-        None => format!("{text:?}"),
-    }
 }

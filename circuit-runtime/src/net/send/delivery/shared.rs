@@ -14,6 +14,7 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::LinkReport;
 use crate::net::find::address::Address;
 use crate::net::send::identity::LinkId;
+use crate::net::send::queue::{Answer, LinkError};
 use crate::net::send::spool::Spool;
 
 /// What a link and its delivering task share.
@@ -64,7 +65,7 @@ impl Shared {
     }
 
     /// Tells the spool, if any, that message `number` (and all before it) is settled.
-    pub(super) fn settled(&self, number: u64) {
+    pub(crate) fn settled(&self, number: u64) {
         if number > 0 {
             if let Some(spool) = self.spool.get() {
                 spool.settled(number);
@@ -73,8 +74,54 @@ impl Shared {
     }
 
     /// The options in force: the sketch's, or the defaults.
-    pub(super) fn options(&self) -> LinkOptions {
+    pub(crate) fn options(&self) -> LinkOptions {
         self.options.get().copied().unwrap_or_default()
+    }
+}
+
+impl Shared {
+    /// The peer's acknowledgement `ack` of message `number` (`text`): counted
+    /// as delivered, or as refused when it says `error: …` (and logged),
+    /// told to whoever asked, and settled; whether it was delivered.
+    pub(crate) fn acknowledged(&self, number: u64, text: &str, answer: Answer, ack: &str) -> bool {
+        self.settled(number);
+        let (delivered, result) = if ack.starts_with("error: ") {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "link to {}: the peer refused {}: {ack}",
+                self.url,
+                shortened(text)
+            );
+            (false, Err(LinkError::Refused(ack.to_owned())))
+        } else {
+            self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            (true, Ok(ack.to_owned()))
+        };
+        if let Some(answer) = answer {
+            let _ = answer.send(result);
+        }
+        delivered
+    }
+
+    /// Message `number`, given up on after `attempts` (`reason`): counted,
+    /// told to whoever asked, and settled.
+    pub(crate) fn dead_lettered(&self, number: u64, answer: Answer, attempts: u32, reason: &str) {
+        self.settled(number);
+        self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        if let Some(answer) = answer {
+            let _ = answer.send(Err(LinkError::DeadLettered {
+                attempts,
+                reason: reason.to_owned(),
+            }));
+        }
+    }
+}
+
+/// A message's text for a log line: quoted, and cut at 40 characters.
+pub(crate) fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
     }
 }
 
