@@ -81,6 +81,46 @@ fn the_pins_levels_reach_a_subscriber_through_an_mqtt_link_all_and_in_order() {
 }
 
 #[test]
+fn a_paho_subscriber_gets_the_pins_levels_all_and_in_order() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let Some(python) = support::python() else {
+        return;
+    };
+    let broker = Broker::start();
+    let port = broker.port().to_string();
+    // paho-mqtt, a client foreign to circuit, subscribed before the pin starts.
+    let mut paho = support::start_program(
+        &python,
+        &[
+            &support::script("mqtt_sub.py"),
+            "--port",
+            &port,
+            "--topic",
+            "pin/paho",
+            "--qos",
+            "1",
+            "--count",
+            "12",
+        ],
+    );
+    paho.wait_for(PATIENCE, |line| line == "ready");
+    let (pin, _) = pin_and_clock(&broker.url("pin/paho"), &[], 4);
+    let expected = drawn(&pin, "pin/paho");
+    assert_eq!(expected.len(), 12, "{pin:?}");
+    let paho = paho.finish(PATIENCE);
+    assert_eq!(paho.code(), 0, "{paho:?}");
+    let got: Vec<&str> = paho
+        .out
+        .iter()
+        .map(String::as_str)
+        .filter(|line| *line != "ready")
+        .collect();
+    assert_eq!(got, expected, "{}", broker.log());
+}
+
+#[test]
 fn mqtts_with_the_test_ca_carries_the_levels() {
     if Broker::skip_reason().is_some() {
         return;

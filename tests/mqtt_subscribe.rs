@@ -91,6 +91,61 @@ fn levels_published_to_a_subscribed_buzzer_buzz_on_each_rise() {
 }
 
 #[test]
+fn a_paho_publisher_feeds_the_buzzer_and_gets_its_acknowledgements() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let Some(python) = support::python() else {
+        return;
+    };
+    let broker = Broker::start();
+    let filter = broker.url("pins/+");
+    let mut buzzer = buzzer(&["--subscribe", &filter]);
+    // paho-mqtt, a client foreign to circuit, over MQTT 5 with a response
+    // topic: each level's acknowledgement comes back, in order.
+    let port = broker.port().to_string();
+    let mut args = vec![
+        support::script("mqtt_pub.py"),
+        "--port".into(),
+        port,
+        "--topic".into(),
+        "pins/paho".into(),
+        "--protocol".into(),
+        "5".into(),
+        "--response-topic".into(),
+        "answers/paho".into(),
+    ];
+    args.extend(LEVELS.iter().map(|level| level.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let paho = start_program(&python, &args).finish(PATIENCE);
+    assert_eq!(paho.code(), 0, "{paho:?}; {}", broker.log());
+    let answers: Vec<&str> = paho
+        .out
+        .iter()
+        .filter_map(|line| line.strip_prefix("answers/paho "))
+        .collect();
+    assert_eq!(
+        answers.len(),
+        LEVELS.len(),
+        "one answer per level: {paho:?}"
+    );
+    let bits: Vec<u8> = LEVELS.iter().map(|level| level.parse().unwrap()).collect();
+    let rises = rising_edges(&bits);
+    buzzer.wait_for(PATIENCE, |line| line.contains(&format!("buzz #{rises}")));
+    let buzzer = stop(buzzer);
+    assert_eq!(
+        said(&buzzer, "buzz #").len(),
+        rises,
+        "buzzes = rises: {buzzer:?}"
+    );
+    assert_eq!(
+        said(&buzzer, "subscribed: "),
+        [format!("subscribed: 7 messages from {filter}").as_str()],
+        "{buzzer:?}"
+    );
+}
+
+#[test]
 fn a_publisher_with_a_response_topic_gets_the_acknowledgement_there() {
     if Broker::skip_reason().is_some() {
         return;
