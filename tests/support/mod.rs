@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 pub mod certs;
+pub mod mosquitto;
 pub mod netns;
 mod port_hold;
 pub mod proxy;
@@ -288,7 +289,7 @@ pub fn rising_edges(bits: &[u8]) -> usize {
 }
 
 /// The Python of the venv that `tests/run` makes from
-/// `tests/python/requirements.txt` (python-zeroconf, websockets), or `None`,
+/// `tests/python/requirements.txt` (python-zeroconf, websockets, paho-mqtt), or `None`,
 /// said in one loud line, when it is missing outside CI.
 pub fn python() -> Option<String> {
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
