@@ -378,3 +378,65 @@ fn home_assistant_needs_mqtt() {
     assert_eq!(bad.code(), 2, "{bad:?}");
     assert!(bad.err.join("\n").contains("wildcard"), "{bad:?}");
 }
+
+/// The lines of a run, stdout and stderr, that say the broker cannot be reached.
+fn unreachable_said(out: &[String], err: &[String]) -> usize {
+    out.iter()
+        .chain(err)
+        .filter(|line| line.contains("cannot publish signals to"))
+        .count()
+}
+
+#[test]
+fn an_absent_broker_costs_the_run_nothing_and_is_said_once() {
+    let url = format!("mqtt://127.0.0.1:{}", support::dead_port());
+    let ran = run(&["circuit", "-t", "5", "-d", "0.05", "--mqtt", &url]);
+    assert_eq!(ran.code(), 0, "{ran:?}");
+    assert!(
+        ran.out.iter().any(|line| line.contains("5 ticks sent")),
+        "{ran:?}"
+    );
+    // Three sketches, three connections refused, again and again: one line.
+    assert_eq!(unreachable_said(&ran.out, &ran.err), 1, "{ran:?}");
+}
+
+#[test]
+fn a_broker_back_from_a_crash_gets_every_sketch_online_and_its_latest_values() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let mut broker = Broker::start();
+    let url = broker.url("");
+    let running = start(&["circuit", "-t", "100000", "-d", "0.1", "--mqtt", &url]);
+    let mut ticks = subscriber(&broker, &["circuit/demo/clock/tick"], None);
+    ticks.wait_for(PATIENCE, |line| {
+        line.starts_with("0 circuit/demo/clock/tick ")
+    });
+    // The broker crashes: it kept nothing (no persistence), retained
+    // messages included.
+    broker.kill();
+    drop(ticks);
+    broker.restart();
+    let mut back = subscriber(&broker, &["circuit/#"], None);
+    let mut wanted: Vec<String> = ["clock", "iopin", "buzzer"]
+        .iter()
+        .map(|sketch| format!(" circuit/demo/{sketch}/status online"))
+        .collect();
+    for signal in ["clock/tick", "clock/ack", "iopin/level", "buzzer/buzz"] {
+        wanted.push(format!(" circuit/demo/{signal} "));
+    }
+    // In whatever order they come.
+    for part in &wanted {
+        if !back.out.iter().any(|line| line.contains(part.as_str())) {
+            back.wait_for(PATIENCE, |line| line.contains(part.as_str()));
+        }
+    }
+    running.signal("INT");
+    let stopped = running.finish(PATIENCE);
+    assert_eq!(stopped.code(), 0, "{stopped:?}");
+    assert_eq!(
+        unreachable_said(&stopped.out, &stopped.err),
+        1,
+        "{stopped:?}"
+    );
+}
