@@ -440,3 +440,73 @@ fn a_broker_back_from_a_crash_gets_every_sketch_online_and_its_latest_values() {
         "{stopped:?}"
     );
 }
+
+/// The demo circuit file with `lines` at its top, written into `dir`.
+fn demo_with(dir: &std::path::Path, lines: &str) -> PathBuf {
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/circuits/demo.toml"))
+        .expect("the demo circuit");
+    let path = dir.join("demo.toml");
+    std::fs::write(&path, format!("{lines}\n{demo}")).expect("a circuit file");
+    path
+}
+
+#[test]
+fn a_circuit_file_says_where_its_signals_go_and_for_home_assistant() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let broker = Broker::start();
+    let dir = scratch("file");
+    let url = broker.url("house");
+    let file = demo_with(&dir, &format!("mqtt = \"{url}\"\nhome-assistant = true"));
+    let ran = run(&["up", file.to_str().unwrap(), "--set", "clock.delay=0.05"]);
+    assert_eq!(ran.code(), 0, "{ran:?}");
+    let late = subscriber(
+        &broker,
+        &[
+            "homeassistant/binary_sensor/+/buzz/config",
+            "house/demo/buzzer/#",
+        ],
+        Some(3),
+    )
+    .finish(PATIENCE);
+    let kept: BTreeMap<String, (bool, String)> = parsed(&messages(&late.out))
+        .into_iter()
+        .map(|(retained, topic, payload)| (topic, (retained, payload)))
+        .collect();
+    assert_eq!(
+        kept.get("house/demo/buzzer/status"),
+        Some(&(true, "offline".to_owned())),
+        "{kept:?}"
+    );
+    assert!(kept.contains_key("house/demo/buzzer/buzz"), "{kept:?}");
+    let (retained, config) = &kept["homeassistant/binary_sensor/circuit_demo_buzzer/buzz/config"];
+    assert!(retained);
+    let config: Json = serde_json::from_str(config).expect("JSON");
+    assert_eq!(config["state_topic"], "house/demo/buzzer/buzz");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_circuit_files_mistakes_about_mqtt_are_named() {
+    let dir = scratch("mistakes");
+    for (lines, said) in [
+        ("home-assistant = true", "the file names none"),
+        ("mqtt = \"ws://broker/x\"", "not an MQTT URL"),
+        ("mqtt = 1883", "`mqtt` takes a string"),
+        (
+            "mqtt = \"mqtt://h\"\nhome-assistant = \"yes\"",
+            "`true` or `false`",
+        ),
+    ] {
+        let file = demo_with(&dir, lines);
+        let refused = run(&["up", file.to_str().unwrap()]);
+        assert_eq!(refused.code(), 2, "{lines}: {refused:?}");
+        let err = refused.err.join("\n");
+        assert!(
+            err.contains(said) && err.contains("demo.toml:"),
+            "{lines}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

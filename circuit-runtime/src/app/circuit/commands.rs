@@ -318,7 +318,15 @@ fn run_circuit(
         None => None,
     };
     let simulated = sim || (replay.is_some() && !realtime);
-    let published = published(matches);
+    // `--mqtt` takes the place of the file's `mqtt`; Home Assistant is
+    // asked for by either.
+    let published = match (published(matches), circuit.published.clone()) {
+        (Some(mut given), Some(file)) => {
+            given.home_assistant |= file.home_assistant;
+            Some(given)
+        }
+        (given, file) => given.or(file),
+    };
     if simulated {
         let asked = if sim {
             "--sim"
