@@ -16,6 +16,14 @@ pub(crate) const STATUS_TOPIC: &str = "homeassistant/status";
 /// What Home Assistant publishes on [`STATUS_TOPIC`] when it starts.
 pub(crate) const BIRTH: &[u8] = b"online";
 
+/// A sketch's availability while its connection is up, Home Assistant's
+/// default `payload_available`.
+pub(crate) const ONLINE: &str = "online";
+
+/// A sketch's availability once it stopped or lost its connection, Home
+/// Assistant's default `payload_not_available`.
+pub(crate) const OFFLINE: &str = "offline";
+
 /// The payload of a `bool` signal that is high, Home Assistant's default `payload_on`.
 pub(crate) const ON: &str = "ON";
 
@@ -93,11 +101,8 @@ impl Entity<'_> {
             ("object_id", json_string(&unique_id)),
             ("state_topic", json_string(self.state_topic)),
             ("availability_topic", json_string(self.availability_topic)),
-            ("payload_available", json_string(super::signals::ONLINE)),
-            (
-                "payload_not_available",
-                json_string(super::signals::OFFLINE),
-            ),
+            ("payload_available", json_string(ONLINE)),
+            ("payload_not_available", json_string(OFFLINE)),
         ];
         if self.component == Component::BinarySensor {
             fields.push(("payload_on", json_string(ON)));

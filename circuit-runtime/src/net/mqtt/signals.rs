@@ -21,18 +21,12 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout_at, Instant};
 
-use crate::net::mqtt::home_assistant::{self, Component, Entity};
+use crate::net::mqtt::home_assistant::{self, Component, Entity, OFFLINE, ONLINE};
 use crate::net::mqtt::session::Session;
 use crate::net::mqtt::url::{MqttUrl, Qos};
 use crate::observe::trace::{Change, Event, Trace, Watch};
 use crate::observe::value::Value;
 use crate::observe::{inputs, log, outputs};
-
-/// A sketch's availability while its connection is up.
-pub(crate) const ONLINE: &str = "online";
-
-/// A sketch's availability once it stopped or lost its connection.
-pub(crate) const OFFLINE: &str = "offline";
 
 /// The prefix of the topics when the URL names none.
 const DEFAULT_PREFIX: &str = "circuit";
