@@ -374,6 +374,12 @@ fn home_assistant_needs_mqtt() {
         refused.err.join("\n").contains("--mqtt"),
         "says what is missing: {refused:?}"
     );
+    let simulated = run(&["circuit", "-t", "1", "--sim", "--mqtt", "mqtt://h"]);
+    assert_eq!(simulated.code(), 2, "{simulated:?}");
+    assert!(
+        simulated.err.join("\n").contains("drop --mqtt"),
+        "a broker runs on real time: {simulated:?}"
+    );
     let bad = run(&["circuit", "-t", "1", "--mqtt", "mqtt://h/a/#"]);
     assert_eq!(bad.code(), 2, "{bad:?}");
     assert!(bad.err.join("\n").contains("wildcard"), "{bad:?}");

@@ -91,14 +91,15 @@ impl Entity<'_> {
     }
 
     /// The config's JSON: a stable `unique_id`, the topics, the payloads of
-    /// a binary sensor, and the device (the sketch, of the circuit).
+    /// a binary sensor, and the device (the sketch, of the circuit). No
+    /// `object_id` (deprecated by Home Assistant): the entity's id comes
+    /// from the device's name and the signal's, `binary_sensor.buzzer_buzz`.
     pub(crate) fn config(&self) -> String {
         let device = self.device_id();
         let unique_id = format!("{device}_{}", object_id(self.signal));
         let mut fields = vec![
             ("name", json_string(self.signal)),
             ("unique_id", json_string(&unique_id)),
-            ("object_id", json_string(&unique_id)),
             ("state_topic", json_string(self.state_topic)),
             ("availability_topic", json_string(self.availability_topic)),
             ("payload_available", json_string(ONLINE)),
@@ -200,7 +201,6 @@ mod tests {
             entity.config(),
             concat!(
                 "{\"name\":\"buzz\",\"unique_id\":\"circuit_demo_buzzer_buzz\",",
-                "\"object_id\":\"circuit_demo_buzzer_buzz\",",
                 "\"state_topic\":\"circuit/demo/buzzer/buzz\",",
                 "\"availability_topic\":\"circuit/demo/buzzer/status\",",
                 "\"payload_available\":\"online\",\"payload_not_available\":\"offline\",",
