@@ -516,3 +516,20 @@ fn a_circuit_files_mistakes_about_mqtt_are_named() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_broker_that_never_answers_holds_nothing_up() {
+    // A listener nobody accepts from: connections complete in the kernel's
+    // backlog and their CONNECT is never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let url = format!("mqtt://{}", silent.local_addr().unwrap());
+    let ran = run(&["circuit", "-t", "5", "-d", "0.05", "--mqtt", &url]);
+    assert_eq!(ran.code(), 0, "{ran:?}");
+    assert!(
+        ran.out
+            .iter()
+            .any(|line| line.contains("5 ticks sent, 5 acks received")),
+        "{ran:?}"
+    );
+    drop(silent);
+}
