@@ -14,6 +14,8 @@ const RESERVED_LONG: &[&str] = &[
     "retry_for",
     "help",
     "vcd",
+    "mqtt",
+    "home_assistant",
     "token",
     "max_message",
     "max_clients",

@@ -140,7 +140,8 @@ pub fn command<S: Sketch>() -> Command {
     command = command
         .next_help_heading(heading::RUN)
         .arg(run::quiet_arg())
-        .arg(run::vcd_arg());
+        .arg(run::vcd_arg())
+        .args(run::mqtt_args());
     if S::SEEDED {
         command = command.arg(run::seed_arg());
     }

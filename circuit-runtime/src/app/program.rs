@@ -15,6 +15,7 @@ use crate::app::flags::discovery::apply_discovery;
 use crate::app::flags::tls::apply_tls;
 use crate::app::kind::Kind;
 use crate::app::ls;
+use crate::app::observed::ToBroker;
 use crate::app::probe;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay;
@@ -65,6 +66,7 @@ impl App {
                 return replay::run::<S>(replaying, matches);
             }
             apply_discovery(matches)?;
+            let published = flags::run::published(matches);
             let (sketch, options) = from_matches::<S>(matches);
             apply_tls(&options.tls)?;
             if options.advertise == Some(true) {
@@ -75,8 +77,24 @@ impl App {
                 options.quiet,
                 options.stop_timeout,
                 |shutdown| async move {
-                    let recording = Recording::start(options.vcd.clone(), false)?;
+                    let recording = Recording::start(options.vcd.clone(), published.is_some())?;
+                    // A sketch alone is a circuit of its own, by its name.
+                    let broker = published.map(|published| {
+                        let name = options.named.as_deref().unwrap_or(S::NAME).to_owned();
+                        ToBroker {
+                            published,
+                            circuit: name.clone(),
+                            sketches: vec![name],
+                        }
+                    });
+                    let signals = match (&broker, &recording) {
+                        (Some(broker), Some(recording)) => Some(broker.start(recording)?),
+                        _ => None,
+                    };
                     let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
+                    if let Some(signals) = signals {
+                        signals.stop().await;
+                    }
                     match recording {
                         Some(recording) => result.and(recording.finish(None)),
                         None => result,

@@ -121,6 +121,7 @@ pub(crate) fn check(draft: Draft, kinds: &[Kind], source: Source) -> Result<Plan
         about: draft.about,
         sketches,
         counts: draft.counts,
+        published: draft.published,
         here: None,
     })
 }

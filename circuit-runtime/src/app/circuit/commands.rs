@@ -20,13 +20,13 @@ use crate::app::flags::links::{
 };
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
-    quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED, SIM, SOCKETS, VCD,
-    WEB,
+    mqtt_args, published, quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED,
+    SIM, SOCKETS, VCD, WEB,
 };
 use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
 use crate::app::flags::{flag, heading, switched};
 use crate::app::kind::Kind;
-use crate::app::observed::observed;
+use crate::app::observed::{observed, ToBroker};
 use crate::app::process::run_until_interrupted;
 use crate::base::clock;
 use crate::base::error::{Error, Result};
@@ -83,12 +83,15 @@ pub(crate) fn up_command() -> Command {
 
 /// The flags of every command that runs a circuit (`up`, a shipped file, a
 /// circuit wired in code), which `run_circuit` reads.
-fn run_args() -> [Arg; 6] {
+fn run_args() -> [Arg; 8] {
+    let [mqtt, home_assistant] = mqtt_args();
     [
         quiet_arg(),
         seed_arg(),
         vcd_arg(),
         web_arg(),
+        mqtt,
+        home_assistant,
         sockets_arg(),
         sim_arg(),
     ]
@@ -315,6 +318,15 @@ fn run_circuit(
         None => None,
     };
     let simulated = sim || (replay.is_some() && !realtime);
+    // `--mqtt` takes the place of the file's `mqtt`; Home Assistant is
+    // asked for by either.
+    let published = match (published(matches), circuit.published.clone()) {
+        (Some(mut given), Some(file)) => {
+            given.home_assistant |= file.home_assistant;
+            Some(given)
+        }
+        (given, file) => given.or(file),
+    };
     if simulated {
         let asked = if sim {
             "--sim"
@@ -334,6 +346,12 @@ fn run_circuit(
                 "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
             ));
         }
+        // A broker's keep-alive and timeouts run on real time.
+        if published.is_some() {
+            return Err(Error::Setup(format!(
+                "{asked} runs on a virtual clock, which a broker does not follow: drop --mqtt"
+            )));
+        }
     }
     stays_inside(&circuit, kinds, sim, replay.is_some())?;
     if simulated {
@@ -348,26 +366,45 @@ fn run_circuit(
     let web: Option<String> = matches.remove_one(WEB);
     let every = for_every_sketch(matches, kinds);
     let panel = panel(&circuit);
+    let broker = published.map(|published| ToBroker {
+        published,
+        circuit: circuit.name.clone(),
+        // Across hosts, each host publishes its own sketches.
+        sketches: circuit
+            .sketches
+            .iter()
+            .filter(|sketch| circuit.here.is_none() || sketch.host == circuit.here)
+            .map(|sketch| sketch.name.clone())
+            .collect(),
+    });
     run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
-        observed(vcd, web, panel, &web_tls, shutdown, |shutdown| async move {
-            let policy = Policy {
-                every,
-                tls,
-                sockets,
-                seed,
-                quiet,
-                replay,
-            };
-            let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
-            let line = format!("{prefix}{summary}");
-            // The summary says what was lost; the run then fails (exit 1).
-            if lost.total() == 0 {
-                tracing::info!("{line}");
-            } else {
-                tracing::warn!("{line}");
-            }
-            Ok((line, lost.verdict()))
-        })
+        observed(
+            vcd,
+            web,
+            broker,
+            panel,
+            &web_tls,
+            shutdown,
+            |shutdown| async move {
+                let policy = Policy {
+                    every,
+                    tls,
+                    sockets,
+                    seed,
+                    quiet,
+                    replay,
+                };
+                let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
+                let line = format!("{prefix}{summary}");
+                // The summary says what was lost; the run then fails (exit 1).
+                if lost.total() == 0 {
+                    tracing::info!("{line}");
+                } else {
+                    tracing::warn!("{line}");
+                }
+                Ok((line, lost.verdict()))
+            },
+        )
     })
 }
 

@@ -4,6 +4,8 @@
 //!
 //! ```toml
 //! name = "demo"              # optional; default: the file's stem
+//! mqtt = "mqtt://broker.lan" # optional: publish the signals, as --mqtt (which overrides it)
+//! home-assistant = true      # optional, with mqtt: Home Assistant's configs, as --home-assistant
 //!
 //! [sketches.clock]           # the key is the sketch's name in this circuit
 //! kind = "clock"             # a sketch kind of this program; default: the key
@@ -39,10 +41,12 @@ use crate::app::circuit::options;
 use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::circuit::set::Set;
 use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
+use crate::app::flags::run::Published;
 use crate::app::kind::Kind;
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
+use crate::net::mqtt::url::{MqttUrl, TopicUse};
 use crate::observe::analyzer::{Counting, Tally};
 
 /// Where a setting was written: its key and its value, in the file or by a `--set`.
@@ -186,8 +190,33 @@ fn draft(
         about: file.about.clone(),
         sketches,
         counts,
+        published: published(file, errors),
     };
     (draft, places)
+}
+
+/// `mqtt = "…"` and `home-assistant = true`, the URL checked as `--mqtt`'s.
+fn published(file: &File, errors: &mut Vec<Diagnostic>) -> Option<Published> {
+    let home_assistant = file.home_assistant.as_ref();
+    let Some(url) = &file.mqtt else {
+        if let Some(on) = home_assistant.filter(|on| *on.get_ref()) {
+            errors.push(at(
+                on.span(),
+                "`home-assistant = true` publishes to the broker of `mqtt = \"mqtt://HOST[:PORT]\"`, and the file names none",
+            ));
+        }
+        return None;
+    };
+    match MqttUrl::parse(url.get_ref(), TopicUse::Prefix) {
+        Ok(parsed) => Some(Published {
+            url: parsed,
+            home_assistant: home_assistant.is_some_and(|on| *on.get_ref()),
+        }),
+        Err(why) => {
+            errors.push(at(url.span(), format!("`mqtt`: {why}")));
+            None
+        }
+    }
 }
 
 /// Gives the value of `set` (the `index`-th) in the file's place: read as if

@@ -4,7 +4,7 @@
 //! read by the flags' own parsers, so that a flag added to a sketch's command
 //! line is a key of its table with no code of its own. What the circuit
 //! decides for all its sketches (where each serves and sends, `-q`,
-//! `--seed`, `--vcd`, TLS, discovery, a replay) stays the circuit's.
+//! `--seed`, `--vcd`, `--mqtt`, TLS, discovery, a replay) stays the circuit's.
 
 use std::error::Error as _;
 use std::ffi::{OsStr, OsString};
@@ -25,6 +25,8 @@ const THE_CIRCUITS: &[&str] = &[
     target::TO,
     run::QUIET,
     run::VCD,
+    run::MQTT,
+    run::HOME_ASSISTANT,
     run::SEED,
     replay::REPLAY,
     replay::REALTIME,

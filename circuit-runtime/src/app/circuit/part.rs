@@ -275,6 +275,7 @@ mod tests {
             about: None,
             sketches,
             counts: Vec::new(),
+            published: None,
             here: None,
         }
     }

@@ -2,6 +2,7 @@
 //! [`Draft`] as written, settings by name, and the [`Plan`] that the check
 //! makes of it, settings resolved, ready to run.
 
+use crate::app::flags::run::Published;
 use crate::base::settings::Setting;
 use crate::observe::analyzer::Tally;
 
@@ -17,6 +18,9 @@ pub(crate) struct Draft {
     pub(crate) sketches: Vec<DraftSketch>,
     /// What its summary line counts, in the order written.
     pub(crate) counts: Vec<Tally>,
+    /// Where its signals are published (`mqtt`, `home-assistant`), unless
+    /// the command line says (`--mqtt`, `--home-assistant`).
+    pub(crate) published: Option<Published>,
 }
 
 /// One sketch of a [`Draft`].
@@ -57,6 +61,9 @@ pub(crate) struct Plan {
     pub(crate) sketches: Vec<PlannedSketch>,
     /// What its summary line counts, in the order written.
     pub(crate) counts: Vec<Tally>,
+    /// Where its signals are published (`mqtt`, `home-assistant`), unless
+    /// the command line says (`--mqtt`, `--home-assistant`).
+    pub(crate) published: Option<Published>,
     /// `up --host H`: only the sketches placed on H run here.
     pub(crate) here: Option<String>,
 }

@@ -65,10 +65,14 @@ pub(crate) struct File {
     pub(crate) sketches: BTreeMap<Spanned<String>, Table>,
     /// `[summary]`.
     pub(crate) summary: Table,
+    /// `mqtt = "mqtt://…"`: where the signals are published, as `--mqtt`.
+    pub(crate) mqtt: Option<Spanned<String>>,
+    /// `home-assistant = true`: with Home Assistant's configs, as `--home-assistant`.
+    pub(crate) home_assistant: Option<Spanned<bool>>,
 }
 
 /// The keys a circuit file may have at its top.
-const FIELDS: &str = "`name`, `about`, `sketches`, `summary`";
+const FIELDS: &str = "`name`, `about`, `sketches`, `summary`, `mqtt`, `home-assistant`";
 
 /// Reads `text` as a circuit file's TOML.
 ///
@@ -108,6 +112,17 @@ pub(crate) fn parse(text: &str) -> Result<File, Vec<Diagnostic>> {
                     "`summary` is a table of counts, [summary] then label = \"sketch.name\"";
                 file.summary = table(value, summary, &mut errors);
             }
+            "mqtt" => {
+                let url = "`mqtt` takes a string, the broker's URL (mqtt://HOST[:PORT][/PREFIX])";
+                file.mqtt = string(value, url, &mut errors).map(|url| Spanned::new(span, url));
+            }
+            "home-assistant" => match value.get_ref() {
+                DeValue::Boolean(on) => file.home_assistant = Some(Spanned::new(span, *on)),
+                other => errors.push(at(
+                    span,
+                    format!("`home-assistant` is `true` or `false`, not {}", a(other)),
+                )),
+            },
             unknown => errors.push(at(
                 key.span(),
                 format!("unknown field `{unknown}`, expected one of {FIELDS}"),
@@ -301,7 +316,7 @@ mod tests {
         assert_eq!(
             said,
             [
-                (0, "unknown field `nmae`, expected one of `name`, `about`, `sketches`, `summary`"),
+                (0, "unknown field `nmae`, expected one of `name`, `about`, `sketches`, `summary`, `mqtt`, `home-assistant`"),
                 (16, "`name` takes a string, the circuit's name, not an integer"),
                 (28, "`summary` is a table of counts, [summary] then label = \"sketch.name\", not a list"),
                 (47, "sketch `s` is a table of its settings, [sketches.s], not a boolean"),

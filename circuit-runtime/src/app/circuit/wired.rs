@@ -302,6 +302,7 @@ impl Circuit {
             about: None,
             sketches,
             counts,
+            published: None,
         };
         match check(draft, &kinds, Source::Code) {
             Ok(plan) if mistakes.is_empty() => Ok((plan, kinds)),

@@ -1,11 +1,12 @@
 //! How a run is watched and wired: `-q/--quiet`, `--seed`, `--vcd`, `--web`,
-//! and for a circuit `--sockets` and `--sim`.
+//! `--mqtt` and `--home-assistant`, and for a circuit `--sockets` and `--sim`.
 
 use std::path::PathBuf;
 
-use clap::{value_parser, Arg};
+use clap::{value_parser, Arg, ArgMatches};
 
-use crate::app::flags::{flag, switch};
+use crate::app::flags::{flag, optional, switch, switched};
+use crate::net::mqtt::url::{MqttUrl, TopicUse};
 
 /// `-q/--quiet`.
 pub(crate) const QUIET: &str = "quiet";
@@ -15,6 +16,10 @@ pub(crate) const SEED: &str = "seed";
 pub(crate) const VCD: &str = "vcd";
 /// `--web ADDR`.
 pub(crate) const WEB: &str = "web";
+/// `--mqtt URL`.
+pub(crate) const MQTT: &str = "mqtt";
+/// `--home-assistant`.
+pub(crate) const HOME_ASSISTANT: &str = "home-assistant";
 /// `--sockets`.
 pub(crate) const SOCKETS: &str = "sockets";
 /// `--sim`.
@@ -48,6 +53,38 @@ pub(crate) fn web_arg() -> Arg {
     flag(WEB)
         .value_name("ADDR")
         .help("Serve a live logic-analyzer page on ADDR (such as 127.0.0.1:8080); it stays up after the run until Ctrl-C")
+}
+
+/// `--mqtt URL` and `--home-assistant`: publish the signals to a broker,
+/// for Home Assistant too.
+pub(crate) fn mqtt_args() -> [Arg; 2] {
+    [
+        flag(MQTT)
+            .value_name("URL")
+            .value_parser(|text: &str| MqttUrl::parse(text, TopicUse::Prefix))
+            .help("Publish every signal, retained, to the broker of URL (mqtt://HOST[:PORT][/PREFIX]) as PREFIX/CIRCUIT/SKETCH/SIGNAL (PREFIX `circuit` unless given), with each sketch's availability on …/SKETCH/status (online, offline)"),
+        switch(HOME_ASSISTANT)
+            .requires(MQTT)
+            .help("With --mqtt, also publish Home Assistant's discovery configs (homeassistant/…/config), so that each signal shows up as an entity of its sketch's device"),
+    ]
+}
+
+/// Where a run's signals are published: `--mqtt URL`, `--home-assistant`.
+#[derive(Clone, Debug)]
+pub(crate) struct Published {
+    /// The broker, and the prefix of the topics.
+    pub(crate) url: MqttUrl,
+    /// Whether Home Assistant's discovery configs are published too.
+    pub(crate) home_assistant: bool,
+}
+
+/// `--mqtt` and `--home-assistant` as given, if `--mqtt` was.
+pub(crate) fn published(matches: &mut ArgMatches) -> Option<Published> {
+    let home_assistant = switched(matches, HOME_ASSISTANT);
+    optional::<MqttUrl>(matches, MQTT).map(|url| Published {
+        url,
+        home_assistant,
+    })
 }
 
 /// `--sockets`: wires between sketches of one process over loopback sockets.

@@ -27,7 +27,6 @@ pub const PASSWORD_VARIABLE: &str = "CIRCUIT_MQTT_PASSWORD";
 const KEYS: &str = "qos, retain, version, password_file, client_id";
 
 /// What a URL's topic is for: each use allows different topics.
-#[allow(dead_code)] // `--subscribe` and `--mqtt` parse the other two
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TopicUse {
     /// A link publishes to one topic: no wildcard, not empty.
@@ -202,7 +201,8 @@ impl MqttUrl {
         Ok(())
     }
 
-    #[allow(dead_code)] // for the connections to a broker
+    // Used by the connections to a broker, which only the `mqtt` feature has.
+    #[cfg_attr(not(feature = "mqtt"), allow(dead_code))]
     /// The user's password: the file's first line, else the environment
     /// variable; `None` without a user.
     ///
@@ -220,8 +220,9 @@ impl MqttUrl {
         Ok(std::env::var(PASSWORD_VARIABLE).ok())
     }
 
+    // Used by the connections to a broker, which only the `mqtt` feature has.
+    #[cfg_attr(not(feature = "mqtt"), allow(dead_code))]
     /// `HOST:PORT`, with brackets around an IPv6 address.
-    #[allow(dead_code)] // for the connections to a broker
     pub fn authority(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
