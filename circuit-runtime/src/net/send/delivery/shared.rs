@@ -85,20 +85,26 @@ impl Shared {
     /// told to whoever asked, and settled; whether it was delivered.
     pub(crate) fn acknowledged(&self, number: u64, text: &str, answer: Answer, ack: &str) -> bool {
         self.settled(number);
-        let (delivered, result) = if ack.starts_with("error: ") {
+        let delivered = !ack.starts_with("error: ");
+        if delivered {
+            self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 "link to {}: the peer refused {}: {ack}",
                 self.url,
                 shortened(text)
             );
-            (false, Err(LinkError::Refused(ack.to_owned())))
-        } else {
-            self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-            (true, Ok(ack.to_owned()))
-        };
+        }
+        // The answer's text is copied only for whoever asked: a message sent
+        // and forgotten costs no allocation here.
         if let Some(answer) = answer {
-            let _ = answer.send(result);
+            let ack = ack.to_owned();
+            let _ = answer.send(if delivered {
+                Ok(ack)
+            } else {
+                Err(LinkError::Refused(ack))
+            });
         }
         delivered
     }
