@@ -533,3 +533,73 @@ fn a_broker_that_never_answers_holds_nothing_up() {
     );
     drop(silent);
 }
+
+#[test]
+fn the_home_circuit_shows_the_buzzer_to_home_assistant_and_rings_on_the_doors_topic() {
+    if Broker::skip_reason().is_some() {
+        return;
+    }
+    let broker = Broker::start();
+    let dir = scratch("home");
+    // The README's circuit file, pointed at this test's broker.
+    let home = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/circuits/home.toml"))
+        .expect("the home circuit");
+    let base = format!("mqtt://127.0.0.1:{}", broker.port());
+    assert!(home.contains("mqtt://localhost:1883/"), "{home}");
+    let file = dir.join("home.toml");
+    std::fs::write(&file, home.replace("mqtt://localhost:1883", &base)).unwrap();
+    // The door opened before the circuit started: its contact's state is
+    // retained, and so reaches the doorbell as soon as it subscribes.
+    let port = broker.port().to_string();
+    let door = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-q",
+        "1",
+        "-r",
+        "-t",
+        "home/door/contact",
+        "-m",
+        "1",
+    ];
+    let published = client("mosquitto_pub", &door).finish(PATIENCE);
+    assert_eq!(published.code(), 0, "{published:?}");
+    let ran = run(&["up", file.to_str().unwrap(), "--set", "clock.delay=0.4"]);
+    assert_eq!(ran.code(), 0, "{ran:?}");
+    let said: Vec<&String> = ran.out.iter().chain(&ran.err).collect();
+    assert!(
+        said.iter().any(|line| line.contains("ding dong")),
+        "the doorbell buzzed: {said:?}"
+    );
+    assert!(
+        said.iter().any(|line| line.contains(&format!(
+            "subscribed: 1 message from {base}/home/door/contact"
+        ))),
+        "{said:?}"
+    );
+    let late = subscriber(
+        &broker,
+        &[
+            "homeassistant/binary_sensor/circuit_home_buzzer/buzz/config",
+            "home/home/doorbell/buzz",
+        ],
+        Some(2),
+    )
+    .finish(PATIENCE);
+    let kept: BTreeMap<String, (bool, String)> = parsed(&messages(&late.out))
+        .into_iter()
+        .map(|(retained, topic, payload)| (topic, (retained, payload)))
+        .collect();
+    assert_eq!(
+        kept.get("home/home/doorbell/buzz"),
+        Some(&(true, "ON".to_owned())),
+        "{kept:?}"
+    );
+    let (retained, config) = &kept["homeassistant/binary_sensor/circuit_home_buzzer/buzz/config"];
+    assert!(retained);
+    let config: Json = serde_json::from_str(config).expect("JSON");
+    assert_eq!(config["state_topic"], "home/home/buzzer/buzz");
+    let _ = std::fs::remove_dir_all(&dir);
+}
