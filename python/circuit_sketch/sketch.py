@@ -73,7 +73,7 @@ def read_as(read: Optional[Callable], text: str) -> Any:
             raise ValueError("not a boolean (true, false, 1 or 0)")
         return read(text)
     except (ValueError, TypeError, ArithmeticError) as err:
-        raise ValueError(f"cannot read {text!r}: {err}") from None
+        raise ValueError(f'cannot read "{text}": {err}') from None
 
 
 def as_text(value: Any) -> str:
