@@ -129,6 +129,8 @@ def _parse(cls: type, argv: Optional[List[str]]) -> argparse.Namespace:
                            help="Host or address to serve on [default: localhost]")
         group.add_argument("-p", "--port", type=int, default=cls.port,
                            help=f"Port to serve on; 0 picks a free one [default: {cls.port}]")
+        group.add_argument("--stop-timeout", type=float, default=10.0, metavar="SECONDS",
+                           help="How long a stop may wait for loops still sending over their links [default: 10]")
     parser.add_argument("--token", default=os.environ.get("CIRCUIT_TOKEN"), metavar="SECRET",
                         help="Shared secret: a server refuses peers without it (HTTP 401), links send it [env: CIRCUIT_TOKEN]")
     options = parser.parse_args(argv)
@@ -360,22 +362,31 @@ class _Server:
             return 1
         stop = _stopping()
         links = [value for value in vars(self.sketch).values() if isinstance(value, Link)]
-        async with serve(self._peer, sock=listener, process_request=self._admit, server_header=None) as server:
-            port = listener.getsockname()[1]
-            self.sketch.port = port
-            out(f"serving on {host}:{port}")
-            for link in links:
-                link.start()
-            await stop.wait()
-            out("Keyboard interruption, aborting.")
-            server.close()  # close frames (1001) to every peer
-            await server.wait_closed()
+        server = await serve(self._peer, sock=listener, process_request=self._admit, server_header=None)
+        port = listener.getsockname()[1]
+        self.sketch.port = port
+        out(f"serving on {host}:{port}")
+        for link in links:
+            link.start()
+        await stop.wait()
+        out("Keyboard interruption, aborting.")
+        server.close()  # close frames (1001) to every peer
+        try:
+            # A loop still waiting on a link whose peer is down gets --stop-timeout.
+            await asyncio.wait_for(server.wait_closed(), self.options.stop_timeout)
+            code = 0
+        except asyncio.TimeoutError:
+            out(f"error: a loop was still waiting on a link after --stop-timeout ({self.options.stop_timeout:g} s); its message is lost")
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+            code = 1
         for link in links:
             await link.close()
             out(link.summary())
         refused = f", {self.refused} refused" if self.refused else ""
-        out(f"served {self.messages} messages from {self.peers} peers{refused}")
-        return 0
+        out(f"served {self.messages} messages from {self.peers} peer{'' if self.peers == 1 else 's'}{refused}")
+        return code
 
 
 class _Timer:
