@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use support::{
@@ -208,6 +209,73 @@ async fn a_python_loop_that_raises_answers_error_and_serves_the_next_message() {
     );
     assert!(
         lines.contains(&"Keyboard interruption, aborting."),
+        "{fussy:?}"
+    );
+}
+
+/// Sends `messages` one at a time on a new connection, as the link `resume`
+/// names (identity, first number) when given, and returns the answers.
+async fn exchange(url: &str, resume: Option<(&str, u64)>, messages: &[&str]) -> Vec<String> {
+    let mut request = url.into_client_request().unwrap();
+    if let Some((link, next)) = resume {
+        let headers = request.headers_mut();
+        headers.insert("Circuit-Link", link.parse().unwrap());
+        headers.insert("Circuit-Next", next.to_string().parse().unwrap());
+    }
+    let (mut peer, _) = timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    let mut answers = Vec::new();
+    for message in messages {
+        peer.send(Message::text(*message)).await.unwrap();
+        let answer = timeout(PATIENCE, peer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        answers.push(answer.into_text().unwrap().to_string());
+    }
+    peer.close(None).await.unwrap();
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_sketch_answers_a_resent_message_from_memory() {
+    let Some(python) = python() else { return };
+    let mut fussy = start_python(&python, &script("fussy.py"), &["-p", "0"]);
+    let url = format!("ws://127.0.0.1:{}/numbers", fussy.port());
+    let link = "0123456789abcdef0123456789abcdef";
+
+    assert_eq!(
+        exchange(&url, Some((link, 1)), &["1", "2"]).await,
+        ["2", "4"]
+    );
+    // The link lost those answers and resends both, then goes on.
+    assert_eq!(
+        exchange(&url, Some((link, 1)), &["1", "2", "3"]).await,
+        ["2", "4", "6"]
+    );
+    // A plain peer has each of its messages run.
+    assert_eq!(exchange(&url, None, &["1"]).await, ["2"]);
+
+    fussy.wait_for(PATIENCE, |line| line.ends_with("ran on 3"));
+    fussy.signal("TERM");
+    let fussy = fussy.finish(PATIENCE);
+    let lines = fussy.lines_of("fussy");
+    let runs: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("ran on "))
+        .collect();
+    assert_eq!(
+        runs,
+        ["1", "2", "3", "1"],
+        "each message of the link run once: {fussy:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("3 acknowledged (2 answered from memory, already processed)")),
         "{fussy:?}"
     );
 }

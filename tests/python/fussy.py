@@ -1,8 +1,8 @@
 """A Python sketch whose loop fails on some messages (tests/python_sketch.rs):
 reads each message as an int, refuses 13 by raising, and answers the rest
-doubled."""
+doubled, logging `ran on N` each time its loop runs."""
 
-from circuit_sketch import Sketch, reactive, run
+from circuit_sketch import Sketch, out, reactive, run
 
 
 class Fussy(Sketch):
@@ -10,6 +10,7 @@ class Fussy(Sketch):
 
     @reactive(int)
     def loop(self, channel, number):
+        out(f"ran on {number}")
         if number == 13:
             raise RuntimeError("13 is unlucky")
         return number * 2
