@@ -103,6 +103,55 @@ fn a_rust_clock_drives_the_python_pin_which_drives_a_rust_buzzer() {
 }
 
 #[test]
+fn a_python_link_to_a_peer_that_is_down_retries_in_the_background() {
+    let Some(python) = python() else { return };
+    // Nobody listens there yet; the buzzer takes the port by number later.
+    let buzzer_port = dead_port().to_string();
+    let buzzer_url = format!("ws://127.0.0.1:{buzzer_port}/pin");
+    let mut pin = start_python(
+        &python,
+        &example("pin.py"),
+        &["--port", "0", "--buzzer", &buzzer_url],
+    );
+    let pin_port = pin.port().to_string();
+    pin.wait_for(PATIENCE, |line| {
+        line.contains("not reachable yet") && line.contains("retrying in the background")
+    });
+    let clock = start(&["clock", "-p", &pin_port, "-t", "2", "-d", "0"]);
+    let mut buzzer = start(&["buzzer", "-s", "127.0.0.1", "-p", &buzzer_port]);
+    buzzer.port();
+
+    let clock = clock.finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    pin.signal("TERM");
+    let pin = pin.finish(PATIENCE);
+    assert_eq!(pin.code(), 0, "{pin:?}");
+    let lines = pin.lines_of("iopin");
+    let told = lines
+        .iter()
+        .filter(|line| line.contains("not reachable yet"))
+        .count();
+    assert_eq!(told, 1, "said once: {pin:?}");
+    assert!(
+        lines.contains(&format!("link to {buzzer_url}: connected").as_str()),
+        "{pin:?}"
+    );
+    assert!(
+        lines.contains(&format!("link to {buzzer_url}: 6 delivered").as_str()),
+        "{pin:?}"
+    );
+    let bits = drawn_bits(&lines);
+    buzzer.signal("TERM");
+    let buzzer = buzzer.finish(PATIENCE);
+    let buzzes = buzzer
+        .lines_of("buzzer")
+        .iter()
+        .filter(|line| line.starts_with("buzz #"))
+        .count();
+    assert_eq!(buzzes, rising_edges(&bits), "bits {bits:?}; {buzzer:?}");
+}
+
+#[test]
 fn the_python_clock_drives_the_rust_pin_and_exits_0_after_its_tacks() {
     let Some(python) = python() else { return };
     let mut buzzer = start(&["buzzer", "-p", "0"]);
