@@ -56,6 +56,11 @@ pub fn start_program(program: &str, args: &[&str]) -> Running {
     start_command(program, args, &[])
 }
 
+/// Starts another program with extra environment variables (`PYTHONPATH`, say).
+pub fn start_program_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+    start_command(program, args, env)
+}
+
 /// Starts `PROGRAM ARGS…` with its output piped.
 fn start_command(program: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(program)
