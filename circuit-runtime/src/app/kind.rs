@@ -66,6 +66,60 @@ impl Kind {
     pub(crate) fn setting(&self, long: &str) -> Option<&'static Setting> {
         self.settings.iter().find(|setting| setting.long == long)
     }
+
+    /// The kind of a program a circuit file starts (`command = [...]`): a
+    /// server when its command takes a `{port}`, else a client that sends
+    /// (as a timer does). It has no settings and no framework options: its
+    /// table's keys are read by `command_sketch`, and its supervisor, not
+    /// `start`, runs it.
+    pub(crate) fn command(serves: bool) -> Self {
+        Kind {
+            id: if serves {
+                TypeId::of::<CommandServer>()
+            } else {
+                TypeId::of::<CommandClient>()
+            },
+            name: COMMAND,
+            settings: &[],
+            serves,
+            seeded: false,
+            // What a command sketch takes is its own (`takes = "…"`), checked by the file.
+            takes: serves.then_some(MessageType::ANY_TEXT),
+            sends: (!serves).then_some(MessageType::ANY_TEXT),
+            start: |_, _, _| {
+                Box::pin(async {
+                    Err(crate::base::error::Error::Setup(
+                        "a command sketch is started by its supervisor".to_owned(),
+                    ))
+                })
+            },
+            command: || Command::new(COMMAND),
+            options: |_| Ok(Options::defaults(0)),
+        }
+    }
+
+    /// Whether it is the kind of a program a circuit file starts.
+    pub(crate) fn is_command(&self) -> bool {
+        self.id == TypeId::of::<CommandServer>() || self.id == TypeId::of::<CommandClient>()
+    }
+}
+
+/// The type that tells a command server's kind from every sketch type's.
+enum CommandServer {}
+
+/// The type that tells a command client's kind from every sketch type's.
+enum CommandClient {}
+
+/// The name of the kind of a program a circuit file starts, in `ls` and DNS-SD.
+pub(crate) const COMMAND: &str = "command";
+
+/// The kinds a circuit file is read against and run with: the program's
+/// own, then the two of a command sketch (a server, a client) last, so that
+/// the program's keep their places.
+pub(crate) fn for_files(kinds: &[Kind]) -> Vec<Kind> {
+    let mut all = kinds.to_vec();
+    all.extend([Kind::command(true), Kind::command(false)]);
+    all
 }
 
 /// Kinds made by hand, for the tests of circuits: a pin with a link and a

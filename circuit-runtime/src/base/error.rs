@@ -88,6 +88,10 @@ pub enum Error {
         /// Why writing failed.
         source: io::Error,
     },
+    /// A program a circuit file starts (`command = [...]`) that failed: it
+    /// could not start, was not ready in time, or ended for good.
+    #[error("{0}")]
+    Command(String),
     /// A link's spool (`--spool`) that cannot be used, named in the message.
     #[error("{0}")]
     Spool(String),

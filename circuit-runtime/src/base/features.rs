@@ -9,6 +9,7 @@ pub const fn enabled(feature: Feature) -> bool {
         Feature::Dns => cfg!(feature = "dns"),
         Feature::Sim => cfg!(feature = "sim"),
         Feature::Mqtt => cfg!(feature = "mqtt"),
+        Feature::Commands => cfg!(feature = "commands"),
     }
 }
 
@@ -25,6 +26,8 @@ pub enum Feature {
     Sim,
     /// `mqtt`: links to an MQTT broker, subscriptions, signals on a broker.
     Mqtt,
+    /// `commands`: programs a circuit file starts as sketches (`command = [...]`).
+    Commands,
 }
 
 impl Feature {
@@ -36,6 +39,7 @@ impl Feature {
             Feature::Dns => "dns",
             Feature::Sim => "sim",
             Feature::Mqtt => "mqtt",
+            Feature::Commands => "commands",
         }
     }
 }

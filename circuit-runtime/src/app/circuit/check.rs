@@ -189,7 +189,7 @@ fn planned(
             None => given.push((found, setting.values.clone())),
         }
     }
-    if !kind.serves && sketch.to.is_none() {
+    if !kind.serves && sketch.to.is_none() && sketch.command.is_none() {
         let message = match source {
             Source::File => format!(
                 "`{}` is a timer ({}) and needs a target: add `to = \"SKETCH\"` (or a ws:// URL)",
@@ -212,6 +212,7 @@ fn planned(
         given,
         options: flags,
         host: sketch.host.clone(),
+        command: sketch.command.clone(),
     }
 }
 

@@ -16,7 +16,8 @@ use crate::app::circuit::wired::Circuit;
 use crate::app::command::setting_arg;
 use crate::app::flags::discovery::{apply_discovery, discovery_args};
 use crate::app::flags::links::{
-    ack_timeout_arg, resolve_timeout_arg, spool_arg, spool_max_arg, Scope,
+    ack_timeout_arg, resolve_timeout_arg, spool_arg, spool_max_arg, stop_timeout, stop_timeout_arg,
+    Scope,
 };
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
@@ -25,13 +26,12 @@ use crate::app::flags::run::{
 };
 use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
 use crate::app::flags::{flag, heading, switched};
-use crate::app::kind::Kind;
+use crate::app::kind::{self, Kind};
 use crate::app::observed::{observed, ToBroker};
 use crate::app::process::run_until_interrupted;
 use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
-use crate::base::options::Options;
 use crate::net::send::link::keep_inside;
 use crate::observe::inputs;
 
@@ -83,9 +83,10 @@ pub(crate) fn up_command() -> Command {
 
 /// The flags of every command that runs a circuit (`up`, a shipped file, a
 /// circuit wired in code), which `run_circuit` reads.
-fn run_args() -> [Arg; 8] {
+fn run_args() -> [Arg; 9] {
     let [mqtt, home_assistant] = mqtt_args();
     [
+        stop_timeout_arg(),
         quiet_arg(),
         seed_arg(),
         vcd_arg(),
@@ -103,6 +104,7 @@ fn run_args() -> [Arg; 8] {
 /// [`Error::Circuit`] (exit 2) for a file that cannot be read or has
 /// mistakes, with nothing started; whatever a sketch fails with.
 pub(crate) fn run_up(kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
+    let kinds = &kind::for_files(kinds);
     let path: PathBuf = matches.remove_one(FILE).unwrap_or_default();
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::Circuit(format!("cannot read {}: {err}", path.display())))?;
@@ -155,6 +157,7 @@ impl Shipped {
     /// The subcommand: the flags of `up`, less the file, plus the settings of
     /// the sketch `flags_of` (given ones override the file's values).
     pub(crate) fn command(&self, kinds: &[Kind]) -> Command {
+        let kinds = &kind::for_files(kinds);
         let circuit = file::read(Path::new(self.name), self.text, &[], kinds).ok();
         let about = circuit
             .as_ref()
@@ -199,6 +202,7 @@ impl Shipped {
     /// [`Error::Circuit`] when the built-in file has mistakes (a bug of the
     /// program); whatever a sketch fails with.
     pub(crate) fn run(&self, kinds: &[Kind], matches: &mut ArgMatches) -> Result<()> {
+        let kinds = &kind::for_files(kinds);
         let sets = sets_of(matches);
         let mut circuit = checked(Path::new(self.name), self.text, &sets, kinds)?;
         if let Some(sketch) = circuit
@@ -346,12 +350,29 @@ fn run_circuit(
                 "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
             ));
         }
+        // A program outside lives on real time.
+        if let Some(sketch) = circuit.sketches.iter().find(|s| s.command.is_some()) {
+            return Err(Error::Setup(format!(
+                "{asked} runs on a virtual clock, which a program outside does not follow: `{}` is a command sketch; run the circuit without {asked}",
+                sketch.name
+            )));
+        }
         // A broker's keep-alive and timeouts run on real time.
         if published.is_some() {
             return Err(Error::Setup(format!(
                 "{asked} runs on a virtual clock, which a broker does not follow: drop --mqtt"
             )));
         }
+    }
+    if let Some(sketch) = circuit
+        .sketches
+        .iter()
+        .find(|s| s.command.is_some() && replay.is_some())
+    {
+        return Err(Error::Setup(format!(
+            "--replay drives nothing outside the process, and `{}` is a command sketch, a program outside it; replay a circuit of this program's kinds",
+            sketch.name
+        )));
     }
     stays_inside(&circuit, kinds, sim, replay.is_some())?;
     if simulated {
@@ -365,6 +386,7 @@ fn run_circuit(
     let vcd: Option<PathBuf> = matches.remove_one(VCD);
     let web: Option<String> = matches.remove_one(WEB);
     let every = for_every_sketch(matches, kinds);
+    let stop_timeout = stop_timeout(matches);
     let panel = panel(&circuit);
     let broker = published.map(|published| ToBroker {
         published,
@@ -377,7 +399,7 @@ fn run_circuit(
             .map(|sketch| sketch.name.clone())
             .collect(),
     });
-    run_until_interrupted(command, quiet, Options::STOP_TIMEOUT, |shutdown| {
+    run_until_interrupted(command, quiet, stop_timeout, |shutdown| {
         observed(
             vcd,
             web,
@@ -393,6 +415,7 @@ fn run_circuit(
                     seed,
                     quiet,
                     replay,
+                    stop_timeout,
                 };
                 let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
                 let line = format!("{prefix}{summary}");

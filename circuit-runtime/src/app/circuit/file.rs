@@ -33,16 +33,19 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use toml::Spanned;
 
 use crate::app::circuit::check::{check, did_you_mean, no_sketch, At, Source};
+use crate::app::circuit::command_sketch::{self, CommandSketch};
 use crate::app::circuit::options;
 use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::circuit::set::Set;
 use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
 use crate::app::flags::run::Published;
 use crate::app::kind::Kind;
+use crate::base::features::{require, Feature};
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
@@ -96,6 +99,9 @@ struct Named<'a> {
     names: Vec<&'a str>,
     /// The kind of each sketch of a known kind.
     kinds: HashMap<&'a str, &'a Kind>,
+    /// What each command sketch takes (`None`: any message), which its kind
+    /// cannot say: every command sketch has the same.
+    takes: HashMap<&'a str, Option<MessageType>>,
 }
 
 /// Reads and checks `text`, the contents of circuit file `path`, with the
@@ -142,13 +148,37 @@ fn draft(
             |stem| stem.to_string_lossy().into_owned(),
         ),
     };
+    let mut hosts: HashMap<&str, Option<String>> = HashMap::new();
     let mut entries: Vec<_> = file.sketches.iter().collect();
     entries.sort_by_key(|(key, _)| key.span().start);
-    // Pass one: every sketch's kind, so that links can be checked against it.
-    let found: Vec<Option<usize>> = entries
-        .iter()
-        .map(|(key, table)| kind_of(key, table, kinds, errors))
-        .collect();
+    // Pass one: every sketch's kind (a command sketch's, read whole, is the
+    // program it runs), so that links can be checked against it.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut commands: HashMap<&str, Arc<CommandSketch>> = HashMap::new();
+    let mut found: Vec<Option<usize>> = Vec::new();
+    for (key, table) in &entries {
+        let kind = match table
+            .iter()
+            .find(|(setting, _)| setting.get_ref() == "command")
+        {
+            Some((command, _)) => {
+                let read = command_sketch(command, table, dir, kinds, errors);
+                read.and_then(|(sketch, host)| {
+                    let kind = kinds
+                        .iter()
+                        .position(|kind| kind.is_command() && kind.serves == sketch.serves());
+                    commands.insert(key.get_ref().as_str(), Arc::new(sketch));
+                    hosts.insert(key.get_ref().as_str(), host);
+                    kind
+                })
+            }
+            None => kind_of(key, table, kinds, errors),
+        };
+        found.push(kind);
+    }
     let names: Vec<&str> = entries
         .iter()
         .map(|(key, _)| key.get_ref().as_str())
@@ -159,18 +189,34 @@ fn draft(
             .zip(&found)
             .filter_map(|(name, kind)| kind.map(|kind| (*name, &kinds[kind])))
             .collect(),
+        takes: commands
+            .iter()
+            .map(|(name, command)| (*name, command.takes))
+            .collect(),
         names,
     };
     let mut places = Places::default();
     let mut sketches = Vec::new();
     for ((key, table), kind) in entries.iter().zip(found) {
-        let (sketch, settings) = match kind {
-            Some(kind) => {
-                check_name(key, errors);
-                sketch(key, table, kind, &kinds[kind], &named, errors)
+        if kind.is_some() {
+            check_name(key, errors);
+        }
+        let name = key.get_ref().as_str();
+        let (sketch, settings) = match (kind, commands.get(name)) {
+            (Some(kind), Some(command)) => {
+                let command_at = table
+                    .iter()
+                    .find(|(setting, _)| setting.get_ref() == "command")
+                    .map_or_else(|| key.span(), |(_, value)| value.span());
+                placeholders_name_servers(command, command_at, &named, errors);
+                let mut sketch = bare(name, Some(kind));
+                sketch.command = Some(Arc::clone(command));
+                sketch.host = hosts.remove(name).flatten();
+                (sketch, Vec::new())
             }
+            (Some(kind), None) => sketch(key, table, kind, &kinds[kind], &named, errors),
             // Of an unknown kind, reported already: kept for its name alone.
-            None => (bare(key.get_ref(), None), Vec::new()),
+            (None, _) => (bare(name, None), Vec::new()),
         };
         sketches.push(sketch);
         places.sketches.push((key.span(), settings));
@@ -245,6 +291,16 @@ fn apply(
         return; // of an unknown kind, reported already
     };
     let kind = &kinds[index_of_kind];
+    if kind.is_command() {
+        errors.push(self::at(
+            0..0,
+            format!(
+                "`{}` is a command sketch: its keys are the file's to say; --set gives values to the settings of a kind's sketch",
+                set.sketch
+            ),
+        ));
+        return;
+    }
     if set.key == "kind" {
         errors.push(self::at(
             0..0,
@@ -291,6 +347,7 @@ fn bare(name: &str, kind: Option<usize>) -> DraftSketch {
         to: None,
         settings: Vec::new(),
         host: None,
+        command: None,
     }
 }
 
@@ -430,6 +487,55 @@ fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Tally>, Vec<Rang
     counts
 }
 
+/// A command sketch's table (its `command` key at `command`), read against
+/// the file in `dir`; refused, at that key, by a build without the feature.
+fn command_sketch(
+    command: &Spanned<String>,
+    table: &Table,
+    dir: &Path,
+    kinds: &[Kind],
+    errors: &mut Vec<Diagnostic>,
+) -> Option<(CommandSketch, Option<String>)> {
+    if let Err(why) = require(Feature::Commands, "a command sketch (`command = [...]`)") {
+        errors.push(at(command.span(), why));
+        return None;
+    }
+    command_sketch::written::read(table, dir, kinds, errors)
+}
+
+/// Each sketch a command sketch's placeholders name (`{url:NAME}`,
+/// `{port:NAME}`) is one of the circuit that listens; else a mistake at
+/// `span`, its `command`.
+fn placeholders_name_servers(
+    command: &CommandSketch,
+    span: Range<usize>,
+    named: &Named<'_>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for sketch in command.named() {
+        if !named.names.contains(&sketch) {
+            errors.push(at(
+                span.clone(),
+                format!(
+                    "`command`: {}; its sketches are {}",
+                    no_sketch(sketch, &named.names),
+                    named.names.join(", ")
+                ),
+            ));
+        } else if let Some(kind) = named.kinds.get(sketch).filter(|kind| !kind.serves) {
+            let what = if kind.is_command() {
+                "a client (its command has no {port})".to_owned()
+            } else {
+                format!("a timer ({})", kind.name)
+            };
+            errors.push(at(
+                span.clone(),
+                format!("`command`: \"{sketch}\" is {what}: it listens on no port"),
+            ));
+        }
+    }
+}
+
 /// The kind of sketch `key`: `kind = "…"`, or its name.
 fn kind_of(
     key: &Spanned<String>,
@@ -450,9 +556,15 @@ fn kind_of(
         },
         None => (key.get_ref().as_str(), key.span()),
     };
-    let found = kinds.iter().position(|known| known.name == kind);
+    let found = kinds
+        .iter()
+        .position(|known| known.name == kind && !known.is_command());
     if found.is_none() {
-        let names: Vec<&str> = kinds.iter().map(|known| known.name).collect();
+        let names: Vec<&str> = kinds
+            .iter()
+            .filter(|known| !known.is_command())
+            .map(|known| known.name)
+            .collect();
         let hint = if table.iter().any(|(setting, _)| setting.get_ref() == "kind") {
             String::new()
         } else {
@@ -632,7 +744,13 @@ fn target(
     let Some(kind) = named.kinds.get(sketch) else {
         return None; // of an unknown kind, reported already
     };
-    let Some(takes) = kind.takes.filter(|_| kind.serves) else {
+    let takes = match named.takes.get(sketch) {
+        // A command sketch that takes any message takes what is sent.
+        Some(None) if kind.serves => Some(sends.sends),
+        Some(Some(takes)) if kind.serves => Some(*takes),
+        _ => kind.takes.filter(|_| kind.serves),
+    };
+    let Some(takes) = takes else {
         errors.push(at(
             span,
             format!(

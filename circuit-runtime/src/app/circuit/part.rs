@@ -16,8 +16,9 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::app::circuit::command_sketch::CommandSketch;
 use crate::app::circuit::plan::{Plan, PlannedSketch};
-use crate::app::kind::Kind;
+use crate::app::kind::{self, Kind};
 use crate::base::error::Result;
 use crate::base::sketch::{RunReport, Running};
 use crate::net::find::discovery::Advert;
@@ -147,7 +148,41 @@ pub(crate) async fn advertise_timer(name: &str, kind: &Kind, circuit: &str) -> O
     }
 }
 
-/// A timer of a part with its record: withdrawn once the timer is done (or
+/// Advertises command sketch `name` (`command`), a server listening on
+/// `port` of every address, in circuit `circuit`, on its behalf (`kind=command`):
+/// the program knows nothing of DNS-SD, yet other hosts find it by name.
+/// `None`, with a warning, when it cannot be.
+pub(crate) async fn advertise_command(
+    name: &str,
+    command: &CommandSketch,
+    port: u16,
+    circuit: &str,
+) -> Option<Advertised> {
+    let advert = Advert {
+        sketch: name.to_owned(),
+        kind: kind::COMMAND.to_owned(),
+        takes: command
+            .takes
+            .map_or_else(|| "any".to_owned(), |takes| takes.name()),
+        circuit: Some(circuit.to_owned()),
+        port,
+        ip: None,
+        auth: false,
+        tls: false,
+    };
+    match mdns::advertise(&advert).await {
+        Ok(advertised) => {
+            tracing::info!("advertised as {:?} on its behalf", advertised.instance());
+            Some(advertised)
+        }
+        Err(err) => {
+            tracing::warn!("{name} not advertised: {err}; other hosts cannot find it by name");
+            None
+        }
+    }
+}
+
+/// A sketch of a part with its record (a timer's, or a command sketch's): withdrawn once the timer is done (or
 /// stopped), after the timer closed its connection and its links delivered.
 pub(crate) struct AdvertisedTimer {
     /// The timer.
@@ -266,6 +301,7 @@ mod tests {
             given: Vec::new(),
             host: Some(host.into()),
             options: Vec::new(),
+            command: None,
         }
     }
 

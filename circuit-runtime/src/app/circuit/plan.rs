@@ -2,6 +2,9 @@
 //! [`Draft`] as written, settings by name, and the [`Plan`] that the check
 //! makes of it, settings resolved, ready to run.
 
+use std::sync::Arc;
+
+use crate::app::circuit::command_sketch::CommandSketch;
 use crate::app::flags::run::Published;
 use crate::base::settings::Setting;
 use crate::observe::analyzer::Tally;
@@ -37,6 +40,8 @@ pub(crate) struct DraftSketch {
     pub(crate) settings: Vec<Written>,
     /// Where it is placed, for circuits across hosts.
     pub(crate) host: Option<String>,
+    /// For a command sketch (`command = [...]`): its program, and how it runs.
+    pub(crate) command: Option<Arc<CommandSketch>>,
 }
 
 /// A setting as written (or one of the framework's options, such as
@@ -84,19 +89,31 @@ pub(crate) struct PlannedSketch {
     pub(crate) options: Vec<String>,
     /// Where it is placed, for circuits across hosts.
     pub(crate) host: Option<String>,
+    /// For a command sketch: its program, and how it runs.
+    pub(crate) command: Option<Arc<CommandSketch>>,
 }
 
 impl PlannedSketch {
-    /// The sketches of the circuit that this one links or sends to.
+    /// The sketches of the circuit that this one links or sends to (for a
+    /// command sketch: those its placeholders name).
     pub(crate) fn targets(&self) -> Vec<&str> {
         let linked = self.given.iter().flat_map(|(_, given)| given);
-        linked
+        let mut targets: Vec<&str> = linked
             .chain(&self.to)
             .filter_map(|given| match given {
                 Given::Sketch(target) => Some(target.sketch.as_str()),
                 Given::Text(_) => None,
             })
-            .collect()
+            .collect();
+        if let Some(command) = &self.command {
+            targets.extend(
+                command
+                    .named()
+                    .into_iter()
+                    .filter(|named| *named != self.name),
+            );
+        }
+        targets
     }
 }
 
@@ -201,6 +218,7 @@ mod tests {
             given: vec![(&SETTINGS[0], given)],
             host: None,
             options: Vec::new(),
+            command: None,
         };
         let inside = Given::Sketch(Target {
             sketch: "buzzer".to_owned(),

@@ -3,11 +3,13 @@
 //! `part`); a recording fed to the sketches nothing else feeds; stopped in
 //! an order that lets links deliver; and its summary line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app::circuit::check::did_you_mean;
+use crate::app::circuit::command_sketch::{self, Around, CommandSketch};
 use crate::app::circuit::options::{self, Every};
 use crate::app::circuit::part::{self, AdvertisedTimer};
 use crate::app::circuit::plan::{Given, Plan, PlannedSketch, Target};
@@ -15,7 +17,7 @@ use crate::app::kind::Kind;
 use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
 use crate::base::losses::Losses;
-use crate::base::options::TlsFiles;
+use crate::base::options::{LinkOptions, TlsFiles};
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
@@ -51,6 +53,7 @@ pub(crate) async fn run(
         seed,
         quiet,
         replay,
+        stop_timeout,
     } = policy;
     // A check compares every change, so every change is kept.
     let kept = replay
@@ -70,7 +73,10 @@ pub(crate) async fn run(
         .iter()
         .map(|count| counting.totals(&count.signal).samples)
         .collect();
-    let placement = Placement::of(circuit, every, tls, sockets);
+    let mut placement = Placement::of(circuit, every, tls, sockets);
+    placement.stop_timeout = stop_timeout;
+    // A command sketch that fails for good stops the circuit.
+    placement.stop = shutdown.clone();
     // Followed before anything starts, so that no feeder comes and goes unseen.
     let mut feeders = part::follow(circuit, kinds);
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
@@ -186,12 +192,18 @@ async fn start_all<'a>(
         .filter(|sketch| circuit.here.is_none() || sketch.host == circuit.here)
         .collect();
     let mut listeners = HashMap::new();
-    let mut ports = HashMap::new();
+    let mut ports = Ports::default();
     for sketch in &here {
         if kinds[sketch.kind].serves {
             let listener = std::net::TcpListener::bind((placement.bind, 0))?;
-            ports.insert(sketch.name.as_str(), listener.local_addr()?.port());
-            listeners.insert(sketch.name.as_str(), listener);
+            let name = sketch.name.as_str();
+            ports.of.insert(name, listener.local_addr()?.port());
+            if sketch.command.is_some() {
+                // The program binds the port itself: it was picked free here.
+                ports.by_socket.insert(name);
+            } else {
+                listeners.insert(name, listener);
+            }
         }
     }
     let (servers, timers): (Vec<&PlannedSketch>, Vec<&PlannedSketch>) = here
@@ -311,6 +323,8 @@ pub(crate) struct Policy {
     pub(crate) quiet: bool,
     /// `--replay REC.vcd`: the recording that feeds the sketches nothing in the file feeds.
     pub(crate) replay: Option<Replay>,
+    /// `--stop-timeout`: how long a command sketch has between SIGTERM and SIGKILL.
+    pub(crate) stop_timeout: Duration,
 }
 
 /// A recording to replay into a circuit.
@@ -342,6 +356,10 @@ struct Placement {
     /// What tells this run's in-memory wires from another run's in the same
     /// process (empty for the first run): `mem://buzzer.2/pin`.
     wires: String,
+    /// How long a command sketch has between SIGTERM and SIGKILL.
+    stop_timeout: Duration,
+    /// The circuit's stop, which a command sketch that fails for good fires.
+    stop: Shutdown,
 }
 
 impl Placement {
@@ -358,6 +376,8 @@ impl Placement {
             wires: wires_of_this_run(),
             every,
             tls,
+            stop_timeout: crate::base::options::Options::STOP_TIMEOUT,
+            stop: Shutdown::new(),
         }
     }
 }
@@ -372,21 +392,33 @@ fn wires_of_this_run() -> String {
     }
 }
 
+/// Where the servers of this process listen.
+#[derive(Default)]
+struct Ports<'a> {
+    /// The port of each, by its name.
+    of: HashMap<&'a str, u16>,
+    /// Those reached by socket alone, even in process: the command sketches.
+    by_socket: HashSet<&'a str>,
+}
+
 /// Builds one sketch from its planned values, its links pointed at the ports
 /// of the sketches they name (or, for a sketch on another host, at its name),
 /// and starts it.
 async fn start(
     sketch: &PlannedSketch,
     kind: &Kind,
-    ports: &HashMap<&str, u16>,
+    ports: &Ports<'_>,
     listener: Option<std::net::TcpListener>,
     placement: &Placement,
     seed: Option<u64>,
     quiet: bool,
 ) -> Result<Box<dyn Running>> {
+    if let Some(command) = &sketch.command {
+        return start_command(sketch, command, kind, ports, placement).await;
+    }
     // Over TLS a certificate is for a sketch's name: links find even the
     // sketches of this process by name, never by a loopback address.
-    let none = HashMap::new();
+    let none = Ports::default();
     let local = if placement.tls.cert.is_some() {
         &none
     } else {
@@ -433,8 +465,10 @@ async fn start(
         options.advertise = Some(true);
     }
     match &sketch.to {
-        Some(Given::Sketch(target)) => match local.get(target.sketch.as_str()) {
-            Some(_) if placement.in_process => {
+        Some(Given::Sketch(target)) => match local.of.get(target.sketch.as_str()) {
+            Some(_)
+                if placement.in_process && !local.by_socket.contains(target.sketch.as_str()) =>
+            {
                 options.to = Some(format!(
                     "{}{}{}",
                     memory::SCHEME,
@@ -475,6 +509,44 @@ async fn start(
     })
 }
 
+/// Starts command sketch `sketch` (of `kind`, a server or a client), its
+/// placeholders filled from `ports`; across hosts, advertised on its behalf.
+async fn start_command(
+    sketch: &PlannedSketch,
+    command: &Arc<CommandSketch>,
+    kind: &Kind,
+    ports: &Ports<'_>,
+    placement: &Placement,
+) -> Result<Box<dyn Running>> {
+    let name: Arc<str> = sketch.name.as_str().into();
+    let around = Around {
+        bind: placement.bind,
+        ports: &ports.of,
+        tls: placement.tls.cert.is_some(),
+        resolve_timeout: LinkOptions::default().resolve_timeout,
+        stop_timeout: placement.stop_timeout,
+        circuit: placement.stop.clone(),
+    };
+    let port = ports
+        .of
+        .get(sketch.name.as_str())
+        .copied()
+        .filter(|_| kind.serves);
+    let launched = command_sketch::launch(&name, command, port, &around);
+    let running = Box::new(log::scoped(Arc::clone(&name), launched).await?);
+    if !placement.across_hosts {
+        return Ok(running);
+    }
+    let advertised = match port {
+        Some(port) => part::advertise_command(&name, command, port, &placement.circuit).await,
+        None => part::advertise_timer(&name, kind, &placement.circuit).await,
+    };
+    Ok(Box::new(AdvertisedTimer {
+        running,
+        advertised,
+    }))
+}
+
 /// Where a link to a sketch of the circuit goes: `ws://127.0.0.1:PORT/PATH`
 /// when the sketch runs in this process, else its name (`dns-sd:NAME/PATH`),
 /// on the path written after its name, or else the path of the setting's
@@ -482,7 +554,7 @@ async fn start(
 fn address_of(
     target: &Target,
     setting: &Setting,
-    ports: &HashMap<&str, u16>,
+    ports: &Ports<'_>,
     placement: &Placement,
 ) -> String {
     let path = target.path.clone().unwrap_or_else(|| {
@@ -492,13 +564,15 @@ fn address_of(
             .and_then(|rest| rest.find('/').map(|at| rest[at..].to_owned()))
             .unwrap_or_else(|| "/".to_owned())
     });
-    match ports.get(target.sketch.as_str()) {
-        Some(_) if placement.in_process => format!(
-            "{}{}{}{path}",
-            memory::SCHEME,
-            target.sketch,
-            placement.wires
-        ),
+    match ports.of.get(target.sketch.as_str()) {
+        Some(_) if placement.in_process && !ports.by_socket.contains(target.sketch.as_str()) => {
+            format!(
+                "{}{}{}{path}",
+                memory::SCHEME,
+                target.sketch,
+                placement.wires
+            )
+        }
         Some(port) => format!("ws://{HOST}:{port}{path}"),
         None => format!("{NAME_PREFIX}{}{path}", target.sketch),
     }

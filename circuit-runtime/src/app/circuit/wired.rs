@@ -270,6 +270,7 @@ impl Circuit {
             to: None,
             settings: Vec::new(),
             host: None,
+            command: None,
         });
         Handle {
             at: self.sketches.len() - 1,
