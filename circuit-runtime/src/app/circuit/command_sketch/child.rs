@@ -79,14 +79,14 @@ impl Child {
         let said_ready = Arc::new(said_ready);
         let mut output = Vec::new();
         if let Some(stdout) = process.stdout.take() {
-            let lines = Lines::new(sketch, &last, &said_ready, Stream::Out);
+            let lines = Lines::new(sketch, &last, &said_ready);
             output.push(tokio::spawn(log::scoped(
                 Arc::clone(name),
                 lines.log(stdout),
             )));
         }
         if let Some(stderr) = process.stderr.take() {
-            let lines = Lines::new(sketch, &last, &said_ready, Stream::Err);
+            let lines = Lines::new(sketch, &last, &said_ready);
             output.push(tokio::spawn(log::scoped(
                 Arc::clone(name),
                 lines.log(stderr),
@@ -211,14 +211,10 @@ fn path_with(first: &[std::path::PathBuf]) -> OsString {
     std::env::join_paths(all).unwrap_or(rest)
 }
 
-/// Which of its outputs a line came on.
-#[derive(Clone, Copy)]
-enum Stream {
-    /// stdout: what it says per message, silenced with `-q` as a sketch's are.
-    Out,
-    /// stderr: warnings and errors, shown always.
-    Err,
-}
+/// The target of a program's lines. `-q` leaves them alone: a program
+/// outside cannot tell which of its lines are per message; `RUST_LOG` can
+/// (`circuit::program=off`).
+pub(crate) const OUTPUT: &str = "circuit::program";
 
 /// The logging of one of a program's outputs.
 struct Lines {
@@ -228,23 +224,19 @@ struct Lines {
     ready: Option<String>,
     /// Told when that line comes.
     said_ready: Arc<watch::Sender<bool>>,
-    /// Which output.
-    stream: Stream,
 }
 
 impl Lines {
-    /// The logging of `stream` of `sketch`'s program.
+    /// The logging of an output of `sketch`'s program.
     fn new(
         sketch: &CommandSketch,
         last: &Arc<Mutex<VecDeque<String>>>,
         said_ready: &Arc<watch::Sender<bool>>,
-        stream: Stream,
     ) -> Lines {
         Lines {
             last: Arc::clone(last),
             ready: sketch.ready.clone(),
             said_ready: Arc::clone(said_ready),
-            stream,
         }
     }
 
@@ -253,10 +245,7 @@ impl Lines {
         let mut lines = BufReader::new(output).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             let line = without_name(&line);
-            match self.stream {
-                Stream::Out => tracing::info!(target: log::MESSAGES, "{line}"),
-                Stream::Err => tracing::info!("{line}"),
-            }
+            tracing::info!(target: OUTPUT, "{line}");
             if self
                 .ready
                 .as_deref()
