@@ -154,3 +154,21 @@ fn a_subscription_names_the_mqtt_feature() {
         "mqtt",
     );
 }
+
+#[test]
+fn a_command_sketch_names_the_commands_feature() {
+    let dir = workspace().join("target").join("hello-circuits");
+    std::fs::create_dir_all(&dir).expect("a folder for the file");
+    let path = dir.join("command.toml");
+    let text = "[sketches.counter]\n\n[sketches.pin]\ncommand = [\"python3\", \"pin.py\", \"--port\", \"{port}\"]\n";
+    std::fs::write(&path, text).expect("the file is written");
+    let file = path.to_str().unwrap();
+    refused(
+        &["up", file],
+        "a command sketch (`command = [...]`)",
+        "commands",
+    );
+    // Said at the place of `command`, as any mistake of the file.
+    let stderr = String::from_utf8_lossy(&run(&["up", file]).stderr).into_owned();
+    assert!(stderr.contains("command.toml:4:1: "), "{stderr}");
+}
