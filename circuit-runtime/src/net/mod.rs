@@ -16,12 +16,12 @@
 //!   multicast or over a DNS server;
 //! - `wire`: the connections themselves, which every side shares: listeners,
 //!   dialing, a WebSocket connection and its polite close, in-process wires,
-//!   TLS, tokens on the handshake, a peer's silence, just enough HTTP;
+//!   TLS, tokens on the handshake, a peer's silence;
 //!
 //! - `mqtt`: MQTT brokers: their URLs, links that publish to one, sketches
 //!   fed by its topics, signals published on it;
 //!
-//! and `web` serves the live analyzer page.
+//! and `web` serves the framework's own pages (on hyper): the live analyzer page.
 
 pub(crate) mod find;
 pub(crate) mod mqtt;

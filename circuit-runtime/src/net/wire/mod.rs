@@ -2,12 +2,11 @@
 //! (listeners), dialing with backoff, a WebSocket connection (read, closed
 //! politely), in-process wires, TLS, tokens and a link's place in its stream on the
 //! handshake, telling when a
-//! peer is silent, and just enough HTTP for one page. TLS is the `tls`
+//! peer is silent. TLS is the `tls`
 //! feature; a build without it has `tls_absent.rs` in its place.
 
 pub(crate) mod auth;
 pub(crate) mod dial;
-pub(crate) mod http;
 pub(crate) mod listener;
 pub(crate) mod memory;
 pub(crate) mod resume;
