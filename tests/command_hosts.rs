@@ -153,6 +153,64 @@ host = "h1"
 }
 
 #[test]
+fn a_part_starts_its_own_servers_before_its_commands_wait_for_the_other_hosts() {
+    let Some(net) = Network::create_or_skip(2) else {
+        return;
+    };
+    let Some(python) = python() else {
+        return;
+    };
+    // Each host's program names the other host's buzzer, and comes first in
+    // the file: had a part waited for the other's buzzer before starting its
+    // own, neither would ever start.
+    let sketches = format!(
+        "{}{}{}{}",
+        python_pin(&python, "pin1", "h1", "buzzer2"),
+        python_pin(&python, "pin2", "h2", "buzzer1"),
+        "\n[sketches.buzzer1]\nkind = \"buzzer\"\nhost = \"h1\"\n",
+        "\n[sketches.buzzer2]\nkind = \"buzzer\"\nhost = \"h2\"\n",
+    );
+    let file = circuit_file("crossed", &sketches);
+    let file = file.to_str().unwrap();
+    let mut parts: Vec<Running> = [1, 2]
+        .into_iter()
+        .map(|host| {
+            let placement = format!("h{host}");
+            net.host(host)
+                .start(BIN, &["up", file, "--host", &placement])
+        })
+        .collect();
+    for part in &mut parts {
+        part.wait_for(PATIENCE, |line| line.contains("sketches up"));
+    }
+    for (part, host, other) in [(0, 1, 2), (1, 2, 1)] {
+        let started = format!("--buzzer ws://{}:", net.host(other).addr());
+        assert!(
+            parts[part]
+                .out
+                .iter()
+                .any(|line| line.starts_with(&format!("[ pin{host} ] started `"))
+                    && line.contains(&started)),
+            "pin{host} was handed the buzzer of h{other}: {:?}",
+            parts[part].out
+        );
+    }
+    // Fed by each other, the parts serve until Ctrl-C.
+    for part in &parts {
+        part.signal("INT");
+    }
+    for (host, part) in parts.into_iter().enumerate() {
+        let finished = part.finish(PATIENCE);
+        assert_eq!(finished.code(), 0, "{finished:?}");
+        assert_eq!(
+            left_on(&net, host + 1),
+            Vec::<String>::new(),
+            "{finished:?}"
+        );
+    }
+}
+
+#[test]
 fn ctrl_c_while_a_command_waits_for_another_host_stops_the_part_and_says_why() {
     let Some(net) = Network::create_or_skip(1) else {
         return;
