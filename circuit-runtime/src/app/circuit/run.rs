@@ -175,8 +175,9 @@ fn unrecorded(circuit: &Plan, counting: &Trace, before: &[u64]) {
     }
 }
 
-/// Starts the sketches placed here: the servers first, each bound before
-/// any starts, so that every link and timer knows its port; then the timers.
+/// Starts the sketches placed here: the servers first (the command sketches
+/// last of them), each bound before any starts, so that every link and
+/// timer knows its port; then the timers.
 /// A sketch that does not start stops the ones that did.
 async fn start_all<'a>(
     circuit: &'a Plan,
@@ -206,9 +207,12 @@ async fn start_all<'a>(
             }
         }
     }
-    let (servers, timers): (Vec<&PlannedSketch>, Vec<&PlannedSketch>) = here
+    let (mut servers, timers): (Vec<&PlannedSketch>, Vec<&PlannedSketch>) = here
         .into_iter()
         .partition(|sketch| kinds[sketch.kind].serves);
+    // A command sketch may wait for sketches on other hosts to be found: the
+    // servers of this process start before, since those hosts may need them.
+    servers.sort_by_key(|sketch| sketch.command.is_some());
     let mut running: Vec<(&PlannedSketch, Box<dyn Running>)> = Vec::new();
     for sketch in servers.into_iter().chain(timers) {
         let kind = &kinds[sketch.kind];

@@ -22,7 +22,8 @@ pub(crate) struct Around<'a> {
     pub(crate) ports: &'a HashMap<&'a str, u16>,
     /// Whether this process's sketches speak TLS (`wss://`).
     pub(crate) tls: bool,
-    /// How long a sketch on another host has to be found by name.
+    /// How long one search for a sketch on another host lasts (it is
+    /// searched for again until found).
     pub(crate) resolve_timeout: Duration,
     /// How long a program has between SIGTERM and SIGKILL, unless its table says.
     pub(crate) stop_timeout: Duration,
@@ -34,8 +35,8 @@ pub(crate) struct Around<'a> {
 /// serves, once every sketch its placeholders name is found.
 ///
 /// # Errors
-/// [`Error::Command`] when a sketch it names is on no host that answers,
-/// or when it does not start (see [`start`]).
+/// [`Error::Command`] when the circuit stops before a sketch it names is
+/// found, or when it does not start (see [`start`]).
 pub(crate) async fn launch(
     name: &Arc<str>,
     command: &Arc<CommandSketch>,
@@ -47,9 +48,7 @@ pub(crate) async fn launch(
         if around.ports.contains_key(sketch) {
             continue;
         }
-        let seen = found(sketch, around.resolve_timeout)
-            .await
-            .map_err(|why| Error::Command(format!("{name}: its command names {sketch}: {why}")))?;
+        let seen = awaited(name, sketch, around).await?;
         elsewhere.insert(sketch.to_owned(), seen);
     }
     let places = Places {
@@ -92,6 +91,43 @@ pub(crate) async fn launch(
     })
     .await
 }
+
+/// Sketch `sketch` of another host, found by name for command sketch
+/// `name`: asked again until it answers, since the parts of a circuit start
+/// in any order and the program cannot start without its address (a link
+/// of a Rust sketch waits for its peer the same way). Said once.
+///
+/// # Errors
+/// [`Error::Command`] when the circuit stops before it is found.
+async fn awaited(name: &str, sketch: &str, around: &Around<'_>) -> Result<Seen> {
+    let mut stop = around.circuit.clone();
+    let mut said = false;
+    loop {
+        let why = tokio::select! {
+            found = found(sketch, around.resolve_timeout) => match found {
+                Ok(seen) => return Ok(seen),
+                Err(why) => why,
+            },
+            () = stop.wait() => break,
+        };
+        tracing::debug!("{sketch} not found yet: {why}");
+        if !said {
+            tracing::info!("starts once {sketch}, on another host, is found by name");
+            said = true;
+        }
+        // A DNS server may say no at once: never ask again at once.
+        tokio::select! {
+            () = tokio::time::sleep(ASK_AGAIN) => {}
+            () = stop.wait() => break,
+        }
+    }
+    Err(Error::Command(format!(
+        "{name}: the circuit stopped before {sketch}, which its command names, was found by name; it never started"
+    )))
+}
+
+/// The pause before a sketch of another host that did not answer is asked for again.
+const ASK_AGAIN: Duration = Duration::from_secs(1);
 
 /// Sketch `sketch` of another host, found by name (a DNS server's records
 /// when `--discovery` names one, else multicast DNS-SD).
