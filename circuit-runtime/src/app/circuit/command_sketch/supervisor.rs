@@ -214,10 +214,8 @@ async fn stop_child(child: &mut Child, grace: Duration, name: &str) {
         );
         child.signal(Signal::Kill);
         let _ = child.wait().await;
-    } else {
-        // It ended; whatever it left in its group goes with it.
-        child.signal(Signal::Kill);
     }
+    // Whatever it left in its group went with it (`Child::wait`).
 }
 
 impl Launch {
