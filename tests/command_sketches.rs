@@ -475,6 +475,9 @@ command = ["sh", "-c", "exit 0", "{prot}"]
 
 [sketches.lost]
 command = ["sh", "-c", "exit 0", "--to", "{url:nobody/x}"]
+
+[sketches.both]
+command = ["sh", "-c", "exit 0", "{prot}", "{url:elsewhere}"]
 "#;
     let file = folder.write("mistakes.toml", text);
     let up = start(&["up", &file]).finish(RUN_PATIENCE);
@@ -484,7 +487,7 @@ command = ["sh", "-c", "exit 0", "--to", "{url:nobody/x}"]
         "nothing started: {up:?}"
     );
     let said = said(&up);
-    assert!(said.contains("3 mistakes; nothing was started"), "{said}");
+    assert!(said.contains("5 mistakes; nothing was started"), "{said}");
     // Each where its `command` value starts.
     let at = |sketch: &str| {
         let (row, line) = text
@@ -502,6 +505,9 @@ command = ["sh", "-c", "exit 0", "--to", "{url:nobody/x}"]
         ),
         ("typo", "`command`: `{prot}` is no placeholder"),
         ("lost", "`command`: no sketch \"nobody\" in this circuit"),
+        // Two mistakes in one command, both said.
+        ("both", "`command`: `{prot}` is no placeholder"),
+        ("both", "`command`: no sketch \"elsewhere\" in this circuit"),
     ] {
         let expected = format!("{}{why}", at(sketch));
         assert!(
