@@ -429,6 +429,12 @@ fn a_server_that_stays_down_with_restart_never_stops_the_circuit() {
         !up.out.iter().any(|line| line.contains("restarting in")),
         "{up:?}"
     );
+    // The log says it too, where it happens, before the program's last lines.
+    assert!(
+        up.out.iter().any(|line| line
+            == r#"[ web ] error: the circuit stops: bash was killed by SIGKILL (restart = "never"); its last lines:"#),
+        "{up:?}"
+    );
     nothing_left(&folder.mark(), "after the failed run");
 }
 

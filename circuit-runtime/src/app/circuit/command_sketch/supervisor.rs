@@ -387,7 +387,8 @@ impl Supervision {
 
     /// The run's failure: logged, the circuit told to stop.
     fn fail(&self, why: String) -> Error {
-        tracing::error!("{why}; the circuit stops");
+        // Said first: `why` ends with the program's last lines.
+        tracing::error!("the circuit stops: {why}");
         self.launch.circuit.trigger();
         Error::Command(format!("{}: {why}", self.launch.name))
     }
