@@ -318,11 +318,16 @@ command = ["bash", "-c", "(exec -a '{mark}-child' sleep 300) & echo one; echo tw
     );
     let up = start(&["up", &file]).finish(RUN_PATIENCE);
     assert_eq!(up.code(), 1, "{up:?}");
-    let said = said(&up);
-    assert!(
-        said.contains("quick: bash exited with status 3 before it was ready; its last lines:\n    one\n    two"),
-        "{said}"
-    );
+    let heading = "quick: bash exited with status 3 before it was ready; its last lines:";
+    let at = up
+        .err
+        .iter()
+        .position(|line| line.ends_with(heading))
+        .unwrap_or_else(|| panic!("{}", said(&up)));
+    // Its stdout and stderr, each in order, but read apart.
+    let mut last: Vec<&str> = up.err[at + 1..].iter().map(String::as_str).collect();
+    last.sort_unstable();
+    assert_eq!(last, ["    one", "    two"], "{}", said(&up));
     nothing_left(&mark, "after the failed start");
 }
 
@@ -337,7 +342,7 @@ fn a_command_never_ready_is_stopped_with_what_it_has_started_and_named_limit() {
             r#"
 [sketches.sleepy]
 command = ["bash", "-c", "(exec -a '{mark}-child' sleep 300) & echo hi; wait", "{mark}", "{{port}}"]
-ready-timeout = 1
+ready-timeout = 2
 "#
         ),
     );
@@ -345,7 +350,7 @@ ready-timeout = 1
     assert_eq!(up.code(), 1, "{up:?}");
     let said = said(&up);
     assert!(
-        said.contains("sleepy: bash was not ready within 1.0 s (its port ")
+        said.contains("sleepy: bash was not ready within 2.0 s (its port ")
             && said.contains(" accepted no connection; `ready-timeout` gives it longer); its last lines:\n    hi"),
         "{said}"
     );
