@@ -32,6 +32,8 @@ pub(super) struct Child {
     ready_line: watch::Receiver<bool>,
     /// The tasks that log its output, done once it closed both.
     output: Vec<tokio::task::JoinHandle<()>>,
+    /// Whether what it left in its group was killed, once it ended.
+    group_killed: bool,
 }
 
 /// What a program is started with: its arguments and environment, filled in.
@@ -98,12 +100,21 @@ impl Child {
             last,
             ready_line,
             output,
+            group_killed: false,
         })
     }
 
-    /// Waits until it ends, and for the last of its output.
+    /// Waits until it ends, and for the last of its output; kills whatever
+    /// it left running in its group.
     pub(super) async fn wait(&mut self) -> io::Result<ExitStatus> {
         let status = self.process.wait().await?;
+        // A program that ends by itself (it failed, or was killed) may leave
+        // children behind, holding its port or its output: they go with it,
+        // whether it is restarted, stays down or fails the circuit.
+        if !self.group_killed {
+            self.group_killed = true;
+            self.signal(Signal::Kill);
+        }
         // Its output ends when every process of its group closed it: a
         // child it left behind may hold it open, so the wait is bounded.
         for task in self.output.drain(..) {

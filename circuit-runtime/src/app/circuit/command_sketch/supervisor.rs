@@ -214,10 +214,8 @@ async fn stop_child(child: &mut Child, grace: Duration, name: &str) {
         );
         child.signal(Signal::Kill);
         let _ = child.wait().await;
-    } else {
-        // It ended; whatever it left in its group goes with it.
-        child.signal(Signal::Kill);
     }
+    // Whatever it left in its group went with it (`Child::wait`).
 }
 
 impl Launch {
@@ -389,7 +387,8 @@ impl Supervision {
 
     /// The run's failure: logged, the circuit told to stop.
     fn fail(&self, why: String) -> Error {
-        tracing::error!("{why}; the circuit stops");
+        // Said first: `why` ends with the program's last lines.
+        tracing::error!("the circuit stops: {why}");
         self.launch.circuit.trigger();
         Error::Command(format!("{}: {why}", self.launch.name))
     }

@@ -183,14 +183,18 @@ impl Read<'_> {
             return None;
         }
         let mut words = Vec::new();
-        for text in &texts {
+        for (index, text) in texts.iter().enumerate() {
             match Word::parse(text) {
                 Ok(word) => words.push(word),
+                // Without its program the command is not kept.
+                Err(why) if index == 0 => {
+                    self.wrong(value.span(), format!("`command`: {why}"));
+                    return None;
+                }
+                // The words that are right are kept (the run never starts
+                // then), so that what their placeholders name is checked too.
                 Err(why) => self.wrong(value.span(), format!("`command`: {why}")),
             }
-        }
-        if words.len() != texts.len() {
-            return None;
         }
         if words[0].plain().is_none() {
             self.wrong(
