@@ -394,25 +394,25 @@ fn ctrl_c_of_up_leaves_no_process_of_a_command() {
 #[test]
 fn kill_9_of_up_leaves_no_program_running() {
     let folder = Folder::new("kill-9");
-    let mark = folder.mark();
-    // The parent-death signal reaches the program `up` started itself.
-    let file = folder.write(
-        "kill-9.toml",
-        &format!(
-            r#"
-[sketches.web]
-command = ["python3", "-m", "http.server", "{{port}}", "--bind", "127.0.0.1", "--directory", "{mark}"]
-"#
-        ),
-    );
+    // The parent-death signal reaches the program `up` started itself; the
+    // child the program started goes by its watcher, which sees `up` gone.
+    let file = server_with_a_child(&folder, "kill-9", "");
     let mut up = start(&["up", &file]);
     let web = started_pid(&mut up, "web");
     up.wait_for(PATIENCE, |line| line.contains("1 sketches up"));
-    assert!(running_with(&mark).iter().any(|(pid, _)| *pid == web));
+    assert!(running_with(&folder.mark())
+        .iter()
+        .any(|(pid, _)| *pid == web));
+    assert_eq!(
+        running_with(&folder.mark()).len(),
+        3,
+        "up, the server and its child: {:?}",
+        running_with(&folder.mark())
+    );
     up.signal("KILL");
     let up = up.finish(RUN_PATIENCE);
     assert!(up.status.code().is_none(), "killed: {up:?}");
-    nothing_left(&mark, "after kill -9 of up");
+    nothing_left(&folder.mark(), "after kill -9 of up");
 }
 
 #[test]

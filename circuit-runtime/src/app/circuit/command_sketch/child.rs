@@ -34,6 +34,8 @@ pub(super) struct Child {
     output: Vec<tokio::task::JoinHandle<()>>,
     /// Whether what it left in its group was killed, once it ended.
     group_killed: bool,
+    /// Kills its group should `up` die first (see [`Watcher`]).
+    watcher: Option<Watcher>,
 }
 
 /// What a program is started with: its arguments and environment, filled in.
@@ -101,6 +103,7 @@ impl Child {
             ready_line,
             output,
             group_killed: false,
+            watcher: Watcher::spawn(group),
         })
     }
 
@@ -114,6 +117,9 @@ impl Child {
         if !self.group_killed {
             self.group_killed = true;
             self.signal(Signal::Kill);
+        }
+        if let Some(watcher) = self.watcher.take() {
+            watcher.dismiss().await;
         }
         // Its output ends when every process of its group closed it: a
         // child it left behind may hold it open, so the wait is bounded.
@@ -185,6 +191,53 @@ fn signal_group(group: i32, signal: Signal) {
     // negative pid names the process group (never -1, as `group` is a pid > 0).
     unsafe {
         libc::kill(-group, number);
+    }
+}
+
+/// A shell that kills a program's process group when `up` dies first,
+/// whatever killed it (even `kill -9`). The parent-death signal reaches the
+/// program alone; this reaches the children it started too. The shell
+/// waits for a line on a pipe whose other end only `up` holds: the pipe
+/// closing without one (`up` is gone) is its cue. Once the group has ended,
+/// `up` sends the line and the shell leaves.
+struct Watcher {
+    /// The shell.
+    shell: tokio::process::Child,
+}
+
+impl Watcher {
+    /// Watches process group `group`; `None`, with a warning, when no shell starts.
+    fn spawn(group: i32) -> Option<Watcher> {
+        let started = Command::new("/bin/sh")
+            .args([
+                "-c",
+                "read -r ended || kill -KILL -\"$0\"",
+                &group.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own group: neither the terminal's Ctrl-C nor the program's stop reaches it.
+            .process_group(0)
+            .spawn();
+        match started {
+            Ok(shell) => Some(Watcher { shell }),
+            Err(err) => {
+                tracing::warn!(
+                    "no watcher for process group {group} ({err}): should `up` be killed, what the program started may stay"
+                );
+                None
+            }
+        }
+    }
+
+    /// Tells the shell the group has ended, and waits for it to leave.
+    async fn dismiss(mut self) {
+        use tokio::io::AsyncWriteExt;
+        if let Some(mut pipe) = self.shell.stdin.take() {
+            let _ = pipe.write_all(b"ended\n").await;
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.shell.wait()).await;
     }
 }
 
