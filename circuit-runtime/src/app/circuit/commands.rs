@@ -21,8 +21,8 @@ use crate::app::flags::links::{
 };
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
-    mqtt_args, published, quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, QUIET, SEED,
-    SIM, SOCKETS, VCD, WEB,
+    mqtt_args, published, quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, Published,
+    QUIET, SEED, SIM, SOCKETS, VCD, WEB,
 };
 use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
 use crate::app::flags::{flag, heading, switched};
@@ -322,47 +322,9 @@ fn run_circuit(
         None => None,
     };
     let simulated = sim || (replay.is_some() && !realtime);
-    // `--mqtt` takes the place of the file's `mqtt`; Home Assistant is
-    // asked for by either.
-    let published = match (published(matches), circuit.published.clone()) {
-        (Some(mut given), Some(file)) => {
-            given.home_assistant |= file.home_assistant;
-            Some(given)
-        }
-        (given, file) => given.or(file),
-    };
+    let published = published_by(matches, &circuit);
     if simulated {
-        let asked = if sim {
-            "--sim"
-        } else {
-            "--replay without --realtime (simulated time)"
-        };
-        require(Feature::Sim, asked).map_err(Error::Setup)?;
-        // Simulated time holds only inside the process: a socket's peer, or a
-        // host across the network, lives on real time.
-        if sockets {
-            return Err(Error::Setup(
-                "--sim runs on a virtual clock, which only wires inside the process follow: drop --sockets".to_owned(),
-            ));
-        }
-        if circuit.here.is_some() {
-            return Err(Error::Setup(
-                "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host".to_owned(),
-            ));
-        }
-        // A program outside lives on real time.
-        if let Some(sketch) = circuit.sketches.iter().find(|s| s.command.is_some()) {
-            return Err(Error::Setup(format!(
-                "{asked} runs on a virtual clock, which a program outside does not follow: `{}` is a command sketch; run the circuit without {asked}",
-                sketch.name
-            )));
-        }
-        // A broker's keep-alive and timeouts run on real time.
-        if published.is_some() {
-            return Err(Error::Setup(format!(
-                "{asked} runs on a virtual clock, which a broker does not follow: drop --mqtt"
-            )));
-        }
+        on_simulated_time(&circuit, sim, sockets, published.is_some())?;
     }
     if let Some(sketch) = circuit
         .sketches
@@ -429,6 +391,59 @@ fn run_circuit(
             },
         )
     })
+}
+
+/// Where the run's signals are published: `--mqtt` takes the place of the
+/// file's `mqtt`; Home Assistant is asked for by either.
+fn published_by(matches: &mut ArgMatches, circuit: &Plan) -> Option<Published> {
+    match (published(matches), circuit.published.clone()) {
+        (Some(mut given), Some(file)) => {
+            given.home_assistant |= file.home_assistant;
+            Some(given)
+        }
+        (given, file) => given.or(file),
+    }
+}
+
+/// Refuses, before anything starts, a run on simulated time (`sim`, or a
+/// replay without `--realtime`) of what lives on real time: a socket's
+/// peer (`sockets`), a host across the network, a program outside (a
+/// command sketch), a broker (`published`).
+///
+/// # Errors
+/// [`Error::Setup`] (exit 2) saying what to drop; the build's lack of the
+/// `sim` feature first.
+fn on_simulated_time(circuit: &Plan, sim: bool, sockets: bool, published: bool) -> Result<()> {
+    let asked = if sim {
+        "--sim"
+    } else {
+        "--replay without --realtime (simulated time)"
+    };
+    require(Feature::Sim, asked).map_err(Error::Setup)?;
+    if sockets {
+        return Err(Error::Setup(
+            "--sim runs on a virtual clock, which only wires inside the process follow: drop --sockets".to_owned(),
+        ));
+    }
+    if circuit.here.is_some() {
+        return Err(Error::Setup(
+            "--sim runs on a virtual clock, which a circuit across hosts cannot share: drop --host"
+                .to_owned(),
+        ));
+    }
+    if let Some(sketch) = circuit.sketches.iter().find(|s| s.command.is_some()) {
+        return Err(Error::Setup(format!(
+            "{asked} runs on a virtual clock, which a program outside does not follow: `{}` is a command sketch; run the circuit without {asked}",
+            sketch.name
+        )));
+    }
+    // A broker's keep-alive and timeouts run on real time.
+    if published {
+        return Err(Error::Setup(format!(
+            "{asked} runs on a virtual clock, which a broker does not follow: drop --mqtt"
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses, before anything starts, a run that would send outside the

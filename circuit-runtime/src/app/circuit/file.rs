@@ -38,14 +38,13 @@ use std::sync::Arc;
 use toml::Spanned;
 
 use crate::app::circuit::check::{check, did_you_mean, no_sketch, At, Source};
-use crate::app::circuit::command_sketch::{self, CommandSketch};
+use crate::app::circuit::command_sketch::written::{self, InFile};
 use crate::app::circuit::options;
 use crate::app::circuit::plan::{Draft, DraftSketch, Given, Plan, Target, Written};
 use crate::app::circuit::set::Set;
 use crate::app::circuit::toml_file::{self, at, Diagnostic, File, Table, Value};
 use crate::app::flags::run::Published;
 use crate::app::kind::Kind;
-use crate::base::features::{require, Feature};
 use crate::base::settings::Setting;
 use crate::base::wiring::MessageType;
 use crate::net::find::address::{Address, NAME_PREFIX};
@@ -148,7 +147,6 @@ fn draft(
             |stem| stem.to_string_lossy().into_owned(),
         ),
     };
-    let mut hosts: HashMap<&str, Option<String>> = HashMap::new();
     let mut entries: Vec<_> = file.sketches.iter().collect();
     entries.sort_by_key(|(key, _)| key.span().start);
     // Pass one: every sketch's kind (a command sketch's, read whole, is the
@@ -157,24 +155,16 @@ fn draft(
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut commands: HashMap<&str, Arc<CommandSketch>> = HashMap::new();
+    let mut commands: HashMap<&str, InFile> = HashMap::new();
     let mut found: Vec<Option<usize>> = Vec::new();
     for (key, table) in &entries {
-        let kind = match table
-            .iter()
-            .find(|(setting, _)| setting.get_ref() == "command")
-        {
-            Some((command, _)) => {
-                let read = command_sketch(command, table, dir, kinds, errors);
-                read.and_then(|(sketch, host)| {
-                    let kind = kinds
-                        .iter()
-                        .position(|kind| kind.is_command() && kind.serves == sketch.serves());
-                    commands.insert(key.get_ref().as_str(), Arc::new(sketch));
-                    hosts.insert(key.get_ref().as_str(), host);
-                    kind
-                })
+        let kind = match written::in_file(table, dir, kinds, errors) {
+            Some(command) => {
+                let kind = command.kind;
+                commands.insert(key.get_ref().as_str(), command);
+                kind
             }
+            None if written::is_command(table) => None,
             None => kind_of(key, table, kinds, errors),
         };
         found.push(kind);
@@ -191,7 +181,7 @@ fn draft(
             .collect(),
         takes: commands
             .iter()
-            .map(|(name, command)| (*name, command.takes))
+            .map(|(name, command)| (*name, command.sketch.takes))
             .collect(),
         names,
     };
@@ -204,14 +194,11 @@ fn draft(
         let name = key.get_ref().as_str();
         let (sketch, settings) = match (kind, commands.get(name)) {
             (Some(kind), Some(command)) => {
-                let command_at = table
-                    .iter()
-                    .find(|(setting, _)| setting.get_ref() == "command")
-                    .map_or_else(|| key.span(), |(_, value)| value.span());
-                placeholders_name_servers(command, command_at, &named, errors);
+                let listens = |sketch: &str| named.kinds.get(sketch).copied();
+                written::check_named(command, &named.names, listens, errors);
                 let mut sketch = bare(name, Some(kind));
-                sketch.command = Some(Arc::clone(command));
-                sketch.host = hosts.remove(name).flatten();
+                sketch.command = Some(Arc::clone(&command.sketch));
+                sketch.host = command.host.clone();
                 (sketch, Vec::new())
             }
             (Some(kind), None) => sketch(key, table, kind, &kinds[kind], &named, errors),
@@ -485,55 +472,6 @@ fn summary(table: &Table, errors: &mut Vec<Diagnostic>) -> (Vec<Tally>, Vec<Rang
         counts.1.push(value.span());
     }
     counts
-}
-
-/// A command sketch's table (its `command` key at `command`), read against
-/// the file in `dir`; refused, at that key, by a build without the feature.
-fn command_sketch(
-    command: &Spanned<String>,
-    table: &Table,
-    dir: &Path,
-    kinds: &[Kind],
-    errors: &mut Vec<Diagnostic>,
-) -> Option<(CommandSketch, Option<String>)> {
-    if let Err(why) = require(Feature::Commands, "a command sketch (`command = [...]`)") {
-        errors.push(at(command.span(), why));
-        return None;
-    }
-    command_sketch::written::read(table, dir, kinds, errors)
-}
-
-/// Each sketch a command sketch's placeholders name (`{url:NAME}`,
-/// `{port:NAME}`) is one of the circuit that listens; else a mistake at
-/// `span`, its `command`.
-fn placeholders_name_servers(
-    command: &CommandSketch,
-    span: Range<usize>,
-    named: &Named<'_>,
-    errors: &mut Vec<Diagnostic>,
-) {
-    for sketch in command.named() {
-        if !named.names.contains(&sketch) {
-            errors.push(at(
-                span.clone(),
-                format!(
-                    "`command`: {}; its sketches are {}",
-                    no_sketch(sketch, &named.names),
-                    named.names.join(", ")
-                ),
-            ));
-        } else if let Some(kind) = named.kinds.get(sketch).filter(|kind| !kind.serves) {
-            let what = if kind.is_command() {
-                "a client (its command has no {port})".to_owned()
-            } else {
-                format!("a timer ({})", kind.name)
-            };
-            errors.push(at(
-                span.clone(),
-                format!("`command`: \"{sketch}\" is {what}: it listens on no port"),
-            ));
-        }
-    }
 }
 
 /// The kind of sketch `key`: `kind = "…"`, or its name.

@@ -4,7 +4,8 @@
 //! by code (`wired`, the public [`Circuit`]); the framework's options a
 //! circuit sets per sketch, found in a sketch's own command line (`options`);
 //! programs it starts as sketches (`command_sketch`);
-//! running a checked circuit (`run`, with its analyzer page in `panel`, and
+//! running a checked circuit (`run`, where its sketches run in `placement`,
+//! with its analyzer page in `panel`, and
 //! one part of a circuit across hosts in `part`); and
 //! the commands that do (`commands`).
 
@@ -15,6 +16,7 @@ pub(crate) mod file;
 pub(crate) mod options;
 pub(crate) mod panel;
 pub(crate) mod part;
+pub(crate) mod placement;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod set;

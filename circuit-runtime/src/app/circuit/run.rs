@@ -3,21 +3,22 @@
 //! `part`); a recording fed to the sketches nothing else feeds; stopped in
 //! an order that lets links deliver; and its summary line.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::circuit::check::did_you_mean;
-use crate::app::circuit::command_sketch::{self, Around, CommandSketch};
+use crate::app::circuit::command_sketch;
 use crate::app::circuit::options::{self, Every};
 use crate::app::circuit::part::{self, AdvertisedTimer};
+use crate::app::circuit::placement::{Placement, Ports, HOST};
 use crate::app::circuit::plan::{Given, Plan, PlannedSketch, Target};
 use crate::app::kind::Kind;
 use crate::app::replay::{check_against, feed};
 use crate::base::error::{Error, Result};
 use crate::base::losses::Losses;
-use crate::base::options::{LinkOptions, TlsFiles};
+use crate::base::options::TlsFiles;
 use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
@@ -27,12 +28,6 @@ use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
 use crate::observe::log;
 use crate::observe::trace::Trace;
-
-/// Every sketch of a circuit on one host listens on loopback only.
-const HOST: &str = "127.0.0.1";
-
-/// Sketches of a circuit across hosts listen on every address (and advertise).
-const EVERY_ADDRESS: &str = "0.0.0.0";
 
 /// Runs `circuit`: starts its sketches, feeds them the recording to replay
 /// (if any), waits for its timers (or the recording's end) and, for a part
@@ -341,70 +336,6 @@ pub(crate) struct Replay {
     pub(crate) check: bool,
 }
 
-/// Where the sketches of this process run: what their DNS-SD records say,
-/// and whether they are one part of a circuit across hosts.
-struct Placement {
-    /// The circuit's name.
-    circuit: Arc<str>,
-    /// Whether only some sketches run here (`--host`), the others found by name.
-    across_hosts: bool,
-    /// The address the servers are bound to.
-    bind: &'static str,
-    /// The framework's options given for every sketch.
-    every: Every,
-    /// Their certificate files: one for every server here.
-    tls: TlsFiles,
-    /// Whether sketches of this process reach each other over in-memory
-    /// pipes (else over loopback sockets, `--sockets`).
-    in_process: bool,
-    /// What tells this run's in-memory wires from another run's in the same
-    /// process (empty for the first run): `mem://buzzer.2/pin`.
-    wires: String,
-    /// How long a command sketch has between SIGTERM and SIGKILL.
-    stop_timeout: Duration,
-    /// The circuit's stop, which a command sketch that fails for good fires.
-    stop: Shutdown,
-}
-
-impl Placement {
-    /// Where the sketches of `circuit` placed here run: on loopback, or,
-    /// across hosts (`--host`), on every address; wired in process unless
-    /// `sockets` (or a certificate, which is for a name on the network) says not.
-    fn of(circuit: &Plan, every: Every, tls: TlsFiles, sockets: bool) -> Placement {
-        let across_hosts = circuit.here.is_some();
-        Placement {
-            circuit: circuit.name.as_str().into(),
-            across_hosts,
-            bind: if across_hosts { EVERY_ADDRESS } else { HOST },
-            in_process: !sockets && tls.cert.is_none(),
-            wires: wires_of_this_run(),
-            every,
-            tls,
-            stop_timeout: crate::base::options::Options::STOP_TIMEOUT,
-            stop: Shutdown::new(),
-        }
-    }
-}
-
-/// The suffix of the in-memory wires of a new run: none for the first run
-/// of the process, `.2`, `.3`, … for later (or concurrent) ones.
-fn wires_of_this_run() -> String {
-    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    match RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
-        0 => String::new(),
-        n => format!(".{}", n + 1),
-    }
-}
-
-/// Where the servers of this process listen.
-#[derive(Default)]
-struct Ports<'a> {
-    /// The port of each, by its name.
-    of: HashMap<&'a str, u16>,
-    /// Those reached by socket alone, even in process: the command sketches.
-    by_socket: HashSet<&'a str>,
-}
-
 /// Builds one sketch from its planned values, its links pointed at the ports
 /// of the sketches they name (or, for a sketch on another host, at its name),
 /// and starts it.
@@ -418,7 +349,8 @@ async fn start(
     quiet: bool,
 ) -> Result<Box<dyn Running>> {
     if let Some(command) = &sketch.command {
-        return start_command(sketch, command, kind, ports, placement).await;
+        let around = placement.around(&ports.of);
+        return command_sketch::start_in(&sketch.name, command, kind, &around).await;
     }
     // Over TLS a certificate is for a sketch's name: links find even the
     // sketches of this process by name, never by a loopback address.
@@ -428,18 +360,7 @@ async fn start(
     } else {
         ports
     };
-    let mut values = Values::new();
-    for (setting, given) in &sketch.given {
-        for value in given {
-            let text = match value {
-                Given::Text(text) => text.clone(),
-                Given::Sketch(target) => address_of(target, setting, local, placement),
-            };
-            // Checked when the file was read; a link's address is always valid.
-            let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
-            values.insert(setting.id, parsed);
-        }
-    }
+    let mut values = values_of(sketch, local, placement)?;
     if kind.seeded {
         values.set_seed(seed);
     }
@@ -513,42 +434,25 @@ async fn start(
     })
 }
 
-/// Starts command sketch `sketch` (of `kind`, a server or a client), its
-/// placeholders filled from `ports`; across hosts, advertised on its behalf.
-async fn start_command(
-    sketch: &PlannedSketch,
-    command: &Arc<CommandSketch>,
-    kind: &Kind,
-    ports: &Ports<'_>,
-    placement: &Placement,
-) -> Result<Box<dyn Running>> {
-    let name: Arc<str> = sketch.name.as_str().into();
-    let around = Around {
-        bind: placement.bind,
-        ports: &ports.of,
-        tls: placement.tls.cert.is_some(),
-        resolve_timeout: LinkOptions::default().resolve_timeout,
-        stop_timeout: placement.stop_timeout,
-        circuit: placement.stop.clone(),
-    };
-    let port = ports
-        .of
-        .get(sketch.name.as_str())
-        .copied()
-        .filter(|_| kind.serves);
-    let launched = command_sketch::launch(&name, command, port, &around);
-    let running = Box::new(log::scoped(Arc::clone(&name), launched).await?);
-    if !placement.across_hosts {
-        return Ok(running);
+/// The values of `sketch`'s settings, each link pointed at a sketch of
+/// `local` or, elsewhere, named.
+///
+/// # Errors
+/// A value its setting's parser refuses (never, once the file was checked).
+fn values_of(sketch: &PlannedSketch, local: &Ports<'_>, placement: &Placement) -> Result<Values> {
+    let mut values = Values::new();
+    for (setting, given) in &sketch.given {
+        for value in given {
+            let text = match value {
+                Given::Text(text) => text.clone(),
+                Given::Sketch(target) => address_of(target, setting, local, placement),
+            };
+            // Checked when the file was read; a link's address is always valid.
+            let parsed = (setting.parse)(&text).map_err(Error::Setup)?;
+            values.insert(setting.id, parsed);
+        }
     }
-    let advertised = match port {
-        Some(port) => part::advertise_command(&name, command, port, &placement.circuit).await,
-        None => part::advertise_timer(&name, kind, &placement.circuit).await,
-    };
-    Ok(Box::new(AdvertisedTimer {
-        running,
-        advertised,
-    }))
+    Ok(values)
 }
 
 /// Where a link to a sketch of the circuit goes: `ws://127.0.0.1:PORT/PATH`

@@ -9,10 +9,14 @@ use std::time::Duration;
 
 use crate::app::circuit::command_sketch::placeholder::Filling;
 use crate::app::circuit::command_sketch::{start, CommandSketch, Filled, Launch, Started};
+use crate::app::circuit::part::{self, AdvertisedTimer};
+use crate::app::kind::Kind;
 use crate::base::error::{Error, Result};
 use crate::base::shutdown::Shutdown;
+use crate::base::sketch::Running;
 use crate::net::find::discovery::Seen;
 use crate::net::find::{mdns, unicast};
+use crate::observe::log;
 
 /// Where the sketches of the circuit listen, for a command sketch's placeholders.
 pub(crate) struct Around<'a> {
@@ -29,6 +33,37 @@ pub(crate) struct Around<'a> {
     pub(crate) stop_timeout: Duration,
     /// The circuit's stop, fired when the program fails the run.
     pub(crate) circuit: Shutdown,
+    /// Across hosts, the circuit's name: the sketch is advertised in it.
+    pub(crate) across_hosts: Option<&'a str>,
+}
+
+/// Starts command sketch `name` (`command`, of `kind`: a server or a
+/// client) among the sketches `around` it; across hosts, advertised on its
+/// behalf, so that the other hosts find it by name (and see a client end).
+///
+/// # Errors
+/// As [`launch`].
+pub(crate) async fn start_in(
+    name: &str,
+    command: &Arc<CommandSketch>,
+    kind: &Kind,
+    around: &Around<'_>,
+) -> Result<Box<dyn Running>> {
+    let name: Arc<str> = name.into();
+    let port = around.ports.get(&*name).copied().filter(|_| kind.serves);
+    let launched = launch(&name, command, port, around);
+    let running = Box::new(log::scoped(Arc::clone(&name), launched).await?);
+    let Some(circuit) = around.across_hosts else {
+        return Ok(running);
+    };
+    let advertised = match port {
+        Some(port) => part::advertise_command(&name, command, port, circuit).await,
+        None => part::advertise_timer(&name, kind, circuit).await,
+    };
+    Ok(Box::new(AdvertisedTimer {
+        running,
+        advertised,
+    }))
 }
 
 /// Starts command sketch `name` (`command`), listening on `port` when it
@@ -37,7 +72,7 @@ pub(crate) struct Around<'a> {
 /// # Errors
 /// [`Error::Command`] when the circuit stops before a sketch it names is
 /// found, or when it does not start (see [`start`]).
-pub(crate) async fn launch(
+async fn launch(
     name: &Arc<str>,
     command: &Arc<CommandSketch>,
     port: Option<u16>,

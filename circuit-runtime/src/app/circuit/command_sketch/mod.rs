@@ -31,7 +31,7 @@ use std::time::Duration;
 use crate::base::wiring::MessageType;
 use placeholder::{Piece, Word};
 
-pub(crate) use launch::{launch, Around};
+pub(crate) use launch::{start_in, Around};
 use supervisor::{start, Filled, Launch, Started};
 
 /// A command sketch as its table writes it, checked.

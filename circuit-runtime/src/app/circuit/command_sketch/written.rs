@@ -5,15 +5,17 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::app::circuit::check::did_you_mean;
+use crate::app::circuit::check::{did_you_mean, no_sketch};
 use crate::app::circuit::command_sketch::placeholder::Word;
 use crate::app::circuit::command_sketch::{CommandSketch, Restart};
 use crate::app::circuit::toml_file::{at, Diagnostic, Table, Value};
 use crate::app::kind::Kind;
+use crate::base::features::{require, Feature};
 use crate::base::wiring::MessageType;
 
 /// The keys of a command sketch's table.
@@ -30,13 +32,92 @@ const KEYS: &[&str] = &[
     "host",
 ];
 
+/// A command sketch as its file writes it: what its table says, where it
+/// is placed, where its `command` is, and its kind (a server's or a
+/// client's) among those the file is read against.
+pub(crate) struct InFile {
+    /// What its table says.
+    pub(crate) sketch: Arc<CommandSketch>,
+    /// Its `host`.
+    pub(crate) host: Option<String>,
+    /// Where its `command` is written, for the mistakes about its words.
+    pub(crate) at: Range<usize>,
+    /// Its kind, as an index into the kinds.
+    pub(crate) kind: Option<usize>,
+}
+
+/// Whether `table` is a command sketch's: it has a `command`.
+pub(crate) fn is_command(table: &Table) -> bool {
+    table.keys().any(|key| key.get_ref() == "command")
+}
+
+/// The command sketch `table` writes, read against the circuit file in
+/// `dir`, or `None` when it is none or its `command` cannot be read (said
+/// in `errors`, as every other mistake). A build without the `commands`
+/// feature refuses it at its `command`.
+pub(crate) fn in_file(
+    table: &Table,
+    dir: &Path,
+    kinds: &[Kind],
+    errors: &mut Vec<Diagnostic>,
+) -> Option<InFile> {
+    let (key, value) = table.iter().find(|(key, _)| key.get_ref() == "command")?;
+    if let Err(why) = require(Feature::Commands, "a command sketch (`command = [...]`)") {
+        errors.push(at(key.span(), why));
+        return None;
+    }
+    let (sketch, host) = read(table, dir, kinds, errors)?;
+    let kind = kinds
+        .iter()
+        .position(|kind| kind.is_command() && kind.serves == sketch.serves());
+    Some(InFile {
+        sketch: Arc::new(sketch),
+        host,
+        at: value.span(),
+        kind,
+    })
+}
+
+/// Each sketch that `command`'s placeholders name (`{url:NAME}`,
+/// `{port:NAME}`) is one of the circuit's `names` that listens (`kind_of`
+/// gives its kind, when known); else a mistake at its `command`.
+pub(crate) fn check_named<'k>(
+    command: &InFile,
+    names: &[&str],
+    kind_of: impl Fn(&str) -> Option<&'k Kind>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for sketch in command.sketch.named() {
+        if !names.contains(&sketch) {
+            errors.push(at(
+                command.at.clone(),
+                format!(
+                    "`command`: {}; its sketches are {}",
+                    no_sketch(sketch, names),
+                    names.join(", ")
+                ),
+            ));
+        } else if let Some(kind) = kind_of(sketch).filter(|kind| !kind.serves) {
+            let what = if kind.is_command() {
+                "a client (its command has no {port})".to_owned()
+            } else {
+                format!("a timer ({})", kind.name)
+            };
+            errors.push(at(
+                command.at.clone(),
+                format!("`command`: \"{sketch}\" is {what}: it listens on no port"),
+            ));
+        }
+    }
+}
+
 /// How long a program has to become ready, unless `ready-timeout` says.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A command sketch's table (`command = [...]`) read against the circuit
 /// file in `dir`: the sketch and its `host`, or `None` when its `command`
 /// cannot be read. Every mistake goes to `errors`.
-pub(crate) fn read(
+fn read(
     table: &Table,
     dir: &Path,
     kinds: &[Kind],
