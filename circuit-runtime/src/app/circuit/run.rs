@@ -25,8 +25,8 @@ use crate::net::find::address::NAME_PREFIX;
 use crate::net::wire::memory;
 use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
-use crate::observe::log;
 use crate::observe::trace::Trace;
+use crate::observe::{health, log};
 
 /// Every sketch of a circuit on one host listens on loopback only.
 const HOST: &str = "127.0.0.1";
@@ -80,6 +80,7 @@ pub(crate) async fn run(
     // Followed before anything starts, so that no feeder comes and goes unseen.
     let mut feeders = part::follow(circuit, kinds);
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
+    health::serving();
     let timers = running
         .iter()
         .filter(|(sketch, _)| !kinds[sketch.kind].serves)
@@ -120,6 +121,7 @@ pub(crate) async fn run(
             () = shutdown.wait() => {}
         }
     }
+    health::stopping();
     let report = stop_all(running, kinds).await?;
     if let (Some(replay), Some(trace)) = (&replay, &kept) {
         let names: Vec<&str> = circuit
