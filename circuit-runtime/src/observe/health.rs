@@ -63,3 +63,22 @@ pub(crate) fn stopping() {
 pub(crate) fn finished() {
     advance(Health::Finished);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_moves_forward_only() {
+        serving();
+        assert_ne!(now(), Health::Starting);
+        stopping();
+        // A sketch that comes up late does not make a stopping process healthy.
+        sketch_up();
+        serving();
+        assert_eq!(now(), Health::Stopping);
+        finished();
+        stopping();
+        assert_eq!(now(), Health::Finished);
+    }
+}

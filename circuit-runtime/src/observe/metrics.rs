@@ -531,3 +531,72 @@ pub(crate) fn signal(name: &'static str) {
             .inc();
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sketch_gets_at_most_64_paths_and_the_rest_count_as_other() {
+        enable();
+        let sketch = Sketch::named("capped");
+        for n in 0..MOST_PATHS + 6 {
+            let path = sketch.path(&format!("/p{n}"));
+            path.received();
+            path.acked();
+        }
+        // A path it has already keeps its own series.
+        sketch.path("/p0").acked();
+        let (text, _) = encode(false).unwrap();
+        let paths: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("circuit_acks_sent_total{sketch=\"capped\""))
+            .collect();
+        assert_eq!(paths.len(), MOST_PATHS + 1, "{text}");
+        assert!(paths.contains(&"circuit_acks_sent_total{sketch=\"capped\",path=\"other\"} 6"));
+        assert!(paths.contains(&"circuit_acks_sent_total{sketch=\"capped\",path=\"/p0\"} 2"));
+    }
+
+    #[test]
+    fn the_histogram_is_cumulative_in_both_formats() {
+        let histogram = AtomicHistogram::new(&[0.001, 0.1]);
+        for value in [0.0005, 0.05, 0.07, 3.0] {
+            histogram.observe(value);
+        }
+        let mut registry = Registry::default();
+        registry.register_with_unit("took", "Time taken", Unit::Seconds, histogram);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "took_seconds_bucket{le=\"0.001\"} 1",
+            "took_seconds_bucket{le=\"0.1\"} 3",
+            "took_seconds_bucket{le=\"+Inf\"} 4",
+            "took_seconds_count 4",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        let mut open = String::new();
+        prometheus_client::encoding::text::encode(&mut open, &registry).unwrap();
+        assert!(open.contains("took_seconds_bucket{le=\"0.1\"} 3"), "{open}");
+        assert!(open.ends_with("# EOF\n"), "{open}");
+    }
+
+    #[test]
+    fn a_peer_is_connected_while_its_guard_lives() {
+        enable();
+        let sketch = Sketch::named("guarded");
+        let series = "circuit_peers_connected{sketch=\"guarded\"}";
+        let now = || {
+            let (text, _) = encode(false).unwrap();
+            text.lines()
+                .find_map(|line| line.strip_prefix(series)?.trim().parse::<i64>().ok())
+        };
+        let first = sketch.peer();
+        let second = sketch.peer();
+        assert_eq!(now(), Some(2));
+        drop(first);
+        assert_eq!(now(), Some(1));
+        drop(second);
+        assert_eq!(now(), Some(0));
+    }
+}
