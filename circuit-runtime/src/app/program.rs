@@ -63,11 +63,16 @@ impl App {
     pub fn sketch<S: Sketch>(mut self) -> Self {
         self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
+            let metrics = flags::run::metrics_address(matches)?;
             if let Some(replaying) = flags::replay::replaying(matches) {
+                if metrics.is_some() {
+                    return Err(Error::Setup(
+                        "--metrics counts a live run, and a lone sketch's --replay is none: replay it in a circuit (`up FILE --replay …`), or drop --metrics".to_owned(),
+                    ));
+                }
                 return replay::run::<S>(replaying, matches);
             }
             apply_discovery(matches)?;
-            let metrics = flags::run::metrics_address(matches)?;
             let published = flags::run::published(matches);
             let (sketch, options) = from_matches::<S>(matches);
             apply_tls(&options.tls)?;
