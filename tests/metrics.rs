@@ -458,3 +458,35 @@ fn a_real_prometheus_scrapes_a_circuit() {
     run.signal("INT");
     assert_eq!(run.finish(PATIENCE).code(), 0);
 }
+
+#[test]
+fn without_metrics_the_page_has_health_but_no_metrics() {
+    let mut run = start(&["circuit", "-d", "0", "-t", "2", "--web", "127.0.0.1:0"]);
+    let page = run.wait_for(PATIENCE, |line| line.contains("logic analyzer on http://"));
+    let page = address_in(&page);
+    run.wait_for(PATIENCE, |line| line.contains("the analyzer stays up"));
+    let scraped = get(page, "/metrics", "");
+    assert_eq!(scraped.status, 404);
+    assert!(
+        scraped.body.contains("without --metrics"),
+        "{}",
+        scraped.body
+    );
+    assert_eq!(get(page, "/healthz", "").status, 503, "the run is over");
+    run.signal("INT");
+    assert_eq!(run.finish(PATIENCE).code(), 0);
+}
+
+#[test]
+fn metrics_are_the_whole_runs_not_one_sketchs() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/circuits/demo.toml");
+    let finished = support::run(&["up", file, "--set", "clock.metrics=127.0.0.1:0"]);
+    assert_eq!(finished.code(), 2, "{finished:?}");
+    assert!(
+        finished
+            .err
+            .iter()
+            .any(|line| line.contains("unknown setting `metrics` of clock")),
+        "{finished:?}"
+    );
+}
