@@ -10,6 +10,7 @@
 //! cargo bench -p circuit-bench -- --mqtt  # a link to mosquitto against mosquitto_pub
 //! cargo bench -p circuit-bench -- --discovery # resolving a name, a standby taking over
 //! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
+//! cargo bench -p circuit-bench -- --metrics # the echo with --metrics against without
 //! cargo bench -p circuit-bench -- --sim   # in-process wires against sockets, simulated time
 //! ```
 //!
@@ -39,6 +40,7 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 mod discovery;
 mod link_mode;
+mod metrics_mode;
 mod mqtt_mode;
 mod sim_mode;
 mod spool_mode;
@@ -107,6 +109,11 @@ fn main() {
     if args.iter().any(|arg| arg == "--tls") {
         raise_open_file_limit(40_000);
         tls_mode::run(runs, quick);
+        return;
+    }
+    if args.iter().any(|arg| arg == "--metrics") {
+        raise_open_file_limit(40_000);
+        metrics_mode::run(runs, quick);
         return;
     }
     if args.iter().any(|arg| arg == "--discovery") {

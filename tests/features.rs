@@ -172,3 +172,19 @@ fn a_command_sketch_names_the_commands_feature() {
     let stderr = String::from_utf8_lossy(&run(&["up", file]).stderr).into_owned();
     assert!(stderr.contains("command.toml:4:1: "), "{stderr}");
 }
+
+#[test]
+fn metrics_name_the_metrics_feature() {
+    refused(
+        &["counter", "-p", "0", "--metrics", "127.0.0.1:0"],
+        "--metrics",
+        "metrics",
+    );
+    let file = circuit_file("metrics");
+    let file = file.to_str().expect("a UTF-8 path");
+    refused(
+        &["up", file, "--metrics", "127.0.0.1:0"],
+        "--metrics",
+        "metrics",
+    );
+}

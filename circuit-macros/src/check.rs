@@ -14,6 +14,7 @@ const RESERVED_LONG: &[&str] = &[
     "retry_for",
     "help",
     "vcd",
+    "metrics",
     "mqtt",
     "home_assistant",
     "token",

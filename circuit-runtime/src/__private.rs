@@ -19,7 +19,9 @@ pub use crate::glue::settings::{
 pub use crate::glue::timer::{period, sent_by, sent_by_async, tick, total, Count, Period};
 pub use crate::net::send::spool::syncs as spool_syncs;
 pub use crate::net::send::timer::Ticking;
+// For tests that measure the hot path with `--metrics` on.
 pub use crate::net::serve::server::Serving;
 pub use crate::net::Link;
+pub use crate::observe::metrics::{enable as enable_metrics, encode as encode_metrics};
 pub use ::core::result::Result::{Err, Ok};
 pub use tracing;

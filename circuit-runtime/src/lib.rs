@@ -39,13 +39,13 @@
 //!   process's clock, real or simulated; which cargo features the build has.
 //! - [`observe`]: log lines and the thread that writes them, a timer's
 //!   progress bar, [`signal`]s and their recording (VCD file, live analyzer
-//!   page contents).
+//!   page contents), metrics and health (`--metrics`).
 //! - [`net`]: in folders by job: `serve` (the [`Server`](net::Server), one
 //!   way for every peer to arrive and be served, whatever carries it, and how
 //!   its messages reach the loop), `send` ([`Link`]s and their delivery, the
 //!   timer's driver), `find` (addresses, DNS-SD) and `wire` (listeners,
-//!   dialing, sockets, in-process wires, TLS, tokens); and the analyzer's
-//!   page server.
+//!   dialing, sockets, in-process wires, TLS, tokens); and the page
+//!   server: the analyzer's page, the metrics endpoint.
 //! - [`app`]: [`App`] and the command line, every flag defined once in
 //!   `flags`, in groups (where a sketch serves or sends, a server's limits,
 //!   links, TLS, discovery, replay, the token, how a run is watched) that

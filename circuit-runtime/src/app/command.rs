@@ -141,6 +141,7 @@ pub fn command<S: Sketch>() -> Command {
         .next_help_heading(heading::RUN)
         .arg(run::quiet_arg())
         .arg(run::vcd_arg())
+        .arg(run::metrics_arg())
         .args(run::mqtt_args());
     if S::SEEDED {
         command = command.arg(run::seed_arg());

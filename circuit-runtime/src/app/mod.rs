@@ -11,6 +11,7 @@ pub(crate) mod command;
 pub(crate) mod flags;
 pub(crate) mod kind;
 pub(crate) mod ls;
+pub(crate) mod metered;
 pub(crate) mod observed;
 pub(crate) mod probe;
 pub(crate) mod process;

@@ -11,7 +11,7 @@ use tokio::time::timeout;
 use crate::base::clock;
 use crate::base::error::Result;
 use crate::base::shutdown::Shutdown;
-use crate::observe::log;
+use crate::observe::{health, log};
 
 /// What a stop may take beyond delivering the links' messages: closing
 /// handshakes with every peer, and the last log lines.
@@ -54,6 +54,7 @@ where
             result = &mut body => result,
             _ = interrupts.recv() => {
                 tracing::info!("Keyboard interruption, aborting.");
+                health::stopping();
                 shutdown.trigger();
                 let stopping = stop_timeout + CLOSING;
                 match timeout(stopping, body).await {

@@ -15,6 +15,7 @@ use crate::app::flags::discovery::apply_discovery;
 use crate::app::flags::tls::apply_tls;
 use crate::app::kind::Kind;
 use crate::app::ls;
+use crate::app::metered::metered;
 use crate::app::observed::ToBroker;
 use crate::app::probe;
 use crate::app::process::run_until_interrupted;
@@ -62,7 +63,13 @@ impl App {
     pub fn sketch<S: Sketch>(mut self) -> Self {
         self.kinds.push(Kind::of::<S>());
         self.command(command::<S>(), |matches| {
+            let metrics = flags::run::metrics_address(matches)?;
             if let Some(replaying) = flags::replay::replaying(matches) {
+                if metrics.is_some() {
+                    return Err(Error::Setup(
+                        "--metrics counts a live run, and a lone sketch's --replay is none: replay it in a circuit (`up FILE --replay …`), or drop --metrics".to_owned(),
+                    ));
+                }
                 return replay::run::<S>(replaying, matches);
             }
             apply_discovery(matches)?;
@@ -77,28 +84,32 @@ impl App {
                 options.quiet,
                 options.stop_timeout,
                 |shutdown| async move {
-                    let recording = Recording::start(options.vcd.clone(), published.is_some())?;
-                    // A sketch alone is a circuit of its own, by its name.
-                    let broker = published.map(|published| {
-                        let name = options.named.as_deref().unwrap_or(S::NAME).to_owned();
-                        ToBroker {
-                            published,
-                            circuit: name.clone(),
-                            sketches: vec![name],
+                    let stop = shutdown.clone();
+                    let running = async {
+                        let recording = Recording::start(options.vcd.clone(), published.is_some())?;
+                        // A sketch alone is a circuit of its own, by its name.
+                        let broker = published.map(|published| {
+                            let name = options.named.as_deref().unwrap_or(S::NAME).to_owned();
+                            ToBroker {
+                                published,
+                                circuit: name.clone(),
+                                sketches: vec![name],
+                            }
+                        });
+                        let signals = match (&broker, &recording) {
+                            (Some(broker), Some(recording)) => Some(broker.start(recording)?),
+                            _ => None,
+                        };
+                        let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
+                        if let Some(signals) = signals {
+                            signals.stop().await;
                         }
-                    });
-                    let signals = match (&broker, &recording) {
-                        (Some(broker), Some(recording)) => Some(broker.start(recording)?),
-                        _ => None,
+                        match recording {
+                            Some(recording) => result.and(recording.finish(None)),
+                            None => result,
+                        }
                     };
-                    let result = <S::Role as Runs<S>>::run(sketch, &options, shutdown).await;
-                    if let Some(signals) = signals {
-                        signals.stop().await;
-                    }
-                    match recording {
-                        Some(recording) => result.and(recording.finish(None)),
-                        None => result,
-                    }
+                    metered(metrics.as_deref(), &options.tls, stop, running).await
                 },
             )
         })

@@ -10,6 +10,7 @@ pub const fn enabled(feature: Feature) -> bool {
         Feature::Sim => cfg!(feature = "sim"),
         Feature::Mqtt => cfg!(feature = "mqtt"),
         Feature::Commands => cfg!(feature = "commands"),
+        Feature::Metrics => cfg!(feature = "metrics"),
     }
 }
 
@@ -28,6 +29,8 @@ pub enum Feature {
     Mqtt,
     /// `commands`: programs a circuit file starts as sketches (`command = [...]`).
     Commands,
+    /// `metrics`: Prometheus metrics and health on `--metrics ADDR`.
+    Metrics,
 }
 
 impl Feature {
@@ -40,6 +43,7 @@ impl Feature {
             Feature::Sim => "sim",
             Feature::Mqtt => "mqtt",
             Feature::Commands => "commands",
+            Feature::Metrics => "metrics",
         }
     }
 }

@@ -213,6 +213,9 @@ pub trait Outbound: Send + Sync {
 
     /// What it did so far, for the end-of-run line.
     fn report(&self) -> LinkReport;
+
+    /// Shows its counts to every scrape of `--metrics` as a link of `sketch`.
+    fn meter(&self, _sketch: &str) {}
 }
 
 /// What a link did with the messages it was given.

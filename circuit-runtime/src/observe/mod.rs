@@ -1,11 +1,22 @@
 //! The observation layer: the `[ name ] text` log lines, a timer's progress
 //! bar, the signals sketches record, their VCD file and what the live
-//! analyzer page shows. Built on `base` only.
+//! analyzer page shows, and the metrics and health a scraper reads. Built
+//! on `base` only.
 
 pub(crate) mod analyzer;
 pub(crate) mod console;
+pub(crate) mod health;
+#[cfg(feature = "metrics")]
+pub(crate) mod histogram;
 pub mod inputs;
 pub(crate) mod log;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
+#[cfg(not(feature = "metrics"))]
+#[path = "metrics_absent.rs"]
+// Links show their counts in every build; only a metrics build reads them.
+#[allow(dead_code)]
+pub(crate) mod metrics;
 pub(crate) mod outputs;
 pub(crate) mod progress;
 pub(crate) mod recording;

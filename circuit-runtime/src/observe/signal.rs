@@ -6,6 +6,7 @@
 //! every message without paying for it.
 
 use crate::observe::log;
+use crate::observe::metrics;
 use crate::observe::trace::Trace;
 use crate::observe::value::Value;
 
@@ -14,8 +15,10 @@ use crate::observe::value::Value;
 /// `value` is a bit (`bool`), a whole number (unsigned or signed), a real
 /// number (`f64`, `f32`) or text (`&str`, `String`). Nothing is converted,
 /// allocated or formatted unless a recording was asked for (`--vcd FILE`, or
-/// `--web ADDR` on `circuit`).
+/// `--web ADDR` on `circuit`); with `--metrics`, each value is counted
+/// (`circuit_signal_changes_total`), without a lock.
 pub fn signal<V: Into<Value>>(name: &'static str, value: V) {
+    metrics::signal(name);
     if let Some(trace) = Trace::installed() {
         trace.record(log::current(), name, value.into());
     }

@@ -21,19 +21,20 @@ use crate::app::flags::links::{
 };
 use crate::app::flags::replay::{replay_args, replaying, Fed, Replaying};
 use crate::app::flags::run::{
-    mqtt_args, published, quiet_arg, seed_arg, sim_arg, sockets_arg, vcd_arg, web_arg, Published,
-    QUIET, SEED, SIM, SOCKETS, VCD, WEB,
+    metrics_address, metrics_arg, mqtt_args, published, quiet_arg, seed_arg, sim_arg, sockets_arg,
+    vcd_arg, web_arg, Published, QUIET, SEED, SIM, SOCKETS, VCD, WEB,
 };
 use crate::app::flags::tls::{apply_tls, cert_given, tls_args, tls_files};
 use crate::app::flags::{flag, heading, switched};
 use crate::app::kind::{self, Kind};
+use crate::app::metered::metered;
 use crate::app::observed::{observed, ToBroker};
 use crate::app::process::run_until_interrupted;
 use crate::base::clock;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::net::send::link::keep_inside;
-use crate::observe::inputs;
+use crate::observe::{health, inputs};
 
 /// `up FILE`, the circuit file.
 const FILE: &str = "file";
@@ -83,7 +84,7 @@ pub(crate) fn up_command() -> Command {
 
 /// The flags of every command that runs a circuit (`up`, a shipped file, a
 /// circuit wired in code), which `run_circuit` reads.
-fn run_args() -> [Arg; 9] {
+fn run_args() -> [Arg; 10] {
     let [mqtt, home_assistant] = mqtt_args();
     [
         stop_timeout_arg(),
@@ -91,6 +92,7 @@ fn run_args() -> [Arg; 9] {
         seed_arg(),
         vcd_arg(),
         web_arg(),
+        metrics_arg(),
         mqtt,
         home_assistant,
         sockets_arg(),
@@ -304,6 +306,7 @@ fn run_circuit(
     matches: &mut ArgMatches,
 ) -> Result<()> {
     apply_discovery(matches)?;
+    let metrics = metrics_address(matches)?;
     let tls = tls_files(matches);
     apply_tls(&tls)?;
     let web_tls = tls.clone();
@@ -361,14 +364,15 @@ fn run_circuit(
             .map(|sketch| sketch.name.clone())
             .collect(),
     });
-    run_until_interrupted(command, quiet, stop_timeout, |shutdown| {
-        observed(
+    health::whole_circuit();
+    run_until_interrupted(command, quiet, stop_timeout, |shutdown| async move {
+        let observing = observed(
             vcd,
             web,
             broker,
             panel,
             &web_tls,
-            shutdown,
+            shutdown.clone(),
             |shutdown| async move {
                 let policy = Policy {
                     every,
@@ -380,6 +384,7 @@ fn run_circuit(
                     stop_timeout,
                 };
                 let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
+                health::finished();
                 let line = format!("{prefix}{summary}");
                 // The summary says what was lost; the run then fails (exit 1).
                 if lost.total() == 0 {
@@ -389,7 +394,8 @@ fn run_circuit(
                 }
                 Ok((line, lost.verdict()))
             },
-        )
+        );
+        metered(metrics.as_deref(), &web_tls, shutdown, observing).await
     })
 }
 

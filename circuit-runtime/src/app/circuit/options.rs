@@ -16,8 +16,8 @@ use crate::app::kind::Kind;
 
 /// The flags of a sketch's command line that a circuit decides, not a
 /// sketch's table: where it serves or sends (the circuit places it); the
-/// run's own flags (one for the whole run: `-q`, `--vcd`, `--seed`, a
-/// replay); its advertisement (decided by its placement); certificates,
+/// run's own flags (one for the whole run: `-q`, `--vcd`, `--metrics`,
+/// `--seed`, a replay); its advertisement (decided by its placement); certificates,
 /// tokens and name resolution (one per process).
 const THE_CIRCUITS: &[&str] = &[
     target::SOCKET,
@@ -25,6 +25,7 @@ const THE_CIRCUITS: &[&str] = &[
     target::TO,
     run::QUIET,
     run::VCD,
+    run::METRICS,
     run::MQTT,
     run::HOME_ASSISTANT,
     run::SEED,

@@ -26,8 +26,8 @@ use crate::net::find::address::NAME_PREFIX;
 use crate::net::wire::memory;
 use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
-use crate::observe::log;
 use crate::observe::trace::Trace;
+use crate::observe::{health, log};
 
 /// Runs `circuit`: starts its sketches, feeds them the recording to replay
 /// (if any), waits for its timers (or the recording's end) and, for a part
@@ -75,6 +75,7 @@ pub(crate) async fn run(
     // Followed before anything starts, so that no feeder comes and goes unseen.
     let mut feeders = part::follow(circuit, kinds);
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
+    health::serving();
     let timers = running
         .iter()
         .filter(|(sketch, _)| !kinds[sketch.kind].serves)
@@ -115,6 +116,7 @@ pub(crate) async fn run(
             () = shutdown.wait() => {}
         }
     }
+    health::stopping();
     let report = stop_all(running, kinds).await?;
     if let (Some(replay), Some(trace)) = (&replay, &kept) {
         let names: Vec<&str> = circuit

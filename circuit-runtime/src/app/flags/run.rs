@@ -1,11 +1,13 @@
 //! How a run is watched and wired: `-q/--quiet`, `--seed`, `--vcd`, `--web`,
-//! `--mqtt` and `--home-assistant`, and for a circuit `--sockets` and `--sim`.
+//! `--metrics`, `--mqtt` and `--home-assistant`, and for a circuit `--sockets` and `--sim`.
 
 use std::path::PathBuf;
 
 use clap::{value_parser, Arg, ArgMatches};
 
 use crate::app::flags::{flag, optional, switch, switched};
+use crate::base::error::{Error, Result};
+use crate::base::features::{require, Feature};
 use crate::net::mqtt::url::{MqttUrl, TopicUse};
 
 /// `-q/--quiet`.
@@ -16,6 +18,8 @@ pub(crate) const SEED: &str = "seed";
 pub(crate) const VCD: &str = "vcd";
 /// `--web ADDR`.
 pub(crate) const WEB: &str = "web";
+/// `--metrics ADDR`.
+pub(crate) const METRICS: &str = "metrics";
 /// `--mqtt URL`.
 pub(crate) const MQTT: &str = "mqtt";
 /// `--home-assistant`.
@@ -53,6 +57,26 @@ pub(crate) fn web_arg() -> Arg {
     flag(WEB)
         .value_name("ADDR")
         .help("Serve a live logic-analyzer page on ADDR (such as 127.0.0.1:8080); it stays up after the run until Ctrl-C")
+}
+
+/// `--metrics ADDR`: serve Prometheus metrics and health.
+pub(crate) fn metrics_arg() -> Arg {
+    flag(METRICS)
+        .value_name("ADDR")
+        .help("Serve Prometheus metrics on ADDR (such as 127.0.0.1:9464) at /metrics, and health at /healthz (200 while serving, 503 while starting or stopping); after a run that ends by itself they stay up until Ctrl-C")
+}
+
+/// `--metrics ADDR` as given, if it was; refused (exit 2) by a build
+/// without the `metrics` feature.
+///
+/// # Errors
+/// [`Error::Setup`] naming the feature the build lacks.
+pub(crate) fn metrics_address(matches: &mut ArgMatches) -> Result<Option<String>> {
+    let address = optional::<String>(matches, METRICS);
+    if address.is_some() {
+        require(Feature::Metrics, "--metrics").map_err(Error::Setup)?;
+    }
+    Ok(address)
 }
 
 /// `--mqtt URL` and `--home-assistant`: publish the signals to a broker,

@@ -13,9 +13,9 @@ use crate::net::mqtt::session::client_id;
 use crate::net::mqtt::url::MqttUrl;
 use crate::net::send::tally::{acked, ended, TimerReport};
 use crate::net::wire::dial::DialError;
-use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
+use crate::observe::{health, log, metrics};
 
 /// Ticks `sketch` to the topic of `url` until its loop or `shutdown` says so.
 ///
@@ -64,6 +64,8 @@ pub(crate) async fn drive<S: Timed>(
     let mut stopping = shutdown.stopping();
     let progress = Progress::start(sketch.total());
     let mut report = TimerReport::default();
+    health::sketch_up();
+    let ticks = metrics::Sketch::named(&log::current()).ticks();
     let mut tick = 0;
     loop {
         let Some(message) = sketch.tick(tick).await else {
@@ -76,6 +78,7 @@ pub(crate) async fn drive<S: Timed>(
             }
         }
         report.sent += 1;
+        ticks.sent();
         progress.sent();
         signal("tick", tick);
         let pkid = broker.new_message();

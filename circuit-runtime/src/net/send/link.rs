@@ -28,6 +28,7 @@ use crate::net::send::queue::{Answer, Command};
 use crate::net::send::spool::writer::{self, Item};
 use crate::net::send::spool::Spool;
 use crate::net::wire::memory;
+use crate::observe::metrics::{self, LinkSource};
 use crate::observe::{log, outputs};
 
 pub use crate::net::send::queue::LinkError;
@@ -619,6 +620,11 @@ impl<M: 'static> Outbound for Link<M> {
 
     fn report(&self) -> LinkReport {
         Link::report(self)
+    }
+
+    fn meter(&self, sketch: &str) {
+        let source: Arc<dyn LinkSource> = Arc::clone(&self.inner.shared) as _;
+        metrics::Sketch::named(sketch).link(self.url(), source);
     }
 }
 

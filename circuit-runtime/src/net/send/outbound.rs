@@ -27,6 +27,7 @@ pub(crate) fn configure<S: Sketch>(
     let name = options.named.as_deref().unwrap_or(S::NAME);
     for link in sketch.links() {
         link.configure(&options.links, options.token.as_ref());
+        link.meter(name);
         // A replay (no `shutdown`) sends nothing out: its links keep no spool.
         if let Some(shutdown) = shutdown {
             link.release_on(shutdown, options.stop_timeout);

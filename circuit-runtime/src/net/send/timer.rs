@@ -24,9 +24,9 @@ use crate::net::send::tally::{acked, ended};
 use crate::net::wire::dial::DialError;
 use crate::net::wire::socket::{close_politely, read_ack, Socket};
 use crate::net::wire::watchdog::Watchdog;
-use crate::observe::log;
 use crate::observe::progress::Progress;
 use crate::observe::signal::signal;
+use crate::observe::{health, log, metrics};
 
 /// The role of a sketch driven by a timer: `type Role = Ticking`.
 pub struct Ticking;
@@ -140,6 +140,8 @@ async fn drive_here<S: Timed>(
     let mut stopping = shutdown.stopping();
     let progress = Progress::start(sketch.total());
     let mut report = TimerReport::default();
+    health::sketch_up();
+    let ticks = metrics::Sketch::named(&log::current()).ticks();
     let mut tick = 0;
     'ticks: loop {
         // While the loop makes the tick and until it is due, the connection is
@@ -163,6 +165,7 @@ async fn drive_here<S: Timed>(
             break;
         }
         report.sent += 1;
+        ticks.sent();
         progress.sent();
         signal("tick", tick);
         let mut resending = false;

@@ -18,6 +18,7 @@ use crate::net::serve::peer::{Peer, Tally};
 use crate::net::serve::processed::Processed;
 use crate::net::wire::listener::{accept_until, Listener};
 use crate::observe::log;
+use crate::observe::metrics;
 
 /// What every peer of one server shares.
 pub(crate) struct Peers<S> {
@@ -116,7 +117,9 @@ impl<S: Reactive> Peers<S> {
             Ok(opened) => opened,
             Err(refused) => return refused.log(self.limits),
         };
-        let mut peer = Peer::new(socket, path, &self.dispatch, self.limits);
+        let _connected = self.served.metered.peer();
+        let metered = self.served.metered.path(&path);
+        let mut peer = Peer::new(socket, path, &self.dispatch, self.limits, metered);
         peer.durable(self.durable.as_deref());
         if let Some(resume) = resume {
             peer.resume(resume, &self.processed);
@@ -140,9 +143,10 @@ enum Place {
 }
 
 /// Messages acknowledged and peers served, added up as each peer leaves
-/// (nothing per message).
-#[derive(Default)]
+/// (nothing per message); counted live, per message, for `--metrics`.
 pub(crate) struct Served {
+    /// The server's series (`--metrics`), which its peers count in.
+    metered: metrics::Sketch,
     /// Messages acknowledged, over all peers.
     messages: AtomicU64,
     /// Of them, those refused (answered `error: …`).
@@ -152,6 +156,16 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// Nothing served yet by sketch `name`.
+    pub(crate) fn new(name: &str) -> Self {
+        Served {
+            metered: metrics::Sketch::named(name),
+            messages: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            peers: AtomicU64::new(0),
+        }
+    }
+
     /// Counts one peer that has left, and what it sent.
     fn add(&self, tally: Tally) {
         self.messages.fetch_add(tally.handled, Ordering::Relaxed);

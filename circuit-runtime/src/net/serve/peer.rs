@@ -21,6 +21,7 @@ use crate::net::serve::keepalive::Keepalive;
 use crate::net::serve::processed::{Processed, Seen};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::Frames;
+use crate::observe::metrics;
 
 /// Acknowledgements written before they are sent even when more frames are
 /// waiting, so that a peer that streams never waits long for a batch.
@@ -65,6 +66,8 @@ pub(crate) struct Peer<'a, S, F> {
     /// `--spool`): written to the socket, even into its buffer, they could
     /// reach the peer first. Sent with the batch.
     held: Vec<Message>,
+    /// Its path's series (`--metrics`), resolved when it connected.
+    metered: metrics::Path,
 }
 
 /// A link's place in its stream, on one connection.
@@ -93,7 +96,13 @@ pub(crate) struct Tally {
 
 impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
     /// A peer connected to `path`, talking to the loop through `dispatch`.
-    pub(crate) fn new(socket: F, path: String, dispatch: &'a Dispatch<S>, limits: Limits) -> Self {
+    pub(crate) fn new(
+        socket: F,
+        path: String,
+        dispatch: &'a Dispatch<S>,
+        limits: Limits,
+        metered: metrics::Path,
+    ) -> Self {
         Peer {
             socket,
             channel: path.into(),
@@ -108,6 +117,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             remembered: 0,
             durable: None,
             held: Vec::new(),
+            metered,
         }
     }
 
@@ -206,6 +216,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                     Err(end) => return end,
                 },
             };
+            let since = self.metered.received();
             // A link's message has a number; a plain peer's has none, and
             // costs nothing here.
             let number = self.numbered.as_mut().and_then(|numbered| {
@@ -222,11 +233,13 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                     }
                     self.acks.written();
                     self.handled += 1;
+                    self.metered.acked();
                     continue;
                 }
             }
             let answer = self.dispatch.ask(&self.channel, message, &mut self.replies);
             let outcome = answer.await;
+            self.metered.looped(since);
             if let (Some(numbered), Some(number)) = (&self.numbered, number) {
                 match &outcome {
                     // Kept to answer a resend: a clone of the answer's bytes,
@@ -258,6 +271,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             }
             self.acks.written();
             self.handled += 1;
+            self.metered.acked();
         }
     }
 
@@ -348,6 +362,7 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
     #[cold]
     fn refusal(&mut self, reply: &Payload) {
         self.refused += 1;
+        self.metered.refused();
         if self.refused == 1 {
             tracing::warn!(
                 "refused a message from the peer on {}: {reply} (its further refusals are counted, not logged)",

@@ -27,7 +27,7 @@ use crate::net::serve::dispatch::Dispatch;
 use crate::net::serve::processed::Processed;
 use crate::net::wire::listener::{InProcess, Tcp, Tls};
 use crate::net::wire::tls;
-use crate::observe::log;
+use crate::observe::{health, log};
 
 /// A running server sketch.
 pub struct Server<S> {
@@ -107,7 +107,7 @@ impl<S: Reactive> Server<S> {
             Some(dir) => Processed::durable(dir, &Self::name(options)).map_err(Error::Spool)?,
             None => Processed::default(),
         };
-        let served = Arc::new(Served::default());
+        let served = Arc::new(Served::new(&Self::name(options)));
         let durable = Barrier::of(sketch.links().iter().filter_map(|link| link.on_disk()));
         let (dispatch, sketch) = Dispatch::start(sketch);
         // Subscribed before it says it serves: a refusing broker stops the start.
@@ -143,6 +143,7 @@ impl<S: Reactive> Server<S> {
         } else {
             tracing::info!("serving on {}:{}", options.socket, address.port());
         }
+        health::sketch_up();
         let advertised = Self::advertise(options, address, secure).await;
         Ok(Server {
             address,

@@ -1,6 +1,7 @@
 //! The live logic-analyzer page: the page at `/`, and the recorded signals
 //! as a WebSocket event stream at `/events`, on one port, so that a browser
-//! needs nothing but the address.
+//! needs nothing but the address; and `/metrics` and `/healthz` as the
+//! metrics endpoint serves them.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -20,6 +21,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::base::error::Result;
 use crate::base::options::TlsFiles;
 use crate::base::shutdown::Shutdown;
+use crate::net::web::metrics;
 use crate::net::web::server::{self, text, upgrade, whole, Answer, Served, Site};
 use crate::net::wire::socket::close_politely;
 use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
@@ -90,6 +92,9 @@ struct Page {
 
 impl Site for Page {
     fn answer(&self, request: Request<Incoming>) -> Pin<Box<dyn Future<Output = Answer> + Send>> {
+        if let Some(answer) = metrics::answer(&request) {
+            return Box::pin(std::future::ready(answer));
+        }
         let answer = match request.uri().path() {
             "/" | "/index.html" => whole(StatusCode::OK, "text/html; charset=utf-8", PAGE),
             "/events" => {

@@ -24,6 +24,7 @@ impl Delivery {
                 .dead_lettered(dead.number, dead.answer, dead.failures + 1, reason);
         }
         self.in_flight = 0;
+        self.link.flying(0);
         let url = self.link.url.as_str();
         if std::mem::replace(&mut self.refused, true) {
             tracing::debug!("link to {url} refused again ({reason}): {count} dead-lettered");
@@ -59,6 +60,7 @@ impl Delivery {
         *socket = None;
         self.dialer.lost();
         let carried = std::mem::take(&mut self.in_flight) > 0;
+        self.link.flying(0);
         if !carried && !violation {
             // Idle (a peer that restarted, a dead one that did not answer our
             // ping): nothing is late, and the next message connects again;

@@ -27,6 +27,7 @@ use crate::net::wire::dial::{Backoff, DialError};
 use crate::net::wire::resume::Resume;
 use crate::net::wire::socket::{close_politely, Socket};
 use crate::net::wire::watchdog::Watchdog;
+use crate::observe::metrics::AckTime;
 
 /// The most text a link keeps unacknowledged, whatever its window: large
 /// messages fill the window by size before they fill it by count.
@@ -50,6 +51,9 @@ struct Outstanding {
     /// Whether it is the retained message sent again on a new connection:
     /// neither taken from the queue nor, once acknowledged, delivered anew.
     retained: bool,
+    /// When it last went on the wire, with `--metrics` (for the time its
+    /// peer takes to acknowledge).
+    sent: Option<std::time::Instant>,
 }
 
 /// A flush or close waiting for the messages queued before it.
@@ -238,6 +242,7 @@ impl Delivery {
         {
             Ok(socket) => {
                 self.refused = false;
+                self.link.connections.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("link to {url} connected, as {}", self.link.identity());
                 if self.down {
                     tracing::info!("link to {url} is up again");
@@ -284,7 +289,7 @@ impl Delivery {
         }
         let mut written = 0;
         while written < WRITE_BATCH {
-            let Some(outstanding) = self.pending.get(self.in_flight) else {
+            let Some(outstanding) = self.pending.get_mut(self.in_flight) else {
                 break;
             };
             if outstanding.failures > 0 {
@@ -295,11 +300,13 @@ impl Delivery {
                 );
             }
             written += outstanding.text.len();
+            outstanding.sent = AckTime::start();
             // A clone of the frame shares its bytes: no copy, no allocation.
             let frame = Message::Text(outstanding.text.clone());
             socket.feed(frame).await.map_err(lost)?;
             self.in_flight += 1;
         }
+        self.link.flying(self.in_flight);
         socket.flush().await.map_err(lost)
     }
 
@@ -323,6 +330,7 @@ impl Delivery {
                     number,
                     failures: 0,
                     retained: false,
+                    sent: None,
                 });
                 return;
             }
@@ -353,6 +361,7 @@ impl Delivery {
                 // What the connection still carried goes again on the next
                 // one, which a later message opens, the retained message first.
                 self.in_flight = 0;
+                self.link.flying(0);
                 self.unqueue_retained();
             }
             let _ = waiting.done.send(());
@@ -441,6 +450,8 @@ impl Delivery {
         };
         self.pending_bytes -= outstanding.text.len();
         self.in_flight -= 1;
+        self.link.flying(self.in_flight);
+        self.link.ack_time.acknowledged(outstanding.sent);
         self.watchdog.heard();
         if outstanding.retained {
             self.retained_acked(&outstanding.text, &ack);

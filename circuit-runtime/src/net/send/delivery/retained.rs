@@ -26,6 +26,7 @@ impl Delivery {
                 number: 0,
                 failures: 0,
                 retained: true,
+                sent: None,
             });
         }
         true

@@ -16,6 +16,7 @@ use crate::net::find::address::Address;
 use crate::net::send::identity::LinkId;
 use crate::net::send::queue::{Answer, LinkError};
 use crate::net::send::spool::Spool;
+use crate::observe::metrics::{AckTime, LinkSample, LinkSource};
 
 /// What a link and its delivering task share.
 pub(crate) struct Shared {
@@ -41,6 +42,12 @@ pub(crate) struct Shared {
     /// that a circuit server answers a resent message without running its
     /// loop again: kept in its spool, or drawn once per process.
     pub(crate) identity: OnceLock<LinkId>,
+    /// Messages on the wire, unacknowledged, as its delivering task last said.
+    pub(crate) in_flight: AtomicU64,
+    /// Connections made so far.
+    pub(crate) connections: AtomicU64,
+    /// The peer's time to acknowledge (`--metrics`).
+    pub(crate) ack_time: AckTime,
 }
 
 impl Shared {
@@ -56,7 +63,15 @@ impl Shared {
             retain: AtomicBool::new(false),
             spool: OnceLock::new(),
             identity: OnceLock::new(),
+            in_flight: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            ack_time: AckTime::new(),
         }
+    }
+
+    /// Its delivering task has `count` messages on the wire.
+    pub(crate) fn flying(&self, count: usize) {
+        self.in_flight.store(count as u64, Ordering::Relaxed);
     }
 
     /// Who the link is, to its peer: its spool's identity, or one drawn for this process.
@@ -120,6 +135,28 @@ impl Shared {
                 reason: reason.to_owned(),
             }));
         }
+    }
+}
+
+impl LinkSource for Shared {
+    fn sample(&self) -> LinkSample {
+        let report = self.counters.report();
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        LinkSample {
+            delivered: report.delivered,
+            refused: report.refused,
+            dead_lettered: report.dead_lettered,
+            dropped: report.overflowed,
+            // What is held and not on the wire waits in the queue.
+            queued: report.held.saturating_sub(in_flight),
+            in_flight,
+            reconnects: self.connections.load(Ordering::Relaxed).saturating_sub(1),
+            spool_bytes: self.spool.get().map(|spool| spool.unsettled_bytes()),
+        }
+    }
+
+    fn ack_time(&self) -> &AckTime {
+        &self.ack_time
     }
 }
 

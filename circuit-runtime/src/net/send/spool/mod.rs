@@ -208,7 +208,7 @@ impl Spool {
     }
 
     /// The bytes of the unsettled messages' records: what `--spool-max` bounds.
-    fn unsettled_bytes(&self) -> u64 {
+    pub(crate) fn unsettled_bytes(&self) -> u64 {
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         prune(&mut log, self.acked.load(Ordering::Relaxed));
         log.unsettled_bytes
