@@ -6,6 +6,7 @@ pub(crate) mod analyzer;
 pub(crate) mod console;
 pub mod inputs;
 pub(crate) mod log;
+pub(crate) mod merge;
 pub(crate) mod outputs;
 pub(crate) mod progress;
 pub(crate) mod recording;
