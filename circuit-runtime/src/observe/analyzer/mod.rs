@@ -354,6 +354,30 @@ mod tests {
     }
 
     #[test]
+    fn the_hosts_message_gives_each_hosts_offset_in_microseconds() {
+        let views = [
+            HostView {
+                host: "h2".into(),
+                sketches: vec!["iopin".into()],
+                offset: Some(12_345_678),
+                uncertainty: Some(400_000),
+                gone: None,
+            },
+            HostView {
+                host: "h3".into(),
+                sketches: vec!["buzzer".into()],
+                offset: None,
+                uncertainty: None,
+                gone: Some(3_200_000_000),
+            },
+        ];
+        assert_eq!(
+            hosts(&views),
+            r#"{"type":"hosts","hosts":[{"host":"h2","sketches":["iopin"],"offset":12345.678,"uncertainty":400.0,"gone":null},{"host":"h3","sketches":["buzzer"],"offset":null,"uncertainty":null,"gone":3200000}]}"#
+        );
+    }
+
+    #[test]
     fn messages_are_the_documented_json() {
         let totals = Totals {
             samples: 3,
