@@ -350,3 +350,109 @@ fn a_host_killed_mid_run_is_marked_gone_and_the_rest_keeps_recording() {
     );
     offsets(&clock, "killed");
 }
+
+/// The headless browser's harness (`tests/browser`, as `tests/analyzer.rs`
+/// uses it), or why it cannot run.
+fn browser() -> Result<PathBuf, String> {
+    if !Path::new("/usr/bin/chromium").exists() {
+        return Err("/usr/bin/chromium is missing (apt-get install chromium)".into());
+    }
+    let browser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    if !browser.join("node_modules/playwright-core").exists() {
+        return Err("playwright-core is missing (cd tests/browser && npm ci)".into());
+    }
+    Ok(browser.join("analyzer.mjs"))
+}
+
+#[test]
+fn the_page_shows_one_timeline_with_a_group_of_rows_and_the_offset_of_each_host() {
+    let harness = match browser() {
+        Ok(harness) => harness,
+        Err(missing) if std::env::var("CI").as_deref() != Ok("true") => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "!!! SKIPPED the page test: {missing} !!!"
+            );
+            return;
+        }
+        Err(missing) => panic!("CI=true, but the page test cannot run: {missing}"),
+    };
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let file = circuit_file("page", 10, 0.05);
+    let buzzer = part(&net, 3, &file, "h3", None);
+    let iopin = part(&net, 2, &file, "h2", Some("+30s"));
+    let mut clock = net.host(1).start(
+        BIN,
+        &[
+            "up",
+            file.to_str().unwrap(),
+            "--host",
+            "h1",
+            "--web",
+            "127.0.0.1:0",
+        ],
+    );
+    let line = clock.wait_for(PATIENCE, |line| line.contains("logic analyzer on "));
+    let url = line
+        .split("logic analyzer on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    // The page, opened on the clock's host until the run has ended there.
+    let screenshot = dir().join("page.png");
+    let page = net
+        .host(1)
+        .command(
+            "node",
+            &[
+                harness.to_str().unwrap(),
+                &url,
+                screenshot.to_str().unwrap(),
+                "60",
+            ],
+        )
+        .output()
+        .expect("node runs the harness");
+    assert!(
+        page.status.success(),
+        "the harness failed: {}\n{}",
+        String::from_utf8_lossy(&page.stderr),
+        String::from_utf8_lossy(&page.stdout)
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "one view's screenshot: {}",
+        screenshot.display()
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&page.stdout).unwrap();
+    let signals: Vec<&str> = seen["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|signal| signal.as_str())
+        .collect();
+    for signal in ["clock.tick", "iopin.level", "buzzer.buzz"] {
+        assert!(signals.contains(&signal), "{signal} on the page: {seen}");
+    }
+    let hosts = seen["hosts"].as_array().unwrap();
+    let names: Vec<&str> = hosts
+        .iter()
+        .filter_map(|host| host["host"].as_str())
+        .collect();
+    assert_eq!(names, ["h2", "h3"], "{seen}");
+    // h2's clock, 30 s ahead, in µs on the page.
+    let h2 = hosts[0]["offset"]
+        .as_f64()
+        .expect("h2's offset is measured");
+    assert!((h2 - 30e6).abs() < 1e6, "{seen}");
+    assert!(hosts[0]["uncertainty"].as_f64().is_some(), "{seen}");
+    assert_eq!(hosts[0]["sketches"], serde_json::json!(["iopin"]), "{seen}");
+    clock.signal("INT");
+    let clock = clock.finish(PATIENCE);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    ends(iopin);
+    ends(buzzer);
+}
