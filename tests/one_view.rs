@@ -351,6 +351,63 @@ fn a_host_killed_mid_run_is_marked_gone_and_the_rest_keeps_recording() {
     offsets(&clock, "killed");
 }
 
+#[test]
+fn a_host_that_restarts_appears_again_when_it_is_found() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let file = circuit_file("restarted", 80, 0.05);
+    let vcd = dir().join(format!("restarted-{}.vcd", std::process::id()));
+    let mut buzzer = part(&net, 3, &file, "h3", None);
+    let iopin = part(&net, 2, &file, "h2", None);
+    let mut clock = net.host(1).start(
+        BIN,
+        &[
+            "up",
+            file.to_str().unwrap(),
+            "--host",
+            "h1",
+            "--vcd",
+            vcd.to_str().unwrap(),
+        ],
+    );
+    buzzer.wait_for(PATIENCE, |line| line.contains("buzz #2"));
+    buzzer.signal("KILL");
+    let _ = buzzer.finish(PATIENCE);
+    clock.wait_for(PATIENCE, |line| {
+        line.contains("lost buzzer's signal stream")
+    });
+    // The buzzer's part again, as a supervisor would start it.
+    let buzzer = part(&net, 3, &file, "h3", None);
+    let clock = clock.finish(PATIENCE * 2);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    let iopin = ends(iopin);
+    let buzzer = ends(buzzer);
+    let recorded = changes(&vcd);
+    let gone: Vec<&str> = recorded
+        .iter()
+        .filter(|change| change.signal == "buzzer._gone")
+        .map(|change| change.value.as_str())
+        .collect();
+    assert_eq!(gone, ["1", "0"], "gone, then back: {recorded:?}");
+    let back = times(&recorded, "buzzer._gone", Some("0"))[0];
+    let heard_after = times(&recorded, "buzzer.in", None)
+        .into_iter()
+        .filter(|at| *at > back)
+        .count();
+    let served_after = buzzer
+        .lines_of("buzzer")
+        .iter()
+        .filter(|line| line.starts_with("buzz #"))
+        .count();
+    assert!(
+        heard_after > 0 && served_after > 0,
+        "the restarted buzzer recorded: {recorded:?} {buzzer:?}"
+    );
+    assert_eq!(times(&recorded, "iopin.in", None).len(), 80, "{iopin:?}");
+    offsets(&clock, "restarted");
+}
+
 /// The headless browser's harness (`tests/browser`, as `tests/analyzer.rs`
 /// uses it), or why it cannot run.
 fn browser() -> Result<PathBuf, String> {
