@@ -208,8 +208,13 @@ fn assert_causal(changes: &[Change], ticks: usize) {
 }
 
 /// The clock lines the recorder logged (`h2's clock: +0.012 ms ± 0.030 ms`),
-/// printed for the record.
+/// printed for the record, with how many receives it moved after their sends.
 fn offsets<'a>(clock: &'a Finished, test: &str) -> Vec<&'a str> {
+    for line in clock.lines_of("record") {
+        if line.contains("placed just after their sends") {
+            let _ = writeln!(std::io::stderr(), "{test}: {line}");
+        }
+    }
     let lines: Vec<&str> = clock
         .lines_of("record")
         .into_iter()

@@ -148,6 +148,8 @@ pub(crate) struct Merger {
     sketches: HashMap<String, Elsewhere>,
     /// Sends not paired yet, by text (as the lanes hold it, escaped).
     sends: HashMap<String, VecDeque<Send>>,
+    /// Receives moved after their sends, for the end-of-recording line.
+    moved: u64,
 }
 
 impl Merger {
@@ -190,6 +192,7 @@ impl Merger {
             hosts,
             sketches,
             sends: HashMap::new(),
+            moved: 0,
         };
         merger.show_hosts();
         merger
@@ -212,6 +215,11 @@ impl Merger {
             .iter()
             .map(|host| (host.view.host.clone(), host.clock.estimate()))
             .collect()
+    }
+
+    /// How many receives were moved after their sends.
+    pub(crate) fn moved(&self) -> u64 {
+        self.moved
     }
 
     /// Takes in a time exchange with `sketch`'s host.
@@ -329,6 +337,7 @@ impl Merger {
                 let window = send.uncertainty + uncertainty + DRIFT;
                 if send.at >= at && send.at - at <= window {
                     at = send.at + 1;
+                    self.moved += 1;
                 }
             }
         }
@@ -498,6 +507,7 @@ mod tests {
                 ("buzz", 10_000_002)
             ]
         );
+        assert_eq!(merger.moved(), 1);
         // A send long after is not this receive's: nothing moves.
         trace.place(
             "iopin".into(),

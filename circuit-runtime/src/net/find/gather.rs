@@ -38,6 +38,11 @@ const FIRST_EXCHANGES: (u32, Duration) = (5, Duration::from_millis(50));
 /// How often a followed sketch's clock is exchanged with after the first ones.
 const EXCHANGE_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a followed sketch may answer nothing (pings every second)
+/// before its stream counts as lost: a machine whose cable was pulled
+/// closes nothing.
+const SILENT: Duration = Duration::from_secs(5);
+
 /// How often a sketch seen but not followed (unreachable) is tried again.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -294,7 +299,10 @@ impl Gatherer {
         // Quiet: no change for a moment (the last messages reach their hosts).
         loop {
             let quiet = Instant::now() + QUIET;
-            match timeout(quiet.min(deadline) - Instant::now(), notes.recv()).await {
+            let wait = quiet
+                .min(deadline)
+                .saturating_duration_since(Instant::now());
+            match timeout(wait, notes.recv()).await {
                 Ok(Some(note)) => {
                     let change = matches!(note, Note::Change { .. });
                     self.take(note);
@@ -331,6 +339,12 @@ impl Gatherer {
         }
         while let Some((_, note)) = self.held.pop_front() {
             self.place(note);
+        }
+        let moved = self.merger.moved();
+        if moved > 0 {
+            tracing::info!(
+                "{moved} messages received elsewhere placed just after their sends (within the clocks' uncertainty)"
+            );
         }
         for (host, estimate) in self.merger.offsets() {
             match estimate {
@@ -406,9 +420,14 @@ async fn converse(
     let mut next_ping = Instant::now();
     // The ping whose answer says the stream is drained, once asked.
     let mut drain_ping: Option<u64> = None;
+    let mut heard = Instant::now();
     loop {
         tokio::select! {
             () = sleep_until(next_ping) => {
+                if heard.elapsed() > SILENT {
+                    tracing::debug!("{sketch} answered nothing for {}s", SILENT.as_secs());
+                    return false;
+                }
                 let t0 = trace.wall_now();
                 if socket.send(Message::text(Frame::Ping { t0 }.text())).await.is_err() {
                     return false;
@@ -430,6 +449,7 @@ async fn converse(
                     Some(Ok(_)) => continue,
                 };
                 let t3 = trace.wall_now();
+                heard = Instant::now();
                 let note = match Frame::parse(text.as_str()) {
                     Ok(Frame::Hello { run, .. }) => Note::Hello { sketch: sketch.to_owned(), run },
                     Ok(Frame::Change { at, name, value, event }) => Note::Change {
