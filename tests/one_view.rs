@@ -13,6 +13,7 @@ mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use support::certs::Ca;
 use support::netns::Network;
 use support::{drawn_bits, rising_edges, Finished, Running, BIN, PATIENCE};
 
@@ -50,7 +51,20 @@ fn dir() -> PathBuf {
 /// `up FILE --host PLACEMENT` on `host` (under `faketime -f SKEW` when
 /// given), once its servers are up.
 fn part(net: &Network, host: usize, file: &Path, placement: &str, skew: Option<&str>) -> Running {
+    part_with(net, host, file, placement, skew, &[])
+}
+
+/// [`part`] with `extra` flags.
+fn part_with(
+    net: &Network,
+    host: usize,
+    file: &Path,
+    placement: &str,
+    skew: Option<&str>,
+    extra: &[&str],
+) -> Running {
     let mut args = vec!["up", file.to_str().unwrap(), "--host", placement];
+    args.extend_from_slice(extra);
     let mut running = match skew {
         Some(skew) => {
             let mut faked = vec!["-f", skew, BIN];
@@ -411,6 +425,77 @@ fn a_host_that_restarts_appears_again_when_it_is_found() {
     );
     assert_eq!(times(&recorded, "iopin.in", None).len(), 80, "{iopin:?}");
     offsets(&clock, "restarted");
+}
+
+#[test]
+fn over_tls_the_signal_streams_are_wss_checked_against_each_sketchs_name() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let certs = dir().join(format!("tls-{}", std::process::id()));
+    let ca = Ca::new(&certs, "circuit-ca");
+    let ca_pem = ca.pem.to_str().unwrap().to_owned();
+    let buzzer_cert = ca.issue("buzzer", &["buzzer"], false);
+    let iopin_cert = ca.issue("iopin", &["iopin"], false);
+    let file = circuit_file("secure", 6, 0.05);
+    let vcd = dir().join(format!("secure-{}.vcd", std::process::id()));
+    let flags = |cert: &support::certs::Issued| {
+        [
+            "--tls-cert".to_owned(),
+            cert.cert.to_str().unwrap().to_owned(),
+            "--tls-key".to_owned(),
+            cert.key.to_str().unwrap().to_owned(),
+            "--ca".to_owned(),
+            ca_pem.clone(),
+        ]
+    };
+    let buzzer_flags = flags(&buzzer_cert);
+    let buzzer_flags: Vec<&str> = buzzer_flags.iter().map(String::as_str).collect();
+    let buzzer = part_with(&net, 3, &file, "h3", None, &buzzer_flags);
+    let iopin_flags = flags(&iopin_cert);
+    let iopin_flags: Vec<&str> = iopin_flags.iter().map(String::as_str).collect();
+    let iopin = part_with(&net, 2, &file, "h2", None, &iopin_flags);
+    let clock = net
+        .host(1)
+        .start(
+            BIN,
+            &[
+                "up",
+                file.to_str().unwrap(),
+                "--host",
+                "h1",
+                "--ca",
+                &ca_pem,
+                "--vcd",
+                vcd.to_str().unwrap(),
+            ],
+        )
+        .finish(PATIENCE * 2);
+    assert_eq!(clock.code(), 0, "{clock:?}");
+    ends(iopin);
+    ends(buzzer);
+    for (sketch, host) in [("iopin", 2), ("buzzer", 3)] {
+        let over = format!(
+            "recording {sketch} (on h{host}) from wss://{}:",
+            net.host(host).addr()
+        );
+        assert!(
+            clock
+                .lines_of("record")
+                .iter()
+                .any(|line| line.starts_with(&over)),
+            "{over}: {clock:?}"
+        );
+    }
+    let recorded = changes(&vcd);
+    assert_eq!(times(&recorded, "iopin.in", None).len(), 6, "{recorded:?}");
+    assert_eq!(
+        times(&recorded, "buzzer.in", None).len(),
+        18,
+        "{recorded:?}"
+    );
+    assert_causal(&recorded, 6);
+    offsets(&clock, "tls");
 }
 
 /// The headless browser's harness (`tests/browser`, as `tests/analyzer.rs`
