@@ -5,7 +5,7 @@
 // Opens URL, waits (at most TIMEOUT_SECONDS, default 30, launch included) until
 // the page says the run ended (`window.analyzer.ended`), lets it draw one more
 // frame, saves a full-page screenshot, and prints one line of JSON to stdout:
-// {"counters", "edges", "connected", "ended", "signals"} from `window.analyzer`.
+// {"counters", "edges", "connected", "ended", "signals", "hosts"} from `window.analyzer`.
 // Exit 0 on success; on a timeout or any error, one line on stderr and exit 1.
 // The browser is Debian's Chromium (env CHROMIUM, else /usr/bin/chromium),
 // driven by playwright-core (`npm ci` in this folder), with a fresh profile in
@@ -84,6 +84,7 @@ try {
       connected: a.connected,
       ended: a.ended,
       signals: a.signals,
+      hosts: a.hosts,
     };
   });
   if (pageErrors.length) throw new Error(`the page threw: ${pageErrors.join(" | ")}`);

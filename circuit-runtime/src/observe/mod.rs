@@ -1,6 +1,7 @@
 //! The observation layer: the `[ name ] text` log lines, a timer's progress
-//! bar, the signals sketches record, their VCD file and what the live
-//! analyzer page shows, and the metrics and health a scraper reads. Built
+//! bar, the signals sketches record (those of other hosts merged onto this
+//! host's clock, `merge`), their VCD file and what the live analyzer page
+//! shows, and the metrics and health a scraper reads. Built
 //! on `base` only.
 
 pub(crate) mod analyzer;
@@ -10,6 +11,7 @@ pub(crate) mod health;
 pub(crate) mod histogram;
 pub mod inputs;
 pub(crate) mod log;
+pub(crate) mod merge;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;
 #[cfg(not(feature = "metrics"))]

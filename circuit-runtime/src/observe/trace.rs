@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 // tokio's clock, so that under `--sim` a recording's times are the simulated ones.
 use tokio::time::Instant;
 
@@ -50,6 +51,9 @@ impl Change {
 pub enum Event {
     /// A signal changed.
     Change(Change),
+    /// What is known of the hosts whose sketches this recording merges
+    /// (see `observe::merge`): all of them, each time one changes.
+    Hosts(Arc<[HostView]>),
     /// The run is over; the summary line says how it went.
     End {
         /// Nanoseconds since recording started.
@@ -57,6 +61,24 @@ pub enum Event {
         /// The run's summary line.
         summary: Arc<str>,
     },
+}
+
+/// One host whose sketches' changes a recording merges, as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostView {
+    /// Its name in the circuit file (`host = "h2"`).
+    pub host: String,
+    /// Its sketches whose changes are merged, by name.
+    pub sketches: Vec<String>,
+    /// How far its clock is ahead of this host's, in nanoseconds (behind
+    /// when negative); `None` until its first time exchange.
+    pub offset: Option<i64>,
+    /// How far off that offset may be, in nanoseconds: half the round trip
+    /// of the exchange it came from.
+    pub uncertainty: Option<u64>,
+    /// Since when (nanoseconds since recording started) none of its sketches
+    /// can be reached, if so.
+    pub gone: Option<u64>,
 }
 
 /// Counts of one signal's changes that fell out of the history.
@@ -105,12 +127,18 @@ pub struct Watch {
     pub live: broadcast::Receiver<Event>,
     /// Nanoseconds since recording started, now.
     pub now: u64,
+    /// The other hosts whose changes are merged, if any.
+    pub hosts: Arc<[HostView]>,
 }
 
 /// The recorder: every change with its time, for a VCD file and for watchers.
 pub struct Trace {
     /// Time zero of the recording.
     start: Instant,
+    /// Time zero on the wall clock, nanoseconds since the Unix epoch: what
+    /// the changes this recording streams to another host are timed by
+    /// (`net::serve::signals`), and what that host's changes are placed by.
+    wall: u64,
     /// Everything below changes together, under one short lock (never held across an await).
     state: Mutex<State>,
     /// The live feed; sent to while the lock is held, so a new watcher misses nothing.
@@ -145,6 +173,8 @@ struct State {
     /// Whether changes are kept (for a page or a VCD file), or only counted
     /// (for a summary), which costs one short lock per change.
     counting_only: bool,
+    /// The other hosts whose changes are merged.
+    hosts: Option<Arc<[HostView]>>,
 }
 
 impl Trace {
@@ -184,8 +214,14 @@ impl Trace {
 
     /// A recorder of its own, not the process's (for tests).
     pub fn new() -> Trace {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+            });
         Trace {
             start: Instant::now(),
+            wall,
             state: Mutex::new(State::default()),
             live: broadcast::channel(LIVE_BACKLOG).0,
             keeping: AtomicBool::new(true),
@@ -215,6 +251,53 @@ impl Trace {
     /// Nanoseconds since recording started.
     fn now(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Nanoseconds since the Unix epoch, now, by this recording's clock:
+    /// its start on the wall clock, plus the time since (so that a wall
+    /// clock stepped during the run does not step the recording).
+    pub fn wall_now(&self) -> u64 {
+        self.wall.saturating_add(self.now())
+    }
+
+    /// Time `at` of this recording on the wall clock (see [`Trace::wall_now`]).
+    pub fn wall_at(&self, at: u64) -> u64 {
+        self.wall.saturating_add(at)
+    }
+
+    /// The time of this recording that the wall-clock time `wall` is
+    /// (nanoseconds since the Unix epoch); 0 for one before it started.
+    pub fn at_wall(&self, wall: i128) -> u64 {
+        u64::try_from(wall - i128::from(self.wall)).unwrap_or(0)
+    }
+
+    /// Places a change that happened elsewhere, at `at` of this recording
+    /// (which may be earlier than changes recorded already): kept, counted
+    /// and shown as a change recorded here would be; an event lane's
+    /// (`event`) kept every time. A VCD file has its changes in time order
+    /// whatever order they were placed in ([`Trace::kept`]).
+    pub fn place(&self, sketch: Arc<str>, name: &'static str, value: Value, at: u64, event: bool) {
+        let lane = if event { Lane::Events } else { Lane::Signal };
+        let mut state = self.lock();
+        if state.counting_only {
+            state.before.of(&sketch, name).add(&value);
+            return;
+        }
+        let change = Change {
+            at,
+            sketch,
+            name,
+            value,
+        };
+        self.keep(&mut state, change, lane);
+    }
+
+    /// Says what is known of the other hosts whose changes are merged.
+    pub fn hosts(&self, hosts: Vec<HostView>) {
+        let hosts: Arc<[HostView]> = hosts.into();
+        let mut state = self.lock();
+        state.hosts = Some(Arc::clone(&hosts));
+        let _ = self.live.send(Event::Hosts(hosts));
     }
 
     /// Records one value of signal `sketch.name` (given the sketch's shared
@@ -251,6 +334,12 @@ impl Trace {
             name,
             value,
         };
+        self.keep(&mut state, change, lane);
+    }
+
+    /// Keeps `change` for a VCD file (when one will be written), the
+    /// history and the live feed.
+    fn keep(&self, state: &mut State, change: Change, lane: Lane) {
         if state.all.is_some() && state.changes_kept_value(&change, lane) {
             let full = state
                 .all
@@ -323,6 +412,7 @@ impl Trace {
             ended: state.ended.clone(),
             live: self.live.subscribe(),
             now: self.now(),
+            hosts: state.hosts.clone().unwrap_or_else(|| Arc::from(Vec::new())),
         }
     }
 
@@ -344,9 +434,13 @@ impl Trace {
         totals
     }
 
-    /// Every change kept for a VCD file, oldest first (none unless asked for).
+    /// Every change kept for a VCD file, oldest first (none unless asked
+    /// for); changes placed from elsewhere ([`Trace::place`]) among them.
     pub fn kept(&self) -> Vec<Change> {
-        self.lock().all.clone().unwrap_or_default()
+        let mut kept = self.lock().all.clone().unwrap_or_default();
+        // Stable, and nearly sorted already: what was recorded here keeps its order.
+        kept.sort_by_key(|change| change.at);
+        kept
     }
 }
 

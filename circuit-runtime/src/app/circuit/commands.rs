@@ -350,6 +350,7 @@ fn run_circuit(
     let seed: Option<u64> = matches.remove_one(SEED);
     let vcd: Option<PathBuf> = matches.remove_one(VCD);
     let web: Option<String> = matches.remove_one(WEB);
+    let gather = vcd.is_some() || web.is_some();
     let every = for_every_sketch(matches, kinds);
     let stop_timeout = stop_timeout(matches);
     let panel = panel(&circuit);
@@ -382,6 +383,7 @@ fn run_circuit(
                     quiet,
                     replay,
                     stop_timeout,
+                    gather,
                 };
                 let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
                 health::finished();

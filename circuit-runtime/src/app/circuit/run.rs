@@ -23,6 +23,7 @@ use crate::base::settings::{Setting, Values};
 use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
 use crate::net::find::address::NAME_PREFIX;
+use crate::net::find::gather::Gathering;
 use crate::net::wire::memory;
 use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
@@ -49,7 +50,13 @@ pub(crate) async fn run(
         quiet,
         replay,
         stop_timeout,
+        gather,
     } = policy;
+    // Across hosts, each part keeps its recent changes from the start, for
+    // a recorder elsewhere that follows its signal streams later.
+    if circuit.here.is_some() {
+        Trace::install(false);
+    }
     // A check compares every change, so every change is kept.
     let kept = replay
         .as_ref()
@@ -74,6 +81,8 @@ pub(crate) async fn run(
     placement.stop = shutdown.clone();
     // Followed before anything starts, so that no feeder comes and goes unseen.
     let mut feeders = part::follow(circuit, kinds);
+    // Recorded here: so are the sketches elsewhere, found as they start.
+    let gathering = gather.then(|| gathering(circuit, kinds)).flatten();
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
     health::serving();
     let timers = running
@@ -117,6 +126,9 @@ pub(crate) async fn run(
         }
     }
     health::stopping();
+    if let Some(gathering) = gathering {
+        gathering.finish().await;
+    }
     let report = stop_all(running, kinds).await?;
     if let (Some(replay), Some(trace)) = (&replay, &kept) {
         let names: Vec<&str> = circuit
@@ -132,6 +144,34 @@ pub(crate) async fn run(
         line.push_str(&format!("; {}", report.lost));
     }
     Ok((line, report.lost))
+}
+
+/// Follows the serving sketches of `circuit` placed on other hosts into this
+/// host's recording; none when this machine cannot do multicast DNS (said).
+fn gathering(circuit: &Plan, kinds: &[Kind]) -> Option<Gathering> {
+    let here = circuit.here.as_ref()?;
+    let trace = Trace::installed().filter(|trace| trace.keeps_changes())?;
+    let elsewhere: Vec<(String, String)> = circuit
+        .sketches
+        .iter()
+        .filter(|sketch| sketch.host.as_ref() != Some(here))
+        // A timer serves nothing, nor does a program outside: no stream.
+        .filter(|sketch| kinds[sketch.kind].serves && sketch.command.is_none())
+        .map(|sketch| {
+            let host = sketch.host.clone().unwrap_or_else(|| "?".to_owned());
+            (sketch.name.clone(), host)
+        })
+        .collect();
+    if elsewhere.is_empty() {
+        return None;
+    }
+    match Gathering::start(&circuit.name, &elsewhere, Arc::clone(trace)) {
+        Ok(gathering) => Some(gathering),
+        Err(why) => {
+            tracing::warn!("the sketches on other hosts are not recorded here: {why}");
+            None
+        }
+    }
 }
 
 /// Warns of each count of the summary whose signal no sketch recorded during
@@ -326,6 +366,9 @@ pub(crate) struct Policy {
     pub(crate) replay: Option<Replay>,
     /// `--stop-timeout`: how long a command sketch has between SIGTERM and SIGKILL.
     pub(crate) stop_timeout: Duration,
+    /// Whether this run is recorded (`--vcd`, `--web`): across hosts, the
+    /// sketches elsewhere are then followed into the recording.
+    pub(crate) gather: bool,
 }
 
 /// A recording to replay into a circuit.

@@ -11,6 +11,7 @@ pub(crate) mod address;
 // reads only what a DNS server's records give.
 #[cfg_attr(not(feature = "discovery"), allow(dead_code))]
 pub(crate) mod discovery;
+pub(crate) mod gather;
 #[cfg(feature = "discovery")]
 pub(crate) mod mdns;
 #[cfg(not(feature = "discovery"))]

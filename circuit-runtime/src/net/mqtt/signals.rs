@@ -310,7 +310,7 @@ impl Board {
             tokio::select! {
                 live = connection.watch.live.recv() => match live {
                     Ok(Event::Change(change)) => self.note(&change),
-                    Ok(Event::End { .. }) => {}
+                    Ok(Event::End { .. } | Event::Hosts(_)) => {}
                     Err(RecvError::Lagged(_)) => self.catch_up(&mut connection),
                     Err(RecvError::Closed) => break,
                 },
@@ -347,7 +347,7 @@ impl Board {
         loop {
             match connection.watch.live.try_recv() {
                 Ok(Event::Change(change)) => self.note(&change),
-                Ok(Event::End { .. }) => {}
+                Ok(Event::End { .. } | Event::Hosts(_)) => {}
                 Err(TryRecvError::Lagged(_)) => self.catch_up(&mut connection),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }

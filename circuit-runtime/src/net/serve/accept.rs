@@ -16,7 +16,9 @@ use crate::net::serve::dispatch::Dispatch;
 use crate::net::serve::door::Door;
 use crate::net::serve::peer::{Peer, Tally};
 use crate::net::serve::processed::Processed;
+use crate::net::serve::signals;
 use crate::net::wire::listener::{accept_until, Listener};
+use crate::net::wire::signal_frames;
 use crate::observe::log;
 use crate::observe::metrics;
 
@@ -117,6 +119,12 @@ impl<S: Reactive> Peers<S> {
             Ok(opened) => opened,
             Err(refused) => return refused.log(self.limits),
         };
+        // The recorder of another host asks for the sketch's signals, not its loop.
+        if path == signal_frames::PATH {
+            signals::stream(socket, log::current(), self.shutdown.clone()).await;
+            drop(place);
+            return;
+        }
         let _connected = self.served.metered.peer();
         let metered = self.served.metered.path(&path);
         let mut peer = Peer::new(socket, path, &self.dispatch, self.limits, metered);

@@ -12,3 +12,4 @@ pub(crate) mod keepalive;
 pub(crate) mod peer;
 pub(crate) mod processed;
 pub(crate) mod server;
+pub(crate) mod signals;

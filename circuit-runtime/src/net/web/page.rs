@@ -24,7 +24,7 @@ use crate::base::shutdown::Shutdown;
 use crate::net::web::metrics;
 use crate::net::web::server::{self, text, upgrade, whole, Answer, Served, Site};
 use crate::net::wire::socket::close_politely;
-use crate::observe::analyzer::{change, event, hello, lane, Panel, PAGE};
+use crate::observe::analyzer::{change, event, hello, hosts, lane, Panel, PAGE};
 use crate::observe::log;
 use crate::observe::trace::{Change, Event, Trace};
 
@@ -132,6 +132,9 @@ async fn stream_events<S: AsyncRead + AsyncWrite + Unpin>(
     for recent in &watch.recent {
         past.extend(announce(&mut rows, recent));
         past.push(change(recent));
+    }
+    if !watch.hosts.is_empty() {
+        past.push(hosts(&watch.hosts));
     }
     past.extend(watch.ended.iter().map(event));
     for text in past {

@@ -10,6 +10,7 @@ pub(crate) mod dial;
 pub(crate) mod listener;
 pub(crate) mod memory;
 pub(crate) mod resume;
+pub(crate) mod signal_frames;
 pub(crate) mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;

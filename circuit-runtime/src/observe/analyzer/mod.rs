@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::observe::trace::{Change, Event, Totals};
+use crate::observe::trace::{Change, Event, HostView, Totals};
 use crate::observe::value::Value;
 
 /// The page, embedded at build time: no CDN, no network, no build step.
@@ -264,11 +264,37 @@ pub fn hello(panel: &Panel, before: &[(String, Totals)], now_ns: u64) -> String 
 pub fn event(event: &Event) -> String {
     match event {
         Event::Change(c) => change(c),
+        Event::Hosts(views) => hosts(views),
         Event::End { at, summary } => Object::message("end")
             .field("t", at / 1000)
             .field("summary", &**summary)
             .end(),
     }
+}
+
+/// The other hosts whose sketches' changes are merged, as a `hosts`
+/// message: each one's name, sketches, clock offset and its uncertainty
+/// (microseconds, `null` before the first exchange) and since when it is
+/// gone (`null` while it is not), so that the page groups its rows by host.
+pub fn hosts(views: &[HostView]) -> String {
+    let each = views.iter().map(|view| {
+        Object::new()
+            .field("host", view.host.as_str())
+            .raw(
+                "sketches",
+                &array(view.sketches.iter().map(|sketch| {
+                    let mut text = String::new();
+                    sketch.write(&mut text);
+                    text
+                })),
+            )
+            // Signed microseconds, with a fraction: an offset is often below one.
+            .field("offset", view.offset.map(|ns| ns as f64 / 1000.0))
+            .field("uncertainty", view.uncertainty.map(|ns| ns as f64 / 1000.0))
+            .field("gone", view.gone.map(|ns| ns / 1000))
+            .end()
+    });
+    Object::message("hosts").raw("hosts", &array(each)).end()
 }
 
 /// A derived panel's row for signal `id`, drawn as `value`'s kind.
@@ -325,6 +351,30 @@ mod tests {
             }],
             buzz: None,
         }
+    }
+
+    #[test]
+    fn the_hosts_message_gives_each_hosts_offset_in_microseconds() {
+        let views = [
+            HostView {
+                host: "h2".into(),
+                sketches: vec!["iopin".into()],
+                offset: Some(12_345_678),
+                uncertainty: Some(400_000),
+                gone: None,
+            },
+            HostView {
+                host: "h3".into(),
+                sketches: vec!["buzzer".into()],
+                offset: None,
+                uncertainty: None,
+                gone: Some(3_200_000_000),
+            },
+        ];
+        assert_eq!(
+            hosts(&views),
+            r#"{"type":"hosts","hosts":[{"host":"h2","sketches":["iopin"],"offset":12345.678,"uncertainty":400.0,"gone":null},{"host":"h3","sketches":["buzzer"],"offset":null,"uncertainty":null,"gone":3200000}]}"#
+        );
     }
 
     #[test]
