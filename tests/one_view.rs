@@ -555,6 +555,51 @@ fn a_recorder_away_from_the_clock_follows_the_timers_own_stream() {
     assert_eq!(lines.len(), 2, "h1 and h2: {recorder:?}");
 }
 
+#[test]
+fn over_tls_a_timers_stream_is_wss_checked_against_its_name() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let certs = dir().join(format!("tls-away-{}", std::process::id()));
+    let ca = Ca::new(&certs, "circuit-ca");
+    let ca_pem = ca.pem.to_str().unwrap().to_owned();
+    let file = circuit_file("secure-away", 6, 0.05);
+    let vcd = dir().join(format!("secure-away-{}.vcd", std::process::id()));
+    let flags = |cert: &support::certs::Issued| {
+        vec![
+            "--tls-cert".to_owned(),
+            cert.cert.to_str().unwrap().to_owned(),
+            "--tls-key".to_owned(),
+            cert.key.to_str().unwrap().to_owned(),
+            "--ca".to_owned(),
+            ca_pem.clone(),
+        ]
+    };
+    let mut recorder_flags = flags(&ca.issue("buzzer", &["buzzer"], false));
+    recorder_flags.extend(["--vcd".to_owned(), vcd.to_str().unwrap().to_owned()]);
+    let recorder_flags: Vec<&str> = recorder_flags.iter().map(String::as_str).collect();
+    let recorder = part_with(&net, 3, &file, "h3", None, &recorder_flags);
+    let iopin_flags = flags(&ca.issue("iopin", &["iopin"], false));
+    let iopin_flags: Vec<&str> = iopin_flags.iter().map(String::as_str).collect();
+    let iopin = part_with(&net, 2, &file, "h2", None, &iopin_flags);
+    let clock_flags = flags(&ca.issue("clock", &["clock"], false));
+    let clock_flags: Vec<&str> = clock_flags.iter().map(String::as_str).collect();
+    ends(part_with(&net, 1, &file, "h1", None, &clock_flags));
+    ends(iopin);
+    let recorder = ends(recorder);
+    let over = format!("recording clock (on h1) from wss://{}:", net.host(1).addr());
+    assert!(
+        recorder
+            .lines_of("record")
+            .iter()
+            .any(|line| line.starts_with(&over)),
+        "{over}: {recorder:?}"
+    );
+    let recorded = changes(&vcd);
+    assert_causal(&recorded, 6);
+    offsets(&recorder, "tls away");
+}
+
 /// The headless browser's harness (`tests/browser`, as `tests/analyzer.rs`
 /// uses it), or why it cannot run.
 fn browser() -> Result<PathBuf, String> {
