@@ -1,6 +1,7 @@
 //! One view of a circuit spread over many hosts: network namespaces made by
 //! the test (`support/netns.rs`, as `tests/across_hosts.rs`) are the hosts;
-//! the clock's host records with `--vcd`, and its recording holds every
+//! the clock's host records with `--vcd` (or another host does, following
+//! the clock's own stream), and its recording holds every
 //! sketch of the circuit, each host's changes moved to its clock, in causal
 //! order. A host's skewed clock is faked with libfaketime (`faketime -f
 //! +30s`, Debian's `faketime`, which `.ci/run` installs): the process's wall
@@ -496,6 +497,107 @@ fn over_tls_the_signal_streams_are_wss_checked_against_each_sketchs_name() {
     );
     assert_causal(&recorded, 6);
     offsets(&clock, "tls");
+}
+
+#[test]
+fn a_recorder_away_from_the_clock_follows_the_timers_own_stream() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let file = circuit_file("away", 10, 0.05);
+    let vcd = dir().join(format!("away-{}.vcd", std::process::id()));
+    // The buzzer's host records; the clock, a timer, serves no peers.
+    let recorder = part_with(
+        &net,
+        3,
+        &file,
+        "h3",
+        None,
+        &["--vcd", vcd.to_str().unwrap()],
+    );
+    let iopin = part(&net, 2, &file, "h2", None);
+    let clock = ends(part(&net, 1, &file, "h1", None));
+    let iopin = ends(iopin);
+    let recorder = ends(recorder);
+    let over = format!("recording clock (on h1) from ws://{}:", net.host(1).addr());
+    assert!(
+        recorder
+            .lines_of("record")
+            .iter()
+            .any(|line| line.starts_with(&over)),
+        "{over}: {recorder:?}"
+    );
+    let recorded = changes(&vcd);
+    // Complete: every tick the clock sent, each before the pin received it.
+    assert!(
+        clock
+            .lines_of("clock")
+            .iter()
+            .any(|line| line.starts_with("10 ticks sent, 10 acknowledged")),
+        "{clock:?}"
+    );
+    let ticks: Vec<&str> = recorded
+        .iter()
+        .filter(|change| change.signal == "clock.tick")
+        .map(|change| change.value.as_str())
+        .collect();
+    let numbers: Vec<String> = (0..10).map(|tick| tick.to_string()).collect();
+    assert_eq!(ticks, numbers, "every tick, in order: {recorded:?}");
+    assert_causal(&recorded, 10);
+    let bits = drawn_bits(&iopin.lines_of("iopin"));
+    assert_eq!(bits.len(), 30, "{iopin:?}");
+    assert_eq!(
+        times(&recorded, "buzzer.in", None).len(),
+        30,
+        "{recorded:?}"
+    );
+    let lines = offsets(&recorder, "away");
+    assert_eq!(lines.len(), 2, "h1 and h2: {recorder:?}");
+}
+
+#[test]
+fn over_tls_a_timers_stream_is_wss_checked_against_its_name() {
+    let Some(net) = Network::create_or_skip(3) else {
+        return;
+    };
+    let certs = dir().join(format!("tls-away-{}", std::process::id()));
+    let ca = Ca::new(&certs, "circuit-ca");
+    let ca_pem = ca.pem.to_str().unwrap().to_owned();
+    let file = circuit_file("secure-away", 6, 0.05);
+    let vcd = dir().join(format!("secure-away-{}.vcd", std::process::id()));
+    let flags = |cert: &support::certs::Issued| {
+        vec![
+            "--tls-cert".to_owned(),
+            cert.cert.to_str().unwrap().to_owned(),
+            "--tls-key".to_owned(),
+            cert.key.to_str().unwrap().to_owned(),
+            "--ca".to_owned(),
+            ca_pem.clone(),
+        ]
+    };
+    let mut recorder_flags = flags(&ca.issue("buzzer", &["buzzer"], false));
+    recorder_flags.extend(["--vcd".to_owned(), vcd.to_str().unwrap().to_owned()]);
+    let recorder_flags: Vec<&str> = recorder_flags.iter().map(String::as_str).collect();
+    let recorder = part_with(&net, 3, &file, "h3", None, &recorder_flags);
+    let iopin_flags = flags(&ca.issue("iopin", &["iopin"], false));
+    let iopin_flags: Vec<&str> = iopin_flags.iter().map(String::as_str).collect();
+    let iopin = part_with(&net, 2, &file, "h2", None, &iopin_flags);
+    let clock_flags = flags(&ca.issue("clock", &["clock"], false));
+    let clock_flags: Vec<&str> = clock_flags.iter().map(String::as_str).collect();
+    ends(part_with(&net, 1, &file, "h1", None, &clock_flags));
+    ends(iopin);
+    let recorder = ends(recorder);
+    let over = format!("recording clock (on h1) from wss://{}:", net.host(1).addr());
+    assert!(
+        recorder
+            .lines_of("record")
+            .iter()
+            .any(|line| line.starts_with(&over)),
+        "{over}: {recorder:?}"
+    );
+    let recorded = changes(&vcd);
+    assert_causal(&recorded, 6);
+    offsets(&recorder, "tls away");
 }
 
 /// The headless browser's harness (`tests/browser`, as `tests/analyzer.rs`

@@ -24,6 +24,7 @@ use crate::base::sketch::{RunReport, Running};
 use crate::net::find::discovery::Advert;
 use crate::net::find::mdns::{self, Advertised};
 use crate::net::find::presence::Elsewhere;
+use crate::net::serve::signals_only::SignalsOnly;
 use crate::observe::analyzer::Tally;
 
 /// The sketches placed elsewhere that part `here` of `plan` waits for before
@@ -126,18 +127,27 @@ fn placed(sketch: &PlannedSketch) -> String {
 }
 
 /// Advertises timer `name` of kind `kind` in circuit `circuit` while it
-/// runs, so that the parts it feeds see it end; `None`, with a warning,
+/// runs, so that the parts it feeds see it end, with the port of its
+/// signal stream (`streaming`; port 0 for none); `None`, with a warning,
 /// when it cannot be.
-pub(crate) async fn advertise_timer(name: &str, kind: &Kind, circuit: &str) -> Option<Advertised> {
+pub(crate) async fn advertise_timer(
+    name: &str,
+    kind: &Kind,
+    circuit: &str,
+    streaming: Option<&SignalsOnly>,
+) -> Option<Advertised> {
+    let address = streaming.map(SignalsOnly::local_addr);
     let advert = Advert {
         sketch: name.to_owned(),
         kind: kind.name.to_owned(),
         takes: kind.sends.map(|sends| sends.name()).unwrap_or_default(),
         circuit: Some(circuit.to_owned()),
-        port: 0,
-        ip: None,
-        auth: false,
-        tls: false,
+        port: address.map_or(0, |address| address.port()),
+        ip: address
+            .map(|address| address.ip())
+            .filter(|ip| !ip.is_unspecified()),
+        auth: streaming.is_some_and(SignalsOnly::auth),
+        tls: streaming.is_some_and(SignalsOnly::secure),
     };
     match mdns::advertise_timer(&advert).await {
         Ok(advertised) => Some(advertised),
@@ -189,6 +199,9 @@ pub(crate) struct AdvertisedTimer {
     pub(crate) running: Box<dyn Running>,
     /// Its record, until withdrawn.
     pub(crate) advertised: Option<Advertised>,
+    /// Its signal stream, for a recorder on another host: served until the
+    /// timer is stopped (after it is done), so that the recorder drains it.
+    pub(crate) streaming: Option<SignalsOnly>,
 }
 
 impl AdvertisedTimer {
@@ -214,10 +227,14 @@ impl Running for AdvertisedTimer {
             let AdvertisedTimer {
                 running,
                 advertised,
+                streaming,
             } = *self;
             let report = running.stop().await;
             if let Some(advertised) = advertised {
                 advertised.withdraw().await;
+            }
+            if let Some(streaming) = streaming {
+                streaming.stop().await;
             }
             report
         })

@@ -24,6 +24,7 @@ use crate::base::shutdown::Shutdown;
 use crate::base::sketch::{RunReport, Running};
 use crate::net::find::address::NAME_PREFIX;
 use crate::net::find::gather::Gathering;
+use crate::net::serve::signals_only::SignalsOnly;
 use crate::net::wire::memory;
 use crate::observe::analyzer::{Counting, Tally};
 use crate::observe::inputs;
@@ -82,7 +83,7 @@ pub(crate) async fn run(
     // Followed before anything starts, so that no feeder comes and goes unseen.
     let mut feeders = part::follow(circuit, kinds);
     // Recorded here: so are the sketches elsewhere, found as they start.
-    let gathering = gather.then(|| gathering(circuit, kinds)).flatten();
+    let gathering = gather.then(|| gathering(circuit)).flatten();
     let mut running = start_all(circuit, kinds, &placement, seed, quiet).await?;
     health::serving();
     let timers = running
@@ -146,17 +147,18 @@ pub(crate) async fn run(
     Ok((line, report.lost))
 }
 
-/// Follows the serving sketches of `circuit` placed on other hosts into this
-/// host's recording; none when this machine cannot do multicast DNS (said).
-fn gathering(circuit: &Plan, kinds: &[Kind]) -> Option<Gathering> {
+/// Follows the sketches of `circuit` placed on other hosts (servers and
+/// timers) into this host's recording; none when this machine cannot do
+/// multicast DNS (said).
+fn gathering(circuit: &Plan) -> Option<Gathering> {
     let here = circuit.here.as_ref()?;
     let trace = Trace::installed().filter(|trace| trace.keeps_changes())?;
     let elsewhere: Vec<(String, String)> = circuit
         .sketches
         .iter()
         .filter(|sketch| sketch.host.as_ref() != Some(here))
-        // A timer serves nothing, nor does a program outside: no stream.
-        .filter(|sketch| kinds[sketch.kind].serves && sketch.command.is_none())
+        // A program outside serves no stream (a timer serves its own).
+        .filter(|sketch| sketch.command.is_none())
         .map(|sketch| {
             let host = sketch.host.clone().unwrap_or_else(|| "?".to_owned());
             (sketch.name.clone(), host)
@@ -455,9 +457,23 @@ async fn start(
         Some(Given::Text(address)) => options.to = Some(address.clone()),
         None => {}
     }
-    // A timer of a part says on discovery that it runs, until it is done.
-    let advertised = if placement.across_hosts && !kind.serves {
-        part::advertise_timer(&name, kind, &placement.circuit).await
+    // A timer of a part serves its signal stream, for a recorder on another
+    // host, and says on discovery that it runs, until it is done.
+    let timer_of_part = placement.across_hosts && !kind.serves;
+    let streaming = if timer_of_part {
+        let started = SignalsOnly::start(Arc::clone(&name), placement.bind, &options);
+        match log::scoped(Arc::clone(&name), started).await {
+            Ok(streaming) => Some(streaming),
+            Err(err) => {
+                tracing::warn!("{name}'s signals not served ({err}): recorded on this host only");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let advertised = if timer_of_part {
+        part::advertise_timer(&name, kind, &placement.circuit, streaming.as_ref()).await
     } else {
         None
     };
@@ -467,15 +483,20 @@ async fn start(
             if let Some(advertised) = &advertised {
                 advertised.withdraw().await;
             }
+            if let Some(streaming) = streaming {
+                streaming.stop().await;
+            }
             return Err(err);
         }
     };
-    Ok(match advertised {
-        Some(advertised) => Box::new(AdvertisedTimer {
+    Ok(if advertised.is_some() || streaming.is_some() {
+        Box::new(AdvertisedTimer {
             running,
-            advertised: Some(advertised),
-        }),
-        None => running,
+            advertised,
+            streaming,
+        })
+    } else {
+        running
     })
 }
 

@@ -5,7 +5,8 @@
 //! recording (`observe::merge`). A sketch found late, or again after a
 //! restart, joins when found; one whose stream is lost is marked gone; one
 //! that cannot be reached is tried again every [`RETRY`], the others
-//! followed meanwhile.
+//! followed meanwhile. A timer, which serves no peers, serves its stream
+//! on a port of its own, named in its advert.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -95,7 +96,9 @@ impl Gathering {
         elsewhere: &[(String, String)],
         trace: Arc<Trace>,
     ) -> Result<Gathering, String> {
-        let (now, sightings) = mdns::watch()?;
+        let (mut now, sightings) = mdns::watch()?;
+        let (timers_now, timers) = mdns::watch_timers()?;
+        now.extend(timers_now.into_iter().filter_map(timer));
         let (finish, finishing) = watch::channel(false);
         let (notes_in, notes) = mpsc::channel(1024);
         // Asks every follower to drain its stream.
@@ -115,7 +118,7 @@ impl Gathering {
         };
         let task = log::spawn(log::scoped(
             "record",
-            gatherer.run(now, sightings, notes, drain),
+            gatherer.run(now, (sightings, timers), notes, drain),
         ));
         Ok(Gathering { task, finish })
     }
@@ -157,11 +160,11 @@ struct Gatherer {
 }
 
 impl Gatherer {
-    /// Follows what discovery finds until asked to finish.
+    /// Follows what discovery finds (servers, and timers) until asked to finish.
     async fn run(
         mut self,
         now: Vec<Seen>,
-        mut sightings: broadcast::Receiver<Sighting>,
+        (mut sightings, mut timers): (broadcast::Receiver<Sighting>, broadcast::Receiver<Sighting>),
         mut notes: mpsc::Receiver<Note>,
         drain: watch::Sender<bool>,
     ) {
@@ -185,6 +188,22 @@ impl Gatherer {
                     }
                     // Discovery stopped telling: those followed still are.
                     Err(broadcast::error::RecvError::Closed) => sightings = broadcast::channel(1).1,
+                },
+                sighting = timers.recv() => match sighting {
+                    Ok(Sighting::Arrived(seen)) => {
+                        if let Some(seen) = timer(seen) {
+                            self.sighted(seen);
+                        }
+                    }
+                    Ok(Sighting::Left(instance)) => {
+                        self.seen.remove(&timer_instance(&instance));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok((now, _)) = mdns::watch_timers() {
+                            now.into_iter().filter_map(timer).for_each(|seen| self.sighted(seen));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => timers = broadcast::channel(1).1,
                 },
                 Some(note) = notes.recv() => self.take(note),
                 local = self.local.recv() => {
@@ -359,6 +378,22 @@ impl Gatherer {
     }
 }
 
+/// A timer seen, as one to follow: with the port of its signal stream (a
+/// timer advertised with port 0 serves none), under an instance name of its
+/// own, apart from the servers' (its directory is another).
+fn timer(mut seen: Seen) -> Option<Seen> {
+    if seen.port == 0 {
+        return None;
+    }
+    seen.instance = timer_instance(&seen.instance);
+    Some(seen)
+}
+
+/// The name a timer's instance is followed under: `clock` → `clock (timer)`.
+fn timer_instance(instance: &str) -> String {
+    format!("{instance} (timer)")
+}
+
 /// Nanoseconds as signed milliseconds, `+12.345 ms`.
 pub(crate) fn millis(ns: i64) -> String {
     format!("{:+.3} ms", ns as f64 / 1e6)
@@ -392,10 +427,16 @@ async fn follow(
     let reached = socket.is_some();
     match socket {
         Some(socket) => {
-            let drained = converse(socket, &sketch, &instance, &trace, &notes, &mut draining).await;
-            if !drained {
-                tracing::warn!("lost {sketch}'s signal stream (on {host}): marked gone");
-                let _ = notes.send(Note::Lost { sketch }).await;
+            match converse(socket, &sketch, &instance, &trace, &notes, &mut draining).await {
+                StreamEnd::Drained => {}
+                StreamEnd::Stopped => {
+                    tracing::info!("{sketch} (on {host}) stopped: marked gone");
+                    let _ = notes.send(Note::Lost { sketch }).await;
+                }
+                StreamEnd::Lost => {
+                    tracing::warn!("lost {sketch}'s signal stream (on {host}): marked gone");
+                    let _ = notes.send(Note::Lost { sketch }).await;
+                }
             }
         }
         None if said => tracing::debug!("still cannot reach {sketch} for its signals ({why})"),
@@ -407,7 +448,17 @@ async fn follow(
     let _ = notes.send(Note::Ended { instance, reached }).await;
 }
 
-/// One stream, until it ends or (drained: then true) the recording does.
+/// How a followed stream ended.
+enum StreamEnd {
+    /// The recording ended, with every change the sketch had.
+    Drained,
+    /// The sketch stopped, after it sent what it had (closed with 1001).
+    Stopped,
+    /// It broke off, or went silent.
+    Lost,
+}
+
+/// One stream, until it ends or the recording does.
 async fn converse(
     mut socket: Socket,
     sketch: &str,
@@ -415,7 +466,7 @@ async fn converse(
     trace: &Trace,
     notes: &mpsc::Sender<Note>,
     draining: &mut watch::Receiver<bool>,
-) -> bool {
+) -> StreamEnd {
     let mut pings = 0u32;
     let mut next_ping = Instant::now();
     // The ping whose answer says the stream is drained, once asked.
@@ -426,11 +477,11 @@ async fn converse(
             () = sleep_until(next_ping) => {
                 if heard.elapsed() > SILENT {
                     tracing::debug!("{sketch} answered nothing for {}s", SILENT.as_secs());
-                    return false;
+                    return StreamEnd::Lost;
                 }
                 let t0 = trace.wall_now();
                 if socket.send(Message::text(Frame::Ping { t0 }.text())).await.is_err() {
-                    return false;
+                    return StreamEnd::Lost;
                 }
                 pings += 1;
                 next_ping = Instant::now() + if pings < FIRST_EXCHANGES.0 { FIRST_EXCHANGES.1 } else { EXCHANGE_EVERY };
@@ -439,13 +490,16 @@ async fn converse(
                 let t0 = trace.wall_now();
                 drain_ping = Some(t0);
                 if socket.send(Message::text(Frame::Ping { t0 }.text())).await.is_err() {
-                    return false;
+                    return StreamEnd::Lost;
                 }
             }
             incoming = socket.next() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return false,
+                    Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Away => {
+                        return StreamEnd::Stopped;
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return StreamEnd::Lost,
                     Some(Ok(_)) => continue,
                 };
                 let t3 = trace.wall_now();
@@ -465,7 +519,7 @@ async fn converse(
                         if drain_ping == Some(t0) {
                             let _ = notes.send(Note::Drained { instance: instance.to_owned() }).await;
                             close_politely(&mut socket, CloseCode::Normal, "recorded").await;
-                            return true;
+                            return StreamEnd::Drained;
                         }
                         continue;
                     }
@@ -476,7 +530,7 @@ async fn converse(
                     }
                 };
                 if notes.send(note).await.is_err() {
-                    return false;
+                    return StreamEnd::Lost;
                 }
             }
         }

@@ -13,3 +13,4 @@ pub(crate) mod peer;
 pub(crate) mod processed;
 pub(crate) mod server;
 pub(crate) mod signals;
+pub(crate) mod signals_only;

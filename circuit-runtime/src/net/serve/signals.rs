@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -69,21 +70,12 @@ pub(crate) async fn stream(mut socket: impl Frames, sketch: Arc<str>, mut shutdo
                     };
                     // Every change recorded before the ping goes first, so
                     // that the answer tells the recorder it has them all.
-                    loop {
-                        match watch.live.try_recv() {
-                            Ok(Event::Change(change)) => {
-                                if let Some(text) = frame(&trace, &sketch, &change) {
-                                    if socket.feed(Message::text(text)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(TryRecvError::Lagged(_)) => {
-                                return close_politely(&mut socket, CloseCode::Again, "fell behind; reconnect").await;
-                            }
-                            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    match pending(&mut socket, &mut watch.live, &trace, &sketch).await {
+                        Pending::Sent => {}
+                        Pending::Behind => {
+                            return close_politely(&mut socket, CloseCode::Again, "fell behind; reconnect").await;
                         }
+                        Pending::Gone => return,
                     }
                     let pong = Frame::Pong { t0, t1, t2: trace.wall_now() };
                     if socket.send(Message::text(pong.text())).await.is_err() {
@@ -93,7 +85,49 @@ pub(crate) async fn stream(mut socket: impl Frames, sketch: Arc<str>, mut shutdo
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            () = shutdown.wait() => return close_politely(&mut socket, CloseCode::Away, "sketch stopping").await,
+            () = shutdown.wait() => {
+                // The last changes of the run, recorded before the stop, go
+                // first: a part that ends before the recorder's has sent them all.
+                let (code, why) = match pending(&mut socket, &mut watch.live, &trace, &sketch).await {
+                    Pending::Sent => (CloseCode::Away, "sketch stopping"),
+                    Pending::Behind => (CloseCode::Again, "fell behind; reconnect"),
+                    Pending::Gone => return,
+                };
+                return close_politely(&mut socket, code, why).await;
+            }
+        }
+    }
+}
+
+/// What became of the changes waiting to be streamed.
+enum Pending {
+    /// Each was given to the socket (not flushed).
+    Sent,
+    /// Some were lost: the stream fell behind.
+    Behind,
+    /// The recorder left.
+    Gone,
+}
+
+/// Gives `socket` every change of `sketch` waiting in `live`, without waiting for more.
+async fn pending(
+    socket: &mut impl Frames,
+    live: &mut broadcast::Receiver<Event>,
+    trace: &Trace,
+    sketch: &str,
+) -> Pending {
+    loop {
+        match live.try_recv() {
+            Ok(Event::Change(change)) => {
+                if let Some(text) = frame(trace, sketch, &change) {
+                    if socket.feed(Message::text(text)).await.is_err() {
+                        return Pending::Gone;
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => return Pending::Behind,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return Pending::Sent,
         }
     }
 }

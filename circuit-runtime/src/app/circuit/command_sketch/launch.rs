@@ -58,11 +58,13 @@ pub(crate) async fn start_in(
     };
     let advertised = match port {
         Some(port) => part::advertise_command(&name, command, port, circuit).await,
-        None => part::advertise_timer(&name, kind, circuit).await,
+        // A program's signals are its own: nothing to stream.
+        None => part::advertise_timer(&name, kind, circuit, None).await,
     };
     Ok(Box::new(AdvertisedTimer {
         running,
         advertised,
+        streaming: None,
     }))
 }
 
