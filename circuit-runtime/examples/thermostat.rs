@@ -226,6 +226,45 @@ mod tests {
         assert_eq!(status, 2, "a typo in the file is a usage error");
     }
 
+    /// Set in the process that runs the heat wave for the test below.
+    const HEAT_WAVE: &str = "THERMOSTAT_HEAT_WAVE";
+
+    #[test]
+    fn the_heat_wave_scenario_switches_the_fan_on_and_off_again() {
+        let scenario = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sketches/scenarios/heat_wave.toml"
+        );
+        if std::env::var_os(HEAT_WAVE).is_some() {
+            // A scenario's clock, log and recorder are its process's: this one is ours alone.
+            std::process::exit(i32::from(program().status_from([
+                "thermostat",
+                "test",
+                scenario,
+            ])));
+        }
+        let name = "tests::the_heat_wave_scenario_switches_the_fan_on_and_off_again";
+        let ran = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(HEAT_WAVE, "1")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&ran.stdout);
+        if !cfg!(feature = "sim") {
+            // The lean build has no simulated time: refused, naming the feature.
+            let err = String::from_utf8_lossy(&ran.stderr);
+            assert_eq!(ran.status.code(), Some(2), "{out}{err}");
+            assert!(err.contains("\"sim\" feature"), "{err}");
+            return;
+        }
+        assert_eq!(ran.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains("ok     heat_wave (86400.000s simulated, "),
+            "{out}"
+        );
+        assert!(out.contains("1 passed, 0 failed"), "{out}");
+    }
+
     #[test]
     fn the_day_wired_in_code_is_the_day_of_the_file() {
         assert_eq!(day().check(), Ok(()));

@@ -20,6 +20,7 @@ use crate::app::observed::ToBroker;
 use crate::app::probe;
 use crate::app::process::run_until_interrupted;
 use crate::app::replay;
+use crate::app::scenario;
 use crate::base::error::{Error, Result};
 use crate::base::features::{require, Feature};
 use crate::base::sketch::{Runs, Sketch};
@@ -188,8 +189,12 @@ impl App {
                 shipped.run(&kinds, matches)
             });
         }
+        let tested = kinds.clone();
         self = self.command(commands::up_command(), move |matches| {
             commands::run_up(&kinds, matches)
+        });
+        self = self.command(scenario::command::test_command(), move |matches| {
+            scenario::command::run_test(&tested, matches)
         });
         self = self.command(ls::command(), ls::run);
         self = self.command(probe::command(), probe::run);

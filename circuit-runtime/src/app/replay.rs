@@ -211,7 +211,9 @@ fn compare(recorded: &Changes, replayed: &Changes, name: &str) -> Compared {
 
 /// Feeds `inputs` to the server `wire` of this process (its in-memory name)
 /// at their times from `start`, one connection per path, as the peers it had
-/// in the recording did; returns how many it acknowledged.
+/// in the recording did; tells `acked` of each acknowledgement (the input,
+/// and the text of its acknowledgement) as it comes; returns how many it
+/// acknowledged.
 ///
 /// # Errors
 /// [`Error::Lost`] when the server goes away before acknowledging one.
@@ -219,12 +221,13 @@ pub(crate) async fn feed(
     wire: &str,
     inputs: Vec<inputs::Input>,
     start: tokio::time::Instant,
+    mut acked_each: impl FnMut(&inputs::Input, &str),
 ) -> Result<u64> {
     use futures_util::SinkExt;
     let mut sockets = BTreeMap::new();
     let mut acked = 0;
     for input in inputs {
-        tokio::time::sleep_until(start + Duration::from_nanos(input.at)).await;
+        idle_until(&mut sockets, start + Duration::from_nanos(input.at)).await;
         let url = format!(
             "{}{wire}{}",
             crate::net::wire::memory::SCHEME,
@@ -256,9 +259,10 @@ pub(crate) async fn feed(
             ))
             .await
             .map_err(|err| lost(err.to_string()))?;
-        crate::net::wire::socket::read_ack(socket)
+        let ack = crate::net::wire::socket::read_ack(socket)
             .await
             .map_err(lost)?;
+        acked_each(&input, &ack);
         acked += 1;
     }
     for (_, mut socket) in sockets {
@@ -270,6 +274,41 @@ pub(crate) async fn feed(
         .await;
     }
     Ok(acked)
+}
+
+/// Waits until `until`, reading the open connections meanwhile, as any
+/// peer does: a server's pings are answered (a gap of an hour between two
+/// inputs would otherwise end the connection as dead); one the server
+/// closes is dropped, and opened again for the next input on its path.
+async fn idle_until(
+    sockets: &mut BTreeMap<String, crate::net::wire::socket::Socket>,
+    until: tokio::time::Instant,
+) {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::sleep_until(until);
+    tokio::pin!(deadline);
+    loop {
+        if sockets.is_empty() {
+            deadline.await;
+            return;
+        }
+        let paths: Vec<String> = sockets.keys().cloned().collect();
+        let reads = futures_util::future::select_all(
+            sockets.values_mut().map(|socket| Box::pin(socket.next())),
+        );
+        tokio::select! {
+            () = &mut deadline => return,
+            (read, at, _) = reads => {
+                let open = matches!(
+                    read,
+                    Some(Ok(message)) if !message.is_close()
+                );
+                if !open {
+                    sockets.remove(&paths[at]);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,9 @@ pub enum Error {
     /// A link's spool (`--spool`) that cannot be used, named in the message.
     #[error("{0}")]
     Spool(String),
+    /// Scenarios (`test FILE...`) that failed: how many; each said what above.
+    #[error("{0}")]
+    Failed(String),
     /// An I/O error outside any connection, such as starting the async runtime.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -93,6 +93,76 @@ pub fn init(quiet: bool) -> Result<Option<Flushed>> {
     Ok(installed.then_some(guard))
 }
 
+/// Who is told of every log line as it is logged, written as the terminal
+/// shows it without its time (`[ buzzer ] buzz #2: bzzz`, `[ pin ] warning: …`).
+pub type Tee = Box<dyn Fn(&str) + Send + Sync>;
+
+/// As [`init`] (never quiet: every line counts), with every line also told
+/// to `tee`; on the terminal only when `print`. A scenario's `log`
+/// expectations read the lines this way.
+///
+/// # Errors
+/// As [`init`].
+pub fn init_teed(print: bool, tee: Tee) -> Result<Option<Flushed>> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec
+            .parse::<Targets>()
+            .map_err(|err| Error::Setup(format!("RUST_LOG={spec:?} is not a log filter: {err}")))?,
+        _ => Targets::new().with_default(LevelFilter::INFO),
+    };
+    let (lines, guard) = if print {
+        let (writer, guard) = writer::start()?;
+        let lines = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .event_format(LineFormat);
+        (Some(lines), Some(guard))
+    } else {
+        (None, None)
+    };
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .with(Teed(tee))
+        .try_init()
+        .is_ok();
+    Ok(guard.filter(|_| installed))
+}
+
+/// The layer that tells a [`Tee`] of every line.
+struct Teed(Tee);
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for Teed {
+    fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut line = String::new();
+        let name = SKETCH
+            .try_with(|name| name.to_string())
+            .unwrap_or_else(|_| NO_SKETCH.to_string());
+        line.push_str(&format!("[ {name} ] "));
+        match *event.metadata().level() {
+            Level::ERROR => line.push_str("error: "),
+            Level::WARN => line.push_str("warning: "),
+            _ => {}
+        }
+        event.record(&mut Message(&mut line));
+        (self.0)(&line);
+    }
+}
+
+/// Writes an event's fields as the terminal shows them: the message, then
+/// any other field as `name=value`.
+struct Message<'a>(&'a mut String);
+
+impl tracing::field::Visit for Message<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        use fmt::Write;
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+}
+
 /// Formats an event as `[ name ] text`, with `warning: ` or `error: ` before
 /// the text when the level calls for it.
 struct LineFormat;

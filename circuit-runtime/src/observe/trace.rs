@@ -146,6 +146,21 @@ pub struct Trace {
     /// Whether changes are kept, not only counted; read without the lock,
     /// so that what only a recording needs costs nothing without one.
     keeping: AtomicBool,
+    /// Who is told of every value of some signals as it is recorded (a
+    /// scenario's expectations), once set.
+    tap: OnceLock<Tap>,
+}
+
+/// What is told, as it is recorded, of every value of signal `sketch.name`
+/// among those a [`Trace::tap`] names.
+pub type Tapped = Box<dyn Fn(&str, &'static str, &Value) + Send + Sync>;
+
+/// The signals a tap follows, and who is told of their values.
+struct Tap {
+    /// Full names, `sketch.name`.
+    signals: Vec<String>,
+    /// Told of each value.
+    told: Tapped,
 }
 
 /// The recorder's data.
@@ -225,6 +240,7 @@ impl Trace {
             state: Mutex::new(State::default()),
             live: broadcast::channel(LIVE_BACKLOG).0,
             keeping: AtomicBool::new(true),
+            tap: OnceLock::new(),
         }
     }
 
@@ -315,8 +331,30 @@ impl Trace {
         self.note(sketch.into(), name, value, Lane::Events);
     }
 
+    /// From now on, tells `told` of every value of the `signals` (full
+    /// names, `sketch.name`) as it is recorded, before the recorder's lock
+    /// is taken; the first tap of a process stays (a scenario runs alone in
+    /// its process). Another signal costs one comparison per tapped name.
+    ///
+    /// # Errors
+    /// When this recorder has a tap already.
+    pub fn tap(&self, signals: Vec<String>, told: Tapped) -> Result<(), &'static str> {
+        self.tap
+            .set(Tap { signals, told })
+            .map_err(|_| "this recorder is tapped already")
+    }
+
     /// Records a value of a signal or an event lane.
     fn note(&self, sketch: Arc<str>, name: &'static str, value: Value, lane: Lane) {
+        if let Some(tap) = self.tap.get() {
+            if tap
+                .signals
+                .iter()
+                .any(|signal| names(signal, &sketch, name))
+            {
+                (tap.told)(&sketch, name, &value);
+            }
+        }
         let mut state = self.lock();
         if state.counting_only {
             // A count needs no time: the clock is read only for a change kept.

@@ -384,6 +384,7 @@ fn run_circuit(
                     replay,
                     stop_timeout,
                     gather,
+                    driver: None,
                 };
                 let (summary, lost) = run::run(&circuit, kinds, policy, shutdown).await?;
                 health::finished();
@@ -421,7 +422,12 @@ fn published_by(matches: &mut ArgMatches, circuit: &Plan) -> Option<Published> {
 /// # Errors
 /// [`Error::Setup`] (exit 2) saying what to drop; the build's lack of the
 /// `sim` feature first.
-fn on_simulated_time(circuit: &Plan, sim: bool, sockets: bool, published: bool) -> Result<()> {
+pub(crate) fn on_simulated_time(
+    circuit: &Plan,
+    sim: bool,
+    sockets: bool,
+    published: bool,
+) -> Result<()> {
     let asked = if sim {
         "--sim"
     } else {
@@ -462,7 +468,12 @@ fn on_simulated_time(circuit: &Plan, sim: bool, sockets: bool, published: bool) 
 ///
 /// # Errors
 /// [`Error::Setup`] (exit 2) naming each sketch, its link (or target) and where it goes.
-fn stays_inside(circuit: &Plan, kinds: &[Kind], sim: bool, replaying: bool) -> Result<()> {
+pub(crate) fn stays_inside(
+    circuit: &Plan,
+    kinds: &[Kind],
+    sim: bool,
+    replaying: bool,
+) -> Result<()> {
     if !sim && !replaying {
         return Ok(());
     }

@@ -114,7 +114,22 @@ pub(crate) fn read(
     sets: &[Set],
     kinds: &[Kind],
 ) -> Result<Plan, Vec<Diagnostic>> {
-    let file = toml_file::parse(text)?;
+    read_beside(path, text, sets, kinds, &[])
+}
+
+/// As [`read`], for a file that holds a circuit beside keys of its own
+/// (`others`: a scenario's), which are left to its reader.
+///
+/// # Errors
+/// As [`read`].
+pub(crate) fn read_beside(
+    path: &Path,
+    text: &str,
+    sets: &[Set],
+    kinds: &[Kind],
+    others: &[&str],
+) -> Result<Plan, Vec<Diagnostic>> {
+    let file = toml_file::parse(text, others)?;
     let mut errors = Vec::new();
     let (draft, places) = draft(path, &file, sets, kinds, &mut errors);
     let mistakes = match check(draft, kinds, Source::File) {

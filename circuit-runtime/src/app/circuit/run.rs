@@ -52,6 +52,7 @@ pub(crate) async fn run(
         replay,
         stop_timeout,
         gather,
+        driver,
     } = policy;
     // Across hosts, each part keeps its recent changes from the start, for
     // a recorder elsewhere that follows its signal streams later.
@@ -103,7 +104,21 @@ pub(crate) async fn run(
     if let Some(replay) = &replay {
         replay_into(circuit, kinds, &running, &placement, replay).await?;
     }
-    if timers == 0 && replay.is_none() && feeders.is_none() {
+    if let Some(driver) = driver {
+        // A scenario decides when its run ends, whatever the timers do.
+        let wires = running
+            .iter()
+            .filter(|(sketch, _)| kinds[sketch.kind].serves && sketch.command.is_none())
+            .map(|(sketch, _)| {
+                let wire = format!("{}{}", sketch.name, placement.wires);
+                (sketch.name.clone(), wire)
+            })
+            .collect();
+        tokio::select! {
+            () = driver(wires) => {}
+            () = shutdown.wait() => {}
+        }
+    } else if timers == 0 && replay.is_none() && feeders.is_none() {
         shutdown.wait().await;
     } else {
         let waiting = async {
@@ -305,7 +320,7 @@ async fn replay_into(
     let start = tokio::time::Instant::now();
     let feeding = fed
         .into_iter()
-        .map(move |(wire, inputs)| async move { feed(&wire, inputs, start).await });
+        .map(move |(wire, inputs)| async move { feed(&wire, inputs, start, |_, _| {}).await });
     for fed in futures_util::future::join_all(feeding).await {
         fed?;
     }
@@ -371,7 +386,17 @@ pub(crate) struct Policy {
     /// Whether this run is recorded (`--vcd`, `--web`): across hosts, the
     /// sketches elsewhere are then followed into the recording.
     pub(crate) gather: bool,
+    /// What drives a scenario's run (`test`), which then ends when it does.
+    pub(crate) driver: Option<Driver>,
 }
+
+/// What drives a scenario's run: given the in-process wire of each server
+/// started (by sketch name), a future that feeds them what the scenario
+/// sends and ends when the run is to end (the timeout, or every
+/// expectation decided).
+pub(crate) type Driver = Box<
+    dyn FnOnce(HashMap<String, String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+>;
 
 /// A recording to replay into a circuit.
 pub(crate) struct Replay {

@@ -74,12 +74,13 @@ pub(crate) struct File {
 /// The keys a circuit file may have at its top.
 const FIELDS: &str = "`name`, `about`, `sketches`, `summary`, `mqtt`, `home-assistant`";
 
-/// Reads `text` as a circuit file's TOML.
+/// Reads `text` as a circuit file's TOML; `others` are keys of the file
+/// beside the circuit's (a scenario's `send`, say), left to its reader.
 ///
 /// # Errors
 /// A syntax error alone (the parser stops at it), or every key and value
 /// that has not the shape of a circuit file, in the order of the file.
-pub(crate) fn parse(text: &str) -> Result<File, Vec<Diagnostic>> {
+pub(crate) fn parse(text: &str, others: &[&str]) -> Result<File, Vec<Diagnostic>> {
     let root = DeTable::parse(text).map_err(|err| {
         let message = err.message().trim();
         let message = if message == "duplicate key" {
@@ -123,10 +124,14 @@ pub(crate) fn parse(text: &str) -> Result<File, Vec<Diagnostic>> {
                     format!("`home-assistant` is `true` or `false`, not {}", a(other)),
                 )),
             },
-            unknown => errors.push(at(
-                key.span(),
-                format!("unknown field `{unknown}`, expected one of {FIELDS}"),
-            )),
+            other if others.contains(&other) => {}
+            unknown => {
+                let theirs: String = others.iter().map(|key| format!(", `{key}`")).collect();
+                errors.push(at(
+                    key.span(),
+                    format!("unknown field `{unknown}`, expected one of {FIELDS}{theirs}"),
+                ));
+            }
         }
     }
     if errors.is_empty() {
@@ -174,7 +179,11 @@ fn sketches(
 }
 
 /// The table `value`, each of its keys and values with its place.
-fn table(value: &Spanned<DeValue<'_>>, why: &str, errors: &mut Vec<Diagnostic>) -> Table {
+pub(crate) fn table(
+    value: &Spanned<DeValue<'_>>,
+    why: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Table {
     let DeValue::Table(entries) = value.get_ref() else {
         errors.push(at(
             value.span(),
@@ -250,7 +259,7 @@ fn float(number: &DeFloat<'_>, span: Range<usize>, errors: &mut Vec<Diagnostic>)
 }
 
 /// What `value` is, in words: "an integer", "a list".
-fn a(value: &DeValue<'_>) -> &'static str {
+pub(crate) fn a(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -268,7 +277,7 @@ mod tests {
 
     /// The value of setting `x` of sketch `s`, written as `written`.
     fn value(written: &str) -> Result<Value, Vec<Diagnostic>> {
-        let file = parse(&format!("[sketches.s]\nx = {written}\n"))?;
+        let file = parse(&format!("[sketches.s]\nx = {written}\n"), &[])?;
         let (_, table) = file.sketches.into_iter().next().unwrap();
         Ok(table.into_values().next().unwrap().into_inner())
     }
@@ -308,7 +317,7 @@ mod tests {
     #[test]
     fn every_key_and_value_out_of_shape_is_reported_where_it_is() {
         let text = "nmae = 1\nname = 2\nsummary = [1]\n[sketches]\ns = true\n";
-        let errors = parse(text).err().unwrap();
+        let errors = parse(text, &[]).err().unwrap();
         let said: Vec<(usize, &str)> = errors
             .iter()
             .map(|error| (error.span.start, error.message.as_str()))
@@ -326,9 +335,9 @@ mod tests {
 
     #[test]
     fn a_syntax_error_is_the_parsers_and_a_taken_name_said_plainly() {
-        let unclosed = parse("[sketches.a\n").err().unwrap();
+        let unclosed = parse("[sketches.a\n", &[]).err().unwrap();
         assert!(unclosed[0].message.starts_with("unclosed table"));
-        let taken = parse("[sketches.a]\n[sketches.a]\n").err().unwrap();
+        let taken = parse("[sketches.a]\n[sketches.a]\n", &[]).err().unwrap();
         assert_eq!(taken[0].span.start, 23);
         assert!(taken[0].message.starts_with("this name is taken already"));
     }
