@@ -12,6 +12,7 @@
 //! cargo bench -p circuit-bench -- --tls   # the echo over wss:// against ws://
 //! cargo bench -p circuit-bench -- --metrics # the echo with --metrics against without
 //! cargo bench -p circuit-bench -- --sim   # in-process wires against sockets, simulated time
+//! cargo bench -p circuit-bench -- --scenarios # a scenario against the plain run; 16 at once
 //! ```
 //!
 //! Everything runs on 127.0.0.1 with ephemeral ports; every loop is bounded in
@@ -42,6 +43,7 @@ mod discovery;
 mod link_mode;
 mod metrics_mode;
 mod mqtt_mode;
+mod scenario_mode;
 mod sim_mode;
 mod spool_mode;
 mod tls_mode;
@@ -102,6 +104,10 @@ fn main() {
         return;
     }
     let runs = if quick { 1 } else { 3 };
+    if args.iter().any(|arg| arg == "--scenarios") {
+        scenario_mode::run(runs, quick);
+        return;
+    }
     if args.iter().any(|arg| arg == "--sim") {
         sim_mode::run(runs, quick);
         return;

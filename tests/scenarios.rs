@@ -226,7 +226,7 @@ fn a_malformed_scenario_exits_2_with_every_mistake_and_nothing_run() {
     let file = "tests/scenarios/bad/mistakes.toml";
     for wanted in [
         "9 mistakes in the scenario files; nothing was run:",
-        ":3:1: unknown field `sed` of a scenario that names its circuit file",
+        ":3:1: unknown field `seeds` of a scenario that names its circuit file (did you mean `seed`?)",
         ":6:6: no sketch \"buzer\" in the circuit demo (did you mean \"buzzer\"?)",
         ":8:6: `at` is a time in simulated seconds ≥ 0, such as 1.5, not \"soon\"",
         ":11:6: \"clock\" is a timer, which serves nobody",

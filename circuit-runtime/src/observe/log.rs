@@ -97,19 +97,22 @@ pub fn init(quiet: bool) -> Result<Option<Flushed>> {
 /// shows it without its time (`[ buzzer ] buzz #2: bzzz`, `[ pin ] warning: …`).
 pub type Tee = Box<dyn Fn(&str) + Send + Sync>;
 
-/// As [`init`] (never quiet: every line counts), with every line also told
-/// to `tee`; on the terminal only when `print`. A scenario's `log`
-/// expectations read the lines this way.
+/// As [`init`], with every line also told to `tee`; on the terminal only
+/// when `print`. A scenario's `log` expectations read the lines this way
+/// (and when it has none, `quiet` spares the per-message lines' formatting).
 ///
 /// # Errors
 /// As [`init`].
-pub fn init_teed(print: bool, tee: Tee) -> Result<Option<Flushed>> {
-    let filter = match std::env::var("RUST_LOG") {
+pub fn init_teed(print: bool, quiet: bool, tee: Tee) -> Result<Option<Flushed>> {
+    let mut filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => spec
             .parse::<Targets>()
             .map_err(|err| Error::Setup(format!("RUST_LOG={spec:?} is not a log filter: {err}")))?,
         _ => Targets::new().with_default(LevelFilter::INFO),
     };
+    if quiet {
+        filter = filter.with_target(MESSAGES, LevelFilter::OFF);
+    }
     let (lines, guard) = if print {
         let (writer, guard) = writer::start()?;
         let lines = tracing_subscriber::fmt::layer()

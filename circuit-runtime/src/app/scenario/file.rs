@@ -341,10 +341,11 @@ fn parse(
         for (key, _) in root {
             let name = key.get_ref();
             if find("circuit").is_some() && !KEYS.contains(&&**name) {
+                let near = did_you_mean(name, &KEYS, '`');
                 errors.push(at(
                     key.span(),
                     format!(
-                        "unknown field `{name}` of a scenario that names its circuit file, expected one of `{}`",
+                        "unknown field `{name}` of a scenario that names its circuit file{near}; its fields are `{}`",
                         KEYS.join("`, `")
                     ),
                 ));

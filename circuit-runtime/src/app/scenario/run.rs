@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::app::circuit::run::{self, Driver, Policy};
 use crate::app::kind::Kind;
 use crate::app::replay::feed;
-use crate::app::scenario::file::{seconds, Scenario};
+use crate::app::scenario::file::{seconds, Scenario, What};
 use crate::app::scenario::watch::Watcher;
 use crate::base::clock;
 use crate::base::error::{Error, Result};
@@ -139,8 +139,14 @@ pub(crate) fn run_one(
         settled: tokio::sync::Notify::new(),
     });
     let teed = Arc::clone(&shared);
+    // Without a `log` check, and unless printed, the per-message lines need no formatting.
+    let reads_lines = scenario
+        .checks
+        .iter()
+        .any(|check| matches!(check.what, What::Log(_)));
     let _log = log::init_teed(
         verbose,
+        !verbose && !reads_lines,
         Box::new(move |line| teed.tell(|watcher, at| watcher.line(line, at))),
     )?;
     let tapped = Arc::clone(&shared);

@@ -39,6 +39,9 @@ pub(crate) struct Watcher {
     /// The line closest to each open log or ack check, by its index: how
     /// close (0 to 1), when, and the line.
     closest: HashMap<usize, (f64, Duration, String)>,
+    /// The first line or acknowledgement that would have done for each open
+    /// log or ack check, had it come in time, by its index: when, and what.
+    late: HashMap<usize, (Duration, String)>,
     /// What went wrong with the run itself (a send lost), in order: the
     /// place of what it was doing, and what.
     broken: Vec<(std::ops::Range<usize>, String)>,
@@ -57,6 +60,7 @@ impl Watcher {
             last: HashMap::new(),
             seen: HashMap::new(),
             closest: HashMap::new(),
+            late: HashMap::new(),
             broken: Vec::new(),
             slack,
         }
@@ -186,7 +190,14 @@ impl Watcher {
             let What::Log(pattern) = &check.what else {
                 continue;
             };
-            if !matches!(stand, Stand::Open(_)) || !self.inside(check, at) {
+            if !matches!(stand, Stand::Open(_)) {
+                continue;
+            }
+            if !self.inside(check, at) {
+                let too_late = !check.never && at > check.window.until + self.slack;
+                if too_late && !self.late.contains_key(&index) && pattern.matches(line) {
+                    self.late.insert(index, (at, line.to_owned()));
+                }
                 continue;
             }
             if pattern.matches(line) {
@@ -213,7 +224,6 @@ impl Watcher {
                 continue;
             };
             if !matches!(stand, Stand::Open(_))
-                || !self.inside(check, at)
                 || from.as_deref().is_some_and(|from| from != sketch)
             {
                 continue;
@@ -222,6 +232,13 @@ impl Watcher {
                 "{sketch} acknowledged {message:?} with {ack:?} at {}",
                 seconds(at)
             );
+            if !self.inside(check, at) {
+                let too_late = !check.never && at > check.window.until + self.slack;
+                if too_late && !self.late.contains_key(&index) && ack == text {
+                    self.late.insert(index, (at, seen));
+                }
+                continue;
+            }
             if ack == text {
                 self.checks[index].1 = Stand::Happened(at, seen);
             } else if !check.never {
@@ -315,6 +332,10 @@ impl Watcher {
                                     format!("it changed {} in the window; {last}", times(*count))
                                 }
                             }
+                        }
+                        What::Log(_) | What::Ack { .. } if self.late.contains_key(&index) => {
+                            let (at, seen) = &self.late[&index];
+                            format!("it came too late, at {}: {seen}", seconds(*at))
                         }
                         What::Log(_) => match self.closest.get(&index) {
                             Some((_, at, line)) => {
@@ -436,30 +457,25 @@ mod tests {
 
     #[test]
     fn rises_count_inside_the_window_only() {
-        let mut watcher = Watcher::new(vec![check(rises(2), false, 2, 5)], Duration::ZERO);
-        for (at, bit) in [(1, true), (2, false), (3, true)] {
-            watcher.signal("b.buzz", &Value::Bit(bit), secs(at));
-        }
-        assert!(!watcher.settled());
-        let failures = Watcher::verdict(
-            {
-                let mut again = Watcher::new(vec![check(rises(2), false, 2, 5)], Duration::ZERO);
-                for (at, bit) in [(1, true), (2, false), (3, true)] {
-                    again.signal("b.buzz", &Value::Bit(bit), secs(at));
-                }
-                again
-            },
-            secs(10),
-        );
+        let watched = |rises_seen: &[(u64, bool)]| {
+            let mut watcher = Watcher::new(vec![check(rises(2), false, 2, 5)], Duration::ZERO);
+            for (at, bit) in rises_seen {
+                watcher.signal("b.buzz", &Value::Bit(*bit), secs(*at));
+            }
+            watcher
+        };
+        // The rise at 1 s is before the window: one rise in it.
+        let once = watched(&[(1, true), (2, false), (3, true), (6, false)]);
+        assert!(!once.settled());
+        let failures = once.verdict(secs(10));
         assert_eq!(failures.len(), 1);
         assert_eq!(
             failures[0].1,
             "expected b.buzz to rise 2 times within 2.000s–5.000s; at 5.000s: it rose 1 time in the window; its last value was 1 (since 3.000s)"
         );
-        watcher.signal("b.buzz", &Value::Bit(false), secs(4));
-        watcher.signal("b.buzz", &Value::Bit(true), secs(5));
-        assert!(watcher.settled());
-        assert!(watcher.verdict(secs(10)).is_empty());
+        let twice = watched(&[(1, true), (2, false), (3, true), (4, false), (5, true)]);
+        assert!(twice.settled());
+        assert!(twice.verdict(secs(10)).is_empty());
     }
 
     #[test]
@@ -502,7 +518,7 @@ mod tests {
         );
         watcher.line("[ circuit ] circuit demo: 3 sketches up", secs(0));
         watcher.line("[ buzzer ] buzz #1: bzzz", secs(1));
-        watcher.line("[ buzzer ] buzz #2: bzzz", secs(6));
+        watcher.line("[ buzzer ] buzz #3: bzzz", secs(6));
         watcher.line("[ pin ] error: gone", secs(8));
         let failures = watcher.verdict(secs(10));
         assert_eq!(failures.len(), 2, "{failures:?}");
@@ -513,6 +529,20 @@ mod tests {
         assert_eq!(
             failures[1].1,
             "never a line with \"error\", but logged at 8.000s: [ pin ] error: gone"
+        );
+    }
+
+    #[test]
+    fn a_line_after_the_window_is_said_to_be_too_late() {
+        let line = What::Log(Pattern::Substring("fan on".to_owned()));
+        let mut watcher = Watcher::new(vec![check(line, false, 0, 5)], Duration::ZERO);
+        watcher.line("[ t ] 24.0C in /outside: fan off", secs(4));
+        watcher.line("[ t ] 31.0C in /outside: fan on", secs(6));
+        watcher.line("[ t ] 32.0C in /outside: fan on", secs(7));
+        let failures = watcher.verdict(secs(10));
+        assert_eq!(
+            failures[0].1,
+            "expected a line with \"fan on\" by 5.000s; at 5.000s: it came too late, at 6.000s: [ t ] 31.0C in /outside: fan on"
         );
     }
 
