@@ -136,18 +136,29 @@ struct Teed(Tee);
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for Teed {
     fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let mut line = String::new();
-        let name = SKETCH
-            .try_with(|name| name.to_string())
-            .unwrap_or_else(|_| NO_SKETCH.to_string());
-        line.push_str(&format!("[ {name} ] "));
-        match *event.metadata().level() {
-            Level::ERROR => line.push_str("error: "),
-            Level::WARN => line.push_str("warning: "),
-            _ => {}
+        thread_local! {
+            // One line's text, kept between lines: a line costs no allocation.
+            static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
-        event.record(&mut Message(&mut line));
-        (self.0)(&line);
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else {
+                return; // a line logged while telling of one: not a sketch's
+            };
+            line.clear();
+            line.push_str("[ ");
+            match SKETCH.try_with(|name| line.push_str(name)) {
+                Ok(()) => {}
+                Err(_) => line.push_str(&NO_SKETCH),
+            }
+            line.push_str(" ] ");
+            match *event.metadata().level() {
+                Level::ERROR => line.push_str("error: "),
+                Level::WARN => line.push_str("warning: "),
+                _ => {}
+            }
+            event.record(&mut Message(&mut line));
+            (self.0)(&line);
+        });
     }
 }
 
