@@ -53,7 +53,8 @@
 //!   replays, the `ls` and `probe` commands; circuits in one folder, one job
 //!   a file: their model and the one check of its rules, read from a file or
 //!   wired in code ([`Circuit`]), run, and the commands that run them
-//!   (`up FILE`); the only layer with `clap`.
+//!   (`up FILE`); scenario tests of a circuit in simulated time
+//!   (`test FILE...`); the only layer with `clap`.
 //!
 //! Only what other crates use is public: the modules re-export the sketch
 //! traits, the options a server or link starts with, [`Server`](net::Server),
@@ -65,7 +66,8 @@
 //! `tls` adds `wss://` and certificates (rustls with ring); `discovery`,
 //! sketches found by name over multicast DNS-SD (`--advertise`, `ls`,
 //! `up --host`); `dns`, names resolved through a DNS server's SRV records;
-//! `sim`, simulated time (`--sim`, replays on a virtual clock); `progress`, a
+//! `sim`, simulated time (`--sim`, replays and `test` scenarios on a virtual
+//! clock, a scenario's `regex` expectations); `progress`, a
 //! timer's progress bar on a terminal; `full`, all of them. Each part a
 //! feature leaves out has a stand-in (`*_absent.rs`) whose every use fails
 //! with a message naming the feature, and the command line refuses the
