@@ -95,7 +95,7 @@ pub fn init(quiet: bool) -> Result<Option<Flushed>> {
 
 /// Who is told of every log line as it is logged, written as the terminal
 /// shows it without its time (`[ buzzer ] buzz #2: bzzz`, `[ pin ] warning: …`).
-pub type Tee = Box<dyn Fn(&str) + Send + Sync>;
+pub(crate) type Tee = Box<dyn Fn(&str) + Send + Sync>;
 
 /// As [`init`], with every line also told to `tee`; on the terminal only
 /// when `print`. A scenario's `log` expectations read the lines this way
@@ -103,7 +103,7 @@ pub type Tee = Box<dyn Fn(&str) + Send + Sync>;
 ///
 /// # Errors
 /// As [`init`].
-pub fn init_teed(print: bool, quiet: bool, tee: Tee) -> Result<Option<Flushed>> {
+pub(crate) fn init_teed(print: bool, quiet: bool, tee: Tee) -> Result<Option<Flushed>> {
     let mut filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => spec
             .parse::<Targets>()

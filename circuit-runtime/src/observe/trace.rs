@@ -153,7 +153,7 @@ pub struct Trace {
 
 /// What is told, as it is recorded, of every value of signal `sketch.name`
 /// among those a [`Trace::tap`] names.
-pub type Tapped = Box<dyn Fn(&str, &'static str, &Value) + Send + Sync>;
+pub(crate) type Tapped = Box<dyn Fn(&str, &'static str, &Value) + Send + Sync>;
 
 /// The signals a tap follows, and who is told of their values.
 struct Tap {
@@ -338,7 +338,7 @@ impl Trace {
     ///
     /// # Errors
     /// When this recorder has a tap already.
-    pub fn tap(&self, signals: Vec<String>, told: Tapped) -> Result<(), &'static str> {
+    pub(crate) fn tap(&self, signals: Vec<String>, told: Tapped) -> Result<(), &'static str> {
         self.tap
             .set(Tap { signals, told })
             .map_err(|_| "this recorder is tapped already")

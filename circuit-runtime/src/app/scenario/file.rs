@@ -286,8 +286,7 @@ fn parse(
     let inline = root.iter().any(|(key, _)| key.get_ref() == "sketches");
     let circuit = match find("circuit") {
         Some(value) => match value.get_ref() {
-            DeValue::String(file) if inline => {
-                let _ = file;
+            DeValue::String(_) if inline => {
                 errors.push(at(
                     value.span(),
                     "a scenario names its circuit file or holds its [sketches.*] tables, not both",
