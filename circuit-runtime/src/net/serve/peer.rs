@@ -217,23 +217,13 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
                 },
             };
             let since = self.metered.received();
-            // A link's message has a number; a plain peer's has none, and
-            // costs nothing here.
-            let number = self.numbered.as_mut().and_then(|numbered| {
-                if std::mem::replace(&mut numbered.retained_first, false) {
-                    return None; // the retained message: run, not remembered
-                }
-                numbered.next += 1;
-                Some(numbered.next - 1)
-            });
+            let number = self.number_next();
             if let Some(number) = number {
                 if let Some(reply) = self.remembered(number).await {
                     if let Err(err) = self.acknowledge(ack(reply), true).await {
                         return End::Failed(err.to_string());
                     }
-                    self.acks.written();
-                    self.handled += 1;
-                    self.metered.acked();
+                    self.answered();
                     continue;
                 }
             }
@@ -269,10 +259,27 @@ impl<'a, S: Reactive, F: Frames> Peer<'a, S, F> {
             if let Err(err) = self.acknowledge(ack(reply), number.is_some()).await {
                 return End::Failed(err.to_string());
             }
-            self.acks.written();
-            self.handled += 1;
-            self.metered.acked();
+            self.answered();
         }
+    }
+
+    /// The number of the message just received: a link's message has one, a
+    /// plain peer's none (and costs nothing here); a link's retained
+    /// message, sent first, is run but not remembered.
+    fn number_next(&mut self) -> Option<u64> {
+        let numbered = self.numbered.as_mut()?;
+        if std::mem::replace(&mut numbered.retained_first, false) {
+            return None;
+        }
+        numbered.next += 1;
+        Some(numbered.next - 1)
+    }
+
+    /// Counts a message answered: its acknowledgement written (or held).
+    fn answered(&mut self) {
+        self.acks.written();
+        self.handled += 1;
+        self.metered.acked();
     }
 
     /// Writes acknowledgement `frame`; holds it instead, until

@@ -242,6 +242,21 @@ mod tests {
         }
     }
 
+    /// The [`Hello`] site served on a free port of loopback, and its stop.
+    async fn hello_served() -> (Served, Shutdown) {
+        let shutdown = Shutdown::new();
+        let tls = TlsFiles::default();
+        let served = serve(
+            "127.0.0.1:0",
+            Arc::new(Hello),
+            &tls,
+            "web",
+            shutdown.clone(),
+        )
+        .await;
+        (served.unwrap(), shutdown)
+    }
+
     /// What the server answers `requests`, sent at once on one connection
     /// that the last request closes.
     async fn asked(address: SocketAddr, requests: &str) -> String {
@@ -257,16 +272,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_are_answered_in_turn_and_only_gets_are_served() {
-        let shutdown = Shutdown::new();
-        let served = serve(
-            "127.0.0.1:0",
-            Arc::new(Hello),
-            &TlsFiles::default(),
-            "web",
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+        let (served, shutdown) = hello_served().await;
         let answers = asked(
             served.address,
             "GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -301,16 +307,7 @@ mod tests {
     async fn an_upgrade_hands_the_connection_to_the_site_as_a_websocket() {
         use futures_util::StreamExt;
 
-        let shutdown = Shutdown::new();
-        let served = serve(
-            "127.0.0.1:0",
-            Arc::new(Hello),
-            &TlsFiles::default(),
-            "web",
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+        let (served, shutdown) = hello_served().await;
         let url = format!("ws://{}/events", served.address);
         let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let hello = socket.next().await.unwrap().unwrap();
